@@ -1,0 +1,5 @@
+"""Entry point for ``python -m litgen``."""
+
+from litgen.cli import main
+
+main()
