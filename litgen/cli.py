@@ -1,0 +1,197 @@
+"""The thin Typer app: parses arguments, calls one function per command, prints, maps errors to exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from litgen import __version__
+from litgen.errors import CheckFailed, LitgenError, UsageError
+
+if TYPE_CHECKING:  # the real imports happen inside the commands, to keep --help fast
+    from litgen.check import CheckResult
+
+app = typer.Typer(
+    name="litgen",
+    help=(
+        "Scaffold PyTorch Lightning projects and convert raw PyTorch training scripts, "
+        "then prove they train with fast_dev_run.\n\n"
+        "Each command lives in its own module: new -> litgen/new.py, convert -> litgen/convert/, "
+        "check -> litgen/check.py, templates -> litgen/new.py."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+_state: dict[str, object] = {"debug": False, "script_args": []}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"litgen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks instead of one-line errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+def _print_check_results(results: list[CheckResult]) -> None:
+    for result in results:
+        if result.ok:
+            typer.echo(f"PASS {result.target} ({result.summary})")
+        else:
+            typer.echo(f"FAIL {result.target}: {result.reason}", err=True)
+            if result.output_tail:
+                typer.echo(result.output_tail.rstrip(), err=True)
+        for note in result.notes:
+            typer.echo(f"  note: {note}", err=True)
+
+
+def _raise_if_failed(results: list[CheckResult]) -> None:
+    failed = [r for r in results if not r.ok]
+    if failed:
+        first = failed[0]
+        raise CheckFailed(f"did not train under fast_dev_run: {first.reason}", path=first.target)
+
+
+@app.command()
+def new(
+    dest: Annotated[Path, typer.Argument(help="Folder to create the project in (must be empty unless --force).")],
+    template: Annotated[str, typer.Option("--template", "-t", help="Template name; see `litgen templates`.")] = "classifier",
+    defaults: Annotated[bool, typer.Option("--defaults", help="Ask nothing: use --data answers, else defaults.")] = False,
+    data: Annotated[
+        Optional[list[str]], typer.Option("--data", "-d", help="Answer a question: KEY=VALUE (repeatable).")
+    ] = None,
+    no_check: Annotated[bool, typer.Option("--no-check", help="Skip the fast_dev_run validation.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Render into a non-empty DEST; changed files are first saved as *.bak."),
+    ] = False,
+) -> None:
+    """Render a Lightning project from a copier template into DEST, then prove it trains (fast_dev_run)."""
+    from litgen.new import create_project, parse_data_pairs
+
+    answers = parse_data_pairs(data or [])
+    created = create_project(dest, template=template, answers=answers, use_defaults=defaults, force=force)
+    for backup in created.backups:
+        typer.echo(f"kept your previous file as {backup}", err=True)
+    typer.echo(f"created {created.dest} from template '{template}'")
+    if no_check:
+        return
+    from litgen.check import check_programs
+
+    results = check_programs([created.dest])
+    _print_check_results(results)
+    _raise_if_failed(results)
+
+
+@app.command()
+def templates() -> None:
+    """List the templates and the questions each asks."""
+    from litgen.new import list_templates
+
+    for info in list_templates():
+        typer.echo(f"{info.name:<14} {info.description}")
+        typer.echo(f"{'':<14} asks: {', '.join(info.questions)}")
+
+
+@app.command(context_settings={"help_option_names": ["-h", "--help"]})
+def check(
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Lightning scripts or generated project folders.")],
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds before a program is killed.")] = 300.0,
+) -> None:
+    """Run programs with fast_dev_run forced (CPU, offline, scratch dir); pass if a training step ran.
+
+    Arguments after `--` are passed to every script.
+    """
+    from litgen.check import check_programs
+
+    script_args = list(_state["script_args"])  # type: ignore[call-overload]
+    results = check_programs(paths, timeout=timeout, script_args=script_args)
+    _print_check_results(results)
+    _raise_if_failed(results)
+
+
+@app.command()
+def convert(
+    input: Annotated[Path, typer.Argument(help="A raw PyTorch training script.")],
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Where to write (default: <stem>_lightning.py).")
+    ] = None,
+    diff: Annotated[bool, typer.Option("--diff", help="Print a unified diff and write nothing.")] = False,
+    in_place: Annotated[
+        bool, typer.Option("--in-place", help="Rewrite INPUT itself; the original is kept as INPUT.orig.")
+    ] = False,
+    run_check: Annotated[bool, typer.Option("--check", help="Run `litgen check` on the converted script.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable report on stdout.")] = False,
+) -> None:
+    """Rewrite a raw PyTorch training loop into a LightningModule and a Trainer(...).fit(...) entry point."""
+    if diff and (in_place or output is not None):
+        raise UsageError("--diff writes nothing; it cannot be combined with --in-place or --output")
+    if in_place and output is not None:
+        raise UsageError("--in-place and --output are exclusive")
+    if diff and run_check:
+        raise UsageError("--check runs the written output; it cannot be combined with --diff")
+    from litgen.convert import convert_path
+
+    report = convert_path(input, output=output, diff_only=diff, in_place=in_place)
+    results = []
+    if run_check and report.output_path is not None:
+        from litgen.check import check_programs
+
+        results = check_programs([report.output_path])
+    if as_json:
+        payload = report.to_json()
+        if run_check:
+            payload["check"] = [r.to_json() for r in results]
+        typer.echo(json.dumps(payload, indent=2))
+    else:
+        if report.diff_text is not None:
+            typer.echo(report.diff_text, nl=False)
+        for line in report.summary_lines():
+            typer.echo(line, err=report.diff_text is not None)
+        _print_check_results(results)
+    _raise_if_failed(results)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; everything after a bare `--` is kept for the scripts that `check` runs."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--" in args:
+        cut = args.index("--")
+        args, _state["script_args"] = args[:cut], args[cut + 1 :]
+    try:
+        exit_code = app(args=args, prog_name="litgen", standalone_mode=False)
+    except LitgenError as error:
+        if _state["debug"]:
+            raise
+        typer.echo(f"litgen: error: {error}", err=True)
+        if isinstance(error, CheckFailed) and error.output:
+            typer.echo(error.output.rstrip(), err=True)
+        sys.exit(error.exit_code)
+    except typer.Abort:
+        typer.echo("litgen: aborted", err=True)
+        sys.exit(130)
+    except Exception as error:  # click's usage errors (typer vendors click) and anything unexpected
+        if hasattr(error, "show") and isinstance(getattr(error, "exit_code", None), int):
+            error.show()
+            sys.exit(error.exit_code)
+        if _state["debug"]:
+            raise
+        typer.echo(f"litgen: error: internal error: {type(error).__name__}: {error} (rerun with --debug)", err=True)
+        sys.exit(3)
+    # click returns the exit code of --help and typer.Exit when not in standalone mode
+    sys.exit(exit_code if isinstance(exit_code, int) else 0)
