@@ -70,7 +70,7 @@ def _raise_if_failed(results: list[CheckResult]) -> None:
 @app.command()
 def new(
     dest: Annotated[Path, typer.Argument(help="Folder to create the project in (must be empty unless --force).")],
-    template: Annotated[str, typer.Option("--template", "-t", help="Template name; see `litgen templates`.")] = "classifier",
+    template: Annotated[str, typer.Option("--template", "-t", help="Template name (see `litgen templates`) or a folder holding a copier.yml.")] = "classifier",
     defaults: Annotated[bool, typer.Option("--defaults", help="Ask nothing: use --data answers, else defaults.")] = False,
     data: Annotated[
         Optional[list[str]], typer.Option("--data", "-d", help="Answer a question: KEY=VALUE (repeatable).")

@@ -1,0 +1,39 @@
+# Every install goes through constraints.txt, which pins the CPU wheel of torch.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed
+DEMO_DIR := .demo/digits
+
+.PHONY: install test test-fast demo bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+## The whole suite, slow (Lightning-running) tests included; this is what CI runs.
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+## Unit tests only (no Lightning runs).
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+## Scaffold the default project (validated by fast_dev_run), train it, print its validation accuracy.
+demo: $(STAMP)
+	rm -rf $(DEMO_DIR)
+	$(VENV)/bin/litgen new $(DEMO_DIR) --defaults --data project_name=digits-demo
+	cd $(DEMO_DIR) && PYTHONPATH=src ../../$(PY) -m digits_demo fit --config configs/default.yaml \
+		--trainer.enable_progress_bar=false 2>&1 | tee train.log | grep -E "val_acc|Epoch" | tail -n 5
+	@grep -Eo "best val_acc=[0-9.]+" $(DEMO_DIR)/train.log | tail -n 1 | sed 's/best val_acc=/final validation accuracy: /'
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .demo dist build .pytest_cache

@@ -1,0 +1,223 @@
+"""`litgen new` and `litgen templates`: find a copier template and render it safely into DEST."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from litgen.errors import UsageError
+
+DEFAULT_TEMPLATE = "classifier"
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    """What `litgen templates` shows about one template."""
+
+    name: str
+    path: Path
+    description: str
+    questions: list[str]
+    multiselect: frozenset[str] = frozenset()
+
+
+@dataclass
+class CreatedProject:
+    """The result of rendering: where the project is and which user files were set aside."""
+
+    dest: Path
+    backups: list[Path] = field(default_factory=list)
+
+
+def templates_root() -> Path:
+    """The folder holding the templates: inside the wheel, or the repository's top-level templates/."""
+    package_dir = Path(__file__).resolve().parent
+    shipped = package_dir / "templates"  # where the wheel puts them (see pyproject force-include)
+    if shipped.is_dir():
+        return shipped
+    return package_dir.parent / "templates"  # editable install / source checkout
+
+
+def _read_copier_yml(template_dir: Path) -> dict[str, Any]:
+    import yaml
+
+    config_file = template_dir / "copier.yml"
+    loaded = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+    if not isinstance(loaded, dict):
+        raise UsageError("is not a copier configuration (expected a mapping)", path=config_file)
+    return loaded
+
+
+def _template_info(template_dir: Path) -> TemplateInfo:
+    config = _read_copier_yml(template_dir)
+    description_file = template_dir / "DESCRIPTION"
+    description = description_file.read_text(encoding="utf-8").strip() if description_file.exists() else ""
+    # copier treats every key that does not start with "_" as a question
+    questions = [key for key in config if not key.startswith("_")]
+    multiselect = frozenset(
+        key for key in questions if isinstance(config[key], dict) and config[key].get("multiselect")
+    )
+    return TemplateInfo(template_dir.name, template_dir, description, questions, multiselect)
+
+
+def list_templates() -> list[TemplateInfo]:
+    """Every template shipped with litgen, sorted with the default first."""
+    root = templates_root()
+    found = [_template_info(d) for d in sorted(root.iterdir()) if (d / "copier.yml").is_file()]
+    return sorted(found, key=lambda info: (info.name != DEFAULT_TEMPLATE, info.name))
+
+
+def find_template(name: str) -> TemplateInfo:
+    """The shipped template called NAME, or a local copier template folder, or a UsageError listing both kinds."""
+    local = Path(name).expanduser()
+    if (local / "copier.yml").is_file():
+        return _template_info(local.resolve())
+    available = list_templates()
+    for info in available:
+        if info.name == name:
+            return info
+    names = ", ".join(info.name for info in available) or "none"
+    raise UsageError(f"unknown template '{name}'; available templates: {names} (or a folder with a copier.yml)")
+
+
+def parse_data_pairs(pairs: Iterable[str]) -> dict[str, str]:
+    """Turn repeated `--data KEY=VALUE` options into a dict, refusing malformed or repeated keys."""
+    answers: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"--data expects KEY=VALUE, got '{pair}'")
+        if key in answers:
+            raise UsageError(f"--data gives '{key}' twice")
+        answers[key] = value
+    return answers
+
+
+def _check_answer_keys(info: TemplateInfo, answers: Mapping[str, str]) -> None:
+    unknown = sorted(set(answers) - set(info.questions))
+    if unknown:
+        raise UsageError(
+            f"template '{info.name}' has no question '{unknown[0]}'; it asks: {', '.join(info.questions)}"
+        )
+
+
+def _normalise_answers(info: TemplateInfo, answers: Mapping[str, str]) -> dict[str, str]:
+    """Accept `a,b` as well as copier's YAML `[a, b]` for multiselect questions."""
+    normalised = dict(answers)
+    for key in info.multiselect & set(answers):
+        value = answers[key].strip()
+        if not value.startswith("["):
+            items = [item.strip() for item in value.split(",") if item.strip()]
+            normalised[key] = "[" + ", ".join(items) + "]"
+    return normalised
+
+
+def _is_empty_dir(path: Path) -> bool:
+    return path.is_dir() and not any(path.iterdir())
+
+
+def _check_destination(dest: Path, force: bool) -> None:
+    if dest.exists() and not dest.is_dir():
+        raise UsageError("exists and is not a folder", path=dest)
+    if dest.is_dir() and not _is_empty_dir(dest) and not force:
+        raise UsageError("is not empty; choose a new folder or pass --force (your files are kept)", path=dest)
+
+
+def _render(info: TemplateInfo, target: Path, answers: Mapping[str, str], use_defaults: bool) -> None:
+    """Run copier into TARGET (a fresh scratch folder), turning its complaints into UsageError."""
+    import copier
+    from copier.errors import CopierError
+
+    if not use_defaults and not sys.stdin.isatty():
+        raise UsageError("no terminal to ask the template's questions on; pass --defaults (and --data KEY=VALUE)")
+    try:
+        copier.run_copy(
+            str(info.path),
+            target,
+            data=dict(answers),
+            defaults=use_defaults,
+            unsafe=False,
+            quiet=True,
+            cleanup_on_error=False,  # the scratch folder is ours to remove
+        )
+    except (CopierError, ValueError, TypeError) as error:
+        # copier reports a refused or uncastable answer as ValueError/TypeError with the validator's text
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise UsageError(f"template '{info.name}': {reason}") from error
+
+
+def _backup_name(path: Path) -> Path:
+    candidate = path.with_name(path.name + ".bak")
+    counter = 1
+    while candidate.exists():
+        candidate = path.with_name(f"{path.name}.bak{counter}")
+        counter += 1
+    return candidate
+
+
+def _merge_into(rendered: Path, dest: Path) -> list[Path]:
+    """Copy the rendered tree into a non-empty DEST; a user file that would change is renamed to *.bak first."""
+    backups: list[Path] = []
+    for source in sorted(rendered.rglob("*")):
+        target = dest / source.relative_to(rendered)
+        if source.is_dir():
+            if target.exists() and not target.is_dir():
+                backup = _backup_name(target)
+                target.rename(backup)
+                backups.append(backup)
+            target.mkdir(exist_ok=True)
+            continue
+        if target.is_dir():
+            raise UsageError("is a folder where the template puts a file; move it away first", path=target)
+        if target.exists():
+            if filecmp.cmp(source, target, shallow=False):
+                continue
+            backup = _backup_name(target)
+            target.rename(backup)
+            backups.append(backup)
+        # copy to a temporary name first so that an interrupted copy never leaves half a file
+        partial = target.with_name(f".{target.name}.litgen-partial")
+        shutil.copy2(source, partial)
+        os.replace(partial, target)
+    return backups
+
+
+def create_project(
+    dest: Path,
+    *,
+    template: str = DEFAULT_TEMPLATE,
+    answers: Mapping[str, str] | None = None,
+    use_defaults: bool = False,
+    force: bool = False,
+) -> CreatedProject:
+    """Render TEMPLATE into DEST. Nothing is written unless every answer is accepted."""
+    info = find_template(template)
+    answers = dict(answers or {})
+    _check_answer_keys(info, answers)
+    answers = _normalise_answers(info, answers)
+    dest = dest.expanduser().resolve()
+    _check_destination(dest, force)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    # Render beside DEST (same filesystem, so the final move is a rename) and only then publish it.
+    scratch = Path(tempfile.mkdtemp(prefix=f".{dest.name}.litgen-", dir=dest.parent))
+    try:
+        rendered = scratch / "project"
+        _render(info, rendered, answers, use_defaults)
+        if not dest.exists():
+            rendered.rename(dest)
+            return CreatedProject(dest)
+        if _is_empty_dir(dest):
+            dest.rmdir()
+            rendered.rename(dest)
+            return CreatedProject(dest)
+        return CreatedProject(dest, _merge_into(rendered, dest))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
