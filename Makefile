@@ -28,9 +28,11 @@ test-fast: $(STAMP)
 demo: $(STAMP)
 	rm -rf $(DEMO_DIR)
 	$(VENV)/bin/litgen new $(DEMO_DIR) --defaults --data project_name=digits-demo
+	@echo "training $(DEMO_DIR) (log: $(DEMO_DIR)/train.log)"
 	cd $(DEMO_DIR) && PYTHONPATH=src ../../$(PY) -m digits_demo fit --config configs/default.yaml \
-		--trainer.enable_progress_bar=false 2>&1 | tee train.log | grep -E "val_acc|Epoch" | tail -n 5
-	@grep -Eo "best val_acc=[0-9.]+" $(DEMO_DIR)/train.log | tail -n 1 | sed 's/best val_acc=/final validation accuracy: /'
+		--trainer.enable_progress_bar=false > train.log 2>&1 || (tail -n 30 train.log; exit 1)
+	@grep -E "^best val_acc=" $(DEMO_DIR)/train.log
+	@grep -Eo "^best val_acc=[0-9.]+" $(DEMO_DIR)/train.log | sed 's/best val_acc=/final validation accuracy: /'
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
