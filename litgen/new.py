@@ -26,6 +26,7 @@ class TemplateInfo:
     description: str
     questions: list[str]
     multiselect: frozenset[str] = frozenset()
+    types: Mapping[str, str] = field(default_factory=dict)  # question -> copier type (str, int, float, bool, ...)
 
 
 @dataclass
@@ -64,7 +65,8 @@ def _template_info(template_dir: Path) -> TemplateInfo:
     multiselect = frozenset(
         key for key in questions if isinstance(config[key], dict) and config[key].get("multiselect")
     )
-    return TemplateInfo(template_dir.name, template_dir, description, questions, multiselect)
+    types = {key: str(config[key].get("type", "str")) for key in questions if isinstance(config[key], dict)}
+    return TemplateInfo(template_dir.name, template_dir, description, questions, multiselect, types)
 
 
 def list_templates() -> list[TemplateInfo]:
@@ -107,6 +109,26 @@ def _check_answer_keys(info: TemplateInfo, answers: Mapping[str, str]) -> None:
         raise UsageError(
             f"template '{info.name}' has no question '{unknown[0]}'; it asks: {', '.join(info.questions)}"
         )
+
+
+_BOOL_WORDS = {"true", "false", "yes", "no", "y", "n", "on", "off", "1", "0"}
+
+
+def _check_answer_types(info: TemplateInfo, answers: Mapping[str, str]) -> None:
+    """Name the question when an answer has the wrong type (copier's own message does not)."""
+    for key, value in answers.items():
+        expected = info.types.get(key, "str")
+        text = value.strip()
+        try:
+            if expected == "int":
+                int(text)
+            elif expected == "float":
+                float(text)
+        except ValueError:
+            kind = "an integer" if expected == "int" else "a number"
+            raise UsageError(f"--data {key}: expected {kind}, got '{value}'") from None
+        if expected == "bool" and text.lower() not in _BOOL_WORDS:
+            raise UsageError(f"--data {key}: expected true or false, got '{value}'")
 
 
 def _normalise_answers(info: TemplateInfo, answers: Mapping[str, str]) -> dict[str, str]:
@@ -202,6 +224,7 @@ def create_project(
     info = find_template(template)
     answers = dict(answers or {})
     _check_answer_keys(info, answers)
+    _check_answer_types(info, answers)
     answers = _normalise_answers(info, answers)
     dest = dest.expanduser().resolve()
     _check_destination(dest, force)

@@ -64,7 +64,7 @@ def test_data_answers_are_cast_and_multiselect_accepts_commas(tmp_path: Path) ->
     [
         ({"project_name": "not valid"}, "project_name must be a Python identifier"),
         ({"epochs": "0"}, "epochs must be at least 1"),
-        ({"epochs": "many"}, "invalid literal"),
+        ({"epochs": "many"}, "--data epochs: expected an integer, got 'many'"),
         ({"extras": "csv, wandb"}, "wandb"),
         ({"colour": "red"}, "has no question 'colour'"),
     ],
