@@ -110,7 +110,7 @@ def templates() -> None:
 
 @app.command(context_settings={"help_option_names": ["-h", "--help"]})
 def check(
-    paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Lightning scripts or generated project folders.")],
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH", help="Lightning scripts or generated project folders.")],
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds before a program is killed.")] = 300.0,
 ) -> None:
     """Run programs with fast_dev_run forced (CPU, offline, scratch dir); pass if a training step ran.

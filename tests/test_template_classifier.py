@@ -255,7 +255,7 @@ def test_answer_dependent_defaults(tmp_path: Path) -> None:
         ({"project_name": "  "}, "project_name must not be empty"),
         ({"project_name": 'The "best" digits'}, "without double quotes"),
         ({"learning_rate": "0"}, "learning_rate must be > 0"),
-        ({"learning_rate": "fast"}, "could not convert"),
+        ({"learning_rate": "fast"}, "--data learning_rate: expected a number, got 'fast'"),
         ({"max_epochs": "0"}, "max_epochs must be >= 1"),
         ({"batch_size": "0"}, "batch_size must be >= 1"),
         ({"seed": "-1"}, "seed must be in"),
