@@ -1,0 +1,266 @@
+"""Remove from moved code what Lightning now does itself (zero_grad, backward, step, moves, autocast, ...)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import libcst as cst
+
+from litgen.convert.context import Ctx
+from litgen.convert.inline import TRANSPARENT_CONTEXTS
+from litgen.convert.names import call_name, code, dotted
+from litgen.convert.rules.amp import Autocast, autocast_of
+from litgen.convert.rules.clipping import Clip, clip_of
+from litgen.convert.rules.distributed import is_plumbing_call
+from litgen.convert.rules.device import MoveStripper, is_mode_switch, is_move_statement, is_self_assignment
+from litgen.convert.rules.flags import is_dry_run_test, only_breaks, record_dry_run
+from litgen.convert.rules.optim import Backward, backward_of, scaler_call, step_of, zero_grad_of
+from litgen.convert.substitute import LineCarrier, LeaveResult
+
+Mode = Literal["auto", "manual", "eval", "epoch"]
+BackwardRewrite = Callable[[Backward, "int | None"], list[cst.BaseSmallStatement]]
+
+
+@dataclass
+class CleanOptions:
+    mode: Mode
+    batch_names: set[str] = field(default_factory=set)
+    drop_scheduler_steps: set[str] = field(default_factory=set)
+    drop_switches: frozenset[str] = frozenset({"train", "eval"})
+    backward: BackwardRewrite | None = None
+    continue_returns_none: bool = True
+    stop_on_break: bool = False
+    keep_zero_grad: bool = False
+
+
+@dataclass
+class CleanRecord:
+    autocasts: list[Autocast] = field(default_factory=list)
+    clips: list[Clip] = field(default_factory=list)
+    custom_clips: list[cst.BaseStatement] = field(default_factory=list)
+    scaled: bool = False
+    zero_grads: int = 0
+    removed_switches: list[str] = field(default_factory=list)
+    kept_switches: list[str] = field(default_factory=list)
+
+
+def _pass_block() -> cst.IndentedBlock:
+    return cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[cst.Pass()])])
+
+
+def _is_empty(suite: cst.BaseSuite) -> bool:
+    if isinstance(suite, cst.SimpleStatementSuite):
+        return all(isinstance(s, cst.Pass) for s in suite.body)
+    return not suite.body
+
+
+class Cleaner(LineCarrier):
+    def __init__(self, ctx: Ctx, options: CleanOptions, record: CleanRecord) -> None:
+        super().__init__(ctx.script.lines)
+        self.ctx = ctx
+        self.options = options
+        self.record = record
+        self._depth = 0  # loops and nested defs entered; break/continue inside them stay
+        self._last_optimizer: str | None = None
+        self._dry_runs: set[int] = set()
+
+    # --- nesting ------------------------------------------------------------------------------
+    def visit_For(self, node: cst.For) -> None:
+        self._depth += 1
+
+    def visit_While(self, node: cst.While) -> None:
+        self._depth += 1
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._depth += 1
+
+    def leave_For(self, original_node: cst.For, updated_node: cst.For) -> cst.For:
+        self._depth -= 1
+        return updated_node.with_changes(body=_pass_block()) if _is_empty(updated_node.body) else updated_node
+
+    def leave_While(self, original_node: cst.While, updated_node: cst.While) -> cst.While:
+        self._depth -= 1
+        return updated_node.with_changes(body=_pass_block()) if _is_empty(updated_node.body) else updated_node
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        self._depth -= 1
+        return updated_node.with_changes(body=_pass_block()) if _is_empty(updated_node.body) else updated_node
+
+    # --- compound statements ------------------------------------------------------------------
+    def visit_If(self, node: cst.If) -> bool:
+        if self._depth == 0 and is_dry_run_test(node.test) and only_breaks(node.body) and node.orelse is None:
+            record_dry_run(self.ctx, node.test, self.ctx.line(node))
+            self._dry_runs.add(id(node))
+            return False
+        return True
+
+    def leave_If(self, original_node: cst.If, updated_node: cst.If) -> LeaveResult:
+        if id(original_node) in self._dry_runs:
+            return cst.RemoveFromParent()
+        if _is_empty(updated_node.body):
+            if updated_node.orelse is None:
+                return cst.RemoveFromParent()
+            return updated_node.with_changes(body=_pass_block())
+        return updated_node
+
+    def leave_Else(self, original_node: cst.Else, updated_node: cst.Else) -> cst.Else:
+        return updated_node.with_changes(body=_pass_block()) if _is_empty(updated_node.body) else updated_node
+
+    def leave_With(self, original_node: cst.With, updated_node: cst.With) -> LeaveResult:
+        autocasts = [autocast_of(self.ctx, item) for item in original_node.items]
+        transparent = self.options.mode == "eval" and all(
+            self.ctx.imports.starts(item.item.func if isinstance(item.item, cst.Call) else item.item, *TRANSPARENT_CONTEXTS)
+            and item.asname is None
+            for item in original_node.items
+        )
+        if all(autocasts) and self.options.mode != "epoch":
+            self.record.autocasts.extend(a for a in autocasts if a is not None)
+            return self._unwrap(updated_node)
+        if transparent:
+            return self._unwrap(updated_node)
+        if _is_empty(updated_node.body):
+            return cst.RemoveFromParent()
+        return updated_node
+
+    def _unwrap(self, node: cst.With) -> LeaveResult:
+        body = list(node.body.body) if isinstance(node.body, cst.IndentedBlock) else [
+            cst.SimpleStatementLine(body=list(node.body.body))
+        ]
+        if not body:
+            return cst.RemoveFromParent()
+        body[0] = body[0].with_changes(leading_lines=[*node.leading_lines, *body[0].leading_lines])
+        return cst.FlattenSentinel(body)
+
+    # --- simple statements --------------------------------------------------------------------
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> LeaveResult:
+        kept: list[cst.BaseSmallStatement] = []
+        for small in updated_node.body:
+            kept.extend(self._small(small, original_node))
+        if not kept:
+            return cst.RemoveFromParent()
+        kept = [k.with_changes(semicolon=cst.MaybeSentinel.DEFAULT) for k in kept]
+        if len(updated_node.body) == 1 and len(kept) > 1:  # one statement became several: one line each
+            lines = [cst.SimpleStatementLine(body=[k]) for k in kept]
+            lines[0] = lines[0].with_changes(leading_lines=updated_node.leading_lines)
+            lines[-1] = lines[-1].with_changes(trailing_whitespace=updated_node.trailing_whitespace)
+            return cst.FlattenSentinel(lines)
+        if len(kept) > 1:
+            kept = [k.with_changes(semicolon=cst.Semicolon(whitespace_after=cst.SimpleWhitespace(" "))) for k in kept[:-1]] + [kept[-1]]
+        return updated_node.with_changes(body=kept)
+
+    def leave_SimpleStatementSuite(
+        self, original_node: cst.SimpleStatementSuite, updated_node: cst.SimpleStatementSuite
+    ) -> cst.SimpleStatementSuite:
+        kept: list[cst.BaseSmallStatement] = []
+        for small in updated_node.body:
+            kept.extend(self._small(small, original_node))
+        if not kept:
+            return updated_node.with_changes(body=[cst.Pass()])
+        kept[-1] = kept[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+        return updated_node.with_changes(body=kept)
+
+    def _small(self, small: cst.BaseSmallStatement, line_node: cst.CSTNode) -> list[cst.BaseSmallStatement]:
+        line = self.ctx.line(line_node)
+        mode = self.options.mode
+        if isinstance(small, cst.Continue) and self._depth == 0:
+            return [cst.Return(cst.Name("None") if self.options.continue_returns_none else None)]
+        if isinstance(small, cst.Break) and self._depth == 0:
+            if self.options.stop_on_break:
+                return [cst.parse_statement("self.trainer.should_stop = True").body[0], cst.Return()]  # type: ignore[attr-defined]
+            self.ctx.refuse(
+                "`break` leaves the batch loop early; Lightning runs whole epochs "
+                "(only a dry-run flag's break can become fast_dev_run)",
+                line=line,
+            )
+        if isinstance(small, cst.Assign):
+            if is_self_assignment(small):
+                return []
+            clip = clip_of(self.ctx, small.value)
+            if clip is not None and mode == "auto":
+                self.record.custom_clips.append(cst.SimpleStatementLine(body=[small]))
+                return []
+            return [small]
+        if not isinstance(small, cst.Expr) or not isinstance(small.value, cst.Call):
+            return [small]
+        call = small.value
+        backward = backward_of(self.ctx, call)
+        if backward is not None and mode in ("auto", "manual") and self.options.backward is not None:
+            self.record.scaled |= backward.scaled
+            return self.options.backward(backward, line)
+        zeroed = zero_grad_of(self.ctx, call)
+        if zeroed is not None:
+            self.record.zero_grads += 1
+            self._last_optimizer = zeroed if self.ctx.is_optimizer(zeroed) else self._last_optimizer
+            return [small] if mode == "manual" or self.options.keep_zero_grad else []
+        step = step_of(self.ctx, call)
+        if step is not None:
+            self.record.scaled |= step.scaled
+            if mode == "manual":
+                return [cst.Expr(cst.parse_expression(f"{step.optimizer}.step()"))] if step.scaled else [small]
+            return [] if mode == "auto" else [small]
+        scaler = scaler_call(self.ctx, call)
+        if scaler is not None:
+            self.record.scaled = True
+            if scaler == "unscale_" and call.args:
+                self._last_optimizer = dotted(call.args[0].value) or self._last_optimizer
+            return []
+        clip = clip_of(self.ctx, call)
+        if clip is not None:
+            return self._clip(small, clip)
+        switch = is_mode_switch(self.ctx, call)
+        if switch is not None:
+            if switch in self.options.drop_switches:
+                self.record.removed_switches.append(switch)
+                return []
+            self.record.kept_switches.append(switch)
+            return [small]
+        if call_name(call) == "step" and dotted(call.func.value) in self.options.drop_scheduler_steps:  # type: ignore[union-attr]
+            return []
+        if is_move_statement(self.ctx, small):
+            return []
+        if self._distributed_plumbing(call):
+            return []
+        return [small]
+
+    def _distributed_plumbing(self, call: cst.Call) -> bool:
+        """`sampler.set_epoch(epoch)`, `dist.barrier()`, `cleanup()`: Lightning's DDP strategy does these."""
+        facts = self.ctx.facts
+        if call_name(call) == "set_epoch" and isinstance(call.func, cst.Attribute):
+            owner = dotted(call.func.value) or ""
+            if owner in facts.samplers or owner.endswith(".sampler"):
+                return True
+        if is_plumbing_call(self.ctx, call):
+            return True
+        return isinstance(call.func, cst.Name) and call.func.value in facts.plumbing
+
+    def _clip(self, small: cst.Expr, clip: Clip) -> list[cst.BaseSmallStatement]:
+        mode = self.options.mode
+        if mode == "auto":
+            if clip.standard:
+                self.record.clips.append(clip)
+            else:
+                self.record.custom_clips.append(cst.SimpleStatementLine(body=[small]))
+            return []
+        if mode == "manual" and clip.standard:
+            optimizer = self._last_optimizer or next(iter(self.ctx.facts.optimizers))
+            call = (
+                f"self.clip_gradients({optimizer}, gradient_clip_val={code(clip.value)}, "
+                f'gradient_clip_algorithm="{clip.algorithm}")'
+            )
+            return [cst.Expr(cst.parse_expression(call))]
+        return [small]
+
+
+def clean(
+    ctx: Ctx, statements: Sequence[cst.BaseStatement], options: CleanOptions, record: CleanRecord | None = None
+) -> list[cst.BaseStatement]:
+    """Run the move stripper, then the cleaner, over a list of statements."""
+    record = record if record is not None else CleanRecord()
+    wrapper = cst.Module(body=list(statements))
+    wrapper = wrapper.visit(MoveStripper(ctx, options.batch_names))
+    wrapper = wrapper.visit(Cleaner(ctx, options, record))
+    return list(wrapper.body)

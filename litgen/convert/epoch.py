@@ -1,0 +1,380 @@
+"""Lay the flattened epoch out over Lightning's hooks: epoch start/end, the steps, validation and test."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from litgen.convert.clean import CleanOptions, clean
+from litgen.convert.context import Ctx
+from litgen.convert.facts import unwrap_iterable
+from litgen.convert.inline import Env, Flattener, Item, LoopItem, Seg
+from litgen.convert.names import code, taken_names, target_names, usage
+from litgen.convert.plan import ModulePlan, Unit
+from litgen.convert.rules.amp import precision_option
+from litgen.convert.rules.clipping import record_clip
+from litgen.convert.rules.device import derived_batch_names
+from litgen.convert.rules.loaders import checked_loader
+from litgen.convert.rules.metrics import insert_logs, metric_logs
+from litgen.convert.rules.optim import calls_in, discover_optimizers, discover_schedulers, step_of
+from litgen.convert.rules.schedule import direct_steps, is_plateau, kept_note, metric_key, register
+from litgen.convert.step import BatchBinding, StepBuilder, fresh
+from litgen.convert.structure import Shape
+
+
+def bind_batch(ctx: Ctx, item: LoopItem | None, taken: set[str]) -> tuple[BatchBinding, cst.BaseExpression]:
+    """How the loop target maps onto `training_step(self, batch, batch_idx)`, and the loader it walks."""
+    if item is None:
+        return BatchBinding(fresh("batch", taken), fresh("batch_idx", taken)), cst.parse_expression("range(1)")
+    if not isinstance(item.node, cst.For) or item.target is None or item.iterable is None:
+        ctx.refuse("a `while` loop over batches cannot be converted; iterate over a DataLoader", item.node)
+    loader, enumerate_call = unwrap_iterable(ctx.script, item.iterable)
+    target: cst.BaseExpression = item.target
+    binding = BatchBinding("", "")
+    if enumerate_call is not None:
+        if not isinstance(target, (cst.Tuple, cst.List)) or len(target.elements) != 2:
+            ctx.refuse("cannot unpack the `enumerate(...)` loop target", item.node)
+        index_target, target = target.elements[0].value, target.elements[1].value
+        start = _enumerate_start(enumerate_call)
+        if isinstance(index_target, cst.Name) and start is None:
+            binding.index_param = index_target.value
+        else:
+            binding.index_param = fresh("batch_idx", taken)
+            offset = f" + {code(start)}" if start is not None else ""
+            binding.prologue.append(cst.parse_statement(f"{code(index_target)} = {binding.index_param}{offset}"))
+        binding.index_names = set(target_names(index_target))
+    else:
+        binding.index_param = fresh("batch_idx", taken)
+    if isinstance(target, cst.Name):
+        binding.batch_param = target.value
+    else:
+        binding.batch_param = fresh("batch", taken)
+        unpacked = code(target.with_changes(lpar=[], rpar=[]) if hasattr(target, "lpar") else target)
+        binding.prologue.append(cst.parse_statement(f"{unpacked} = {binding.batch_param}"))
+    binding.batch_names = set(target_names(target)) | {binding.batch_param}
+    return binding, checked_loader(ctx, loader, item.line)
+
+
+def _enumerate_start(call: cst.Call) -> cst.BaseExpression | None:
+    for position, arg in enumerate(call.args):
+        if (arg.keyword is not None and arg.keyword.value == "start") or (arg.keyword is None and position == 1):
+            if isinstance(arg.value, cst.Integer) and arg.value.value == "0":
+                return None
+            return arg.value
+    return None
+
+
+def _segs(items: list[Item]) -> list[Seg]:
+    return [item for item in items if isinstance(item, Seg)]
+
+
+class EpochPlanner:
+    def __init__(self, ctx: Ctx, flattener: Flattener, shape: Shape) -> None:
+        self.ctx = ctx
+        self.flattener = flattener
+        self.shape = shape
+        self.plan = ModulePlan()
+
+    def run(self) -> ModulePlan:
+        shape, env = self.shape, self.flattener.entry_env()
+        epoch_item: LoopItem | None = None
+        if shape.epoch_loop is not None and shape.region is not shape.epoch_loop:
+            epoch_item = self._outer(env)  # the epoch loop lives in a helper or trainer method
+            body, env = list(epoch_item.node.body.body), epoch_item.env  # type: ignore[attr-defined]
+        elif shape.epoch_loop is not None:
+            epoch_item = LoopItem("epoch", shape.epoch_loop, env, self.ctx.line(shape.epoch_loop))
+            if isinstance(shape.epoch_loop, cst.For):
+                epoch_item.target, epoch_item.iterable = shape.epoch_loop.target, shape.epoch_loop.iter
+            body = list(shape.epoch_loop.body.body)  # type: ignore[attr-defined]
+        else:
+            body = [shape.region]
+        items = self.flattener.flatten(body, env)
+        self._epochs(epoch_item)
+        trains = [i for i, item in enumerate(items) if isinstance(item, LoopItem) and item.kind == "train"]
+        if trains:
+            before, after = items[: trains[0]], items[trains[0] + 1 :]
+            step_segs = self.flattener.flatten_body(items[trains[0]])  # type: ignore[arg-type]
+            train_item: LoopItem | None = items[trains[0]]  # type: ignore[assignment]
+        else:
+            cut = self._full_batch_cut(items)
+            before, step_segs, after = [], _segs(items[: cut + 1]), items[cut + 1 :]
+            train_item = None
+            self.plan.full_batch = True
+        if any(isinstance(item, LoopItem) for item in before):
+            self.ctx.refuse("the script evaluates before training in each epoch; litgen expects evaluation after it", line=None)
+        self._count_scheduler_steps(step_segs, items)
+        self._training(train_item, step_segs)
+        after_segs = self._evaluation(after)
+        self._epoch_hooks(_segs(before), after_segs)
+        return self.plan
+
+    def _outer(self, env: Env) -> LoopItem:
+        """Code around the epoch loop inside the helper runs once: before (on_fit_start) and after (on_fit_end)."""
+        outer = self.flattener.flatten([self.shape.region], env)
+        index = next(i for i, item in enumerate(outer) if isinstance(item, LoopItem) and item.kind == "epoch")
+        if any(isinstance(item, LoopItem) for i, item in enumerate(outer) if i != index):
+            self.ctx.refuse("the helper that runs the epochs also runs another loop over the data", self.shape.region)
+        options = CleanOptions("epoch", drop_switches=frozenset(), stop_on_break=False, continue_returns_none=False)
+        self.plan.add("on_fit_start", clean(self.ctx, [s.node for s in _segs(outer[:index])], options))
+        self.plan.add("on_fit_end", clean(self.ctx, [s.node for s in _segs(outer[index + 1 :])], options))
+        return outer[index]  # type: ignore[return-value]
+
+    # --- epochs -------------------------------------------------------------------------------
+    def _epochs(self, item: LoopItem | None) -> None:
+        plan = self.plan
+        if item is None:
+            plan.max_epochs = cst.Integer("1")
+            self.ctx.mapped("one pass over the data (no epoch loop)", self.ctx.line(self.shape.region), "Trainer(max_epochs=1)")
+            return
+        loop = item.node
+        if isinstance(loop, cst.While):
+            if not (isinstance(loop.test, cst.Name) and loop.test.value == "True"):
+                self.ctx.refuse("a `while <condition>:` epoch loop; write it as `for epoch in range(...)`", loop)
+            plan.max_epochs = cst.parse_expression("-1")
+            self.ctx.mapped("while True epoch loop", self.ctx.line(loop), "Trainer(max_epochs=-1) until the loop's own stop")
+            return
+        iterable, _ = unwrap_iterable(self.ctx.script, item.iterable)  # type: ignore[arg-type]
+        assert isinstance(iterable, cst.Call)
+        args = [a.value for a in iterable.args]
+        if self.ctx.imports.qualify(iterable.func) == "itertools.count":
+            plan.max_epochs = cst.parse_expression("-1")
+            start = args[0] if args else None
+        elif len(args) == 1:
+            plan.max_epochs, start = args[0], None
+        else:
+            start, stop = args[0], args[1]
+            plan.max_epochs = _difference(stop, start)
+        if isinstance(start, cst.Integer) and start.value == "0":
+            start = None
+        plan.epoch_start = start
+        names = target_names(item.target)  # type: ignore[arg-type]
+        plan.epoch_var = names[0] if len(names) == 1 and names[0] != "_" else None
+        self.ctx.mapped("epoch loop", self.ctx.line(loop), f"Trainer(max_epochs={code(plan.max_epochs)})")
+
+    def _full_batch_cut(self, items: list[Item]) -> int:
+        steps = [i for i, item in enumerate(items) if isinstance(item, Seg) and any(step_of(self.ctx, c) for c in calls_in([item.node]))]
+        if not steps:
+            self.ctx.refuse("the loop calls backward() but never steps an optimizer", line=None)
+        self.ctx.mapped("full-batch training (no DataLoader)", items[steps[-1]].line if isinstance(items[steps[-1]], Seg) else None, "one training_step per epoch")  # type: ignore[union-attr]
+        return steps[-1]
+
+    def _count_scheduler_steps(self, step_segs: list[Seg], items: list[Item]) -> None:
+        from litgen.convert.rules.schedule import count_steps
+
+        count_steps(self.ctx, [s.node for s in step_segs] + [s.node for s in _segs(items)])
+
+    # --- the training step --------------------------------------------------------------------
+    def _training(self, item: LoopItem | None, segs: list[Seg]) -> None:
+        statements = [s.node for s in segs]
+        binding, loader = bind_batch(self.ctx, item, taken_names(statements))
+        binding.batch_names = derived_batch_names(binding.batch_names, statements) if item is not None else set()
+        self.plan.train_loader = loader
+        discover_optimizers(self.ctx, statements)
+        discover_schedulers(self.ctx, statements)
+        builder = StepBuilder(self.ctx, segs, binding)
+        parts = builder.build()
+        self.plan.optimizers = list(builder.stepped)
+        if not self.plan.optimizers:
+            self.ctx.refuse("the training loop never steps an optimizer (no `optimizer.step()` found)", line=None)
+        self.plan.manual = parts.manual
+        self.train_record = parts.record
+        for clip in parts.record.clips:
+            record_clip(self.ctx, clip)
+        if parts.clip_hook:
+            self.ctx.mapped("gradient clipping of part of the model", self.ctx.line(parts.clip_hook[0]), "configure_gradient_clipping")
+        precision_option(self.ctx, parts.record.autocasts, parts.record.scaled)
+
+        batch, index = binding.batch_param, binding.index_param
+        self.plan.add("on_train_batch_start", parts.batch_start, batch=batch, index=index)
+        body = [*binding.prologue, *parts.body]
+        self.plan.add("training_step", body or [cst.SimpleStatementLine([cst.Pass()])], batch=batch, index=index)
+        self.plan.methods["training_step"].returns = parts.loss
+        self.plan.add("on_before_optimizer_step", parts.before_optimizer_step)
+        self.plan.add("configure_gradient_clipping", parts.clip_hook)
+        if self.plan.full_batch:
+            self.plan.add("on_train_epoch_end", parts.after_step)
+        else:
+            self.plan.add("on_train_batch_end", parts.after_step, batch=batch, index=index)
+        line = item.line if item is not None else None
+        self.ctx.mapped("batch loop body", line, "training_step")
+
+    # --- evaluation ---------------------------------------------------------------------------
+    def _evaluation(self, after: list[Item]) -> list[Seg]:
+        evals = [i for i, item in enumerate(after) if isinstance(item, LoopItem)]
+        if not evals:
+            return _segs(after)
+        if len(evals) > 1:
+            self.ctx.refuse("the script runs two evaluation loops per epoch; litgen converts one", after[evals[1]].node)  # type: ignore[union-attr]
+        index = evals[0]
+        item = after[index]
+        assert isinstance(item, LoopItem)
+        segs = _segs(after)
+        position = len(_segs(after[:index]))
+        prelude, epilogue = split_unit(segs[:position], segs[position:], item, self.flattener)
+        loader = self.add_eval_unit("validation", item, prelude, epilogue)
+        self.plan.validation = Unit(loader, item.line)
+        return [s for s in segs if s not in prelude and s not in epilogue]
+
+    def add_eval_unit(self, stage: str, item: LoopItem, prelude: list[Seg], epilogue: list[Seg]) -> cst.BaseExpression:
+        segs = self.flattener.flatten_body(item)
+        statements = [s.node for s in segs]
+        binding, loader = bind_batch(self.ctx, item, taken_names(statements))
+        binding.batch_names = derived_batch_names(binding.batch_names, statements)
+        options = CleanOptions("eval", binding.batch_names)
+        step = clean(self.ctx, statements, options)
+        start = clean(self.ctx, [s.node for s in prelude], CleanOptions("epoch", drop_switches=frozenset({"eval"})))
+        end_options = CleanOptions("epoch", stop_on_break=True, continue_returns_none=False)
+        end = clean(self.ctx, [s.node for s in epilogue], end_options)
+        end = self._epoch_schedulers(end, stage)
+        end = insert_logs(end, metric_logs(step, start, end, "val" if stage == "validation" else "test"))
+        self.plan.add(f"on_{stage}_epoch_start", start)
+        self.plan.add(f"{stage}_step", [*binding.prologue, *step], batch=binding.batch_param, index=binding.index_param)
+        self.plan.add(f"on_{stage}_epoch_end", end)
+        self.ctx.mapped(f"evaluation loop ({code(loader)})", item.line, f"{stage}_step")
+        return loader
+
+    def plan_test(self, following: list[cst.BaseStatement]) -> None:
+        """An evaluation right after training (in the entry scope) becomes `trainer.test(...)`."""
+        env = self.flattener.entry_env()
+        for position, statement in enumerate(following):
+            if not self.flattener._holds_eval(statement, env):
+                continue
+            items = self.flattener.flatten([statement], env)
+            evals = [i for i, item in enumerate(items) if isinstance(item, LoopItem)]
+            if len(evals) != 1 or any(isinstance(i, LoopItem) and i.kind == "train" for i in items):
+                return
+            item = items[evals[0]]
+            assert isinstance(item, LoopItem)
+            consumed = [statement]
+            if item.env.scope != 0:
+                inner = _segs(items)
+                cut = len(_segs(items[: evals[0]]))
+                prelude, epilogue = split_unit(inner[:cut], inner[cut:], item, self.flattener)
+                leftover = [s for s in inner if s not in prelude and s not in epilogue]
+                if leftover:
+                    return
+            else:
+                before = [Seg(s, self.ctx.line(s), 0) for s in following[:position]]
+                after = [Seg(s, self.ctx.line(s), 0) for s in following[position + 1 :]]
+                prelude, epilogue = split_unit(before, after, item, self.flattener)
+                consumed = [*[s.node for s in prelude], statement, *[s.node for s in epilogue]]
+            loader = self.add_eval_unit("test", item, prelude, epilogue)
+            self.plan.test = Unit(loader, item.line, consumed)
+            return
+
+    # --- epoch-level code ---------------------------------------------------------------------
+    def _epoch_hooks(self, before: list[Seg], after: list[Seg]) -> None:
+        manual = self.plan.manual  # with manual optimization the script's own zero_grad() calls stay
+        start_options = CleanOptions("epoch", drop_switches=frozenset({"train"}), stop_on_break=True)
+        end_options = CleanOptions("epoch", drop_switches=frozenset(), stop_on_break=True)
+        for options in (start_options, end_options):
+            options.continue_returns_none, options.keep_zero_grad = False, manual
+        start = clean(self.ctx, [s.node for s in before], start_options)
+        end = clean(self.ctx, [s.node for s in after], end_options)
+        end = self._epoch_schedulers(end, "train")
+        self.plan.add("on_train_epoch_start", start)
+        self.plan.add("on_train_epoch_end", end)
+        if start:
+            self.ctx.mapped("epoch-loop code before training", before[0].line, "on_train_epoch_start")
+        if end:
+            self.ctx.mapped("epoch-loop code after training", after[0].line if after else None, "on_train_epoch_end")
+
+    def _logged_key(self, value: cst.BaseExpression) -> str | None:
+        """The metric key under which the evaluation already logs `value`, if it does."""
+        method = self.plan.methods.get("on_validation_epoch_end")
+        for statement in method.body if method is not None else []:
+            found = _log_call(statement)
+            if found is not None and found[1] == code(value):
+                return found[0]
+        return None
+
+    def _epoch_schedulers(self, statements: list[cst.BaseStatement], stage: str) -> list[cst.BaseStatement]:
+        """`scheduler.step()` once per epoch -> interval "epoch"; `plateau.step(metric)` -> log it and monitor."""
+        result: list[cst.BaseStatement] = []
+        taken: set[str] = set()
+        for statement in statements:
+            steps = direct_steps(self.ctx, [statement])
+            if not steps or self.plan.manual:
+                result.append(statement)
+                continue
+            name, call = steps[0]
+            if call.args and is_plateau(self.ctx, name):
+                logged = self._logged_key(call.args[0].value)
+                key = logged or metric_key(call.args[0].value, taken)
+                if register(self.ctx, name, call, "epoch", monitor=key):
+                    if logged is None:
+                        log = cst.parse_statement(f'self.log("{key}", {code(call.args[0].value)})')
+                        result.append(log.with_changes(leading_lines=statement.leading_lines))
+                    continue
+            elif register(self.ctx, name, call, "epoch"):
+                continue
+            kept_note(self.ctx, name, self.ctx.line(call))
+            result.append(statement)
+        return result
+
+
+def _log_call(statement: cst.CSTNode) -> tuple[str, str] | None:
+    """(key, value code) of a `self.log("key", value)` statement."""
+    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+        small = statement.body[0]
+        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and code(small.value.func) == "self.log":
+            args = small.value.args
+            if len(args) >= 2 and isinstance(args[0].value, cst.SimpleString):
+                return str(args[0].value.evaluated_value), code(args[1].value)
+    return None
+
+
+def split_unit(before: list[Seg], rest: list[Seg], item: LoopItem, flattener: Flattener) -> tuple[list[Seg], list[Seg]]:
+    """The statements that belong to an evaluation pass: set-up before its loop and the summary after it."""
+    if item.env.scope != 0:
+        prelude = []
+        for seg in reversed(before):
+            if seg.scope != item.env.scope:
+                break
+            prelude.insert(0, seg)
+        epilogue = []
+        for seg in rest:
+            if seg.scope != item.env.scope:
+                break
+            epilogue.append(seg)
+        return prelude, epilogue
+    loop_reads = set(usage([item.node]).free)
+    prelude = []
+    for seg in reversed(before):
+        assigned = usage([seg.node]).assigned
+        if not (assigned & loop_reads) and not _switches_to_eval(seg.node):
+            break
+        prelude.insert(0, seg)
+    produced = usage([item.node]).assigned | {n for s in prelude for n in usage([s.node]).assigned}
+    epilogue = []
+    for seg in rest:
+        names = usage([seg.node])
+        if not (set(names.read) & produced):
+            break
+        epilogue.append(seg)
+        produced |= names.assigned
+    return prelude, epilogue
+
+
+def _switches_to_eval(statement: cst.CSTNode) -> bool:
+    """`model.eval()` as a statement: it opens an evaluation pass."""
+    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+        small = statement.body[0]
+        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+            func = small.value.func
+            return isinstance(func, cst.Attribute) and func.attr.value == "eval" and not small.value.args
+    return False
+
+
+def _difference(stop: cst.BaseExpression, start: cst.BaseExpression) -> cst.BaseExpression:
+    """range(start, stop) has stop - start epochs; `range(1, E + 1)` -> E."""
+    if isinstance(stop, cst.BinaryOperation) and isinstance(stop.operator, cst.Add):
+        if code(stop.right).strip() == code(start).strip():
+            return stop.left
+    if isinstance(stop, cst.Integer) and isinstance(start, cst.Integer):
+        return cst.Integer(str(int(stop.value) - int(start.value)))
+    return cst.parse_expression(f"{code(stop)} - {_wrap(start)}")
+
+
+def _wrap(expression: cst.BaseExpression) -> str:
+    text = code(expression)
+    return f"({text})" if isinstance(expression, (cst.BinaryOperation, cst.IfExp, cst.BooleanOperation)) else text

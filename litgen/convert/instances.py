@@ -1,0 +1,152 @@
+"""Home-made trainer objects: unroll `trainer = Trainer(...)` so each `self.attr` has an entry-scope name."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from litgen.convert.context import Ctx
+from litgen.convert.facts import learn_binding
+from litgen.convert.items import Instance, is_docstring
+from litgen.convert.names import code, dotted, usage
+from litgen.convert.rules.device import is_move_statement, without_moves
+from litgen.convert.rules.distributed import unwrap_parallel
+from litgen.convert.script import walk_statements
+from litgen.convert.structure import Shape
+from litgen.convert.substitute import substitute
+
+
+def trainer_classes(ctx: Ctx, training_ids: set[int]) -> set[str]:
+    """User classes (not nn.Modules) whose methods hold the training loop or a backward call."""
+    found = set()
+    for name, klass in ctx.script.classes.items():
+        if name not in ctx.script.module_classes and id(klass) in training_ids:
+            found.add(name)
+    return found
+
+
+def find_instances(ctx: Ctx, shape: Shape, training_ids: set[int], taken: set[str]) -> dict[str, Instance]:
+    classes = trainer_classes(ctx, training_ids)
+    instances: dict[str, Instance] = {}
+    for name, bindings in list(ctx.facts.bindings.items()):
+        binding = bindings[-1]
+        value = binding.value
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value in classes:
+            if not binding.in_entry and shape.entry is not None:
+                continue
+            klass = ctx.script.classes[value.func.value]
+            instance = Instance(name, klass, binding.statement)
+            _unroll(ctx, instance, value, taken)
+            instances[name] = instance
+            line = ctx.line(binding.statement) or 0
+            for statement in instance.unrolled:
+                learn_binding(ctx.script, ctx.facts, statement, line)  # type: ignore[arg-type]
+    return instances
+
+
+def _simple(expression: cst.BaseExpression) -> bool:
+    return dotted(expression) is not None or isinstance(expression, (cst.Integer, cst.Float, cst.SimpleString))
+
+
+def _fresh(name: str, taken: set[str]) -> str:
+    candidate, number = name, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{name}_{number}"
+    taken.add(candidate)
+    return candidate
+
+
+def _self_attribute(target: cst.BaseExpression, self_name: str) -> str | None:
+    if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == self_name:
+        return target.attr.value
+    return None
+
+
+def mutated_attributes(klass: cst.ClassDef, self_name: str = "self") -> set[str]:
+    """Attributes that methods other than __init__ assign: state that changes while training."""
+    found: set[str] = set()
+    for method in klass.body.body:  # type: ignore[attr-defined]
+        if not isinstance(method, cst.FunctionDef) or method.name.value == "__init__":
+            continue
+        for statement in walk_statements(method.body):
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else []
+                    if isinstance(small, (cst.AugAssign, cst.AnnAssign)):
+                        targets = [small.target]
+                    found |= {a for t in targets if (a := _self_attribute(t, self_name)) is not None}
+    return found
+
+
+def _unroll(ctx: Ctx, instance: Instance, call: cst.Call, taken: set[str]) -> None:
+    """Turn `Trainer(...).__init__` into plain assignments of the entry scope."""
+    init = instance.method("__init__")
+    self_name = "self"
+    params: dict[str, cst.BaseExpression] = {}
+    if init is not None:
+        names = [p for p in [*init.params.posonly_params, *init.params.params]]
+        self_name = names[0].name.value if names else "self"
+        positional = names[1:]
+        for index, arg in enumerate(call.args):
+            if arg.star:
+                ctx.refuse(f"cannot follow {instance.klass.name.value}(...) called with *args/**kwargs", call)
+            if arg.keyword is not None:
+                params[arg.keyword.value] = arg.value
+            elif index < len(positional):
+                params[positional[index].name.value] = arg.value
+        for param in [*positional, *init.params.kwonly_params]:
+            if param.name.value not in params and param.default is not None:
+                params[param.name.value] = param.default
+    mutated = mutated_attributes(instance.klass, self_name)
+    body = list(init.body.body) if init is not None else []  # type: ignore[attr-defined]
+    for statement in body:
+        if is_docstring(statement) or _is_super_init(statement):
+            continue
+        attributes = {(self_name, a): v for a, v in instance.attrs.items()}
+        resolved = substitute(statement, ctx.script.lines, params, attributes)
+        assign = _attribute_assignment(resolved, self_name)
+        if assign is None:
+            if isinstance(resolved, cst.SimpleStatementLine) and all(is_move_statement(ctx, s) for s in resolved.body):
+                continue
+            _check_no_self(ctx, resolved, self_name, instance, statement)
+            instance.unrolled.append(resolved)
+            continue
+        attr, value = assign
+        _check_no_self(ctx, value, self_name, instance, statement)
+        value = without_moves(ctx, unwrap_parallel(ctx, value))
+        if attr not in mutated and _simple(value):
+            instance.attrs[attr] = value
+            continue
+        name = _fresh(attr, taken)
+        instance.unrolled.append(cst.parse_statement(f"{name} = {code(value)}"))
+        instance.attrs[attr] = cst.Name(name)
+    for attr in sorted(mutated - set(instance.attrs)):
+        instance.attrs[attr] = cst.Name(_fresh(attr, taken))
+
+
+def _is_super_init(statement: cst.BaseStatement) -> bool:
+    text = code(statement).strip()
+    return text.startswith("super(") and text.endswith(".__init__()")
+
+
+def _attribute_assignment(statement: cst.CSTNode, self_name: str) -> tuple[str, cst.BaseExpression] | None:
+    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+        small = statement.body[0]
+        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+            attr = _self_attribute(small.targets[0].target, self_name)
+            if attr is not None:
+                return attr, small.value
+        if isinstance(small, cst.AnnAssign) and small.value is not None:
+            attr = _self_attribute(small.target, self_name)
+            if attr is not None:
+                return attr, small.value
+    return None
+
+
+def _check_no_self(ctx: Ctx, node: cst.CSTNode, self_name: str, instance: Instance, original: cst.CSTNode) -> None:
+    if self_name in usage([node]).read:
+        ctx.refuse(
+            f"{instance.klass.name.value}.__init__ uses `{self_name}` in a way litgen cannot unroll "
+            "(only `self.attr = value` assignments are followed)",
+            original,
+        )

@@ -1,0 +1,247 @@
+"""`convert_source`: parse -> analyze -> plan -> rewrite once -> emit, all in memory."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from litgen.convert.context import Ctx
+from litgen.convert.emit import Emitter, Names
+from litgen.convert.epoch import EpochPlanner
+from litgen.convert.facts import collect_facts, learn_binding
+from litgen.convert.inline import Flattener
+from litgen.convert.names import ImportTable, code, usage
+from litgen.convert.render import Renderer
+from litgen.convert.report import Conversion
+from litgen.convert.rewrite import Edits, apply, remove_unused, unused
+from litgen.convert.rules.distributed import record_strategy
+from litgen.convert.rules.flags import record_cpu_flag
+from litgen.convert.rules.refuse import check_refusals
+from litgen.convert.script import Script, backward_calls, lightning_import, parse
+from litgen.convert.setup import plan_setup
+from litgen.convert.structure import ShapeFinder
+from litgen.convert.substitute import substitute
+from litgen.errors import ConversionError
+
+NOT_TRAINING = (
+    "not a PyTorch training script: no `loss.backward()` call found "
+    "(litgen converts loops that call backward() and step an optimizer)"
+)
+
+
+def convert_source(source: str, filename: str) -> Conversion:
+    """Convert one script's text; raises ConversionError naming the line of anything it cannot convert."""
+    try:
+        return _convert(source, filename)
+    except RecursionError:
+        raise ConversionError("the code nests too deeply to be analysed", path=filename) from None
+
+
+def _convert(source: str, filename: str) -> Conversion:
+    module = parse(source, filename)
+    imports = ImportTable(module)
+    package = lightning_import(imports)
+    if package is not None:
+        return Conversion(filename, source, source, already_lightning=True, lightning_reason=f"it imports {package}")
+    found = backward_calls(module) if "backward" in source else []
+    if not found:
+        raise ConversionError(NOT_TRAINING, path=filename)
+    script = Script.build(source, filename, module, imports)
+    script._backward = found
+    check_refusals(script)
+    return _Conversion(script).run()
+
+
+class _Conversion:
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self.shape = ShapeFinder(script).find()
+        self.facts = collect_facts(script, self.shape)
+        self.ctx = Ctx(script, self.facts)
+
+    def run(self) -> Conversion:
+        script, shape, ctx = self.script, self.shape, self.ctx
+        flattener = Flattener(ctx, shape)
+        self.instances = flattener.instances
+        planner = EpochPlanner(ctx, flattener, shape)
+        plan = planner.run()
+        self._register_hoisted(flattener)
+        if not ctx.facts.models:
+            ctx.refuse("cannot tell which nn.Module the optimizer trains (pass `model.parameters()` to it)", line=None)
+        following = self._following_statements()
+        planner.plan_test(following)
+        record_cpu_flag(ctx)
+        record_strategy(ctx)
+        consumed = set(plan.test.replaced) if plan.test else set()
+        after_reads = set(usage([s for s in self._after_region() if s not in consumed]).read)
+        renderer = Renderer(ctx, plan, flattener.markers, shape.entry is None, after_reads)
+        layout = renderer.analyze()
+        names = self._names()
+        emitter = Emitter(ctx, plan, renderer, layout, names, script.module.default_indent)
+        class_node = emitter.module_class(script.filename.replace("\\", "/").rsplit("/", 1)[-1])
+        edits = Edits()
+        edits.put(shape.region, [*flattener.hoisted, *emitter.entry_statements(self._indent_of(shape.region))])
+        if plan.test is not None:
+            edits.put(plan.test.replaced[0], emitter.test_statements())
+            for statement in plan.test.replaced[1:]:
+                edits.drop(statement)
+            ctx.mapped("evaluation after training", plan.test.line, f"{names.trainer}.test(...)")
+        plan_setup(ctx, shape, edits, names.lightning, names.trainer)
+        self._unroll_instances(flattener, edits, names.trainer)
+        import_line = self._import_line(names.lightning)
+        new_module = apply(
+            script.module, edits, self._class_anchor(flattener), class_node, self._import_anchor(), import_line
+        )
+        removable = set(ctx.facts.devices) | set(ctx.facts.scalers)
+        functions = {f.name.value for f in flattener.inlined} | {c.name.value for c in flattener.classes_inlined}
+        functions |= ctx.facts.plumbing
+        new_module = remove_unused(new_module, set(), unused(new_module, functions))
+        new_module = remove_unused(new_module, unused(new_module, removable), set())
+        converted = new_module.code
+        self._verify(converted)
+        return Conversion(
+            script.filename,
+            script.source,
+            converted,
+            module_class=names.module_class,
+            mapping=ctx.mapping,
+            warnings=ctx.warnings,
+            refused=ctx.refused,
+        )
+
+    def _register_hoisted(self, flattener: Flattener) -> None:
+        """Arguments evaluated once before the loop are new variables of the entry scope."""
+        for statement in flattener.hoisted:
+            learn_binding(self.script, self.facts, statement, self.facts.region_line - 1)  # type: ignore[arg-type]
+
+    def _unroll_instances(self, flattener: Flattener, edits: Edits, trainer: str) -> None:
+        """`trainer = Trainer(...)` becomes its attributes; later `trainer.attr` reads use them."""
+        attributes: dict[tuple[str, str], cst.BaseExpression] = {}
+        for instance in flattener.instances.values():
+            if instance.unrolled:
+                edits.put(instance.statement, instance.unrolled)
+            else:
+                edits.drop(instance.statement)
+            attributes.update({(instance.name, attr): value for attr, value in instance.attrs.items()})
+        ranks = {rank: cst.parse_expression(f"{trainer}.global_rank") for rank in self.facts.ranks}
+        for statement in self._after_region():
+            if statement in edits.replace or statement in edits.remove:
+                continue
+            rewritten = substitute(statement, self.script.lines, ranks, attributes)
+            if code(rewritten) == code(statement):
+                continue
+            for instance in flattener.instances:
+                if instance in usage([rewritten]).read:
+                    self.ctx.refuse(
+                        f"`{instance}` is still used after training (line {self.script.line(statement)}); "
+                        "litgen cannot keep the trainer object",
+                        statement,
+                    )
+            edits.put(statement, [rewritten])
+
+    # --- placement ----------------------------------------------------------------------------
+    def _block_of(self, node: cst.CSTNode) -> list[cst.BaseStatement]:
+        parent = self.script.parents.get(node)
+        return list(parent.body) if isinstance(parent, (cst.IndentedBlock, cst.Module)) else []
+
+    def _following_statements(self) -> list[cst.BaseStatement]:
+        block = self._block_of(self.shape.region)
+        index = next(i for i, s in enumerate(block) if s is self.shape.region)
+        return block[index + 1 :]
+
+    def _after_region(self) -> list[cst.BaseStatement]:
+        """Outermost statements that run after the training loop in the entry scope."""
+        region_end = self.script.end_line(self.shape.region)
+        scope = self.shape.entry.body if self.shape.entry is not None else self.script.module
+        later = [s for s in _top_statements(scope) if (self.script.line(s) or 0) > region_end]
+        return [s for s in later if not any(a in later for a in self.script.ancestors(s))]
+
+    def _indent_of(self, node: cst.CSTNode) -> str:
+        indent = ""
+        for ancestor in self.script.ancestors(node):
+            if isinstance(ancestor, cst.IndentedBlock):
+                indent = (ancestor.indent if ancestor.indent is not None else self.script.module.default_indent) + indent
+        return indent
+
+    def _top_level(self, node: cst.CSTNode) -> cst.CSTNode:
+        current = node
+        for ancestor in self.script.ancestors(node):
+            if isinstance(ancestor, cst.Module):
+                return current
+            current = ancestor
+        return current
+
+    def _class_anchor(self, flattener: Flattener) -> cst.CSTNode:
+        region_top = self._top_level(self.shape.region)
+        module_body = list(self.script.module.body)
+        top_defs = [f for f in [*flattener.inlined, *flattener.classes_inlined] if f in module_body]
+        if top_defs:
+            return min(top_defs, key=module_body.index)
+        if self.shape.entry is not None:
+            return self._top_level(self.shape.entry)
+        index = module_body.index(region_top)
+        for position in range(index - 1, -1, -1):
+            if isinstance(module_body[position], (cst.FunctionDef, cst.ClassDef)):
+                return module_body[position + 1]
+        return region_top
+
+    def _import_anchor(self) -> cst.CSTNode | None:
+        last = None
+        for statement in self.script.module.body:
+            if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+                break
+            if isinstance(statement, cst.SimpleStatementLine) and any(
+                isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body
+            ):
+                last = statement
+        return last
+
+    def _import_line(self, alias: str) -> cst.SimpleStatementLine:
+        text = "import lightning\n" if alias == "lightning" else f"import lightning as {alias}\n"
+        statement = cst.parse_statement(text)
+        assert isinstance(statement, cst.SimpleStatementLine)
+        return statement
+
+    # --- naming -------------------------------------------------------------------------------
+    def _names(self) -> Names:
+        taken = set(self.script.all_names) - set(self.instances)
+        lightning = "L" if "L" not in taken else "lightning" if "lightning" not in taken else "lightning_"
+        model_class = "Model"
+        for model in self.ctx.facts.models[:1]:
+            binding = self.ctx.facts.last(model)
+            value = binding.value if binding else None
+            while isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
+                value = value.func.value
+            if isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+                model_class = value.func.value[:1].upper() + value.func.value[1:]
+        if len(self.ctx.facts.models) > 1:
+            model_class = "Module"
+        module_class = _fresh(f"Lit{model_class}", taken)
+        instance = _fresh("lit_model", taken)
+        trainer = _fresh("trainer", taken)
+        return Names(lightning, module_class, instance, trainer)
+
+    def _verify(self, converted: str) -> None:
+        try:
+            compile(converted, self.script.filename, "exec")
+        except SyntaxError as error:
+            raise ConversionError(
+                f"internal error: litgen generated invalid code ({error.msg}, output line {error.lineno}); "
+                "please report this script",
+                path=self.script.filename,
+            ) from None
+
+
+def _fresh(name: str, taken: set[str]) -> str:
+    candidate, number = name, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{name}{number}"
+    taken.add(candidate)
+    return candidate
+
+
+def _top_statements(scope: cst.CSTNode) -> list[cst.BaseStatement]:
+    from litgen.convert.script import walk_statements
+
+    return [s for s in walk_statements(scope) if isinstance(s, cst.BaseStatement)]
+

@@ -1,0 +1,188 @@
+"""Decide where each variable of the moved code lives (method local, `self.x`, constructor argument) and rename."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from litgen.convert.context import DEVICE_MARKER, Ctx
+from litgen.convert.inline import Markers
+from litgen.convert.names import code, dotted, usage
+from litgen.convert.plan import FAMILY, Method, ModulePlan
+from litgen.convert.reserved import LIGHTNING_MODULE_NAMES
+from litgen.convert.substitute import substitute
+
+LOADER_ACCESSORS = {
+    "train": "self.trainer.train_dataloader",
+    "val": "self.trainer.val_dataloaders",
+    "test": "self.trainer.test_dataloaders",
+}
+
+
+@dataclass
+class Layout:
+    """Where names go: constructor arguments, attributes, state shared between hooks, copies back."""
+
+    attrs: dict[str, str] = field(default_factory=dict)
+    ctor: list[str] = field(default_factory=list)
+    state: set[str] = field(default_factory=set)
+    copy_back: list[str] = field(default_factory=list)
+    copy_back_after_test: list[str] = field(default_factory=list)
+
+
+class Renderer:
+    def __init__(
+        self, ctx: Ctx, plan: ModulePlan, markers: Markers, entry_is_module: bool, after_reads: set[str]
+    ) -> None:
+        self.ctx = ctx
+        self.plan = plan
+        self.markers = markers
+        self.entry_is_module = entry_is_module
+        self.after_reads = after_reads
+        self.layout = Layout()
+        self._free: dict[str, list[str]] = {}
+        self._assigned: dict[str, set[str]] = {}
+
+    # --- analysis -----------------------------------------------------------------------------
+    def _specials(self) -> set[str]:
+        facts = self.ctx.facts
+        names = set(facts.devices) | {DEVICE_MARKER, "self"} | set(facts.optimizers) | set(facts.schedulers)
+        names |= facts.ranks
+        if self.plan.epoch_var:
+            names.add(self.plan.epoch_var)
+        return names
+
+    def analyze(self) -> Layout:
+        methods = self.plan.ordered()
+        for method in methods:
+            statements = list(method.body)
+            if method.returns is not None:
+                statements.append(cst.SimpleStatementLine([cst.Return(method.returns)]))
+            names = usage(statements)
+            params = set(method.params())
+            self._free[method.name] = [n for n in names.free if n not in params]
+            self._assigned[method.name] = names.assigned
+        free_anywhere = [n for m in methods for n in self._free[m.name]]
+        if self.plan.epoch_var and self.plan.epoch_start is not None:
+            if any(self.plan.epoch_var in self._free[m.name] for m in methods):
+                free_anywhere += usage([self.plan.epoch_start]).free  # `self.current_epoch + start_epoch`
+        written = set().union(*self._assigned.values()) if self._assigned else set()
+        specials = self._specials()
+        if self.plan.epoch_var and self.plan.epoch_var in written:
+            self.ctx.refuse(f"the loop assigns the epoch variable `{self.plan.epoch_var}`; Lightning counts epochs itself", line=None)
+        state = {n for n in written if (n in free_anywhere or n in self.after_reads) and n not in specials}
+        self.layout.state = state
+        facts = self.ctx.facts
+        ctor: list[str] = []
+        wanted = [*facts.models, *self.plan.optimizers, *[s.name for s in self.ctx.schedules]]
+        wanted += [n for n in facts.schedulers if n in free_anywhere]
+        wanted += [n for n in free_anywhere if n not in specials or n in facts.optimizers or n in facts.schedulers]
+        for name in wanted:
+            if name in ctor or name in ("self", DEVICE_MARKER) or name in facts.devices or name == self.plan.epoch_var:
+                continue
+            if name in facts.ranks or name in facts.samplers:
+                continue
+            if name in self._loader_names():
+                continue
+            if self._is_ctor_value(name, state):
+                ctor.append(name)
+        self.layout.ctor = ctor
+        for name in [*ctor, *sorted(state - set(ctor), key=self._order)]:
+            self.layout.attrs[name] = self._attribute_name(name)
+        copied = [n for n in sorted(state) if n in self.after_reads]
+        tested = {n for m in methods if FAMILY[m.name] == "test" for n in self._assigned[m.name]}
+        trained = {n for m in methods if FAMILY[m.name] != "test" for n in self._assigned[m.name]}
+        self.layout.copy_back = [n for n in copied if n in trained or n not in tested]
+        self.layout.copy_back_after_test = [n for n in copied if n in tested and n not in trained]
+        return self.layout
+
+    def _order(self, name: str) -> tuple[str, int]:
+        base, _, number = name.partition("__lg")
+        return base, int(number) if number.isdigit() else 0
+
+    def _is_ctor_value(self, name: str, state: set[str]) -> bool:
+        facts = self.ctx.facts
+        if name in facts.modules or name in facts.optimizers or name in facts.schedulers:
+            return facts.bound_before(name)
+        if not facts.bound_before(name):
+            return False
+        if name in state:
+            return True
+        return not self.entry_is_module and name in facts.entry_locals
+
+    def _attribute_name(self, name: str) -> str:
+        base = self.markers.name_of(name)
+        taken = set(self.layout.attrs.values())
+        candidates = [base]
+        label = self.markers.label_of(name)
+        if label:
+            candidates.append(f"{label}_{base}")
+        for candidate in candidates:
+            if candidate not in taken and candidate not in LIGHTNING_MODULE_NAMES:
+                return candidate
+        number = 1
+        while True:
+            candidate = f"{base}_{number}" if number > 1 else f"{base}_"
+            if candidate not in taken and candidate not in LIGHTNING_MODULE_NAMES:
+                return candidate
+            number += 1
+
+    def _loader_names(self) -> dict[str, str]:
+        """Loader variables -> the hook family whose Trainer accessor replaces them."""
+        loaders: dict[str, str] = {}
+        for family, loader in (
+            ("test", self.plan.test.loader if self.plan.test else None),
+            ("val", self.plan.validation.loader if self.plan.validation else None),
+            ("train", self.plan.train_loader),
+        ):
+            name = dotted(loader) if loader is not None else None
+            if name is not None and "." not in name:
+                loaders[name] = family
+        return loaders
+
+    # --- renaming -----------------------------------------------------------------------------
+    def mapping_for(self, method: Method) -> dict[str, cst.BaseExpression]:
+        mapping: dict[str, cst.BaseExpression] = {}
+        for name, attr in self.layout.attrs.items():
+            mapping[name] = cst.parse_expression(f"self.{attr}")
+        for name in [*self.ctx.facts.devices, DEVICE_MARKER]:
+            mapping[name] = cst.parse_expression("self.device")
+        for name in self.ctx.facts.ranks:
+            mapping[name] = cst.parse_expression("self.global_rank")
+        if self.plan.epoch_var:
+            start = self.plan.epoch_start
+            if start is not None:
+                start = substitute(start, self.ctx.script.lines, dict(mapping))
+            text = "self.current_epoch" + (f" + {code(start)}" if start is not None else "")
+            mapping[self.plan.epoch_var] = cst.parse_expression(text)
+        family = FAMILY[method.name]
+        for name, loader_family in self._loader_names().items():
+            if loader_family == family and family in LOADER_ACCESSORS and name not in self.layout.attrs:
+                mapping[name] = cst.parse_expression(LOADER_ACCESSORS[family])
+        if self.plan.manual and method.name == "training_step":
+            for name in self.plan.optimizers:
+                mapping.pop(name, None)
+        used = usage(method.body).read | usage(method.body).assigned | set(method.params())
+        plain = {n for n in used if n not in self.markers.readable and n not in mapping}
+        chosen: dict[str, str] = {}
+        for name in sorted(used, key=self._order):
+            if name in mapping or name not in self.markers.readable:
+                continue
+            base, label = self.markers.readable[name]
+            readable = base if base not in plain and base not in chosen.values() else f"{label}_{base}"
+            chosen[name] = readable
+            mapping[name] = cst.Name(readable)
+        return mapping
+
+    def render(self, method: Method) -> tuple[list[str], list[cst.BaseStatement]]:
+        mapping = self.mapping_for(method)
+        body = [substitute(s, self.ctx.script.lines, mapping) for s in method.body]
+        if method.returns is not None:
+            value = substitute(method.returns, self.ctx.script.lines, mapping)
+            body.append(cst.SimpleStatementLine([cst.Return(value.with_changes(lpar=[], rpar=[]) if isinstance(value, cst.BaseExpression) else value)]))
+        params = []
+        for param in method.params():
+            mapped = mapping.get(param) if param in self.markers.readable else None
+            params.append(mapped.value if isinstance(mapped, cst.Name) else param)
+        return params, body

@@ -1,0 +1,62 @@
+"""Command-line flags: a dry-run flag that breaks the loop -> fast_dev_run; a no-GPU flag -> accelerator."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from litgen.convert.context import Ctx
+from litgen.convert.facts import CPU_FLAG, DRY_RUN_FLAG
+from litgen.convert.names import call_name, dotted
+
+
+def is_dry_run_test(test: cst.BaseExpression) -> bool:
+    """`if args.dry_run:` / `if dry_run:` / `if args.smoke_test:`."""
+    name = dotted(test)
+    return name is not None and bool(DRY_RUN_FLAG.search(name.rsplit(".", 1)[-1]))
+
+
+def only_breaks(body: cst.BaseSuite) -> bool:
+    """A block that ends the loop: `break`, maybe after a print."""
+    if isinstance(body, cst.SimpleStatementSuite):
+        smalls = list(body.body)
+    else:
+        smalls = []
+        for line in body.body:
+            if not isinstance(line, cst.SimpleStatementLine):
+                return False
+            smalls.extend(line.body)
+    return bool(smalls) and isinstance(smalls[-1], cst.Break) and all(
+        isinstance(s, cst.Expr) and call_name(s.value) == "print" for s in smalls[:-1]
+    )
+
+
+def record_dry_run(ctx: Ctx, test: cst.BaseExpression, line: int | None) -> None:
+    ctx.option("fast_dev_run", cst.Name("True"), line, condition=test)
+    ctx.mapped(f"dry-run flag `{dotted(test)}`", line, "Trainer(fast_dev_run=True) when set")
+
+
+def namespace_name(ctx: Ctx) -> str | None:
+    """The variable that holds `parser.parse_args()`."""
+    for name, bindings in ctx.facts.bindings.items():
+        for binding in bindings:
+            if isinstance(binding.value, cst.Call) and call_name(binding.value) in ("parse_args", "parse_known_args"):
+                return name
+    return None
+
+
+def record_cpu_flag(ctx: Ctx) -> None:
+    """Keep `--no-cuda` style flags working: force the CPU when the script would have chosen it."""
+    flags = [dest for dest in ctx.facts.arg_flags if CPU_FLAG.match(dest)]
+    if not flags:
+        return
+    devices = [name for name in ctx.facts.devices if ctx.facts.last(name) is not None]
+    if devices:
+        device = sorted(devices, key=lambda n: len(ctx.facts.bindings[n]))[0]
+        condition = cst.parse_expression(f'str({device}) == "cpu"')
+    else:
+        namespace = namespace_name(ctx)
+        if namespace is None:
+            return
+        condition = cst.parse_expression(" or ".join(f"{namespace}.{flag}" for flag in flags))
+    ctx.option("accelerator", cst.SimpleString('"cpu"'), None, condition=condition)
+    ctx.mapped(f"--{flags[0].replace('_', '-')} flag", None, 'Trainer(accelerator="cpu") when the script picks the CPU')

@@ -1,0 +1,134 @@
+"""Evaluation metrics: the sums a script accumulates over a loader become `self.log(...)` calls."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import libcst as cst
+
+from litgen.convert.names import call_name, usage
+
+_PREFIXES = re.compile(r"^(val|valid|validation|test|eval|avg|mean)_")
+_COUNT_METHODS = ("size", "numel", "__len__")
+
+
+class _AugAssigns(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.sums: dict[str, cst.AugAssign] = {}
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if isinstance(node.target, cst.Name) and isinstance(node.operator, cst.AddAssign):
+            self.sums.setdefault(node.target.value, node)
+
+
+def _is_count(value: cst.BaseExpression) -> bool:
+    """`total += y.size(0)`, `n += len(y)`, `batches += 1`: counters are not metrics."""
+    if isinstance(value, cst.Integer):
+        return True
+    if isinstance(value, cst.Call) and (call_name(value) in _COUNT_METHODS or call_name(value) == "len"):
+        return True
+    if isinstance(value, cst.Subscript) and isinstance(value.value, cst.Attribute) and value.value.attr.value == "shape":
+        return True
+    return False
+
+
+def _numeric_inits(statements: Sequence[cst.BaseStatement]) -> set[str]:
+    names: set[str] = set()
+    for statement in statements:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if not isinstance(small, cst.Assign):
+                continue
+            for target in small.targets:
+                if isinstance(target.target, cst.Name) and isinstance(small.value, (cst.Integer, cst.Float)):
+                    names.add(target.target.value)
+                elif isinstance(target.target, cst.Tuple) and isinstance(small.value, cst.Tuple):
+                    pairs = zip(target.target.elements, small.value.elements)
+                    names |= {
+                        t.value.value
+                        for t, v in pairs
+                        if isinstance(t.value, cst.Name) and isinstance(v.value, (cst.Integer, cst.Float))
+                    }
+    return names
+
+
+def _pairs(target: cst.BaseExpression, value: cst.BaseExpression) -> list[tuple[str, cst.BaseExpression]]:
+    if isinstance(target, cst.Name):
+        return [(target.value, value)]
+    if isinstance(target, cst.Tuple) and isinstance(value, cst.Tuple) and len(target.elements) == len(value.elements):
+        return [
+            (t.value.value, v.value)
+            for t, v in zip(target.elements, value.elements)
+            if isinstance(t.value, cst.Name)
+        ]
+    return []
+
+
+def readable(name: str) -> str:
+    return name.split("__lg")[0]
+
+
+def metric_key(stage: str, name: str, taken: set[str]) -> str:
+    base = _PREFIXES.sub("", readable(name)) or readable(name)
+    key = f"{stage}_{base}"
+    number = 1
+    while key in taken:
+        number += 1
+        key = f"{stage}_{base}_{number}"
+    taken.add(key)
+    return key
+
+
+def metric_logs(
+    step: Sequence[cst.BaseStatement],
+    start: Sequence[cst.BaseStatement],
+    end: Sequence[cst.BaseStatement],
+    stage: str,
+) -> list[cst.BaseStatement]:
+    """`self.log(...)` for each summed metric and each value derived from them at the end of the pass."""
+    sums = _AugAssigns()
+    for statement in step:
+        statement.visit(sums)
+    initialised = _numeric_inits(start)
+    accumulators = [n for n, node in sums.sums.items() if n in initialised and not _is_count(node.value)]
+    if not accumulators:
+        return []
+    derived: list[str] = []
+    for statement in end:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                for name, value in _pairs(small.targets[0].target, small.value):
+                    numeric = isinstance(value, (cst.BinaryOperation, cst.UnaryOperation)) or call_name(value) in (
+                        "float",
+                        "round",
+                        "int",
+                    )
+                    if numeric and set(usage([value]).read) & set(accumulators) and name not in accumulators:
+                        derived.append(name)
+    taken: set[str] = set()
+    logs = []
+    for name in derived or accumulators:  # the sums themselves only when nothing is derived from them
+        key = metric_key(stage, name, taken)
+        logs.append(cst.parse_statement(f'self.log("{key}", {name})'))
+    return logs
+
+
+def insert_logs(end: Sequence[cst.BaseStatement], logs: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+    """Put the logs right after the last statement that computes a logged value (before any early stop)."""
+    if not logs:
+        return list(end)
+    logged = {code_of_value(log) for log in logs}
+    position = 0
+    for index, statement in enumerate(end):
+        if usage([statement]).assigned & logged:
+            position = index + 1
+    return [*end[:position], *logs, *end[position:]]
+
+
+def code_of_value(log: cst.BaseStatement) -> str:
+    call = log.body[0].value  # type: ignore[attr-defined]
+    return cst.Module([]).code_for_node(call.args[1].value)

@@ -1,0 +1,131 @@
+"""The optimization protocol of a loop: `backward()`, `optimizer.step()`, `zero_grad()`, GradScaler calls."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import libcst as cst
+
+from litgen.convert.context import Ctx
+from litgen.convert.facts import Binding
+from litgen.convert.names import call_name, dotted, root_name
+
+
+@dataclass
+class Backward:
+    loss: cst.BaseExpression
+    scaled: bool
+    extra_args: list[cst.Arg]
+
+
+@dataclass
+class Step:
+    optimizer: str
+    scaled: bool
+    closure: cst.BaseExpression | None
+
+
+def backward_of(ctx: Ctx, node: cst.CSTNode) -> Backward | None:
+    if not isinstance(node, cst.Call):
+        return None
+    if call_name(node) == "backward" and isinstance(node.func, cst.Attribute):
+        receiver = node.func.value
+        if isinstance(receiver, cst.Call) and call_name(receiver) == "scale" and receiver.args:
+            if isinstance(receiver.func, cst.Attribute) and ctx.is_scaler(dotted(receiver.func.value)):
+                return Backward(receiver.args[0].value, True, list(node.args))
+        return Backward(receiver, False, list(node.args))
+    if ctx.imports.is_(node.func, "torch.autograd.backward") and node.args:
+        return Backward(node.args[0].value, False, list(node.args[1:]))
+    return None
+
+
+def step_of(ctx: Ctx, node: cst.CSTNode) -> Step | None:
+    if not isinstance(node, cst.Call) or call_name(node) != "step" or not isinstance(node.func, cst.Attribute):
+        return None
+    receiver = dotted(node.func.value)
+    if ctx.is_scaler(receiver) and node.args:
+        optimizer = dotted(node.args[0].value)
+        return Step(optimizer, True, None) if optimizer is not None else None
+    if ctx.is_optimizer(receiver):
+        assert receiver is not None
+        closure = node.args[0].value if node.args else None
+        return Step(receiver, False, closure)
+    return None
+
+
+def zero_grad_of(ctx: Ctx, node: cst.CSTNode) -> str | None:
+    """`optimizer.zero_grad()` or `model.zero_grad()`: the name it is called on."""
+    if isinstance(node, cst.Call) and call_name(node) == "zero_grad" and isinstance(node.func, cst.Attribute):
+        receiver = dotted(node.func.value) or root_name(node.func.value)
+        if receiver is not None and (ctx.is_optimizer(receiver) or ctx.is_model(root_name(node.func.value) or "")):
+            return receiver
+    return None
+
+
+def scaler_call(ctx: Ctx, node: cst.CSTNode) -> str | None:
+    """`scaler.update()` / `scaler.unscale_(opt)`: GradScaler bookkeeping that Lightning's precision does."""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and ctx.is_scaler(dotted(node.func.value)):
+        if node.func.attr.value in ("update", "unscale_"):
+            return node.func.attr.value
+    return None
+
+
+class _Calls(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.calls: list[cst.Call] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.calls.append(node)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return True
+
+
+def calls_in(nodes: Iterable[cst.CSTNode]) -> list[cst.Call]:
+    collector = _Calls()
+    for node in nodes:
+        node.visit(collector)
+    return collector.calls
+
+
+def discover_optimizers(ctx: Ctx, statements: list[cst.BaseStatement]) -> None:
+    """Objects stepped in the loop that were not built by `torch.optim.X(...)` (custom or factory-made)."""
+    calls = calls_in(statements)
+    zeroed = {dotted(c.func.value) for c in calls if call_name(c) == "zero_grad" and isinstance(c.func, cst.Attribute)}
+    scaled = {dotted(c.args[0].value) for c in calls if call_name(c) == "step" and c.args and isinstance(c.func, cst.Attribute) and ctx.is_scaler(dotted(c.func.value))}
+    for call in calls:
+        if call_name(call) != "step" or not isinstance(call.func, cst.Attribute):
+            continue
+        name = dotted(call.func.value)
+        if name is None or ctx.is_optimizer(name) or ctx.is_scheduler(name) or ctx.is_scaler(name):
+            continue
+        if name in zeroed or name in scaled or "optim" in name.lower():
+            binding = ctx.facts.last(name)
+            if binding is None:
+                ctx.refuse(f"cannot find where the optimizer `{name}` is created", call)
+            ctx.facts.optimizers[name] = binding
+            _learn_models(ctx, binding)
+    for name in scaled:
+        if name is not None and name not in ctx.facts.optimizers and ctx.facts.last(name) is not None:
+            ctx.facts.optimizers[name] = ctx.facts.last(name)  # type: ignore[assignment]
+
+
+def _learn_models(ctx: Ctx, binding: Binding) -> None:
+    from litgen.convert.facts import _learn_models as learn
+
+    learn(ctx.script, ctx.facts, binding)
+
+
+def discover_schedulers(ctx: Ctx, statements: list[cst.BaseStatement]) -> None:
+    """Schedulers built by other libraries (e.g. warmup helpers): stepped, and built around an optimizer."""
+    for call in calls_in(statements):
+        if call_name(call) != "step" or not isinstance(call.func, cst.Attribute):
+            continue
+        name = dotted(call.func.value)
+        if name is None or ctx.is_optimizer(name) or ctx.is_scheduler(name) or ctx.is_scaler(name):
+            continue
+        binding = ctx.facts.last(name)
+        if binding is not None and isinstance(binding.value, cst.Call) and binding.value.args:
+            if ctx.is_optimizer(dotted(binding.value.args[0].value)):
+                ctx.facts.schedulers[name] = binding

@@ -1,0 +1,161 @@
+"""`litgen convert` end to end: where it writes, what it refuses to overwrite, --diff, --in-place, --json."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.convert.helpers import FIXTURES
+
+CASE = FIXTURES / "functions_main"
+
+
+def litgen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "litgen", *args], capture_output=True, text=True, cwd=cwd, timeout=120
+    )
+
+
+@pytest.fixture()
+def script(tmp_path: Path) -> Path:
+    target = tmp_path / "train.py"
+    shutil.copyfile(CASE / "input.py", target)
+    return target
+
+
+def _expected(name: str = "train.py") -> str:
+    return (CASE / "expected.py").read_text(encoding="utf-8").replace("input.py", name)
+
+
+def test_writes_stem_lightning_beside_the_input(script: Path) -> None:
+    before = script.read_bytes()
+    result = litgen("convert", str(script))
+    assert result.returncode == 0, result.stderr
+    output = script.with_name("train_lightning.py")
+    assert output.read_text(encoding="utf-8") == _expected()
+    assert script.read_bytes() == before
+    assert f"converted {script} -> {output}" in result.stdout
+    assert "-> training_step" in result.stdout
+    assert "Trainer(max_epochs=args.epochs)" in result.stdout
+
+
+def test_refuses_to_overwrite_an_existing_output(script: Path) -> None:
+    existing = script.with_name("train_lightning.py")
+    existing.write_text("# mine\n", encoding="utf-8")
+    result = litgen("convert", str(script))
+    assert result.returncode == 2
+    assert "already exists; delete it or choose another file with -o" in result.stderr
+    assert existing.read_text(encoding="utf-8") == "# mine\n"
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_output_option_writes_elsewhere(script: Path, tmp_path: Path) -> None:
+    target = tmp_path / "out" / "lit.py"
+    target.parent.mkdir()
+    result = litgen("convert", str(script), "-o", str(target))
+    assert result.returncode == 0, result.stderr
+    assert target.read_text(encoding="utf-8") == _expected()
+    assert not script.with_name("train_lightning.py").exists()
+
+
+def test_diff_prints_a_unified_diff_and_writes_nothing(script: Path) -> None:
+    result = litgen("convert", str(script), "--diff")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"--- {script}\n+++ {script.with_name('train_lightning.py')}\n")
+    assert "+class LitNet(L.LightningModule):" in result.stdout
+    assert "-    for epoch in range(1, args.epochs + 1):" in result.stdout
+    assert "diff only, nothing written" in result.stderr
+    assert sorted(p.name for p in script.parent.iterdir()) == ["train.py"]
+
+
+def test_in_place_keeps_the_original_as_orig(script: Path) -> None:
+    original = script.read_bytes()
+    result = litgen("convert", str(script), "--in-place")
+    assert result.returncode == 0, result.stderr
+    assert script.with_name("train.py.orig").read_bytes() == original
+    assert script.read_text(encoding="utf-8") == _expected()
+    again = litgen("convert", str(script), "--in-place")
+    assert again.returncode == 0
+    assert "already Lightning" in again.stdout
+    assert script.read_text(encoding="utf-8") == _expected()
+
+
+def test_in_place_refuses_when_orig_exists(script: Path) -> None:
+    original = script.read_bytes()
+    script.with_name("train.py.orig").write_text("older\n", encoding="utf-8")
+    result = litgen("convert", str(script), "--in-place")
+    assert result.returncode == 2
+    assert "train.py.orig already exists" in result.stderr
+    assert script.read_bytes() == original
+
+
+def test_json_report(script: Path) -> None:
+    result = litgen("convert", str(script), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["output"] == str(script.with_name("train_lightning.py"))
+    assert report["lightning_module"] == "LitNet"
+    constructs = {entry["construct"]: entry for entry in report["mapping"]}
+    assert constructs["batch loop body"] == {"construct": "batch loop body", "line": 25, "target": "training_step"}
+    assert constructs["scheduler.step()"]["target"] == 'configure_optimizers (interval="epoch")'
+    assert report["warnings"] == [] and report["refused"] == []
+
+
+def test_converted_output_is_a_no_op_the_second_time(script: Path) -> None:
+    assert litgen("convert", str(script)).returncode == 0
+    output = script.with_name("train_lightning.py")
+    again = litgen("convert", str(output))
+    assert again.returncode == 0
+    assert again.stdout.strip() == f"{output}: already Lightning (it imports lightning); nothing to do"
+    assert not output.with_name("train_lightning_lightning.py").exists()
+
+
+def test_refusal_exits_1_with_line_and_construct(tmp_path: Path) -> None:
+    target = tmp_path / "hogwild.py"
+    shutil.copyfile(FIXTURES / "refuse_hogwild" / "input.py", target)
+    result = litgen("convert", str(target))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"litgen: error: {target}:19: Hogwild-style training")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hogwild.py"]
+
+
+def test_missing_input_exits_2(tmp_path: Path) -> None:
+    result = litgen("convert", str(tmp_path / "nope.py"))
+    assert result.returncode == 2
+    assert "no such file" in result.stderr
+
+
+def test_warnings_are_printed_with_file_and_line_and_left_as_review_comments(tmp_path: Path) -> None:
+    target = tmp_path / "amp.py"
+    target.write_text(
+        "import torch\n"
+        "model = torch.nn.Linear(2, 1)\n"
+        "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        "data = [(torch.randn(4, 2), torch.randn(4, 1))]\n"
+        "for epoch in range(2):\n"
+        "    for x, y in data:\n"
+        "        optimizer.zero_grad()\n"
+        "        with torch.autocast(device_type=x.device.type):\n"
+        "            loss = ((model(x) - y) ** 2).mean()\n"
+        "        loss.backward()\n"
+        "        optimizer.step()\n",
+        encoding="utf-8",
+    )
+    result = litgen("convert", str(target))
+    assert result.returncode == 0, result.stderr
+    assert f"{target}:8: warning: autocast picks its dtype from the device at run time" in result.stdout
+    written = target.with_name("amp_lightning.py").read_text(encoding="utf-8")
+    assert "# litgen: autocast picks its dtype from the device at run time; check the precision\ntrainer = L.Trainer(" in written
+
+
+@pytest.mark.slow
+def test_check_option_trains_the_converted_script(script: Path) -> None:
+    result = litgen("convert", str(script), "--check")
+    assert result.returncode == 0, result.stderr
+    assert f"PASS {script.with_name('train_lightning.py')}" in result.stdout

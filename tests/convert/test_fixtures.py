@@ -1,0 +1,88 @@
+"""Golden conversions: every fixture converts to its expected.py, which parses and is already Lightning."""
+
+from __future__ import annotations
+
+import shutil
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+from litgen.convert import Conversion, convert_path, convert_source
+from litgen.errors import ConversionError
+from tests.convert.helpers import FIXTURES, fixture_cases
+
+CASES = fixture_cases("expected.py")
+REFUSALS = fixture_cases("expected_error.txt")
+
+
+def _read(case: str, name: str) -> str:
+    return (FIXTURES / case / name).read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=None)
+def _converted(case: str) -> Conversion:
+    return convert_source(_read(case, "input.py"), "input.py")
+
+
+def test_there_are_enough_cases() -> None:
+    assert len(CASES) >= 25, CASES
+    assert len(REFUSALS) >= 5, REFUSALS
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_converts_to_expected(case: str) -> None:
+    conversion = _converted(case)
+    assert not conversion.already_lightning
+    assert conversion.converted == _read(case, "expected.py")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_expected_parses_and_input_runs_as_python(case: str) -> None:
+    compile(_read(case, "expected.py"), f"{case}/expected.py", "exec")
+    compile(_read(case, "input.py"), f"{case}/input.py", "exec")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_report_names_where_things_went(case: str) -> None:
+    conversion = _converted(case)
+    assert conversion.module_class is not None and f"class {conversion.module_class}(" in conversion.converted
+    targets = " ".join(entry.target for entry in conversion.mapping)
+    assert "training_step" in targets and "max_epochs" in targets
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_converting_again_is_a_no_op(case: str) -> None:
+    expected = _read(case, "expected.py")
+    again = convert_source(expected, "expected.py")
+    assert again.already_lightning
+    assert again.converted == expected
+    assert "lightning" in again.lightning_reason
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_input_is_never_modified(case: str, tmp_path: Path) -> None:
+    script = tmp_path / "input.py"
+    shutil.copyfile(FIXTURES / case / "input.py", script)
+    before = script.read_bytes()
+    report = convert_path(script)
+    assert script.read_bytes() == before
+    assert report.output_path == tmp_path / "input_lightning.py"
+    assert report.output_path.read_text(encoding="utf-8") == _read(case, "expected.py")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["input.py", "input_lightning.py"]
+
+
+@pytest.mark.parametrize("case", REFUSALS)
+def test_refusal(case: str, tmp_path: Path) -> None:
+    line_text, reason = _read(case, "expected_error.txt").rstrip("\n").split("\n", 1)
+    script = tmp_path / "input.py"
+    shutil.copyfile(FIXTURES / case / "input.py", script)
+    before = script.read_bytes()
+    with pytest.raises(ConversionError) as caught:
+        convert_path(script)
+    error = caught.value
+    assert error.reason == reason
+    assert error.line == (int(line_text) if line_text != "-" else None)
+    assert "\n" not in str(error)
+    assert script.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["input.py"]

@@ -1,0 +1,51 @@
+"""Device handling: batch moves disappear, other moves go to self.device, model moves leave the set-up."""
+
+from __future__ import annotations
+
+import pytest
+
+from litgen.convert.rules.device import is_mode_switch, move_parts, without_moves
+from tests.convert.helpers import clean_snippet, converted, loop_script, make_ctx
+
+import libcst as cst
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("x, y = x.to(device), y.to(device)\nout = model(x)\n", "out = model(x)\n"),
+        ("x = x.cuda()\n", ""),
+        ("x = x.to(device, non_blocking=True)\n", ""),
+        ("x = x.to(device).float()\n", "x = x.float()\n"),
+        ("x = x.to(device, torch.float16)\n", "x = x.to(torch.float16)\n"),
+        ("noise = torch.randn(4, 2, device=device)\n", "noise = torch.randn(4, 2, device=__lg_device__)\n"),
+        ("w = weights.to(device)\n", "w = weights.to(__lg_device__)\n"),
+        ("w = weights.cuda()\n", "w = weights.to(__lg_device__)\n"),
+        ("x = x.to(torch.float32)\n", "x = x.to(torch.float32)\n"),
+        ("model.train()\nout = model(x)\n", "out = model(x)\n"),
+    ],
+)
+def test_batch_moves_and_mode_switches(before: str, after: str) -> None:
+    assert clean_snippet(make_ctx(), before) == after
+
+
+def test_recognizers() -> None:
+    ctx = make_ctx()
+    call = cst.parse_expression("x.to(device)")
+    assert isinstance(call, cst.Call) and move_parts(ctx, call) is not None
+    assert move_parts(ctx, cst.parse_expression("x.to(torch.float64)")) is None  # type: ignore[arg-type]
+    assert cst.Module([]).code_for_node(without_moves(ctx, cst.parse_expression("Net().to(device).cuda()"))) == "Net()"
+    assert is_mode_switch(ctx, cst.parse_expression("model.train(False)")) == "eval"
+    assert is_mode_switch(ctx, cst.parse_expression("data.train()")) is None
+
+
+def test_self_device_in_the_generated_module() -> None:
+    script = loop_script(
+        "        noise = torch.randn(x.size(0), 2, device=device)\n"
+        "        loss = ((model(x + noise) - y) ** 2).mean()\n"
+        "        optimizer.zero_grad()\n        loss.backward()\n        optimizer.step()\n",
+        setup='device = torch.device("cuda" if torch.cuda.is_available() else "cpu")\nmodel = model.to(device)\n',
+    )
+    out = converted(script)
+    assert "noise = torch.randn(x.size(0), 2, device=self.device)" in out
+    assert "model = model.to(device)" not in out and "device = torch.device" not in out

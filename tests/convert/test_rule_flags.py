@@ -1,0 +1,37 @@
+"""Command-line flags keep working: a dry-run break is fast_dev_run, a no-GPU flag forces the CPU."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from litgen.convert.rules.flags import is_dry_run_test, only_breaks
+from tests.convert.helpers import converted, loop_script
+
+STEP = "        optimizer.zero_grad()\n        loss = ((model(x) - y) ** 2).mean()\n        loss.backward()\n        optimizer.step()\n"
+ARGS = (
+    "import argparse\nparser = argparse.ArgumentParser()\n"
+    "parser.add_argument('--dry-run', action='store_true')\nparser.add_argument('--no-cuda', action='store_true')\n"
+    "args = parser.parse_args()\n"
+)
+
+
+def test_recognizers() -> None:
+    assert is_dry_run_test(cst.parse_expression("args.dry_run"))
+    assert is_dry_run_test(cst.parse_expression("smoke_test"))
+    assert not is_dry_run_test(cst.parse_expression("args.debug"))
+    body = cst.parse_statement("if x:\n    print('stop')\n    break\n").body  # type: ignore[attr-defined]
+    assert only_breaks(body)
+
+
+def test_dry_run_break_becomes_conditional_fast_dev_run() -> None:
+    out = converted(ARGS + loop_script(STEP + "        if args.dry_run:\n            break\n"))
+    assert '**({"fast_dev_run": True} if args.dry_run else {})' in out
+    assert "break" not in out
+
+
+def test_trainer_never_hard_codes_forced_arguments() -> None:
+    out = converted(ARGS + loop_script(STEP + "        if args.dry_run:\n            break\n"))
+    trainer = out.split("L.Trainer(", 1)[1].split("\n\n", 1)[0]
+    for forced in ("fast_dev_run=", "accelerator=", "devices=", "logger="):
+        assert forced not in trainer
+    assert '**({"accelerator": "cpu"} if args.no_cuda else {})' in trainer

@@ -1,0 +1,61 @@
+"""What Lightning cannot express is refused with the construct and its line, and nothing is written."""
+
+from __future__ import annotations
+
+import pytest
+
+from litgen.convert import convert_source
+from litgen.errors import ConversionError
+from tests.convert.helpers import loop_script
+
+STEP = "        optimizer.zero_grad()\n        loss = ((model(x) - y) ** 2).mean()\n        loss.backward()\n        optimizer.step()\n"
+
+
+def _refused(source: str) -> ConversionError:
+    with pytest.raises(ConversionError) as caught:
+        convert_source(source, "script.py")
+    return caught.value
+
+
+def test_not_a_training_script() -> None:
+    error = _refused("print('hello')\n")
+    assert error.reason.startswith("not a PyTorch training script") and error.line is None
+
+
+def test_syntax_error_names_its_line() -> None:
+    error = _refused("import torch\n\ndef broken(:\n    pass\n")
+    assert error.line == 3 and error.reason.startswith("not valid Python")
+
+
+def test_backward_outside_any_loop() -> None:
+    error = _refused("import torch\nw = torch.zeros(2, requires_grad=True)\nw.sum().backward()\n")
+    assert error.line == 3 and "not inside any loop" in error.reason
+
+
+def test_conditional_training_loop() -> None:
+    source = loop_script(STEP).replace("    for x, y in loader:", "    if epoch > 0:\n     for x, y in loader:")
+    source = source.replace("\n        ", "\n         ")
+    error = _refused(source)
+    assert "runs inside a `if` block" in error.reason
+
+
+def test_training_inside_another_training_run() -> None:
+    source = "for run in range(3):\n" + "\n".join("    " + line for line in loop_script(STEP).splitlines()[6:])
+    error = _refused(loop_script(STEP).rsplit("for epoch", 1)[0] + source + "\n")
+    assert "nested inside another loop" in error.reason and error.line == 7
+
+
+def test_hidden_state_carried_between_batches() -> None:
+    body = "        optimizer.zero_grad()\n        out, hidden = model(x, hidden)\n        out.sum().backward()\n        optimizer.step()\n"
+    error = _refused(loop_script(body, setup="hidden = None\n"))
+    assert error.reason.startswith("truncated backpropagation through time") and error.line == 11
+
+
+def test_early_return_in_a_helper() -> None:
+    source = loop_script(STEP).replace(
+        "for epoch in range(2):\n    for x, y in loader:\n" + STEP,
+        "def train():\n    for x, y in loader:\n" + STEP + "        if loss.item() < 0.1:\n            return\n"
+        "    print('done')\n\n\nfor epoch in range(2):\n    train()\n",
+    )
+    error = _refused(source)
+    assert "returns early" in error.reason
