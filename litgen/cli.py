@@ -21,7 +21,7 @@ app = typer.Typer(
         "Scaffold PyTorch Lightning projects and convert raw PyTorch training scripts, "
         "then prove they train with fast_dev_run.\n\n"
         "Each command lives in its own module: new -> litgen/new.py, convert -> litgen/convert/, "
-        "check -> litgen/check.py, templates -> litgen/new.py."
+        "check -> litgen/check.py, templates -> litgen/new.py, update -> litgen/update.py, add -> litgen/add.py."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -165,6 +165,57 @@ def convert(
             typer.echo(line, err=report.diff_text is not None)
         _print_check_results(results)
     _raise_if_failed(results)
+
+
+@app.command()
+def update(
+    path: Annotated[Path, typer.Argument(help="A project made by `litgen new` (default: the current folder).")] = Path("."),
+    check_only: Annotated[
+        bool, typer.Option("--check", help="Only report whether an update is available (exit 1 if one is).")
+    ] = False,
+) -> None:
+    """Merge the installed litgen's template version into a generated project, keeping your edits.
+
+    The project must be in a git repository without uncommitted changes. Conflicts get
+    <<<<<<< markers and exit 1.
+    """
+    if check_only:
+        from litgen.update import check_update
+
+        status = check_update(path)
+        typer.echo(status.summary())
+        if status.available:
+            raise typer.Exit(1)
+        return
+    from litgen.update import update_project
+
+    report = update_project(path)
+    for line in report.summary_lines("updated"):
+        typer.echo(line)
+    report.raise_for_conflicts()
+
+
+@app.command()
+def add(
+    component: Annotated[str, typer.Argument(help="logger, callback, slurm or export.")],
+    path: Annotated[Path, typer.Argument(help="A project made by `litgen new` (default: the current folder).")] = Path("."),
+    data: Annotated[
+        Optional[list[str]],
+        typer.Option("--data", "-d", help="A component option KEY=VALUE (repeatable), e.g. kind=tensorboard, name=EpochTimer."),
+    ] = None,
+) -> None:
+    """Add a component to a generated project without touching the rest.
+
+    logger (kind=csv|tensorboard), callback (name=ClassName), slurm (devices=N, num_nodes=N, strategy=S),
+    export (scripts/export.py: checkpoint -> torch.export / TorchScript, with an equivalence test).
+    """
+    from litgen.add import add_component
+    from litgen.new import parse_data_pairs
+
+    report = add_component(path, component, parse_data_pairs(data or []))
+    for line in report.summary_lines(f"added {component} to"):
+        typer.echo(line)
+    report.raise_for_conflicts()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -175,6 +175,10 @@ def _render(info: TemplateInfo, target: Path, answers: Mapping[str, str], use_de
         # copier reports a refused or uncastable answer as ValueError/TypeError with the validator's text
         reason = " ".join(str(error).split()) or type(error).__name__
         raise UsageError(f"template '{info.name}': {reason}") from error
+    # A shipped template is recorded as `litgen:<name>` at a git tag of its content, so `litgen update` can merge later versions.
+    from litgen.template_source import pin_for_new_project, record_pinned_source
+
+    record_pinned_source(target, pin_for_new_project(info.path))
 
 
 def _backup_name(path: Path) -> Path:

@@ -1,0 +1,357 @@
+"""Versioned template sources: the shipped release bundle, the per-template git cache, and `litgen:` references.
+
+copier can only update a project from a git repository with one tag per template version: it
+re-renders the version the project was made from, then merges the new version into the user's
+files. litgen ships that history as a git bundle (``template_history.bundle``: one commit of the
+whole ``templates/`` folder per litgen release, tagged ``v<version>``). On first use each
+template gets a bare repository in the cache, with one commit per release holding just that
+template; those commits are built deterministically, so a deleted cache is rebuilt identically.
+A templates folder that matches no release (a development checkout) is committed on top as
+``v<version>+dev.<n>``. Projects record ``_src_path: litgen:<template>`` and ``_commit: <tag>``;
+the reference is resolved to the cache on the machine that runs ``litgen update``.
+
+``python -m litgen.template_release add-release`` appends the current templates to the bundle
+at release time (see litgen/template_release.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import litgen
+from litgen.errors import LitgenError, UsageError
+
+if TYPE_CHECKING:
+    from packaging.version import Version
+
+BUNDLE_PATH = Path(__file__).resolve().with_name("template_history.bundle")
+SOURCE_PREFIX = "litgen:"
+ANSWERS_FILE = ".copier-answers.yml"
+CACHE_ENV = "LITGEN_CACHE_DIR"
+DEV_MARK = "+dev."
+_SKIPPED_NAMES = frozenset({"__pycache__", ".pytest_cache", ".git", ".DS_Store"})
+_SKIPPED_SUFFIXES = (".pyc", ".pyo")
+# Commits litgen makes must not depend on the user's git identity, hooks or signing setup.
+_IDENTITY = {
+    "GIT_AUTHOR_NAME": "litgen",
+    "GIT_AUTHOR_EMAIL": "litgen@localhost",
+    "GIT_COMMITTER_NAME": "litgen",
+    "GIT_COMMITTER_EMAIL": "litgen@localhost",
+}
+
+
+class GitFailed(LitgenError):
+    """A git command that litgen relies on failed (exit 1); the reason is git's last line."""
+
+    exit_code = 1
+
+
+def _run_git(
+    args: Sequence[str], git_dir: Path | None, stdin: str | None, env: Mapping[str, str] | None, cwd: Path | None
+) -> subprocess.CompletedProcess[str]:
+    command = ["git", "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false", "-c", f"core.hooksPath={os.devnull}"]
+    if git_dir is not None:
+        command.append(f"--git-dir={git_dir}")
+    full_env = {**os.environ, **_IDENTITY, "LC_ALL": "C", **(env or {})}
+    try:
+        return subprocess.run([*command, *args], cwd=cwd, input=stdin, capture_output=True, text=True, env=full_env)
+    except FileNotFoundError:
+        raise UsageError("git is not installed; litgen keeps template versions in git") from None
+
+
+def git(
+    *args: str,
+    cwd: Path | None = None,
+    git_dir: Path | None = None,
+    stdin: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> str:
+    """Run git with litgen's identity and without hooks or signing; return stdout, or raise GitFailed."""
+    result = _run_git(args, git_dir, stdin, env, cwd)
+    if result.returncode != 0:
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        raise GitFailed(f"git {args[0]} failed: {lines[-1] if lines else f'exit {result.returncode}'}")
+    return result.stdout
+
+
+def git_succeeds(*args: str, cwd: Path | None = None, git_dir: Path | None = None) -> bool:
+    """Whether a git command (a question such as ``cat-file -e``) exits 0."""
+    return _run_git(args, git_dir, None, None, cwd).returncode == 0
+
+
+def git_available() -> bool:
+    return shutil.which("git") is not None
+
+
+def parse_version(tag: str) -> Version:
+    """The PEP 440 version of a tag such as ``v0.2.0`` or ``v0.2.0+dev.3``; UsageError if it is none."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(tag.removeprefix("v"))
+    except InvalidVersion:
+        raise UsageError(f"'{tag}' is not a litgen template version (expected v<version>)") from None
+
+
+def is_release_tag(tag: str) -> bool:
+    return DEV_MARK not in tag
+
+
+def _skipped(relative: Path) -> bool:
+    return any(part in _SKIPPED_NAMES for part in relative.parts) or relative.name.endswith(_SKIPPED_SUFFIXES)
+
+
+def template_files(folder: Path) -> list[Path]:
+    """The files of a template folder that belong to the template (no caches), sorted, relative to FOLDER."""
+    files = sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
+    return [path for path in files if not _skipped(path)]
+
+
+def write_tree(git_dir: Path, folder: Path) -> str:
+    """Store FOLDER's files as a git tree in GIT_DIR (no work tree or index needed) and return the tree id."""
+    files = template_files(folder)
+    if not files:
+        raise UsageError("holds no template files", path=folder)
+    if any("\n" in path.as_posix() for path in files):
+        raise UsageError("has a file name with a line break; git cannot store it", path=folder)
+    blobs = git("hash-object", "-w", "--stdin-paths", git_dir=git_dir, stdin="".join(f"{folder / p}\n" for p in files))
+    entries = [
+        f"{'100755' if os.access(folder / path, os.X_OK) else '100644'} {blob}\t{path.as_posix()}\0"
+        for path, blob in zip(files, blobs.split())
+    ]
+    with tempfile.TemporaryDirectory(prefix="litgen-index-") as scratch:
+        index = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+        git("update-index", "-z", "--add", "--index-info", git_dir=git_dir, stdin="".join(entries), env=index)
+        return git("write-tree", git_dir=git_dir, env=index).strip()
+
+
+def _commit_env(unix_time: int | None) -> dict[str, str]:
+    if unix_time is None:
+        return {}
+    stamp = f"{unix_time} +0000"
+    return {"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
+
+
+def commit_tree(git_dir: Path, tree: str, parent: str | None, message: str, unix_time: int | None = None) -> str:
+    """A commit of TREE; with a fixed UNIX_TIME the same inputs always give the same commit id."""
+    parents = ["-p", parent] if parent else []
+    return git("commit-tree", tree, *parents, "-m", message, git_dir=git_dir, env=_commit_env(unix_time)).strip()
+
+
+def list_tags(git_dir: Path, namespace: str = "refs/tags/") -> dict[str, tuple[str, str, int]]:
+    """tag -> (commit, tree, commit time) for every tag under NAMESPACE (lightweight tags on commits)."""
+    output = git(
+        "for-each-ref", "--format=%(refname)%00%(objectname)%00%(tree)%00%(committerdate:unix)", namespace, git_dir=git_dir
+    )
+    tags: dict[str, tuple[str, str, int]] = {}
+    for line in output.splitlines():
+        ref, commit, tree, when = line.split("\0")
+        tags[ref.removeprefix(namespace)] = (commit, tree, int(when or 0))
+    return tags
+
+
+def sorted_by_version(tags: Sequence[str]) -> list[str]:
+    return sorted(tags, key=parse_version)
+
+
+@contextlib.contextmanager
+def _locked(lock_file: Path) -> Iterator[None]:
+    """Serialise cache writes between litgen processes (POSIX advisory lock; a no-op elsewhere)."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("a") as handle:
+        try:
+            import fcntl
+        except ImportError:  # Windows: concurrent first runs are rare, and every write below is idempotent
+            yield
+            return
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@dataclass(frozen=True)
+class PinnedTemplate:
+    """One template version: the cache repository copier renders from, and the tag of that version."""
+
+    name: str
+    repo: Path
+    tag: str
+
+    @property
+    def reference(self) -> str:
+        """What projects record as ``_src_path``: stable across machines and cache locations."""
+        return f"{SOURCE_PREFIX}{self.name}"
+
+
+@dataclass(frozen=True)
+class TemplateSource:
+    """The installed templates, the release bundle shipped with them, and the cache built from both."""
+
+    templates_root: Path
+    bundle: Path
+    cache_dir: Path
+    version: str
+
+    def repo_for(self, name: str) -> Path:
+        return self.cache_dir / "templates" / f"{name}.git"
+
+    def pin(self, name: str) -> PinnedTemplate:
+        """The tag holding the installed template NAME exactly, creating a development tag if no release matches."""
+        folder = self.templates_root / name
+        if not (folder / "copier.yml").is_file():
+            raise UsageError(f"litgen {self.version} ships no template '{name}'")
+        repo = self.repo_for(name)
+        with _locked(self.cache_dir / "templates" / ".lock"):
+            self._sync_releases(name, repo)
+            tree = write_tree(repo, folder)
+            tags = list_tags(repo)
+            same = [tag for tag, (_, tag_tree, _) in tags.items() if tag_tree == tree]
+            # A cache shared with a newer litgen may hold later tags of the same content: stay at our version.
+            ours = [tag for tag in same if parse_version(tag).public <= parse_version(self.version).public] or same
+            if ours:  # prefer a release over a development tag of the same content
+                return PinnedTemplate(name, repo, max(ours, key=lambda t: (is_release_tag(t), parse_version(t))))
+            return PinnedTemplate(name, repo, self._tag_development_tree(repo, tree, tags))
+
+    def existing(self, name: str, tag: str) -> PinnedTemplate | None:
+        """Template NAME at TAG if the cache (after importing the bundle) has it, else None."""
+        repo = self.repo_for(name)
+        if not (self.templates_root / name / "copier.yml").is_file() and not repo.is_dir():
+            return None
+        with _locked(self.cache_dir / "templates" / ".lock"):
+            self._sync_releases(name, repo)
+        return PinnedTemplate(name, repo, tag) if tag in list_tags(repo) else None
+
+    def known_tags(self, name: str) -> list[str]:
+        repo = self.repo_for(name)
+        return sorted_by_version(list(list_tags(repo))) if repo.is_dir() else []
+
+    def _ensure_repo(self, repo: Path) -> None:
+        if (repo / "HEAD").is_file():
+            return
+        repo.parent.mkdir(parents=True, exist_ok=True)
+        # Build beside the final place and rename, so a crash never leaves a half-made repository there.
+        staging = Path(tempfile.mkdtemp(prefix=f".{repo.name}.", dir=repo.parent))
+        git("init", "--quiet", "--bare", str(staging))
+        staging.rename(repo)
+
+    def _sync_releases(self, name: str, repo: Path) -> None:
+        """Give REPO one tag per release of the bundle that contains template NAME (once per bundle)."""
+        self._ensure_repo(repo)
+        digest = hashlib.sha256(self.bundle.read_bytes()).hexdigest() if self.bundle.is_file() else "no-bundle"
+        if _run_git(["config", "--get", "litgen.bundle"], repo, None, None, None).stdout.strip() == digest:
+            return
+        if self.bundle.is_file():
+            refspec = "+refs/tags/*:refs/litgen-bundle/*"
+            git("fetch", "--quiet", "--no-tags", "--force", str(self.bundle), refspec, git_dir=repo)
+            releases = list_tags(repo, "refs/litgen-bundle/")
+            parent: str | None = None
+            for tag in sorted_by_version(list(releases)):
+                commit, _, when = releases[tag]
+                if not git_succeeds("cat-file", "-e", f"{commit}:{name}/copier.yml", git_dir=repo):
+                    continue  # this release did not have the template yet
+                tree = git("rev-parse", f"{commit}:{name}", git_dir=repo).strip()
+                parent = commit_tree(repo, tree, parent, f"litgen {tag.removeprefix('v')}: template {name}", when)
+                git("update-ref", f"refs/tags/{tag}", parent, git_dir=repo)  # releases are authoritative
+        git("config", "litgen.bundle", digest, git_dir=repo)
+
+    def _tag_development_tree(self, repo: Path, tree: str, tags: Mapping[str, tuple[str, str, int]]) -> str:
+        """Commit TREE as ``v<version>+dev.<n>`` on top of the newest release not above the installed version."""
+        installed = parse_version(self.version)
+        releases = [tag for tag in tags if is_release_tag(tag) and parse_version(tag) <= installed]
+        parent = tags[max(releases, key=parse_version)][0] if releases else None
+        commit = commit_tree(repo, tree, parent, f"litgen {self.version} (unreleased templates): {tree[:12]}")
+        prefix = f"v{self.version}{DEV_MARK}"
+        numbers = [int(tag[len(prefix):]) for tag in tags if tag.startswith(prefix) and tag[len(prefix):].isdigit()]
+        number = 1 + max(numbers, default=0)
+        for attempt in range(number, number + 20):
+            # The empty old value makes update-ref refuse to move a tag another process created meanwhile.
+            if git_succeeds("update-ref", f"refs/tags/{prefix}{attempt}", commit, "", git_dir=repo):
+                return f"{prefix}{attempt}"
+        raise GitFailed(f"could not create a development tag {prefix}<n> in {repo}")
+
+
+def default_cache_dir() -> Path:
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser().resolve()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser().resolve() / "litgen"
+
+
+def installed_source() -> TemplateSource:
+    """The source for the installed litgen: its templates folder, its bundle and the user's cache."""
+    from litgen.new import templates_root
+
+    return TemplateSource(templates_root().resolve(), BUNDLE_PATH, default_cache_dir(), litgen.__version__)
+
+
+def shipped_template_name(template_path: Path) -> str | None:
+    """The name of a template folder that litgen ships, or None for a user's own template folder."""
+    from litgen.new import templates_root
+
+    path = template_path.resolve()
+    return path.name if path.parent == templates_root().resolve() else None
+
+
+def set_answers_source(answers_file: Path, src_path: str, commit: str | None = None) -> None:
+    """Rewrite ``_src_path`` (and ``_commit``) in a copier answers file in place, leaving every other line as it is."""
+    import yaml
+
+    text = answers_file.read_text(encoding="utf-8")
+    values = {"_src_path": src_path} if commit is None else {"_commit": commit, "_src_path": src_path}
+    rendered = {key: yaml.safe_dump({key: value}, width=10**9, allow_unicode=True) for key, value in values.items()}
+    lines: list[str] = []
+    replacing = False
+    for line in text.splitlines(keepends=True):
+        if replacing and line[:1] in (" ", "\t"):  # continuation of a long value that yaml wrapped
+            continue
+        key = line.split(":", 1)[0]
+        replacing = key in rendered
+        if replacing:
+            if key == "_src_path" and "_commit" in rendered:  # a file without _commit: copier sorts it first
+                lines.append(rendered.pop("_commit"))
+            line = rendered.pop(key)
+        lines.append(line)
+    header = next((i for i, line in enumerate(lines) if not line.startswith("#")), len(lines))
+    lines[header:header] = [rendered[key] for key in sorted(rendered)]  # keys the file did not have yet
+    new_text = "".join(lines)
+    before, after = yaml.safe_load(text) or {}, yaml.safe_load(new_text) or {}
+    if after != {**before, **values}:
+        raise UsageError("could not record the template source; the file is not plain copier output", path=answers_file)
+    partial = answers_file.with_name(f".{answers_file.name}.litgen-partial")
+    partial.write_text(new_text, encoding="utf-8")
+    os.replace(partial, answers_file)
+
+
+def pin_for_new_project(template_path: Path) -> PinnedTemplate | None:
+    """The version ``litgen new`` records for a shipped template; None for a user's template folder or without git."""
+    name = shipped_template_name(template_path)
+    if name is None:
+        return None
+    problem = None if git_available() else "git is not installed"
+    if problem is None:
+        try:
+            return installed_source().pin(name)
+        except (OSError, GitFailed) as error:  # e.g. a read-only cache folder: the project itself is still fine
+            problem = str(error)
+    print(f"litgen: note: the project records no template version ({problem}), so `litgen update` cannot "
+          "update it", file=sys.stderr)
+    return None
+
+
+def record_pinned_source(project: Path, pinned: PinnedTemplate | None) -> None:
+    """Point a freshly rendered project's answers file at ``litgen:<template>`` and the pinned tag."""
+    answers_file = project / ANSWERS_FILE
+    if pinned is not None and answers_file.is_file():
+        set_answers_source(answers_file, pinned.reference, pinned.tag)
