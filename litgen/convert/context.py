@@ -107,7 +107,3 @@ def review(statement: cst.BaseStatement, messages: list[str], width: int = 96) -
         comments.append(line.rstrip())
     lines = [cst.EmptyLine(comment=cst.Comment(text)) for text in comments]
     return statement.with_changes(leading_lines=[*statement.leading_lines, *lines])
-
-
-def expression_statement(expression: cst.BaseExpression) -> cst.SimpleStatementLine:
-    return cst.SimpleStatementLine(body=[cst.Expr(expression)])

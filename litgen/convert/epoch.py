@@ -13,6 +13,7 @@ from litgen.convert.plan import ModulePlan, Unit
 from litgen.convert.rules.amp import precision_option
 from litgen.convert.rules.clipping import record_clip
 from litgen.convert.rules.device import derived_batch_names
+from litgen.convert.rules.limits import batch_limit
 from litgen.convert.rules.loaders import checked_loader
 from litgen.convert.rules.metrics import insert_logs, metric_logs
 from litgen.convert.rules.optim import calls_in, discover_optimizers, discover_schedulers, step_of
@@ -170,6 +171,8 @@ class EpochPlanner:
         self.plan.train_loader = loader
         discover_optimizers(self.ctx, statements)
         discover_schedulers(self.ctx, statements)
+        limited = batch_limit(self.ctx, statements, binding.index_names, "train")
+        segs = [seg for seg in segs if seg.node in limited]
         builder = StepBuilder(self.ctx, segs, binding)
         parts = builder.build()
         self.plan.optimizers = list(builder.stepped)
@@ -219,6 +222,7 @@ class EpochPlanner:
         statements = [s.node for s in segs]
         binding, loader = bind_batch(self.ctx, item, taken_names(statements))
         binding.batch_names = derived_batch_names(binding.batch_names, statements)
+        statements = batch_limit(self.ctx, statements, binding.index_names, stage)
         options = CleanOptions("eval", binding.batch_names)
         step = clean(self.ctx, statements, options)
         start = clean(self.ctx, [s.node for s in prelude], CleanOptions("epoch", drop_switches=frozenset({"eval"})))

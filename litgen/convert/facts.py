@@ -45,8 +45,9 @@ class Facts:
     region_line: int = 0
     aliases: dict[str, cst.BaseExpression] = field(default_factory=dict)  # ddp_model -> model
     parallel_wrapped: set[int] = field(default_factory=set)
+    parallel_names: set[str] = field(default_factory=set)  # names that held a DDP wrapper (`x.module`)
     samplers: dict[str, cst.BaseExpression] = field(default_factory=dict)
-    ranks: set[str] = field(default_factory=set)
+    ranks: dict[str, str] = field(default_factory=dict)  # rank variable -> global_rank / local_rank
     plumbing: set[str] = field(default_factory=set)
     spawn_statements: set[int] = field(default_factory=set)
     distributed: bool = False
@@ -256,6 +257,10 @@ def learn_binding(script: Script, facts: Facts, statement: cst.SimpleStatementLi
         _classify_binding(script, facts, name, value)
         if name in facts.optimizers:
             _learn_models(script, facts, binding)
+        from litgen.convert.rules.distributed import is_rank_source, rank_kind
+
+        if is_rank_source(script, value):  # type: ignore[arg-type]
+            facts.ranks[name] = rank_kind(value)
 
 
 def unwrap_iterable(script: Script, node: cst.BaseExpression) -> tuple[cst.BaseExpression, cst.Call | None]:

@@ -22,7 +22,8 @@ from litgen.convert.items import (
     keyword_of,
     single_return,
 )
-from litgen.convert.names import _all_params, dotted, local_names, taken_names, usage
+from litgen.convert.names import _all_params, dotted, local_names, usage
+from litgen.convert.rules.distributed import strip_module_attribute
 from litgen.convert.rules.validation import every_n_epochs
 from litgen.convert.script import walk_statements
 from litgen.convert.structure import Loop, Shape, loop_kind
@@ -47,8 +48,9 @@ class Flattener:
         self.inlined: list[cst.FunctionDef] = []
         self.hoisted: list[cst.BaseStatement] = []
         self._region_assigned = usage([shape.region]).assigned
-        scopes = [script.module, *([shape.entry.body] if shape.entry is not None else [])]
-        self._taken = taken_names(scopes)
+        self._taken = script.scope_names(script.module)
+        if shape.entry is not None:
+            self._taken |= script.scope_names(shape.entry.body) | {p.name.value for p in _all_params(shape.entry.params)}
         self.instances = find_instances(ctx, shape, self._training, self._taken)
         self.classes_inlined: list[cst.ClassDef] = []
 
@@ -59,6 +61,7 @@ class Flattener:
 
     def resolve(self, node: cst.CSTNode, env: Env) -> cst.CSTNode:
         resolved = substitute(node, self.script.lines, env.mapping(), env.attributes())
+        resolved = strip_module_attribute(resolved, self.ctx.facts.parallel_names)
         if env.self_name is not None and env.self_name in usage([resolved]).read:
             klass = env.instance.klass.name.value if env.instance else "the class"
             self.script.refuse(
@@ -227,7 +230,7 @@ class Flattener:
                 "litgen converts loops that run unconditionally every epoch",
                 statement,
             )
-        return [Seg(self.resolve(statement, env), line, env.scope)]  # type: ignore[arg-type]
+        return [Seg(self._resolve_nested(statement, env), line, env.scope)]
 
     def _periodic_evaluation(self, statement: cst.BaseStatement, env: Env) -> list[Item] | None:
         """`if (epoch + 1) % N == 0: evaluate(...)` directly in the epoch loop: validate every N epochs."""
@@ -313,6 +316,37 @@ class Flattener:
             items.append(Seg(binding, self.script.line(statement), callee_env.scope))  # type: ignore[arg-type]
         return items
 
+    def _resolve_nested(self, statement: cst.BaseStatement, env: Env) -> cst.BaseStatement:
+        """Resolve a statement; trainer-method calls nested in its blocks are inlined in place."""
+        if isinstance(statement, cst.SimpleStatementLine) or env.instance is None and not env.instances:
+            return self.resolve(statement, env)  # type: ignore[return-value]
+        spliced: dict[str, list[cst.BaseStatement]] = {}
+        flattener = self
+
+        class _Placeholders(cst.CSTTransformer):
+            def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine) -> cst.BaseStatement:
+                found = flattener.callee_of(original_node, env)
+                if found is None or found[2] is None:
+                    return updated_node
+                items = flattener.inline(found, original_node, env, batch=True)
+                key = f"__lg_inlined_{len(spliced)}__"
+                spliced[key] = [item.node for item in items if isinstance(item, Seg)]
+                return cst.SimpleStatementLine([cst.Expr(cst.Call(cst.Name(key)))])
+
+        marked = statement.visit(_Placeholders())
+        resolved = self.resolve(marked, env)
+
+        class _Splice(cst.CSTTransformer):
+            def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+                small = original_node.body[0]
+                if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and isinstance(small.value.func, cst.Name):
+                    body = spliced.get(small.value.func.value)
+                    if body is not None:
+                        return cst.FlattenSentinel(body or [cst.SimpleStatementLine([cst.Pass()])])
+                return updated_node
+
+        return resolved.visit(_Splice())  # type: ignore[return-value]
+
     def flatten_body(self, loop: LoopItem) -> list[Seg]:
         """The statements of a batch loop, with per-batch helpers (e.g. `train_step(...)`) inlined."""
         result: list[Seg] = []
@@ -328,7 +362,7 @@ class Flattener:
                 assert isinstance(item, Seg)
                 segs.append(item)
             return segs
-        return [Seg(self.resolve(statement, env), self.script.line(statement), env.scope)]  # type: ignore[arg-type]
+        return [Seg(self._resolve_nested(statement, env), self.script.line(statement), env.scope)]
 
 
 def _range_start(iterable: cst.BaseExpression) -> int | None:

@@ -113,7 +113,10 @@ def _unroll(ctx: Ctx, instance: Instance, call: cst.Call, taken: set[str]) -> No
             continue
         attr, value = assign
         _check_no_self(ctx, value, self_name, instance, statement)
-        value = without_moves(ctx, unwrap_parallel(ctx, value))
+        unwrapped = unwrap_parallel(ctx, value)
+        if unwrapped is not value:
+            ctx.facts.parallel_names |= {n for n in [dotted(unwrapped)] if n is not None and "." not in n}
+        value = without_moves(ctx, unwrapped)
         if attr not in mutated and _simple(value):
             instance.attrs[attr] = value
             continue

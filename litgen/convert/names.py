@@ -63,10 +63,17 @@ def code(node: cst.CSTNode) -> str:
 class ImportTable:
     """Maps local aliases to full module paths, so `optim.SGD` and `SGD` both read as `torch.optim.SGD`."""
 
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, module: cst.Module, nodes: Iterable[cst.CSTNode] | None = None) -> None:
         self.aliases: dict[str, str] = {}
         self.modules: set[str] = set()
         collector = _ImportCollector(self)
+        if nodes is not None:  # an existing walk of the whole tree
+            for node in nodes:
+                if isinstance(node, cst.Import):
+                    collector.visit_Import(node)
+                elif isinstance(node, cst.ImportFrom):
+                    collector.visit_ImportFrom(node)
+            return
         stack: list[cst.CSTNode] = [module]
         while stack:  # statements only: imports never hide inside expressions (which can nest deeply)
             node = stack.pop()

@@ -16,7 +16,7 @@ from litgen.convert.rewrite import Edits, apply, remove_unused, unused
 from litgen.convert.rules.distributed import record_strategy
 from litgen.convert.rules.flags import record_cpu_flag
 from litgen.convert.rules.refuse import check_refusals
-from litgen.convert.script import Script, backward_calls, lightning_import, parse
+from litgen.convert.script import Script, Tree, lightning_import, parse
 from litgen.convert.setup import plan_setup
 from litgen.convert.structure import ShapeFinder
 from litgen.convert.substitute import substitute
@@ -38,14 +38,15 @@ def convert_source(source: str, filename: str) -> Conversion:
 
 def _convert(source: str, filename: str) -> Conversion:
     module = parse(source, filename)
-    imports = ImportTable(module)
+    tree = Tree.walk(module) if "backward" in source else None
+    imports = ImportTable(module, tree.nodes if tree is not None else None)
     package = lightning_import(imports)
     if package is not None:
         return Conversion(filename, source, source, already_lightning=True, lightning_reason=f"it imports {package}")
-    found = backward_calls(module) if "backward" in source else []
-    if not found:
+    found = tree.backward_calls() if tree is not None else []
+    if tree is None or not found:
         raise ConversionError(NOT_TRAINING, path=filename)
-    script = Script.build(source, filename, module, imports)
+    script = Script.build(source, filename, module, imports, tree)
     script._backward = found
     check_refusals(script)
     return _Conversion(script).run()
@@ -89,13 +90,19 @@ class _Conversion:
         self._unroll_instances(flattener, edits, names.trainer)
         import_line = self._import_line(names.lightning)
         new_module = apply(
-            script.module, edits, self._class_anchor(flattener), class_node, self._import_anchor(), import_line
+            script.module,
+            edits,
+            self._class_anchor(flattener),
+            class_node,
+            self._import_anchor(),
+            import_line,
+            touched=self._touched(edits),
         )
-        removable = set(ctx.facts.devices) | set(ctx.facts.scalers)
+        removable = set(ctx.facts.devices) | set(ctx.facts.scalers) | set(ctx.facts.ranks)
         functions = {f.name.value for f in flattener.inlined} | {c.name.value for c in flattener.classes_inlined}
         functions |= ctx.facts.plumbing
-        new_module = remove_unused(new_module, set(), unused(new_module, functions))
-        new_module = remove_unused(new_module, unused(new_module, removable), set())
+        gone_functions, gone_names = unused(new_module, functions, removable)
+        new_module = remove_unused(new_module, gone_names, gone_functions, self.shape.entry)
         converted = new_module.code
         self._verify(converted)
         return Conversion(
@@ -122,7 +129,7 @@ class _Conversion:
             else:
                 edits.drop(instance.statement)
             attributes.update({(instance.name, attr): value for attr, value in instance.attrs.items()})
-        ranks = {rank: cst.parse_expression(f"{trainer}.global_rank") for rank in self.facts.ranks}
+        ranks = {rank: cst.parse_expression(f"{trainer}.{kind}") for rank, kind in self.facts.ranks.items()}
         for statement in self._after_region():
             if statement in edits.replace or statement in edits.remove:
                 continue
@@ -137,6 +144,14 @@ class _Conversion:
                         statement,
                     )
             edits.put(statement, [rewritten])
+
+    def _touched(self, edits: Edits) -> set[int]:
+        """Ids of the nodes on the way from the module to each edited statement (only those are revisited)."""
+        touched: set[int] = set()
+        for node in [*edits.replace, *edits.remove]:
+            touched.add(id(node))
+            touched.update(id(a) for a in self.script.ancestors(node))
+        return touched
 
     # --- placement ----------------------------------------------------------------------------
     def _block_of(self, node: cst.CSTNode) -> list[cst.BaseStatement]:

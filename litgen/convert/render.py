@@ -48,7 +48,7 @@ class Renderer:
     def _specials(self) -> set[str]:
         facts = self.ctx.facts
         names = set(facts.devices) | {DEVICE_MARKER, "self"} | set(facts.optimizers) | set(facts.schedulers)
-        names |= facts.ranks
+        names |= set(facts.ranks)
         if self.plan.epoch_var:
             names.add(self.plan.epoch_var)
         return names
@@ -148,8 +148,8 @@ class Renderer:
             mapping[name] = cst.parse_expression(f"self.{attr}")
         for name in [*self.ctx.facts.devices, DEVICE_MARKER]:
             mapping[name] = cst.parse_expression("self.device")
-        for name in self.ctx.facts.ranks:
-            mapping[name] = cst.parse_expression("self.global_rank")
+        for name, kind in self.ctx.facts.ranks.items():
+            mapping[name] = cst.parse_expression(f"self.{kind}")
         if self.plan.epoch_var:
             start = self.plan.epoch_start
             if start is not None:

@@ -9,6 +9,7 @@ import libcst as cst
 
 
 
+
 @dataclass
 class Edits:
     """Statement-level edits keyed by the original nodes."""
@@ -65,6 +66,7 @@ def apply(
     class_node: cst.ClassDef,
     import_after: cst.CSTNode | None,
     import_line: cst.SimpleStatementLine,
+    touched: set[int] | None = None,
 ) -> cst.Module:
     """Edit statements, add the import after `import_after`, and the class before `insert_before`."""
     body: list[cst.BaseStatement] = []
@@ -83,6 +85,8 @@ def apply(
             continue
         if statement in edits.replace:
             body.extend(_keep_leading(statement, edits.replace[statement]))
+        elif touched is not None and id(statement) not in touched:
+            body.append(statement)  # nothing inside it changes: keep the very same node
         else:
             edited = statement.visit(_Editor(edits))
             if isinstance(edited, cst.BaseStatement):
@@ -116,43 +120,40 @@ def _is_docstring(statement: cst.CSTNode) -> bool:
     )
 
 
-class _Reads(cst.CSTVisitor):
-    """Every variable read anywhere (any scope): Names that are not assignment targets or labels."""
-
-    def __init__(self) -> None:
-        self.reads: set[str] = set()
-        self._skip: set[int] = set()
-
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        if isinstance(node.target, cst.Name):
-            self._skip.add(id(node.target))
-
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        self._skip.add(id(node.attr))
-
-    def visit_Arg(self, node: cst.Arg) -> None:
-        if node.keyword is not None:
-            self._skip.add(id(node.keyword))
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._skip.add(id(node.name))
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self._skip.add(id(node.name))
-
-    def visit_Param(self, node: cst.Param) -> None:
-        self._skip.add(id(node.name))
-
-    def visit_Name(self, node: cst.Name) -> None:
-        if id(node) not in self._skip:
-            self.reads.add(node.value)
+def _read_names(module: cst.Module, skipped_defs: set[str]) -> set[str]:
+    """Every variable read anywhere (any scope) outside the defs named in `skipped_defs`."""
+    skip: set[int] = set()
+    reads: set[str] = set()
+    stack: list[cst.CSTNode] = [module]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node.name.value in skipped_defs:
+            continue  # a helper that goes away does not keep anything alive
+        if isinstance(node, cst.AssignTarget) and isinstance(node.target, cst.Name):
+            skip.add(id(node.target))
+        elif isinstance(node, cst.Attribute):
+            skip.add(id(node.attr))
+        elif isinstance(node, cst.Arg) and node.keyword is not None:
+            skip.add(id(node.keyword))
+        elif isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Param)):
+            skip.add(id(node.name))
+        elif isinstance(node, cst.Name) and id(node) not in skip:
+            reads.add(node.value)
+        if not isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+            stack.extend(node.children)
+    return reads
 
 
-def unused(module: cst.Module, names: Iterable[str]) -> set[str]:
-    """Which of `names` nothing in the module reads any more (in any scope)."""
-    reads = _Reads()
-    module.visit(reads)
-    return {name for name in names if name not in reads.reads}
+def unused(module: cst.Module, functions: Iterable[str], names: Iterable[str]) -> tuple[set[str], set[str]]:
+    """(helper defs, variables) that nothing left in the module uses once those helpers are gone."""
+    functions, names = set(functions), set(names)
+    if not functions and not names:
+        return set(), set()
+    reads = _read_names(module, functions)
+    gone = {f for f in functions if f not in reads}
+    if gone != functions:
+        reads = _read_names(module, gone)
+    return gone, {name for name in names if name not in reads}
 
 
 class _AssignmentRemover(cst.CSTTransformer):
@@ -189,8 +190,26 @@ class _AssignmentRemover(cst.CSTTransformer):
         return super().on_leave(original_node, updated_node)
 
 
-def remove_unused(module: cst.Module, assignments: set[str], functions: set[str]) -> cst.Module:
-    """Drop assignments to device/scaler variables and helper defs that nothing uses any more."""
+def remove_unused(
+    module: cst.Module, assignments: set[str], functions: set[str], entry: cst.FunctionDef | None = None
+) -> cst.Module:
+    """Drop assignments to device/scaler variables and helper defs that nothing uses any more.
+
+    Only module-level statements and the entry function are looked into: that is where the set-up
+    code (and the helpers litgen inlined) live.
+    """
     if not assignments and not functions:
         return module
-    return module.visit(_AssignmentRemover(assignments, functions))
+    remover = _AssignmentRemover(assignments, functions)
+    body: list[cst.BaseStatement] = []
+    for statement in module.body:
+        other_def = isinstance(statement, (cst.FunctionDef, cst.ClassDef)) and statement.name.value not in functions
+        if other_def and (entry is None or statement.name.value != entry.name.value):
+            body.append(statement)
+            continue
+        edited = statement.visit(remover)
+        if isinstance(edited, cst.BaseStatement):
+            body.append(edited)
+        elif isinstance(edited, cst.FlattenSentinel):
+            body.extend(edited.nodes)  # type: ignore[arg-type]
+    return module.with_changes(body=body)

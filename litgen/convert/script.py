@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import NoReturn, TypeVar
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from litgen.convert.names import ImportTable, call_name, dotted
 from litgen.convert.substitute import LineTable
@@ -61,6 +61,31 @@ def iter_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
             stack.extend(reversed(node.children))
 
 
+@dataclass
+class Tree:
+    """All nodes of a module in source order and each node's parent, from one walk."""
+
+    nodes: list[cst.CSTNode]
+    parents: dict[cst.CSTNode, cst.CSTNode]
+
+    @classmethod
+    def walk(cls, module: cst.Module) -> Tree:
+        nodes: list[cst.CSTNode] = []
+        parents: dict[cst.CSTNode, cst.CSTNode] = {}
+        stack: list[cst.CSTNode] = [module]
+        while stack:  # iterative: long implicit string concatenations nest too deep for recursion
+            node = stack.pop()
+            nodes.append(node)
+            children = node.children
+            for child in children:
+                parents[child] = node
+            stack.extend(reversed(children))
+        return cls(nodes, parents)
+
+    def backward_calls(self) -> list[cst.Call]:
+        return [node for node in self.nodes if isinstance(node, cst.Call) and _is_backward(node)]
+
+
 def _is_backward(node: cst.Call) -> bool:
     return call_name(node) == "backward" or dotted(node.func) in ("torch.autograd.backward", "autograd.backward")
 
@@ -86,13 +111,13 @@ class Script:
     _all_names: set[str] | None = None
     _nodes: list[cst.CSTNode] | None = None
     _backward: list[cst.Call] | None = None
+    _nested: dict[int, dict[str, cst.FunctionDef]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, source: str, filename: str, module: cst.Module, imports: ImportTable) -> Script:
-        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        positions = wrapper.resolve(PositionProvider)
-        parents = wrapper.resolve(ParentNodeProvider)
-        script = cls(filename, source, module, imports, LineTable(positions), parents, positions)
+    def build(cls, source: str, filename: str, module: cst.Module, imports: ImportTable, tree: Tree) -> Script:
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        script = cls(filename, source, module, imports, LineTable(positions), tree.parents, positions)
+        script._nodes = tree.nodes
         for statement in module.body:
             if isinstance(statement, cst.FunctionDef):
                 script.functions[statement.name.value] = statement
@@ -158,12 +183,6 @@ class Script:
             yield current
             current = self.parents.get(current)
 
-    def enclosing_function(self, node: cst.CSTNode) -> cst.FunctionDef | None:
-        for ancestor in self.ancestors(node):
-            if isinstance(ancestor, cst.FunctionDef):
-                return ancestor
-        return None
-
     def enclosing_class(self, function: cst.FunctionDef) -> cst.ClassDef | None:
         for ancestor in self.ancestors(function):
             if isinstance(ancestor, cst.ClassDef):
@@ -183,16 +202,36 @@ class Script:
         assert isinstance(current, cst.BaseStatement)
         return current
 
-    def body_of(self, scope: cst.FunctionDef | None) -> cst.CSTNode:
-        return scope.body if scope is not None else self.module
-
     def nested_function(self, scope: cst.FunctionDef | None, name: str) -> cst.FunctionDef | None:
         """A def named `name` visible from `scope`: nested in it first, then at module level."""
         if scope is not None:
-            for statement in _walk_statements(scope.body):
-                if isinstance(statement, cst.FunctionDef) and statement.name.value == name:
-                    return statement
+            nested = self._nested.get(id(scope))
+            if nested is None:
+                nested = {
+                    s.name.value: s for s in _walk_statements(scope.body) if isinstance(s, cst.FunctionDef)
+                }
+                self._nested[id(scope)] = nested
+            if name in nested:
+                return nested[name]
         return self.functions.get(name)
+
+    def scope_names(self, scope: cst.CSTNode) -> set[str]:
+        """Identifiers used directly in a scope (module or function body), not inside nested defs."""
+        names: set[str] = set()
+        stack: list[cst.CSTNode] = [scope]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.Name):
+                names.add(node.value)
+            elif isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node is not scope:
+                names.add(node.name.value)
+            elif isinstance(node, cst.Attribute):
+                stack.append(node.value)  # `x.attr` uses x, not a variable named attr
+            elif isinstance(node, cst.Arg):
+                stack.append(node.value)
+            elif not isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+                stack.extend(node.children)
+        return names
 
 
 def _walk_statements(node: cst.CSTNode) -> Iterator[cst.CSTNode]:

@@ -58,12 +58,15 @@ class _SetupRewriter(cst.CSTTransformer):
         self.ctx = ctx
         self.names: dict[str, cst.BaseExpression] = dict(ctx.facts.aliases)
         if after:
-            self.names.update({rank: cst.parse_expression(f"{trainer}.global_rank") for rank in ctx.facts.ranks})
+            self.names.update({rank: cst.parse_expression(f"{trainer}.{kind}") for rank, kind in ctx.facts.ranks.items()})
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
         return self.names.get(original_node.value, updated_node)
 
-    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.Attribute:
+    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+        if original_node.attr.value == "module" and isinstance(original_node.value, cst.Name):
+            if original_node.value.value in self.ctx.facts.parallel_names:
+                return updated_node.value  # the DDP wrapper is gone: `model.module` is the model
         return updated_node.with_changes(attr=original_node.attr)
 
     def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:

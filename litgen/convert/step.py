@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from litgen.convert.clean import CleanOptions, CleanRecord, clean
-from litgen.convert.context import Ctx, expression_statement
+from litgen.convert.context import Ctx
 from litgen.convert.inline import Seg
 from litgen.convert.names import code, dotted, taken_names, usage
 from litgen.convert.rules.accumulate import accumulation_steps, divided_by
 from litgen.convert.rules.optim import Backward, backward_of, calls_in, step_of, zero_grad_of
 from litgen.convert.rules.schedule import direct_steps, register
+from litgen.convert.script import iter_nodes
 
 TOUCHING_ATTRIBUTES = ("grad", "param_groups", "state_dict", "parameters", "named_parameters")
 
@@ -180,10 +181,14 @@ class StepBuilder:
                 parts.body.append(statement)
         parts.clip_hook = list(record.custom_clips)
         for index, statement in enumerate(post):
-            if touches_training_state(ctx, statement, grad_names | usage(parts.before_optimizer_step).assigned):
+            # a `continue` after the step (now a `return`) must not end training_step before it returns the loss
+            ends_early = any(isinstance(node, cst.Return) for node in iter_nodes(statement))
+            if ends_early or touches_training_state(ctx, statement, grad_names | usage(parts.before_optimizer_step).assigned):
                 parts.after_step = post[index:]
                 break
             parts.body.append(statement)
+        if any(isinstance(node, cst.Return) for s in grad for node in iter_nodes(s)):
+            ctx.refuse("`continue` between backward() and the optimizer step cannot be expressed in Lightning", line=None)
         return parts
 
     def _strip_division(self, steps: cst.BaseExpression) -> bool:
@@ -319,7 +324,3 @@ def _undivide(statement: cst.BaseStatement, loss: str | None, steps: cst.BaseExp
                 return _REMOVED
             return statement.with_changes(body=[small.with_changes(value=undivided)])
     return None
-
-
-def expression_line(text: str) -> cst.SimpleStatementLine:
-    return expression_statement(cst.parse_expression(text))

@@ -9,7 +9,7 @@ import libcst as cst
 from litgen.convert.context import Ctx
 from litgen.convert.facts import collect_facts
 from litgen.convert.names import ImportTable
-from litgen.convert.script import Script
+from litgen.convert.script import Script, Tree
 from litgen.convert.structure import ShapeFinder
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "convert"
@@ -43,7 +43,8 @@ def make_ctx(extra: str = "") -> Ctx:
     """A conversion context for a small script (model, optimizer, device, scaler, schedulers, loader)."""
     source = TEMPLATE.format(extra=extra)
     module = cst.parse_module(source)
-    script = Script.build(source, "snippet.py", module, ImportTable(module))
+    tree = Tree.walk(module)
+    script = Script.build(source, "snippet.py", module, ImportTable(module, tree.nodes), tree)
     shape = ShapeFinder(script).find()
     return Ctx(script, collect_facts(script, shape))
 

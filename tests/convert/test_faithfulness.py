@@ -18,7 +18,8 @@ import pytest
 from tests.convert.helpers import FIXTURES, fixture_cases
 
 CASES = fixture_cases("expected.py")
-SPAWNS_PROCESSES = {"ddp_spawn"}  # the original starts worker processes on a fixed port: run only the conversion
+# the originals need a process launcher (mp.spawn on a fixed port, or torchrun): run only their conversions
+SPAWNS_PROCESSES = {"ddp_spawn", "ddp_torchrun_trainer"}
 
 
 def _run(paths: list[Path], out: Path) -> dict[str, dict[str, object]]:

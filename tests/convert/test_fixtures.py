@@ -6,6 +6,7 @@ import shutil
 from functools import lru_cache
 from pathlib import Path
 
+import libcst as cst
 import pytest
 
 from litgen.convert import Conversion, convert_path, convert_source
@@ -86,3 +87,35 @@ def test_refusal(case: str, tmp_path: Path) -> None:
     assert "\n" not in str(error)
     assert script.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["input.py"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_user_modules_and_imports_survive_byte_for_byte(case: str) -> None:
+    source, expected = _read(case, "input.py"), _read(case, "expected.py")
+    module = cst.parse_module(source)
+    for statement in module.body:
+        text = module.code_for_node(statement).strip("\n")
+        is_model = isinstance(statement, cst.ClassDef) and any("Module" in module.code_for_node(b) for b in statement.bases)
+        is_import = isinstance(statement, cst.SimpleStatementLine) and isinstance(statement.body[0], (cst.Import, cst.ImportFrom))
+        if is_model or is_import:
+            assert text in expected, text[:80]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_trainer_leaves_forced_arguments_to_litgen_check(case: str) -> None:
+    module = cst.parse_module(_read(case, "expected.py"))
+    calls = [
+        node
+        for node in _walk(module)
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "Trainer"
+    ]
+    assert len(calls) == 1
+    keywords = {arg.keyword.value for arg in calls[0].args if arg.keyword is not None}
+    assert not keywords & {"fast_dev_run", "accelerator", "devices", "logger"}
+
+
+def _walk(node: cst.CSTNode) -> list[cst.CSTNode]:
+    found = [node]
+    for child in node.children:
+        found.extend(_walk(child))
+    return found

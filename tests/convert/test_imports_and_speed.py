@@ -36,11 +36,11 @@ def test_a_hundred_line_script_converts_well_under_a_second() -> None:
     source = (FIXTURES / "functions_main" / "input.py").read_text(encoding="utf-8")
     assert 85 <= len(source.splitlines()) <= 115
     convert_source(source, "warmup.py")  # first call pays for libcst's lazy imports
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: other work on a shared machine does not count
     for _ in range(3):
         convert_source(source, "train.py")
-    per_script = (time.perf_counter() - started) / 3
-    assert per_script < 0.5, f"{per_script:.3f} s per conversion"
+    per_script = (time.process_time() - started) / 3
+    assert per_script < 0.25, f"{per_script:.3f} s of CPU per conversion"
 
 
 def test_fixture_sources_are_small() -> None:

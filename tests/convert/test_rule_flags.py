@@ -35,3 +35,18 @@ def test_trainer_never_hard_codes_forced_arguments() -> None:
     for forced in ("fast_dev_run=", "accelerator=", "devices=", "logger="):
         assert forced not in trainer
     assert '**({"accelerator": "cpu"} if args.no_cuda else {})' in trainer
+
+
+def test_batch_count_breaks_become_limits() -> None:
+    source = (
+        "import torch\nfrom torch.utils.data import DataLoader, TensorDataset\n"
+        "loader = DataLoader(TensorDataset(torch.randn(40, 2), torch.randn(40, 1)), batch_size=4)\n"
+        "model = torch.nn.Linear(2, 1)\noptimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        "for epoch in range(2):\n    for i, (x, y) in enumerate(loader):\n        if i >= 5:\n            break\n"
+        "        optimizer.zero_grad()\n        ((model(x) - y) ** 2).mean().backward()\n        optimizer.step()\n"
+        "    total = 0.0\n    with torch.no_grad():\n        for j, (x, y) in enumerate(loader):\n"
+        "            total += ((model(x) - y) ** 2).mean().item()\n            if j == 2:\n                break\n"
+    )
+    out = converted(source)
+    assert "limit_train_batches=5, limit_val_batches=3" in out
+    assert "break" not in out

@@ -117,6 +117,11 @@ def sampler_shuffle(ctx: Ctx, value: cst.BaseExpression) -> cst.BaseExpression |
     return cst.Name("True")
 
 
+def rank_kind(value: cst.BaseExpression) -> str:
+    """The LightningModule/Trainer attribute that replaces a rank variable read from `value`."""
+    return "local_rank" if "LOCAL_RANK" in cst.Module([]).code_for_node(value) else "global_rank"
+
+
 def is_rank_source(ctx: Ctx, value: cst.BaseExpression) -> bool:
     """`dist.get_rank()`, `int(os.environ["LOCAL_RANK"])`, `int(os.environ.get("RANK", 0))`."""
     text = cst.Module([]).code_for_node(value)
@@ -135,13 +140,14 @@ def collect_distributed(script: Script, facts: Facts, entry: cst.FunctionDef | N
         unwrapped = unwrap_parallel(script, value)  # type: ignore[arg-type]
         if unwrapped is not value:
             facts.parallel_wrapped.add(id(bindings[-1].statement))
+            facts.parallel_names |= {name, root_name(unwrapped) or name}
             if root_name(unwrapped) != name:
                 facts.aliases[name] = unwrapped
         shuffle = sampler_shuffle(script, value)  # type: ignore[arg-type]
         if shuffle is not None:
             facts.samplers[name] = shuffle
         if is_rank_source(script, value):  # type: ignore[arg-type]
-            facts.ranks.add(name)
+            facts.ranks[name] = rank_kind(value)
     for statement in script.nodes_of(cst.SimpleStatementLine):
         for small in statement.body:
             if isinstance(small, cst.Expr):
@@ -149,11 +155,11 @@ def collect_distributed(script: Script, facts: Facts, entry: cst.FunctionDef | N
                 if target is not None and entry is not None and target[0] == entry.name.value:
                     positional = [*entry.params.posonly_params, *entry.params.params]
                     if positional:
-                        facts.ranks.add(positional[0].name.value)
+                        facts.ranks[positional[0].name.value] = "global_rank"
                     facts.spawn_statements.add(id(statement))
-    facts.distributed = bool(
-        facts.plumbing or facts.parallel_wrapped or facts.samplers or facts.spawn_statements
-    )
+    anywhere = PLUMBING_CALLS + SAMPLERS + PARALLEL_WRAPPERS + SPAWNS
+    used = any(script.imports.qualify(call.func) in anywhere for call in script.nodes_of(cst.Call))
+    facts.distributed = bool(used or facts.plumbing or facts.parallel_wrapped or facts.samplers)
 
 
 def spawn_replacement(ctx: Ctx, statement: cst.SimpleStatementLine) -> cst.SimpleStatementLine | None:
@@ -197,3 +203,23 @@ def record_strategy(ctx: Ctx) -> None:
         "and wraps the model; choose how many with Trainer(devices=..., num_nodes=...) or PL_TRAINER_DEVICES",
         None,
     )
+
+
+class ModuleAttributeStripper(cst.CSTTransformer):
+    """`model.module` -> `model` for models that were wrapped in DDP/DataParallel (the wrapper is gone)."""
+
+    def __init__(self, names: set[str]) -> None:
+        super().__init__()
+        self.names = names
+
+    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+        if updated_node.attr.value == "module" and isinstance(updated_node.value, cst.Name):
+            if updated_node.value.value in self.names:
+                return updated_node.value
+        return updated_node
+
+
+def strip_module_attribute(node: cst.CSTNode, names: set[str]) -> cst.CSTNode:
+    if not names or "module" not in cst.Module([]).code_for_node(node):
+        return node
+    return node.visit(ModuleAttributeStripper(names))
