@@ -147,12 +147,18 @@ def convert(
         raise UsageError("--check runs the written output; it cannot be combined with --diff")
     from litgen.convert import convert_path
 
-    report = convert_path(input, output=output, diff_only=diff, in_place=in_place)
+    try:
+        report = convert_path(input, output=output, diff_only=diff, in_place=in_place)
+    except LitgenError as refused:
+        if as_json:  # scripts reading --json get an object on stdout either way; the exit code says which
+            typer.echo(json.dumps({"input": str(input), "error": refused.reason, "line": refused.line}, indent=2))
+        raise
     results = []
-    if run_check and report.output_path is not None:
+    if run_check:
         from litgen.check import check_programs
 
-        results = check_programs([report.output_path])
+        # An input that is already Lightning has no output: checking it is what the user asked for.
+        results = check_programs([report.output_path or input])
     if as_json:
         payload = report.to_json()
         if run_check:

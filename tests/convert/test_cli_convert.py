@@ -159,3 +159,24 @@ def test_check_option_trains_the_converted_script(script: Path) -> None:
     result = litgen("convert", str(script), "--check")
     assert result.returncode == 0, result.stderr
     assert f"PASS {script.with_name('train_lightning.py')}" in result.stdout
+
+
+def test_json_refusal_is_a_json_object_with_exit_1(tmp_path: Path) -> None:
+    target = tmp_path / "hogwild.py"
+    shutil.copyfile(FIXTURES / "refuse_hogwild" / "input.py", target)
+    result = litgen("convert", str(target), "--json")
+    assert result.returncode == 1
+    payload = json.loads(result.stdout)
+    assert payload["input"] == str(target)
+    assert "Hogwild" in payload["error"] and isinstance(payload["line"], int)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hogwild.py"]
+
+
+@pytest.mark.slow
+def test_check_option_on_an_already_lightning_script_checks_that_script(script: Path) -> None:
+    assert litgen("convert", str(script)).returncode == 0
+    converted = script.with_name("train_lightning.py")
+    result = litgen("convert", str(converted), "--check")
+    assert result.returncode == 0, result.stderr
+    assert "already Lightning" in result.stdout
+    assert f"PASS {converted}" in result.stdout
