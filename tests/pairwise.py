@@ -23,7 +23,7 @@ CASES_DIR = Path(__file__).parent / "fixtures" / "pairwise"
 # Free-form questions whose values decide what other answers are valid (e.g. slurm needs a fixed
 # device count, several nodes need a distributed strategy): give them a second value to pair with.
 EXTRA_VALUES: dict[str, list[Any]] = {"devices": ["auto", "2"], "num_nodes": [1, 2]}
-SEARCH_ATTEMPTS = 40
+SEARCH_ATTEMPTS = 80  # 40 misjudged valid pairs of a template with many interacting questions
 
 Factor = tuple[str, str | None]  # (question, multiselect item or None)
 Pair = tuple[tuple[Factor, Any], tuple[Factor, Any]]

@@ -1,0 +1,105 @@
+"""Custom callbacks: a best-score tracker that survives checkpoint resume, and a CSV prediction writer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.callbacks import BasePredictionWriter
+from lightning.pytorch.trainer.states import TrainerFn
+
+
+class BestScoreTracker(Callback):
+    """Remembers the best value of a logged metric, its epoch and companion metrics, and prints them when fit ends.
+
+    The summary line reads ``best val_rmse=52.1234 at epoch 31 (val_r2=0.5012)``: epochs count from
+    0, as in checkpoint names, and ``also`` names the metrics reported alongside, taken from the
+    same epoch.
+
+    Its state is saved in every checkpoint (``state_dict``/``load_state_dict``), so a resumed run
+    still reports the best epoch of the run it continues. ``state_key`` includes the monitored
+    metric, so several trackers can coexist in one Trainer without overwriting each other's state.
+    """
+
+    def __init__(
+        self, monitor: str = "val_rmse", mode: Literal["min", "max"] = "min", also: Sequence[str] = ()
+    ) -> None:
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        self.monitor = monitor
+        self.mode = mode
+        self.also = list(also)
+        self.best_score: float | None = None
+        self.best_epoch: int | None = None
+        self.companions: dict[str, float] = {}
+
+    @property
+    def state_key(self) -> str:
+        return self._generate_state_key(monitor=self.monitor, mode=self.mode)
+
+    def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        # Sanity checks and stand-alone `validate` runs are not epochs of the fit being tracked.
+        if trainer.sanity_checking or trainer.state.fn != TrainerFn.FITTING:
+            return
+        metrics = trainer.callback_metrics
+        score = metrics.get(self.monitor)
+        if score is not None and self._is_better(float(score)):
+            self.best_score, self.best_epoch = float(score), trainer.current_epoch
+            self.companions = {name: float(metrics[name]) for name in self.also if name in metrics}
+
+    def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if trainer.is_global_zero and self.best_score is not None:
+            companions = ", ".join(f"{name}={value:.4f}" for name, value in self.companions.items())
+            suffix = f" ({companions})" if companions else ""
+            print(f"best {self.monitor}={self.best_score:.4f} at epoch {self.best_epoch}{suffix}")
+
+    def _is_better(self, score: float) -> bool:
+        if self.best_score is None:
+            return True
+        return score > self.best_score if self.mode == "max" else score < self.best_score
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best_score": self.best_score, "best_epoch": self.best_epoch, "companions": dict(self.companions)}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.best_score = state_dict["best_score"]
+        self.best_epoch = state_dict["best_epoch"]
+        self.companions = dict(state_dict.get("companions", {}))
+
+
+class CsvPredictionWriter(BasePredictionWriter):
+    """Writes ``predict`` results as ``index,prediction`` rows to ``<output_dir>/predictions-rank<N>.csv``.
+
+    One file per process: under DDP each rank predicts its own shard of the dataset, and the
+    ``index`` column (the row's position in the predict dataset) lets the shards be merged.
+    Predictions are in the target's original units.
+    """
+
+    def __init__(self, output_dir: str = "predictions") -> None:
+        super().__init__(write_interval="batch")
+        self.output_dir = Path(output_dir)
+
+    def on_predict_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        self._path(trainer).write_text("index,prediction\n")
+
+    def write_on_batch_end(
+        self,
+        trainer: Trainer,
+        pl_module: LightningModule,
+        prediction: torch.Tensor,
+        batch_indices: Sequence[int],
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int,
+    ) -> None:
+        # repr() of a Python float round-trips exactly, so the file holds the values the model computed.
+        rows = (f"{index},{value!r}\n" for index, value in zip(batch_indices, prediction.tolist()))
+        with self._path(trainer).open("a") as file:
+            file.writelines(rows)
+
+    def _path(self, trainer: Trainer) -> Path:
+        return self.output_dir / f"predictions-rank{trainer.global_rank}.csv"
