@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 DEMO_DIR := .demo/digits
 
-.PHONY: install test test-fast demo bench clean
+.PHONY: install test test-fast demo bench release-templates clean
 
 install: $(STAMP)
 
@@ -36,6 +36,11 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+## Before tagging a release: record templates/ in litgen/template_history.bundle (what `litgen update` merges from).
+release-templates: $(STAMP)
+	$(PY) -m litgen.template_release add-release --replace
+	$(PY) -m litgen.template_release verify
 
 clean:
 	rm -rf $(VENV) .demo dist build .pytest_cache
