@@ -123,9 +123,11 @@ def main() -> None:
             (work / "convert").mkdir()
             figures += bench_conversion(args.runs, work / "convert")
         if "training" in wanted:
+            from converted_overhead import bench_converted
             from training_overhead import bench_training
 
             figures += bench_training(project, work / "training", args.runs)
+            figures += bench_converted(work / "converted", min(args.runs, 3))
     print_table(figures)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps([f.to_json() for f in figures], indent=2) + "\n")
