@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-import ast
 import os
 import re
-import resource
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from template_helpers import (
+    assert_litgen_check_passes,
+    assert_package_name_refuses_every_stdlib_module,
+    assert_project_test_suite_passes,
+    assert_rendered_text_is_clean,
+    children_cpu_seconds,
+    choices,
+    questions,
+    render_projects,
+)
 
 from litgen.errors import UsageError
 from litgen.new import create_project, find_template, templates_root
@@ -83,27 +91,10 @@ LOGGER_CLASSES = {
 }
 
 
-def questions() -> dict[str, dict]:
-    config = yaml.safe_load((TEMPLATE_DIR / "copier.yml").read_text())
-    return {key: value for key, value in config.items() if not key.startswith("_")}
-
-
-def choices(question: dict) -> list[str]:
-    listed = question.get("choices")
-    if listed is None:
-        return ["true", "false"] if question["type"] == "bool" else []
-    return [str(value) for value in (listed.values() if isinstance(listed, dict) else listed)]
-
-
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict]]:
     """Every project of the covering set, rendered once: name -> (folder, the answers copier recorded)."""
-    root = tmp_path_factory.mktemp(TEMPLATE)
-    projects = {}
-    for name, answers in PROJECTS.items():
-        dest = create_project(root / name, template=TEMPLATE, answers=answers, use_defaults=True).dest
-        projects[name] = dest, yaml.safe_load((dest / ".copier-answers.yml").read_text())
-    return projects
+    return render_projects(tmp_path_factory, TEMPLATE, PROJECTS)
 
 
 def test_listed_with_a_one_line_description() -> None:
@@ -121,7 +112,7 @@ def test_listed_with_a_one_line_description() -> None:
 
 def test_covering_set_uses_every_choice(rendered: dict[str, tuple[Path, dict]]) -> None:
     recorded = [answers for _, answers in rendered.values()]
-    for name, question in questions().items():
+    for name, question in questions(TEMPLATE_DIR).items():
         used: set[str] = set()
         for answers in recorded:
             value = answers[name]
@@ -229,28 +220,7 @@ def test_pyproject_and_slurm_script_match_answers(rendered: dict[str, tuple[Path
 def test_rendered_text_is_clean(rendered: dict[str, tuple[Path, dict]], name: str) -> None:
     """No Jinja leftovers: no trailing whitespace, no blank-line runs, one final newline, docstrings, valid code."""
     dest, _ = rendered[name]
-    for path in sorted(p for p in dest.rglob("*") if p.is_file()):
-        text = path.read_text()
-        where = path.relative_to(dest)
-        assert "{{" not in text and "{%" not in text, f"{where}: unrendered Jinja"
-        assert text.endswith("\n") and not text.endswith("\n\n"), f"{where}: must end with exactly one newline"
-        assert not re.search(r"[ \t]+$", text, re.MULTILINE), f"{where}: trailing whitespace"
-        # PEP 8 puts two blank lines between top-level definitions; nothing else needs more than one.
-        allowed_blank_run = 2 if path.suffix == ".py" else 1
-        assert "\n" * (allowed_blank_run + 2) not in text, f"{where}: a run of blank lines"
-        if path.suffix == ".py":
-            tree = ast.parse(text, filename=str(where))
-            docstring = ast.get_docstring(tree)
-            assert docstring and "\n" not in docstring, f"{where}: needs a one-line module docstring"
-            _assert_no_forced_trainer_flags(tree, where)
-
-
-def _assert_no_forced_trainer_flags(tree: ast.Module, where: Path) -> None:
-    """litgen check forces these flags; a literal keyword in Trainer(...) would override it."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "Trainer":
-            forced = {kw.arg for kw in node.keywords} & {"fast_dev_run", "accelerator", "devices", "logger"}
-            assert not forced, f"{where}:{node.lineno}: Trainer() hard-codes {sorted(forced)}"
+    assert_rendered_text_is_clean(dest)
 
 
 def test_answer_dependent_defaults(tmp_path: Path) -> None:
@@ -307,18 +277,7 @@ def test_impossible_answers_are_refused(tmp_path: Path, answers: dict[str, str],
 
 def test_package_name_refuses_every_stdlib_module() -> None:
     """The validator's list is checked against this interpreter's sys.stdlib_module_names."""
-    from jinja2.sandbox import SandboxedEnvironment
-
-    validator = questions()["package_name"]["validator"]
-    # copier's environment for this template: its _envops plus the filters copier always loads
-    env = SandboxedEnvironment(
-        extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"], trim_blocks=True, lstrip_blocks=True
-    )
-    template = env.from_string(validator)
-    public = sorted(name for name in sys.stdlib_module_names if name.islower() and not name.startswith("_"))
-    accepted = [name for name in public if not template.render(package_name=name).strip()]
-    assert accepted == [], "add these to the stdlib list of the package_name validator"
-    assert template.render(package_name="digits_autoencoder").strip() == ""
+    assert_package_name_refuses_every_stdlib_module(TEMPLATE_DIR, "digits_autoencoder")
 
 
 # ---------------------------------------------------------------- slow: the rendered projects really train
@@ -328,26 +287,12 @@ def test_package_name_refuses_every_stdlib_module() -> None:
 @pytest.mark.parametrize("name", PROJECTS)
 def test_rendered_project_test_suite_passes(rendered: dict[str, tuple[Path, dict]], name: str) -> None:
     dest, _ = rendered[name]
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=dest,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    summary = result.stdout.strip().splitlines()[-1]
-    assert " passed" in summary and "skipped" not in summary, summary
+    assert_project_test_suite_passes(dest)
 
 
 @pytest.mark.slow
 def test_litgen_check_passes_every_project(rendered: dict[str, tuple[Path, dict]]) -> None:
-    from litgen.check import check_programs
-
-    # One call: the probe imports Lightning once and forks a child per project.
-    results = check_programs([dest for dest, _ in rendered.values()], timeout=120)
-    failed = [f"{r.target.name}: {r.reason}\n{r.output_tail[-1500:]}" for r in results if not r.ok]
-    assert not failed, "\n\n".join(failed)
+    results = assert_litgen_check_passes([dest for dest, _ in rendered.values()])
     assert all(result.train_batches >= 1 and result.val_batches >= 1 for result in results)
 
 
@@ -367,16 +312,11 @@ def test_default_project_reconstructs_well_in_under_a_minute(rendered: dict[str,
         *(sys.executable, "-m", answers["package_name"], "fit", "--config", "configs/default.yaml"),
         *("--trainer.accelerator=cpu", "--trainer.enable_progress_bar=false"),
     ]
-    cpu_before = _children_cpu_seconds()
+    cpu_before = children_cpu_seconds()
     result = subprocess.run(command, cwd=dest, env=env, capture_output=True, text=True, timeout=300)
-    cpu_seconds = _children_cpu_seconds() - cpu_before
+    cpu_seconds = children_cpu_seconds() - cpu_before
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     match = re.search(r"best val_mse=(\d\.\d+) at epoch (\d+)", result.stdout)
     assert match, result.stdout[-2000:]
     assert float(match.group(1)) < 0.1
     assert cpu_seconds < 60
-
-
-def _children_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import os
 import re
 import subprocess
@@ -11,8 +10,16 @@ from pathlib import Path
 
 import pytest
 import yaml
+from template_helpers import (
+    assert_litgen_check_passes,
+    assert_package_name_refuses_every_stdlib_module,
+    assert_project_test_suite_passes,
+    assert_rendered_text_is_clean,
+    choices,
+    questions,
+    render_projects,
+)
 
-from litgen.check import check_programs
 from litgen.errors import UsageError
 from litgen.new import create_project, templates_root
 
@@ -86,32 +93,15 @@ LOGGER_CLASSES = {
 ONE_THREAD = {"OMP_NUM_THREADS": "1"}
 
 
-def questions() -> dict[str, dict]:
-    config = yaml.safe_load((TEMPLATE_DIR / "copier.yml").read_text())
-    return {key: value for key, value in config.items() if not key.startswith("_")}
-
-
-def choices(question: dict) -> list[str]:
-    listed = question.get("choices")
-    if listed is None:
-        return ["true", "false"] if question["type"] == "bool" else []
-    return [str(value) for value in (listed.values() if isinstance(listed, dict) else listed)]
-
-
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict]]:
     """Every project of the covering set, rendered once: name -> (folder, the answers copier recorded)."""
-    root = tmp_path_factory.mktemp(TEMPLATE)
-    projects = {}
-    for name, answers in PROJECTS.items():
-        dest = create_project(root / name, template=TEMPLATE, answers=answers, use_defaults=True).dest
-        projects[name] = dest, yaml.safe_load((dest / ".copier-answers.yml").read_text())
-    return projects
+    return render_projects(tmp_path_factory, TEMPLATE, PROJECTS)
 
 
 def test_covering_set_uses_every_choice(rendered: dict[str, tuple[Path, dict]]) -> None:
     recorded = [answers for _, answers in rendered.values()]
-    for name, question in questions().items():
+    for name, question in questions(TEMPLATE_DIR).items():
         used: set[str] = set()
         for answers in recorded:
             value = answers[name]
@@ -215,27 +205,7 @@ def test_pyproject_readme_and_slurm_script_match_answers(rendered: dict[str, tup
 def test_rendered_text_is_clean(rendered: dict[str, tuple[Path, dict]], name: str) -> None:
     """No Jinja leftovers: no trailing whitespace, no blank-line runs, one final newline, docstrings, valid code."""
     dest, _ = rendered[name]
-    for path in sorted(p for p in dest.rglob("*") if p.is_file()):
-        text = path.read_text()
-        where = path.relative_to(dest)
-        assert "{{" not in text and "{%" not in text, f"{where}: unrendered Jinja"
-        assert text.endswith("\n") and not text.endswith("\n\n"), f"{where}: must end with exactly one newline"
-        assert not re.search(r"[ \t]+$", text, re.MULTILINE), f"{where}: trailing whitespace"
-        allowed_blank_run = 2 if path.suffix == ".py" else 1  # PEP 8: two blank lines between top-level definitions
-        assert "\n" * (allowed_blank_run + 2) not in text, f"{where}: a run of blank lines"
-        if path.suffix == ".py":
-            tree = ast.parse(text, filename=str(where))
-            docstring = ast.get_docstring(tree)
-            assert docstring and "\n" not in docstring, f"{where}: needs a one-line module docstring"
-            _assert_no_forced_trainer_flags(tree, where)
-
-
-def _assert_no_forced_trainer_flags(tree: ast.Module, where: Path) -> None:
-    """litgen check forces these flags; a literal keyword in Trainer(...) would override it."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "Trainer":
-            forced = {kw.arg for kw in node.keywords} & {"fast_dev_run", "accelerator", "devices", "logger"}
-            assert not forced, f"{where}:{node.lineno}: Trainer() hard-codes {sorted(forced)}"
+    assert_rendered_text_is_clean(dest)
 
 
 def test_answer_dependent_defaults(tmp_path: Path) -> None:
@@ -288,17 +258,7 @@ def test_impossible_answers_are_refused(tmp_path: Path, answers: dict[str, str],
 
 def test_package_name_refuses_every_stdlib_module() -> None:
     """The validator's list is checked against this interpreter's sys.stdlib_module_names."""
-    from jinja2.sandbox import SandboxedEnvironment
-
-    validator = questions()["package_name"]["validator"]
-    env = SandboxedEnvironment(
-        extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"], trim_blocks=True, lstrip_blocks=True
-    )
-    template = env.from_string(validator)
-    public = sorted(name for name in sys.stdlib_module_names if name.islower() and not name.startswith("_"))
-    accepted = [name for name in public if not template.render(package_name=name).strip()]
-    assert accepted == [], "add these to the stdlib list of the package_name validator"
-    assert template.render(package_name="char_transformer").strip() == ""
+    assert_package_name_refuses_every_stdlib_module(TEMPLATE_DIR, "char_transformer")
 
 
 # ---------------------------------------------------------------- slow: the rendered projects really train
@@ -308,24 +268,12 @@ def test_package_name_refuses_every_stdlib_module() -> None:
 @pytest.mark.parametrize("name", PROJECTS)
 def test_rendered_project_test_suite_passes(rendered: dict[str, tuple[Path, dict]], name: str) -> None:
     dest, _ = rendered[name]
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=dest,
-        env={**os.environ, **ONE_THREAD},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    summary = result.stdout.strip().splitlines()[-1]
-    assert " passed" in summary and "skipped" not in summary, summary
+    assert_project_test_suite_passes(dest, env={**os.environ, **ONE_THREAD})
 
 
 @pytest.mark.slow
 def test_litgen_check_passes_every_rendered_project(rendered: dict[str, tuple[Path, dict]]) -> None:
-    results = check_programs([dest for dest, _ in rendered.values()], timeout=120)
-    failed = [f"{r.target.name}: {r.reason}\n{r.output_tail[-1500:]}" for r in results if not r.ok]
-    assert not failed, "\n\n".join(failed)
+    assert_litgen_check_passes([dest for dest, _ in rendered.values()])
 
 
 @pytest.mark.slow
