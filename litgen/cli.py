@@ -227,6 +227,7 @@ def add(
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; everything after a bare `--` is kept for the scripts that `check` runs."""
     args = list(sys.argv[1:] if argv is None else argv)
+    _state.update(debug=False, script_args=[])  # main() may run more than once in a process (tests, embedding)
     if "--" in args:
         cut = args.index("--")
         args, _state["script_args"] = args[:cut], args[cut + 1 :]
