@@ -6,6 +6,8 @@
 #   On stdout, one JSON event per line: {"event": "ready"}, {"event": "import-failed", "error"},
 #   {"event": "start", "index", "pgid"}, {"event": "end", "index", "exit_code", "signal",
 #   "timed_out", "elapsed_s"}. Each child writes its own report file (see ProbeState.as_json).
+#   A target may name a "plugin" module (with "plugin_options"): the child calls its install(options)
+#   before the program runs and finish(exit_code) after; `litgen verify` records steps this way.
 # This module must stay importable without torch: Lightning is imported inside main() only, so the
 # pure helpers below (force_cpu_fast_dev_run, exception_line) are unit-testable cheaply.
 
@@ -110,6 +112,10 @@ class ProbeState:
         self.notes: list[str] = []
         self.exception: str | None = None
         self.exit_code: int | None = None
+        # (Trainer kwargs, package name) -> (forced kwargs, notes); a plugin may replace it for its run
+        self.trainer_policy: Callable[[dict[str, Any], str], tuple[dict[str, Any], list[str]]] = (
+            lambda kwargs, package: force_cpu_fast_dev_run(kwargs)
+        )
         self.started = time.monotonic()
         self._last_write = 0.0
 
@@ -135,7 +141,7 @@ class ProbeState:
         if self.report_path is None or (throttle and now - self._last_write < _REPORT_INTERVAL_S):
             return
         self._last_write = now
-        temporary = f"{self.report_path}.tmp"
+        temporary = f"{self.report_path}.{os.getpid()}.tmp"  # processes the program forks write too
         with open(temporary, "w", encoding="utf-8") as handle:
             json.dump(self.as_json(), handle)
         os.replace(temporary, self.report_path)
@@ -195,8 +201,8 @@ def patch_trainer(package: ModuleType) -> None:
 
     @functools.wraps(original_init)
     def forced_init(self: Any, *args: Any, **kwargs: Any) -> None:
-        forced, notes = force_cpu_fast_dev_run(kwargs)
-        forced["callbacks"].append(counter_class())
+        forced, notes = STATE.trainer_policy(kwargs, package.__name__)
+        forced["callbacks"] = [*_as_list(forced.get("callbacks")), counter_class()]
         STATE.trainers += 1
         STATE.add_notes(notes)
         STATE.write()
@@ -308,8 +314,13 @@ def _child(target: dict[str, Any], channel_fd: int) -> NoReturn:
         STATE.reset(target["report"], target["path"], target["cwd"])
         STATE.phase = "running"
         STATE.write()
+        plugin = importlib.import_module(target["plugin"]) if target.get("plugin") else None
+        if plugin is not None:
+            plugin.install(target.get("plugin_options") or {})
         exit_code = _run_program(target)
         STATE.exit_code = exit_code
+        if plugin is not None:
+            plugin.finish(exit_code)
         _finish_like_the_interpreter()
     except BaseException as error:  # noqa: BLE001 - whatever happens, a report must be left
         STATE.exception = STATE.exception or exception_line(error)

@@ -86,7 +86,24 @@ def check_programs(
     if not targets:
         raise UsageError(f"nothing to check; expected {EXPECTED_TARGET}")
     with tempfile.TemporaryDirectory(prefix="litgen-check-", ignore_cleanup_errors=True) as scratch:
-        return _ProbeSession(targets, timeout, Path(scratch)).run()
+        return run_probe(targets, timeout=timeout, scratch=Path(scratch))
+
+
+def run_probe(
+    targets: Sequence[CheckTarget],
+    *,
+    timeout: float,
+    scratch: Path,
+    env: dict[str, str] | None = None,
+    extras: Sequence[dict[str, Any]] | None = None,
+) -> list[CheckResult]:
+    """Run TARGETS through one probe process in SCRATCH (which the caller owns and removes).
+
+    ENV replaces FORCED_ENV on top of os.environ; EXTRAS[i] is merged into target i's spec (a probe
+    plugin and its options, see litgen/_probe.py). Every target gets a verdict, even if a probe dies.
+    """
+    session = _ProbeSession(list(targets), timeout, scratch, env=FORCED_ENV if env is None else env, extras=extras)
+    return session.run()
 
 
 def read_report(path: Path) -> dict[str, Any] | None:
@@ -167,10 +184,20 @@ def _summary(result: CheckResult) -> str:
 class _ProbeSession:
     """Runs the targets through one probe process; if a probe dies or hangs, a new one takes the rest."""
 
-    def __init__(self, targets: list[CheckTarget], timeout: float, scratch: Path) -> None:
+    def __init__(
+        self,
+        targets: list[CheckTarget],
+        timeout: float,
+        scratch: Path,
+        *,
+        env: dict[str, str],
+        extras: Sequence[dict[str, Any]] | None = None,
+    ) -> None:
         self.targets = targets
         self.timeout = timeout
         self.scratch = scratch
+        self.env = env
+        self.extras = list(extras) if extras is not None else [{} for _ in targets]
         self.deadline = time.monotonic() + IMPORT_ALLOWANCE_S + len(targets) * (timeout + GRACE_S)
         self.specs = [self._spec(index, target) for index, target in enumerate(targets)]
         self.results: dict[int, CheckResult] = {}
@@ -191,6 +218,7 @@ class _ProbeSession:
             "cwd": str(cwd),
             "report": str(folder / "report.json"),
             "output": str(folder / "output.log"),
+            **self.extras[index],
         }
 
     def run(self) -> list[CheckResult]:
@@ -223,7 +251,7 @@ class _ProbeSession:
         spec_path.write_text(json.dumps(spec), encoding="utf-8")
         log_path = self.scratch / f"probe-{attempt}.log"
         package_root = str(Path(__file__).resolve().parent.parent)
-        env = {**os.environ, **FORCED_ENV}
+        env = {**os.environ, **self.env}
         with log_path.open("wb") as log:
             process = subprocess.Popen(
                 [sys.executable, "-c", _BOOTSTRAP, package_root, str(spec_path)],

@@ -1,0 +1,230 @@
+"""Compare what the original and the conversion recorded; name the first difference and its cause."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from litgen.verify.lines import extra_lines, unmatched_lines
+from litgen.verify.records import Evaluation, ParamSum, ProgramRecord, ProgramRun, Step
+
+# The kinds of difference, in the order a reader should look at them at one step.
+DATA_ORDER = "data order"
+OPTIMIZER = "optimizer"
+LOSS = "loss"
+LR = "learning rate"
+STEPS = "number of steps"
+PARAMETERS = "parameters"
+PRINTED = "printed line"
+DDP_METRIC = "DDP metric"
+DDP_LINE = "DDP printed line"
+PROGRAM = "program"
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One way the two programs differ; `step` is 1-based, None when it is not tied to a step."""
+
+    kind: str
+    detail: str
+    step: int | None = None
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """A line of the step table."""
+
+    step: int
+    optimizer: int | None
+    original_losses: tuple[float, ...]
+    converted_losses: tuple[float, ...]
+    rel_diff: float | None
+    lrs: tuple[float | None, ...]
+    lrs_agree: bool
+    batch: str  # "same", "differs" or "n/a" (a program's batches were not seen, e.g. manual slicing)
+    differences: tuple[Difference, ...]
+
+
+def relative_difference(a: float, b: float) -> float:
+    if a == b:
+        return 0.0
+    if math.isnan(a) or math.isnan(b):
+        return 0.0 if math.isnan(a) and math.isnan(b) else math.inf
+    return abs(a - b) / max(abs(a), abs(b), 1e-12)
+
+
+def compare_step(index: int, original: Step, converted: Step, rtol: float) -> StepRow:
+    number = index + 1
+    found: list[Difference] = []
+    batch = _compare_batches(original.batches, converted.batches)
+    if batch == "differs":
+        found.append(Difference(DATA_ORDER, "the two programs trained on different batches", number))
+    if original.optimizer != converted.optimizer:
+        found.append(
+            Difference(
+                OPTIMIZER,
+                f"the original stepped optimizer #{original.optimizer}, the conversion #{converted.optimizer}",
+                number,
+            )
+        )
+    rel = None
+    if len(original.losses) != len(converted.losses):
+        found.append(
+            Difference(
+                LOSS,
+                f"{len(original.losses)} backward pass(es) in the original, {len(converted.losses)} in the conversion",
+                number,
+            )
+        )
+    elif original.losses:
+        rel = max(relative_difference(a, b) for a, b in zip(original.losses, converted.losses))
+        if rel > rtol:
+            pairs = ", ".join(f"{a:.6g} vs {b:.6g}" for a, b in zip(original.losses, converted.losses))
+            found.append(Difference(LOSS, f"loss {pairs} (relative difference {rel:.2g})", number))
+    lrs_agree = len(original.lrs) == len(converted.lrs) and all(
+        (a is None and b is None) or (a is not None and b is not None and relative_difference(a, b) <= rtol)
+        for a, b in zip(original.lrs, converted.lrs)
+    )
+    if not lrs_agree:
+        found.append(Difference(LR, f"lr {_fmt_lrs(original.lrs)} vs {_fmt_lrs(converted.lrs)}", number))
+    return StepRow(
+        step=number,
+        optimizer=original.optimizer,
+        original_losses=original.losses,
+        converted_losses=converted.losses,
+        rel_diff=rel,
+        lrs=original.lrs,
+        lrs_agree=lrs_agree,
+        batch=batch,
+        differences=tuple(found),
+    )
+
+
+def _compare_batches(original: Sequence[str | None], converted: Sequence[str | None]) -> str:
+    pairs = [(a, b) for a, b in zip(original, converted) if a is not None and b is not None]
+    if not pairs:
+        return "n/a"
+    return "same" if all(a == b for a, b in pairs) and len(original) == len(converted) else "differs"
+
+
+def _fmt_lrs(lrs: Sequence[float | None]) -> str:
+    return "[" + ", ".join("-" if lr is None else f"{lr:.6g}" for lr in lrs) + "]"
+
+
+def compare_steps(
+    original: ProgramRecord, converted: ProgramRecord, rtol: float, steps: int | None
+) -> tuple[list[StepRow], list[Difference]]:
+    rows = [compare_step(i, a, b, rtol) for i, (a, b) in enumerate(zip(original.steps, converted.steps))]
+    found = [difference for row in rows for difference in row.differences]
+    counts = len(original.steps), len(converted.steps)
+    expected_both_to_stop = steps is not None and min(counts) >= steps
+    if counts[0] != counts[1] and not expected_both_to_stop:
+        found.append(
+            Difference(
+                STEPS,
+                f"the original took {counts[0]} {original.step_unit} step(s), the conversion {counts[1]}",
+                min(counts) + 1,
+            )
+        )
+    if counts[0] == 0:
+        found.append(Difference(STEPS, "the original took no optimisation step, so there is nothing to compare", 1))
+    return rows, found
+
+
+def params_agree(original: ParamSum, converted: ParamSum, rtol: float) -> bool:
+    if original.shape != converted.shape:
+        return False
+    scale = max(original.abs_sum, converted.abs_sum)
+    return abs(original.norm - converted.norm) <= rtol * max(original.norm, converted.norm) + 1e-12 and abs(
+        original.probe - converted.probe
+    ) <= rtol * scale + 1e-12
+
+
+def compare_params(original: ProgramRecord, converted: ProgramRecord, rtol: float) -> tuple[str, list[Difference]]:
+    a, b = original.params, converted.params
+    if not a and not b:
+        return "no trained parameters were found", []
+    if len(a) != len(b):
+        detail = f"the original trains {len(a)} parameter tensors, the conversion {len(b)}"
+        return detail, [Difference(PARAMETERS, detail)]
+    differing = [x.name for x, y in zip(a, b) if not params_agree(x, y, rtol)]
+    if not differing:
+        return f"{len(a)} tensors, all equal within rtol", []
+    detail = f"{len(differing)} of {len(a)} tensors differ after the last step (first: {differing[0]})"
+    return detail, [Difference(PARAMETERS, detail)]
+
+
+def compare_printed(original: ProgramRecord, converted: ProgramRecord, rtol: float) -> tuple[str, list[Difference]]:
+    missing = unmatched_lines(original.lines, converted.lines, rtol)
+    total = sum(1 for line in original.lines if line.strip())
+    summary = f"{total - len(missing)} of {total} lines the original printed were printed by the conversion"
+    if not missing:
+        return summary, []
+    more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+    return summary, [Difference(PRINTED, f"the conversion never printed {missing[0]!r}{more}")]
+
+
+def compare_devices(
+    runs: Sequence[ProgramRun], ddp: Sequence[Evaluation], reference: Sequence[Evaluation], devices: int, rtol: float
+) -> tuple[list[str], list[Difference]]:
+    """The N-process evaluations against 1 process evaluating the same weights: metrics and printed lines."""
+    failed = [run for run in runs if not run.ran]
+    if failed:
+        return [], [Difference(PROGRAM, f"the {failed[0].role} run failed: {failed[0].failure}")]
+    keys = list(dict.fromkeys(event.key for event in reference))
+    ddp_keys = list(dict.fromkeys(event.key for event in ddp))
+    if not keys and not ddp_keys:
+        return [f"{devices} processes: no evaluation ran, so there are no metrics to compare"], []
+    summary: list[str] = []
+    found: list[Difference] = []
+    if keys != ddp_keys:
+        found.append(
+            Difference(DDP_METRIC, f"{devices} processes evaluated {len(ddp_keys)} time(s), 1 process {len(keys)}")
+        )
+    for key in keys:
+        single = next(event for event in reference if event.key == key)
+        ranks = sorted((event for event in ddp if event.key == key), key=lambda event: event.rank)
+        if not ranks:
+            continue
+        label = _evaluation_label(key)
+        padding = _padding_note(ranks[0])
+        for name, value in sorted(single.metrics.items()):
+            got = ranks[0].metrics.get(name)
+            if got is None:
+                found.append(Difference(DDP_METRIC, f"{label}: {name} is not logged with {devices} processes"))
+            elif relative_difference(value, got) > rtol:
+                found.append(
+                    Difference(
+                        DDP_METRIC,
+                        f"{label}: {name} = {got:.6g} with {devices} processes, {value:.6g} with 1 process "
+                        f"evaluating the same weights{padding}",
+                    )
+                )
+        everything = [line for event in ranks for line in event.lines]
+        for line in extra_lines(single.lines, everything, rtol)[:1]:
+            times = sum(1 for other in everything if other.strip() == line)
+            found.append(
+                Difference(
+                    DDP_LINE,
+                    f"{label}: {line!r} is printed {times} time(s) by {devices} processes, "
+                    f"not as once by 1 process{padding}",
+                )
+            )
+        for line in unmatched_lines(single.lines, everything, rtol)[:1]:
+            found.append(Difference(DDP_LINE, f"{label}: {line!r} is never printed with {devices} processes"))
+        metrics = ", ".join(f"{name} {value:.6g}" for name, value in sorted(single.metrics.items())) or "no metrics"
+        summary.append(f"{label}: {metrics}; {len(single.lines)} printed line(s)")
+    return summary, found
+
+
+def _evaluation_label(key: str) -> str:
+    _, stage, index = (key.split(".") + ["", ""])[:3]
+    return f"{'validation' if stage == 'validate' else stage} run {int(index) + 1 if index.isdigit() else index}"
+
+
+def _padding_note(event: Evaluation) -> str:
+    uneven = [size for size in event.dataset_sizes if size is not None and size % event.world_size]
+    if not uneven:
+        return ""
+    return f" (its {uneven[0]} samples do not split evenly: DistributedSampler repeats some to pad)"
