@@ -51,6 +51,7 @@ class Recorder:
         self.seeds: list[dict[str, Any]] = []
         self.notes: list[str] = []
         self.modules: dict[int, Any] = {}
+        self.graph_leaves: list[Any] = []  # what a program without an optimizer trains
         self.snapshot: list[Any] | None = None  # parameter copies after the last step (--steps all)
         self.params: list[dict[str, Any]] | None = None
         self.stopped = False
@@ -59,11 +60,13 @@ class Recorder:
     # -- events from the patched torch functions --------------------------------------------------
 
     def on_backward(self, tensor: Any) -> None:
-        if not self.optimizer_created:  # hand-written updates: each backward is a step
-            if self.max_steps is not None and self.backward_count >= self.max_steps:
+        if not self.optimizer_created:  # hand-written updates: a backward ends the previous step
+            if not self.graph_leaves:
+                self.graph_leaves = autograd_leaves(tensor)
+            if self.pending_losses:
+                self.close_step(None)
+            if self.max_steps is not None and len(self.steps) >= self.max_steps:
                 self.stop()
-            if self.backward_count:
-                self._close_step(None)
         self.backward_count += 1
         self.pending_losses.append(loss_value(tensor))
         self.pending_batches.append(self.current_batch_digest())
@@ -74,13 +77,13 @@ class Recorder:
         if not any(optimizer is known for known in self.optimizers):
             self.optimizers.append(optimizer)
         index = next(i for i, known in enumerate(self.optimizers) if known is optimizer)
-        self._close_step(index)
+        self.close_step(index)
         if self.options.get("snapshot_every_step"):
             self.take_snapshot()
         if self.max_steps is not None and len(self.steps) >= self.max_steps:
             self.stop()
 
-    def _close_step(self, optimizer_index: int | None) -> None:
+    def close_step(self, optimizer_index: int | None) -> None:
         self.steps.append(
             {
                 "optimizer": optimizer_index,
@@ -117,6 +120,8 @@ class Recorder:
             for group in optimizer.param_groups:
                 for param in group["params"]:
                     seen.setdefault(id(param), param)
+        for leaf in self.graph_leaves if not seen else ():
+            seen.setdefault(id(leaf), leaf)
         if not seen:
             for module in self._root_modules():
                 for param in module.parameters():
@@ -193,6 +198,23 @@ def loss_value(tensor: Any) -> float:
     """The number a backward() started from (a non-scalar's sum)."""
     detached = tensor.detach()
     return float(detached.double().sum()) if detached.numel() != 1 else float(detached.double().reshape(()))
+
+
+def autograd_leaves(tensor: Any) -> list[Any]:
+    """The leaf tensors a backward() from TENSOR accumulates gradients into, in graph order."""
+    leaves: dict[int, Any] = {}
+    seen: set[int] = set()
+    pending = [tensor.grad_fn]
+    while pending:
+        node = pending.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        variable = getattr(node, "variable", None)
+        if variable is not None:
+            leaves.setdefault(id(variable), variable)
+        pending.extend(next_node for next_node, _ in reversed(node.next_functions))
+    return list(leaves.values())
 
 
 def batch_digest(batch: Any) -> str:
@@ -318,6 +340,8 @@ def finish(exit_code: int) -> None:
     if isinstance(sys.stdout, LineTee):
         sys.stdout.flush_partial()
     if not recorder.stopped:
+        if not recorder.optimizer_created and recorder.pending_losses:
+            recorder.close_step(None)  # the last hand-written update
         recorder.compute_params()
     recorder.write()
 

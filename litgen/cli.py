@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from litgen import __version__
-from litgen.errors import CheckFailed, LitgenError, UsageError
+from litgen.errors import CheckFailed, Diverged, LitgenError, UsageError
 
 if TYPE_CHECKING:  # the real imports happen inside the commands, to keep --help fast
     from litgen.check import CheckResult
+    from litgen.verify import VerifyOptions, VerifyReport
 
 app = typer.Typer(
     name="litgen",
@@ -21,7 +22,8 @@ app = typer.Typer(
         "Scaffold PyTorch Lightning projects and convert raw PyTorch training scripts, "
         "then prove they train with fast_dev_run.\n\n"
         "Each command lives in its own module: new -> litgen/new.py, convert -> litgen/convert/, "
-        "check -> litgen/check.py, templates -> litgen/new.py, update -> litgen/update.py, add -> litgen/add.py."
+        "check -> litgen/check.py, verify -> litgen/verify/, templates -> litgen/new.py, "
+        "update -> litgen/update.py, add -> litgen/add.py."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -65,6 +67,44 @@ def _raise_if_failed(results: list[CheckResult]) -> None:
     if failed:
         first = failed[0]
         raise CheckFailed(f"did not train under fast_dev_run: {first.reason}", path=first.target)
+
+
+StepsOption = Annotated[
+    str, typer.Option("--steps", metavar="N|all", help="Optimizer steps to compare, or 'all' to run both to the end.")
+]
+DevicesOption = Annotated[
+    int,
+    typer.Option(
+        "--devices", metavar="N", help="Also run the conversion as N CPU processes (DDP) and check its evaluations."
+    ),
+]
+RtolOption = Annotated[float, typer.Option("--rtol", metavar="R", help="Relative tolerance for losses, lrs, parameters.")]
+VerifyTimeoutOption = Annotated[float, typer.Option("--timeout", metavar="S", help="Seconds before a program is killed.")]
+SeedOption = Annotated[int, typer.Option("--seed", metavar="SEED", help="Seed for torch, numpy and random before each program starts.")]
+
+
+def _verify_options(steps: str, devices: int, rtol: float, timeout: float, seed: int) -> VerifyOptions:
+    from litgen.verify import VerifyOptions, parse_steps
+
+    script_args = tuple(_state["script_args"])  # type: ignore[call-overload]
+    return VerifyOptions(
+        steps=parse_steps(steps), devices=devices, rtol=rtol, timeout=timeout, seed=seed, script_args=script_args
+    )
+
+
+def _print_verify_report(report: VerifyReport) -> None:
+    for line in report.text_lines():
+        typer.echo(line)
+    if report.output_tail:
+        typer.echo(report.output_tail.rstrip(), err=True)
+
+
+def _raise_if_diverged(report: VerifyReport) -> None:
+    if not report.agree:
+        first = report.first_difference
+        detail = first.detail if first is not None else "they differ"
+        step = f" at step {first.step}" if first is not None and first.step is not None else ""
+        raise Diverged(f"does not compute what {report.original} computes{step}: {detail}", path=report.converted)
 
 
 @app.command()
@@ -136,15 +176,29 @@ def convert(
         bool, typer.Option("--in-place", help="Rewrite INPUT itself; the original is kept as INPUT.orig.")
     ] = False,
     run_check: Annotated[bool, typer.Option("--check", help="Run `litgen check` on the converted script.")] = False,
+    run_verify: Annotated[
+        bool, typer.Option("--verify", help="Then run `litgen verify INPUT OUTPUT` (the options below are its own).")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable report on stdout.")] = False,
+    steps: StepsOption = "5",
+    devices: DevicesOption = 1,
+    rtol: RtolOption = 1e-5,
+    timeout: VerifyTimeoutOption = 300.0,
+    seed: SeedOption = 0,
 ) -> None:
-    """Rewrite a raw PyTorch training loop into a LightningModule and a Trainer(...).fit(...) entry point."""
+    """Rewrite a raw PyTorch training loop into a LightningModule and a Trainer(...).fit(...) entry point.
+
+    With --verify, arguments after `--` go to both scripts.
+    """
     if diff and (in_place or output is not None):
         raise UsageError("--diff writes nothing; it cannot be combined with --in-place or --output")
     if in_place and output is not None:
         raise UsageError("--in-place and --output are exclusive")
-    if diff and run_check:
-        raise UsageError("--check runs the written output; it cannot be combined with --diff")
+    if diff and (run_check or run_verify):
+        raise UsageError("--check and --verify run the written output; they cannot be combined with --diff")
+    if in_place and run_verify:
+        raise UsageError("--verify compares INPUT with its conversion; with --in-place, run `litgen verify INPUT.orig INPUT`")
+    verify_options = _verify_options(steps, devices, rtol, timeout, seed) if run_verify else None
     from litgen.convert import convert_path
 
     try:
@@ -159,10 +213,17 @@ def convert(
 
         # An input that is already Lightning has no output: checking it is what the user asked for.
         results = check_programs([report.output_path or input])
+    verified = None
+    if verify_options is not None and report.output_path is not None and not any(not r.ok for r in results):
+        from litgen.verify import verify_programs
+
+        verified = verify_programs(input, report.output_path, verify_options)
     if as_json:
         payload = report.to_json()
         if run_check:
             payload["check"] = [r.to_json() for r in results]
+        if verified is not None:
+            payload["verify"] = verified.to_json()
         typer.echo(json.dumps(payload, indent=2))
     else:
         if report.diff_text is not None:
@@ -170,7 +231,43 @@ def convert(
         for line in report.summary_lines():
             typer.echo(line, err=report.diff_text is not None)
         _print_check_results(results)
+        if verified is not None:
+            _print_verify_report(verified)
+        elif verify_options is not None and report.output_path is None:
+            typer.echo("nothing to verify: the input is already Lightning code", err=True)
     _raise_if_failed(results)
+    if verified is not None:
+        _raise_if_diverged(verified)
+
+
+@app.command(context_settings={"help_option_names": ["-h", "--help"]})
+def verify(
+    original: Annotated[Path, typer.Argument(help="The raw PyTorch script.")],
+    converted: Annotated[Path, typer.Argument(help="Its Lightning conversion.")],
+    steps: StepsOption = "5",
+    devices: DevicesOption = 1,
+    rtol: RtolOption = 1e-5,
+    timeout: VerifyTimeoutOption = 300.0,
+    seed: SeedOption = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable report on stdout.")] = False,
+) -> None:
+    """Run ORIGINAL and CONVERTED with the same seed and arguments; show they compute the same.
+
+    Compares, step by step, the losses that reach backward, each param group's learning rate and
+    the batch trained on; then the trained parameters, the printed lines and, with --devices N,
+    the evaluations of N DDP processes against 1. Exit 0: they agree; 1: they diverge (the first
+    differing step and its cause are named). Arguments after `--` go to both scripts.
+    """
+    from litgen.verify import verify_programs
+
+    report = verify_programs(original, converted, _verify_options(steps, devices, rtol, timeout, seed))
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), indent=2))
+        if report.output_tail:
+            typer.echo(report.output_tail.rstrip(), err=True)
+    else:
+        _print_verify_report(report)
+    _raise_if_diverged(report)
 
 
 @app.command()
@@ -237,7 +334,7 @@ def main(argv: list[str] | None = None) -> None:
         if _state["debug"]:
             raise
         typer.echo(f"litgen: error: {error}", err=True)
-        if isinstance(error, CheckFailed) and error.output:
+        if isinstance(error, (CheckFailed, Diverged)) and error.output:
             typer.echo(error.output.rstrip(), err=True)
         sys.exit(error.exit_code)
     except typer.Abort:

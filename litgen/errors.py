@@ -43,3 +43,13 @@ class ConversionError(LitgenError):
     """A script that cannot be converted faithfully (exit 1); names the construct and its line."""
 
     exit_code = 1
+
+
+class Diverged(LitgenError):
+    """`litgen verify` found that a conversion does not compute what the original computed (exit 1)."""
+
+    exit_code = 1
+
+    def __init__(self, reason: str, *, path: Path | str | None = None, output: str = "") -> None:
+        super().__init__(reason, path=path)
+        self.output = output

@@ -60,7 +60,9 @@ def compare_step(index: int, original: Step, converted: Step, rtol: float) -> St
     batch = _compare_batches(original.batches, converted.batches)
     if batch == "differs":
         found.append(Difference(DATA_ORDER, "the two programs trained on different batches", number))
-    if original.optimizer != converted.optimizer:
+    # A hand-written update (optimizer None) has no optimizer or lr to compare with.
+    both_optimizers = original.optimizer is not None and converted.optimizer is not None
+    if both_optimizers and original.optimizer != converted.optimizer:
         found.append(
             Difference(
                 OPTIMIZER,
@@ -82,9 +84,12 @@ def compare_step(index: int, original: Step, converted: Step, rtol: float) -> St
         if rel > rtol:
             pairs = ", ".join(f"{a:.6g} vs {b:.6g}" for a, b in zip(original.losses, converted.losses))
             found.append(Difference(LOSS, f"loss {pairs} (relative difference {rel:.2g})", number))
-    lrs_agree = len(original.lrs) == len(converted.lrs) and all(
-        (a is None and b is None) or (a is not None and b is not None and relative_difference(a, b) <= rtol)
-        for a, b in zip(original.lrs, converted.lrs)
+    lrs_agree = not both_optimizers or (
+        len(original.lrs) == len(converted.lrs)
+        and all(
+            (a is None and b is None) or (a is not None and b is not None and relative_difference(a, b) <= rtol)
+            for a, b in zip(original.lrs, converted.lrs)
+        )
     )
     if not lrs_agree:
         found.append(Difference(LR, f"lr {_fmt_lrs(original.lrs)} vs {_fmt_lrs(converted.lrs)}", number))
@@ -148,11 +153,28 @@ def compare_params(original: ProgramRecord, converted: ProgramRecord, rtol: floa
     if len(a) != len(b):
         detail = f"the original trains {len(a)} parameter tensors, the conversion {len(b)}"
         return detail, [Difference(PARAMETERS, detail)]
-    differing = [x.name for x, y in zip(a, b) if not params_agree(x, y, rtol)]
+    differing = _unpaired(a, b, rtol)
     if not differing:
         return f"{len(a)} tensors, all equal within rtol", []
     detail = f"{len(differing)} of {len(a)} tensors differ after the last step (first: {differing[0]})"
     return detail, [Difference(PARAMETERS, detail)]
+
+
+def _unpaired(original: Sequence[ParamSum], converted: Sequence[ParamSum], rtol: float) -> list[str]:
+    """Names of the original's tensors no converted tensor equals: paired by position first, then by value,
+    because a LightningModule may register the same tensors in another order or under other names."""
+    unused = list(range(len(converted)))
+    differing: list[str] = []
+    for index, param in enumerate(original):
+        if index in unused and params_agree(param, converted[index], rtol):
+            unused.remove(index)
+            continue
+        match = next((other for other in unused if params_agree(param, converted[other], rtol)), None)
+        if match is None:
+            differing.append(param.name)
+        else:
+            unused.remove(match)
+    return differing
 
 
 def compare_printed(original: ProgramRecord, converted: ProgramRecord, rtol: float) -> tuple[str, list[Difference]]:
@@ -201,21 +223,28 @@ def compare_devices(
                         f"evaluating the same weights{padding}",
                     )
                 )
-        everything = [line for event in ranks for line in event.lines]
-        for line in extra_lines(single.lines, everything, rtol)[:1]:
-            times = sum(1 for other in everything if other.strip() == line)
-            found.append(
-                Difference(
-                    DDP_LINE,
-                    f"{label}: {line!r} is printed {times} time(s) by {devices} processes, "
-                    f"not as once by 1 process{padding}",
-                )
-            )
-        for line in unmatched_lines(single.lines, everything, rtol)[:1]:
-            found.append(Difference(DDP_LINE, f"{label}: {line!r} is never printed with {devices} processes"))
+        found.extend(_compare_eval_lines(label, single.lines, [line for event in ranks for line in event.lines], devices, rtol))
         metrics = ", ".join(f"{name} {value:.6g}" for name, value in sorted(single.metrics.items())) or "no metrics"
         summary.append(f"{label}: {metrics}; {len(single.lines)} printed line(s)")
     return summary, found
+
+
+def _compare_eval_lines(
+    label: str, single: Sequence[str], everything: Sequence[str], devices: int, rtol: float
+) -> list[Difference]:
+    """Each line 1 process prints must be printed once by the N processes together, with the same numbers."""
+    found: list[Difference] = []
+    for line in extra_lines(single, everything, rtol)[:1]:
+        many = sum(1 for other in everything if other.strip() == line)
+        once = sum(1 for other in single if other.strip() == line)
+        if once:
+            detail = f"{line!r} is printed {many} times by {devices} processes, {once} time(s) by 1 process"
+        else:
+            detail = f"{devices} processes print {line!r}, which 1 process evaluating the same weights does not print"
+        found.append(Difference(DDP_LINE, f"{label}: {detail}"))
+    for line in unmatched_lines(single, everything, rtol)[:1]:
+        found.append(Difference(DDP_LINE, f"{label}: 1 process prints {line!r}; {devices} processes never do"))
+    return found
 
 
 def _evaluation_label(key: str) -> str:

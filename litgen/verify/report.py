@@ -14,6 +14,8 @@ from litgen.verify.records import ProgramRun
 
 # Within one step, the cause a reader should fix first: a different batch explains a different loss.
 _CAUSE_ORDER = {DATA_ORDER: 0, OPTIMIZER: 1, LOSS: 2, LR: 3}
+_MAX_ALSO = 6  # further differences listed after the first; --json has them all
+_LOSS_WIDTH = 22  # two losses per step (a GAN's) still line up
 _CAUSE_TEXT = {
     DATA_ORDER: "different data order (the batches differ)",
     OPTIMIZER: "a different optimizer stepped",
@@ -91,7 +93,7 @@ class VerifyReport:
             f"(seed {self.options.seed}, {steps}, rtol {self.options.rtol:g})"
         ]
         if self.rows:
-            lines.append(f"{'step':>4}  {'opt':>3}  {'original loss':>14}  {'converted loss':>14}  {'rel diff':>8}  {'lr':>10}  batch")
+            lines.append(f"{'step':>4}  {'opt':>3}  {'original loss':>{_LOSS_WIDTH}}  {'converted loss':>{_LOSS_WIDTH}}  {'rel diff':>8}  {'lr':>10}  batch")
             for row in self.rows:
                 lines.append(_row_text(row))
         if self.params:
@@ -102,9 +104,12 @@ class VerifyReport:
             lines.append(f"{self.options.devices} processes vs 1: {entry}")
         for note in self.notes:
             lines.append(f"note: {note}")
-        for difference in self.differences[1:] if len(self.differences) > 1 else ():
+        others = [difference for difference in self.differences if difference is not self.first_difference]
+        for difference in others[:_MAX_ALSO]:
             where = f"step {difference.step}: " if difference.step is not None else ""
             lines.append(f"also: {where}{difference.kind}: {difference.detail}")
+        if len(others) > _MAX_ALSO:
+            lines.append(f"also: {len(others) - _MAX_ALSO} more difference(s) (--json lists them all)")
         lines.append(f"verdict: {self.verdict()}")
         return lines
 
@@ -157,7 +162,7 @@ def _row_text(row: StepRow) -> str:
         lr += " (differs)"
     marker = "" if not row.differences else "  <-- " + ", ".join(dict.fromkeys(d.kind for d in row.differences))
     optimizer = "-" if row.optimizer is None else str(row.optimizer)
-    return f"{row.step:>4}  {optimizer:>3}  {original:>14}  {converted:>14}  {rel:>8}  {lr:>10}  {row.batch}{marker}"
+    return f"{row.step:>4}  {optimizer:>3}  {original:>{_LOSS_WIDTH}}  {converted:>{_LOSS_WIDTH}}  {rel:>8}  {lr:>10}  {row.batch}{marker}"
 
 
 def _losses(values: Sequence[float]) -> str:

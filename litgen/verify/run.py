@@ -41,7 +41,7 @@ def verify_programs(original: Path, converted: Path, options: VerifyOptions) -> 
 
 def verify_pairs(pairs: Sequence[tuple[Path, Path]], options: VerifyOptions) -> list[VerifyReport]:
     """Verify several pairs in one probe session (Lightning is imported once for all of them)."""
-    resolved = [(_script(original, options), _script(converted, options)) for original, converted in pairs]
+    resolved = [(_script(Path(original), options), _script(Path(converted), options)) for original, converted in pairs]
     with tempfile.TemporaryDirectory(prefix="litgen-verify-", ignore_cleanup_errors=True) as scratch_dir:
         scratch = Path(scratch_dir)
         plans = [_plan_pair(index, *pair, options, scratch / f"pair{index}") for index, pair in enumerate(resolved)]
@@ -58,10 +58,11 @@ def verify_pairs(pairs: Sequence[tuple[Path, Path]], options: VerifyOptions) -> 
 
 
 def _script(path: Path, options: VerifyOptions) -> CheckTarget:
-    target = resolve_target(Path(path), options.script_args)
-    if target.kind != "script":
-        raise UsageError("verify compares two Python scripts; this is a project folder", path=path)
-    return target
+    if not path.exists():
+        raise UsageError("no such file; verify compares two Python scripts (.py)", path=path)
+    if path.is_dir():
+        raise UsageError("verify compares two Python scripts (.py); this is a folder", path=path)
+    return resolve_target(path, options.script_args)
 
 
 def _plan_pair(
