@@ -181,6 +181,8 @@ def compare_printed(original: ProgramRecord, converted: ProgramRecord, rtol: flo
     missing = unmatched_lines(original.lines, converted.lines, rtol)
     total = sum(1 for line in original.lines if line.strip())
     summary = f"{total - len(missing)} of {total} lines the original printed were printed by the conversion"
+    if original.lines_dropped or converted.lines_dropped:
+        summary += f" (only each program's first {len(original.lines)} and {len(converted.lines)} lines were kept)"
     if not missing:
         return summary, []
     more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""

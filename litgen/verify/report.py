@@ -104,7 +104,8 @@ class VerifyReport:
             lines.append(f"{self.options.devices} processes vs 1: {entry}")
         for note in self.notes:
             lines.append(f"note: {note}")
-        others = [difference for difference in self.differences if difference is not self.first_difference]
+        # The parameter summary line already says what its difference would repeat.
+        others = [d for d in self.differences if d is not self.first_difference and d.detail != self.params]
         for difference in others[:_MAX_ALSO]:
             where = f"step {difference.step}: " if difference.step is not None else ""
             lines.append(f"also: {where}{difference.kind}: {difference.detail}")
