@@ -15,6 +15,8 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from litgen._probe_trainer import as_list, describe
+
 if TYPE_CHECKING:
     from litgen._verify_probe import Recorder
 
@@ -24,23 +26,13 @@ _CPU_PRECISION = {"16-mixed": "32-true", "16": "32-true", "16-true": "32-true"}
 _EVAL_STAGES = {"validating": "validate", "testing": "test"}
 
 
-def _describe(value: Any) -> str:
-    return repr(value) if isinstance(value, (str, int, float, type(None))) else type(value).__name__
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
 def verify_trainer_kwargs(kwargs: dict[str, Any], devices: int, limit_train_batches: int | None) -> tuple[dict[str, Any], list[str]]:
     """Trainer kwargs for a verify run: the program's own settings on DEVICES CPU processes, quietly."""
     forced = dict(kwargs)
     notes: list[str] = []
     accelerator = kwargs.get("accelerator", "auto")
     if not (isinstance(accelerator, str) and accelerator.lower() in ("auto", "cpu")):
-        notes.append(f"accelerator {_describe(accelerator)} was verified as 'cpu'")
+        notes.append(f"accelerator {describe(accelerator)} was verified as 'cpu'")
     if kwargs.get("devices", "auto") not in ("auto", 1, "1", -1, "-1", devices, str(devices)):
         notes.append(f"devices={kwargs['devices']!r} was verified as devices={devices}")
     strategy = kwargs.get("strategy", "auto")
@@ -48,12 +40,12 @@ def verify_trainer_kwargs(kwargs: dict[str, Any], devices: int, limit_train_batc
     wanted = "ddp_fork" if devices > 1 else "auto"
     same_kind = isinstance(strategy, str) and (strategy == "auto" or (devices > 1 and strategy.startswith("ddp")))
     if not same_kind:
-        notes.append(f"strategy {_describe(strategy)} was verified as {wanted!r}")
+        notes.append(f"strategy {describe(strategy)} was verified as {wanted!r}")
     precision = kwargs.get("precision")
     if precision is not None and str(precision) in _CPU_PRECISION:
         forced["precision"] = _CPU_PRECISION[str(precision)]
         notes.append(f"precision {precision!r} was verified as '32-true' (CUDA mixed precision is inactive on CPU)")
-    callbacks = _as_list(kwargs.get("callbacks"))
+    callbacks = as_list(kwargs.get("callbacks"))
     if not any("ProgressBar" in type(callback).__name__ for callback in callbacks):
         forced["enable_progress_bar"] = False  # its redrawn lines would be recorded as printed output
     if limit_train_batches is not None:
@@ -193,7 +185,7 @@ def _evaluation_metrics(trainer: Any) -> dict[str, float]:
 def _dataset_sizes(trainer: Any) -> list[int | None]:
     loaders = trainer.val_dataloaders if trainer.validating or trainer.sanity_checking else trainer.test_dataloaders
     sizes: list[int | None] = []
-    for loader in _as_list(loaders):
+    for loader in as_list(loaders):
         try:
             sizes.append(len(loader.dataset))
         except (TypeError, AttributeError):

@@ -314,7 +314,7 @@ def install(options: dict[str, Any]) -> None:
     global RECORDER
     import torch
 
-    from litgen import _probe, _verify_lightning
+    from litgen import _probe_trainer, _verify_lightning
 
     recorder = RECORDER = Recorder(options)
     seed = int(options.get("seed", 0))
@@ -329,7 +329,7 @@ def install(options: dict[str, Any]) -> None:
     _patch_seeding(recorder, _seed_plan(options.get("seed_plan_from")))
     _patch_torch(recorder)
     sys.stdout = LineTee(sys.stdout, recorder.on_line)  # type: ignore[assignment]
-    _probe.STATE.trainer_policy = _verify_lightning.make_trainer_policy(recorder)
+    _probe_trainer.STATE.trainer_policy = _verify_lightning.make_trainer_policy(recorder)
 
 
 def finish(exit_code: int) -> None:

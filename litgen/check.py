@@ -30,7 +30,7 @@ GRACE_S = 10.0  # the outer safety net fires this long after the probe should ha
 # Defaults for every Trainer the program builds (Lightning reads PL_TRAINER_<ARG>); the probe also
 # forces them as keyword arguments, because explicit arguments win over these (and a Trainer
 # subclass reads PL_<SUBCLASS>_* instead). No PL_TRAINER_LOGGER / ENABLE_CHECKPOINTING: fast_dev_run
-# already suppresses both, and turning them off breaks programs (see _probe.force_cpu_fast_dev_run).
+# already suppresses both, and turning them off breaks programs (see _probe_trainer.force_cpu_fast_dev_run).
 FORCED_ENV = {
     "PL_TRAINER_FAST_DEV_RUN": "1",
     "PL_TRAINER_ACCELERATOR": "cpu",

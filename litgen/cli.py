@@ -34,6 +34,12 @@ app = typer.Typer(
 _state: dict[str, object] = {"debug": False, "script_args": []}
 
 
+def _script_args() -> tuple[str, ...]:
+    """What followed a bare `--` on the command line (main() puts it in _state)."""
+    args = _state["script_args"]
+    return tuple(str(arg) for arg in args) if isinstance(args, (list, tuple)) else ()
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"litgen {__version__}")
@@ -86,9 +92,8 @@ SeedOption = Annotated[int, typer.Option("--seed", metavar="SEED", help="Seed fo
 def _verify_options(steps: str, devices: int, rtol: float, timeout: float, seed: int) -> VerifyOptions:
     from litgen.verify import VerifyOptions, parse_steps
 
-    script_args = tuple(_state["script_args"])  # type: ignore[call-overload]
     return VerifyOptions(
-        steps=parse_steps(steps), devices=devices, rtol=rtol, timeout=timeout, seed=seed, script_args=script_args
+        steps=parse_steps(steps), devices=devices, rtol=rtol, timeout=timeout, seed=seed, script_args=_script_args()
     )
 
 
@@ -159,8 +164,7 @@ def check(
     """
     from litgen.check import check_programs
 
-    script_args = list(_state["script_args"])  # type: ignore[call-overload]
-    results = check_programs(paths, timeout=timeout, script_args=script_args)
+    results = check_programs(paths, timeout=timeout, script_args=_script_args())
     _print_check_results(results)
     _raise_if_failed(results)
 

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from litgen import check
-from litgen._probe import exception_line, force_cpu_fast_dev_run, print_user_traceback
+from litgen._probe import print_user_traceback
+from litgen._probe_trainer import exception_line, force_cpu_fast_dev_run
 from litgen.check import CheckResult, check_programs, judge, read_output_tail, read_report, resolve_target
 from litgen.errors import UsageError
 
