@@ -178,6 +178,8 @@ class Recorder:
             "lines": self.lines,
             "lines_dropped": self.lines_dropped,
             "seeds": self.seeds,
+            # seed_everything(workers=True) makes Lightning give DataLoader workers its own init function
+            "seed_workers": os.environ.get("PL_SEED_WORKERS") == "1",
             "notes": self.notes,
         }
 
@@ -326,7 +328,10 @@ def install(options: dict[str, Any]) -> None:
         numpy.random.seed(seed)
     except ImportError:
         pass
-    _patch_seeding(recorder, _seed_plan(options.get("seed_plan_from")))
+    plan, seed_workers = _seed_plan(options.get("seed_plan_from"))
+    _patch_seeding(recorder, plan)
+    if seed_workers:
+        _seed_workers_like_lightning(recorder)
     _patch_torch(recorder)
     sys.stdout = LineTee(sys.stdout, recorder.on_line)  # type: ignore[assignment]
     _probe_trainer.STATE.trainer_policy = _verify_lightning.make_trainer_policy(recorder)
@@ -386,15 +391,17 @@ def _patch_torch(recorder: Recorder) -> None:
     torch.nn.modules.module.register_module_forward_pre_hook(remember_module)
 
 
-def _seed_plan(path: str | None) -> list[list[str]]:
-    """For the original: which other generators the conversion seeded along with its k-th torch seed."""
+def _seed_plan(path: str | None) -> tuple[list[list[str]], bool]:
+    """For the original: which other generators the conversion seeded along with its k-th torch seed,
+    and whether it seeded DataLoader workers (seed_everything(..., workers=True))."""
     if not path:
-        return []
+        return [], False
     try:
         with open(path, encoding="utf-8") as handle:
-            seeds = json.load(handle).get("seeds", [])
+            record = json.load(handle)
     except (OSError, ValueError):
-        return []
+        return [], False
+    seeds = record.get("seeds", [])
     plan: list[list[str]] = []
     companions: dict[str, Any] = {}
     for event in seeds:
@@ -403,7 +410,27 @@ def _seed_plan(path: str | None) -> list[list[str]]:
             companions = {}
         else:
             companions[str(event.get("generator"))] = event.get("seed")
-    return plan
+    return plan, bool(record.get("seed_workers"))
+
+
+def _seed_workers_like_lightning(recorder: Recorder) -> None:
+    """Give the original's multi-process DataLoaders the worker init function Lightning gives the conversion's."""
+    from functools import partial
+
+    from lightning.fabric.utilities.seed import pl_worker_init_function
+    from torch.utils.data import DataLoader
+
+    original_iter = DataLoader.__iter__
+
+    def iterate(self: Any) -> Any:
+        if self.num_workers > 0 and self.worker_init_fn is None:
+            self.worker_init_fn = partial(pl_worker_init_function, rank=0)
+            note = "gave the original's DataLoader workers Lightning's worker seeding, as seed_everything(workers=True) does"
+            if note not in recorder.notes:
+                recorder.notes.append(note)
+        return original_iter(self)
+
+    DataLoader.__iter__ = iterate  # type: ignore[method-assign]
 
 
 def _patch_seeding(recorder: Recorder, plan: list[list[str]]) -> None:

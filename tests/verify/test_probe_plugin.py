@@ -69,10 +69,10 @@ def test_the_seed_plan_lists_what_the_conversion_seeded_with_each_torch_seed(tmp
         {"generator": "torch", "seed": 1},
         {"generator": "torch", "seed": 2},
     ]
-    converted.write_text(json.dumps({"seeds": seeds}))
-    assert _seed_plan(str(converted)) == [["numpy", "random"], []]
-    assert _seed_plan(str(tmp_path / "missing.json")) == []
-    assert _seed_plan(None) == []
+    converted.write_text(json.dumps({"seeds": seeds, "seed_workers": True}))
+    assert _seed_plan(str(converted)) == ([["numpy", "random"], []], True)
+    assert _seed_plan(str(tmp_path / "missing.json")) == ([], False)
+    assert _seed_plan(None) == ([], False)
 
 
 def test_line_tee_passes_text_through_and_records_complete_lines() -> None:
