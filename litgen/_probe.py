@@ -5,7 +5,8 @@
 #   Each target: index, kind ("script" | "module"), path, module, argv, sys_path, cwd, report, output.
 #   On stdout, one JSON event per line: {"event": "ready"}, {"event": "import-failed", "error"},
 #   {"event": "start", "index", "pgid"}, {"event": "end", "index", "exit_code", "signal",
-#   "timed_out", "elapsed_s"}. Each child writes its own report file (see ProbeState.as_json).
+#   "timed_out", "elapsed_s", "survivors"}. Each child writes its own report file (see ProbeState.as_json).
+#   SPEC may name a "cleanup_dir": if litgen dies (kill -9), the probe kills the program and removes it.
 #   A target may name a "plugin" module (with "plugin_options"): the child calls its install(options)
 #   before the program runs and finish(exit_code) after; `litgen verify` records steps this way.
 # This module must stay importable without torch: Lightning is imported inside main() only. How the
@@ -19,6 +20,7 @@ import importlib
 import json
 import os
 import runpy
+import shutil
 import signal
 import sys
 import threading
@@ -28,8 +30,14 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, NoReturn
 
-from litgen._probe_trainer import STATE, PatchPytorchLightningOnImport, exception_line, patch_trainer
-
+from litgen import _offline
+from litgen._probe_trainer import (
+    STATE,
+    PatchPytorchLightningOnImport,
+    exception_line,
+    patch_trainer,
+)
+from litgen._proctree import become_subreaper, kill_descendants
 
 
 def _is_probe_frame(filename: str) -> bool:
@@ -98,6 +106,7 @@ def _child(target: dict[str, Any], channel_fd: int) -> NoReturn:
     exit_code = 70  # EX_SOFTWARE: only left if the probe itself fails below
     try:
         os.setpgid(0, 0)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the probe's own handler is not the program's
         os.close(channel_fd)  # a lingering grandchild must not keep the parent's event pipe open
         output_fd = os.open(target["output"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(output_fd, 1)
@@ -140,7 +149,23 @@ def kill_process_group(pgid: int) -> None:
         pass
 
 
-def _run_one(target: dict[str, Any], timeout: float, channel_fd: int, emit: Callable[..., None]) -> None:
+def _abandoned(parent: int, cleanup_dir: str | None, pid: int | None) -> None:
+    """litgen itself is gone (kill -9): take the program down, remove the scratch folder, and leave."""
+    if os.getppid() == parent:
+        return
+    if pid is not None:
+        kill_process_group(pid)
+    kill_descendants(os.getpid(), reap=True)
+    if cleanup_dir:
+        shutil.rmtree(cleanup_dir, ignore_errors=True)
+    os._exit(1)
+
+
+def _run_one(
+    target: dict[str, Any], spec: dict[str, Any], parent: int, channel_fd: int, emit: Callable[..., None]
+) -> None:
+    _abandoned(parent, spec.get("cleanup_dir"), None)
+    timeout = float(spec["timeout"])
     for stream in (sys.stdout, sys.stderr):
         stream.flush()  # otherwise the child would inherit and repeat buffered text
     started = time.monotonic()
@@ -164,9 +189,11 @@ def _run_one(target: dict[str, Any], timeout: float, channel_fd: int, emit: Call
             _, status = os.waitpid(pid, 0)
             timed_out = True
             break
+        _abandoned(parent, spec.get("cleanup_dir"), pid)
         time.sleep(pause)
         pause = min(pause * 2, 0.02)
     kill_process_group(pid)  # grandchildren the program left behind (dataloader workers, servers, ...)
+    survivors = kill_descendants(os.getpid(), reap=True)  # those in new sessions too: we are their subreaper
     code = os.waitstatus_to_exitcode(status)
     emit(
         "end",
@@ -175,6 +202,7 @@ def _run_one(target: dict[str, Any], timeout: float, channel_fd: int, emit: Call
         signal=signal.Signals(-code).name if code < 0 else None,
         timed_out=timed_out,
         elapsed_s=round(time.monotonic() - started, 4),
+        survivors=survivors,
     )
 
 
@@ -182,6 +210,10 @@ def main(argv: Sequence[str]) -> int:
     """Import Lightning once, patch its Trainer, then run every target of the spec in its own fork."""
     with open(argv[0], encoding="utf-8") as handle:
         spec = json.load(handle)
+    parent = os.getppid()
+    _offline.install()  # `litgen check` promises an offline run: no program reaches beyond this machine
+    become_subreaper()  # processes the programs start in new sessions stay ours to find and kill
+    signal.signal(signal.SIGTERM, _terminate)
     # Our stdout is the event channel; anything else printing to fd 1 (import warnings) goes to
     # stderr instead, so that no stray text can corrupt an event line.
     channel_fd = os.dup(1)
@@ -205,8 +237,14 @@ def main(argv: Sequence[str]) -> int:
         sys.meta_path.insert(0, PatchPytorchLightningOnImport())
     emit("ready", import_s=round(time.monotonic() - started, 3))
     for target in spec["targets"]:
-        _run_one(target, float(spec["timeout"]), channel_fd, emit)
+        _run_one(target, spec, parent, channel_fd, emit)
     return 0
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM from litgen (interrupted): kill every program process, then exit."""
+    kill_descendants(os.getpid(), reap=True)
+    os._exit(128 + signum)
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ def _count_entries(trainer_class: type, recorder: Recorder) -> None:
         setattr(trainer_class, name, counted)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _callback_class(package: str) -> type:
     base = importlib.import_module(f"{package}.callbacks").Callback
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from litgen._probe import kill_process_group  # a torch-free module; only its main() imports Lightning
+from litgen._proctree import kill_descendants
 from litgen.check_targets import EXPECTED_TARGET, CheckTarget, resolve_target
 from litgen.errors import UsageError
 
@@ -96,13 +97,22 @@ def run_probe(
     scratch: Path,
     env: dict[str, str] | None = None,
     extras: Sequence[dict[str, Any]] | None = None,
+    cleanup_dir: Path | None = None,
 ) -> list[CheckResult]:
     """Run TARGETS through one probe process in SCRATCH (which the caller owns and removes).
 
     ENV replaces FORCED_ENV on top of os.environ; EXTRAS[i] is merged into target i's spec (a probe
     plugin and its options, see litgen/_probe.py). Every target gets a verdict, even if a probe dies.
+    CLEANUP_DIR (default SCRATCH) is what the probe removes if litgen is killed without a chance to.
     """
-    session = _ProbeSession(list(targets), timeout, scratch, env=FORCED_ENV if env is None else env, extras=extras)
+    session = _ProbeSession(
+        list(targets),
+        timeout,
+        scratch,
+        env=FORCED_ENV if env is None else env,
+        extras=extras,
+        cleanup_dir=cleanup_dir or scratch,
+    )
     return session.run()
 
 
@@ -146,8 +156,12 @@ def judge(
         val_batches=report.get("val_batches", 0),
         elapsed_s=float(end.get("elapsed_s") or 0.0),
     )
+    survivors = [int(pid) for pid in end.get("survivors") or ()]
+    if survivors:
+        result.notes.append("could not kill these processes the program started: " + ", ".join(map(str, survivors)))
     if result.timed_out:
-        result.reason = f"timed out after {timeout:g} s (process tree killed)"
+        tree = "process tree killed" if not survivors else "process tree killed, except the processes noted"
+        result.reason = f"timed out after {timeout:g} s ({tree})"
     elif end.get("failure"):
         result.reason = str(end["failure"])
     elif end.get("signal"):
@@ -192,7 +206,9 @@ class _ProbeSession:
         *,
         env: dict[str, str],
         extras: Sequence[dict[str, Any]] | None = None,
+        cleanup_dir: Path | None = None,
     ) -> None:
+        self.cleanup_dir = cleanup_dir or scratch
         self.targets = targets
         self.timeout = timeout
         self.scratch = scratch
@@ -247,7 +263,11 @@ class _ProbeSession:
 
     def _run_probe(self, pending: list[int], attempt: int) -> None:
         spec_path = self.scratch / f"spec-{attempt}.json"
-        spec = {"timeout": self.timeout, "targets": [self.specs[index] for index in pending]}
+        spec = {
+            "timeout": self.timeout,
+            "cleanup_dir": str(self.cleanup_dir),
+            "targets": [self.specs[index] for index in pending],
+        }
         spec_path.write_text(json.dumps(spec), encoding="utf-8")
         log_path = self.scratch / f"probe-{attempt}.log"
         package_root = str(Path(__file__).resolve().parent.parent)
@@ -268,7 +288,10 @@ class _ProbeSession:
             with _LineReader(process.stdout.fileno()) as lines:
                 self._follow(lines, pending)
         finally:
-            kill_process_group(process.pid)  # before wait(): the pid cannot have been reused yet
+            # Its descendants first, while it is alive to adopt their orphans (it is their subreaper);
+            # before wait(): the pid cannot have been reused yet.
+            kill_descendants(process.pid)
+            kill_process_group(process.pid)
             if self.running is not None:
                 kill_process_group(self.running[1])
             process.wait()

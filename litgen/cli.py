@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -325,8 +327,17 @@ def add(
     report.raise_for_conflicts()
 
 
+def _exit_on_signal(signum: int, frame: object) -> None:
+    # An exception, not an abrupt exit: `finally` blocks still kill the programs litgen started and
+    # remove its scratch folders.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; everything after a bare `--` is kept for the scripts that `check` runs."""
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, _exit_on_signal)
     args = list(sys.argv[1:] if argv is None else argv)
     _state.update(debug=False, script_args=[])  # main() may run more than once in a process (tests, embedding)
     if "--" in args:
@@ -343,6 +354,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(error.exit_code)
     except typer.Abort:
         typer.echo("litgen: aborted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        typer.echo("litgen: interrupted", err=True)
         sys.exit(130)
     except Exception as error:  # click's usage errors (typer vendors click) and anything unexpected
         if hasattr(error, "show") and isinstance(getattr(error, "exit_code", None), int):

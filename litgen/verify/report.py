@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from litgen.verify.compare import DATA_ORDER, LOSS, LR, OPTIMIZER, PROGRAM, Difference, StepRow
+from litgen.verify.compare import (
+    DATA_ORDER,
+    LOSS,
+    LR,
+    OPTIMIZER,
+    PROGRAM,
+    Difference,
+    StepRow,
+)
 from litgen.verify.options import VerifyOptions
 from litgen.verify.records import ProgramRun
 
@@ -88,10 +96,8 @@ class VerifyReport:
 
     def text_lines(self) -> list[str]:
         steps = "all steps" if self.options.steps is None else f"{self.options.steps} steps"
-        lines = [
-            f"litgen verify: {self.original} vs {self.converted} "
-            f"(seed {self.options.seed}, {steps}, rtol {self.options.rtol:g})"
-        ]
+        settings = f"seed {self.options.seed}, {steps}, rtol {self.options.rtol:g}"
+        lines = [f"litgen verify: {self.original} vs {self.converted} ({settings})"]
         if self.rows:
             lines.append(f"{'step':>4}  {'opt':>3}  {'original loss':>{_LOSS_WIDTH}}  {'converted loss':>{_LOSS_WIDTH}}  {'rel diff':>8}  {'lr':>10}  batch")
             for row in self.rows:

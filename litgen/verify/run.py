@@ -17,7 +17,12 @@ from typing import Any
 from litgen.check import FORCED_ENV, CheckResult, run_probe
 from litgen.check_targets import CheckTarget, resolve_target
 from litgen.errors import UsageError
-from litgen.verify.compare import compare_devices, compare_params, compare_printed, compare_steps
+from litgen.verify.compare import (
+    compare_devices,
+    compare_params,
+    compare_printed,
+    compare_steps,
+)
 from litgen.verify.options import VerifyOptions
 from litgen.verify.records import ProgramRun, load_evaluations, load_record
 from litgen.verify.report import VerifyReport
@@ -52,6 +57,7 @@ def verify_pairs(pairs: Sequence[tuple[Path, Path]], options: VerifyOptions) -> 
             scratch=scratch / "probe",
             env=VERIFY_ENV,
             extras=[planned.extra for planned in flat],
+            cleanup_dir=scratch,
         )
         outcomes = iter(results)
         return [_judge_pair(pair, plan, [next(outcomes) for _ in plan], options) for pair, plan in zip(pairs, plans)]

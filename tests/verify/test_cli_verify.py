@@ -18,7 +18,7 @@ ORIGINAL, CONVERTED = CLASSIFIER / "original.py", CLASSIFIER / "converted.py"
 
 def litgen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "litgen", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+        [sys.executable, "-m", "litgen", *args], capture_output=True, text=True, cwd=cwd, timeout=300, check=False
     )
 
 

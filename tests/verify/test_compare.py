@@ -23,7 +23,14 @@ from litgen.verify.compare import (
     compare_steps,
 )
 from litgen.verify.options import VerifyOptions
-from litgen.verify.records import Evaluation, ParamSum, ProgramRecord, ProgramRun, Step, record_from_json
+from litgen.verify.records import (
+    Evaluation,
+    ParamSum,
+    ProgramRecord,
+    ProgramRun,
+    Step,
+    record_from_json,
+)
 from litgen.verify.report import VerifyReport
 
 RTOL = 1e-5

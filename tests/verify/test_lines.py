@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from litgen.verify.lines import LineShape, extra_lines, lines_agree, numbers_agree, unmatched_lines
+from litgen.verify.lines import (
+    LineShape,
+    extra_lines,
+    lines_agree,
+    numbers_agree,
+    unmatched_lines,
+)
 
 
 def test_a_line_splits_into_words_and_numbers() -> None:

@@ -73,7 +73,7 @@ def test_whole_runs_agree_and_the_conversion_prints_every_line_of_the_original(
 def test_two_processes_evaluate_like_one_on_a_ddp_correct_conversion() -> None:
     cases = ["classifier", "accumulation", "manual_update", "scheduler_per_batch"]
     reports = _run(cases, steps=3, devices=2)
-    for case, report in reports.items():
+    for report in reports.values():
         assert report.agree, _explain(report)
     assert any("validation run 2: val_acc" in entry for entry in reports["classifier"].devices)
     assert "no evaluation ran" in reports["accumulation"].devices[0]
