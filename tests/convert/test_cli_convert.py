@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -180,3 +183,97 @@ def test_check_option_on_an_already_lightning_script_checks_that_script(script: 
     assert result.returncode == 0, result.stderr
     assert "already Lightning" in result.stdout
     assert f"PASS {converted}" in result.stdout
+
+
+# --- inputs that are not plain scripts, and in-place safety (nothing lost, never half-written) --------
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: os.mkfifo(p), "is not a regular file (a pipe, device or socket)"),
+        (lambda p: os.truncate(p.write_bytes(b"") or p, 11 * 1024 * 1024), "is 11 MB; litgen reads Python scripts up to 10 MB"),
+        (lambda p: p.write_bytes(b"x = '\xff\xfe'\n"), "cannot decode the file as Python source"),
+    ],
+)
+def test_inputs_that_are_not_readable_scripts_exit_2_at_once(tmp_path: Path, make: object, message: str) -> None:
+    target = tmp_path / "train.py"
+    make(target)  # type: ignore[operator]
+    started = time.monotonic()
+    result = litgen("convert", str(target))
+    assert time.monotonic() - started < 30  # a FIFO is never opened, so nothing blocks
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"litgen: error: {target}: {message}")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.py"]
+
+
+def test_a_character_device_is_refused(tmp_path: Path) -> None:
+    result = litgen("convert", "/dev/null", "-o", str(tmp_path / "out.py"))
+    assert result.returncode == 2 and "is not a regular file" in result.stderr
+
+
+def test_outputs_keep_the_input_mode(script: Path) -> None:
+    script.chmod(0o750)
+    assert litgen("convert", str(script)).returncode == 0
+    assert stat.S_IMODE(script.with_name("train_lightning.py").stat().st_mode) == 0o750
+    assert litgen("convert", str(script), "--in-place").returncode == 0
+    assert stat.S_IMODE(script.stat().st_mode) == 0o750
+    assert stat.S_IMODE(script.with_name("train.py.orig").stat().st_mode) == 0o750
+
+
+def test_in_place_refuses_a_symbolic_link_and_touches_nothing(script: Path) -> None:
+    link = script.with_name("link.py")
+    link.symlink_to(script.name)
+    before = script.read_bytes()
+    result = litgen("convert", str(link), "--in-place")
+    assert result.returncode == 2
+    assert f"is a symbolic link; convert the file it points to ({script.resolve()}) in place instead" in result.stderr
+    assert script.read_bytes() == before and link.is_symlink()
+    assert sorted(p.name for p in script.parent.iterdir()) == ["link.py", "train.py"]
+
+
+def test_in_place_reuses_a_leftover_backup_that_still_equals_the_input(script: Path) -> None:
+    original = script.read_bytes()
+    script.with_name("train.py.orig").write_bytes(original)  # what a run killed before its rewrite leaves
+    result = litgen("convert", str(script), "--in-place")
+    assert result.returncode == 0, result.stderr
+    assert script.with_name("train.py.orig").read_bytes() == original
+    assert script.read_text(encoding="utf-8") == _expected()
+
+
+def test_a_refused_in_place_conversion_leaves_no_backup(tmp_path: Path) -> None:
+    target = tmp_path / "hogwild.py"
+    shutil.copyfile(FIXTURES / "refuse_hogwild" / "input.py", target)
+    assert litgen("convert", str(target), "--in-place").returncode == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hogwild.py"]
+
+
+def test_concurrent_in_place_runs_never_lose_the_original(script: Path) -> None:
+    original = script.read_bytes()
+    runs = [
+        subprocess.Popen([sys.executable, "-m", "litgen", "convert", str(script), "--in-place"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]  # fmt: skip
+    codes = [run.wait(timeout=120) for run in runs]
+    for run in runs:
+        run.communicate()
+    assert 0 in codes and set(codes) <= {0, 2}
+    assert script.with_name("train.py.orig").read_bytes() == original
+    assert script.read_text(encoding="utf-8") == _expected()
+    assert sorted(p.name for p in script.parent.iterdir()) == ["train.py", "train.py.orig"]
+
+
+def test_concurrent_runs_never_replace_each_others_output(script: Path) -> None:
+    runs = [
+        subprocess.Popen([sys.executable, "-m", "litgen", "convert", str(script)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]  # fmt: skip
+    codes = [run.wait(timeout=120) for run in runs]
+    for run in runs:
+        run.communicate()
+    assert codes.count(0) >= 1 and set(codes) <= {0, 2}
+    assert script.with_name("train_lightning.py").read_text(encoding="utf-8") == _expected()
+    assert sorted(p.name for p in script.parent.iterdir()) == ["train.py", "train_lightning.py"]
