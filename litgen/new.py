@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import filecmp
 import os
 import shutil
@@ -148,10 +149,16 @@ def _is_empty_dir(path: Path) -> bool:
 
 
 def _check_destination(dest: Path, force: bool) -> None:
-    if dest.exists() and not dest.is_dir():
-        raise UsageError("exists and is not a folder", path=dest)
-    if dest.is_dir() and not _is_empty_dir(dest) and not force:
-        raise UsageError("is not empty; choose a new folder or pass --force (your files are kept)", path=dest)
+    try:
+        if dest.exists() and not dest.is_dir():
+            raise UsageError("exists and is not a folder", path=dest)
+        if dest.is_dir() and not _is_empty_dir(dest) and not force:
+            raise UsageError("is not empty; choose a new folder or pass --force (your files are kept)", path=dest)
+        blocking = next((parent for parent in dest.parents if parent.exists() and not parent.is_dir()), None)
+    except OSError as error:  # a name too long, a folder we may not read
+        raise UsageError(f"cannot use it: {error.strerror or error}", path=dest) from None
+    if blocking is not None:
+        raise UsageError(f"cannot create it: {blocking} is a file, not a folder", path=dest)
 
 
 def _render(info: TemplateInfo, target: Path, answers: Mapping[str, str], use_defaults: bool) -> None:
@@ -192,8 +199,13 @@ def _backup_name(path: Path) -> Path:
 
 def _merge_into(rendered: Path, dest: Path) -> list[Path]:
     """Copy the rendered tree into a non-empty DEST; a user file that would change is renamed to *.bak first."""
+    sources = sorted(rendered.rglob("*"))
+    for source in sources:  # refuse before writing anything
+        target = dest / source.relative_to(rendered)
+        if not source.is_dir() and target.is_dir() and not target.is_symlink():
+            raise UsageError("is a folder where the template puts a file; move it away first (nothing was written)", path=target)
     backups: list[Path] = []
-    for source in sorted(rendered.rglob("*")):
+    for source in sources:
         target = dest / source.relative_to(rendered)
         if source.is_dir():
             if target.exists() and not target.is_dir():
@@ -202,8 +214,6 @@ def _merge_into(rendered: Path, dest: Path) -> list[Path]:
                 backups.append(backup)
             target.mkdir(exist_ok=True)
             continue
-        if target.is_dir():
-            raise UsageError("is a folder where the template puts a file; move it away first", path=target)
         if target.exists():
             if filecmp.cmp(source, target, shallow=False):
                 continue
@@ -233,19 +243,65 @@ def create_project(
     answers = _normalise_answers(info, answers)
     dest = dest.expanduser().resolve()
     _check_destination(dest, force)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    # Render beside DEST (same filesystem, so the final move is a rename) and only then publish it.
-    scratch = Path(tempfile.mkdtemp(prefix=f".{dest.name}.litgen-", dir=dest.parent))
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        # Render beside DEST (same filesystem, so the final move is a rename) and only then publish it.
+        scratch = Path(tempfile.mkdtemp(prefix=f".{dest.name[:100]}.litgen-", dir=dest.parent))
+    except OSError as error:  # a parent that is a file, a read-only or full disk, a name too long
+        raise UsageError(f"cannot create it: {error.strerror or error}", path=dest) from None
     try:
         rendered = scratch / "project"
         _render(info, rendered, answers, use_defaults)
-        if not dest.exists():
-            rendered.rename(dest)
-            return CreatedProject(dest)
-        if _is_empty_dir(dest):
-            dest.rmdir()
-            rendered.rename(dest)
-            return CreatedProject(dest)
-        return CreatedProject(dest, _merge_into(rendered, dest))
+        return _publish(rendered, dest, force)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+_CLAIM = ".litgen-new.lock"  # held in DEST while a run fills it, so that a second run is refused
+_CLAIMED = f"another `litgen new` is writing into it (if none is running, delete {_CLAIM}); nothing was written"
+
+
+def _publish(rendered: Path, dest: Path, force: bool) -> CreatedProject:
+    """Move the rendered project into DEST: a new folder whole, an empty one entry by entry, a full one merged."""
+    if not dest.exists():
+        try:
+            rendered.rename(dest)  # atomic: the whole project appears at once
+        except OSError as error:
+            if error.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                raise UsageError("was created by someone else while litgen rendered; nothing was written", path=dest) from None
+            raise UsageError(f"cannot create it: {error.strerror or error}", path=dest) from None
+        return CreatedProject(dest)
+    if (dest / _CLAIM).exists():
+        raise UsageError(_CLAIMED, path=dest)
+    if force and not _is_empty_dir(dest):
+        return CreatedProject(dest, _merge_into(rendered, dest))
+    _fill_empty(rendered, dest)
+    return CreatedProject(dest)
+
+
+def _fill_empty(rendered: Path, dest: Path) -> None:
+    """Move the project into the empty folder DEST, which is kept (its mode, owner, group, setgid bit).
+
+    A claim file makes concurrent runs exclusive; if moving fails half-way, what was moved is removed.
+    """
+    claim = dest / _CLAIM
+    try:
+        os.close(os.open(claim, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        raise UsageError(_CLAIMED, path=dest) from None
+    except OSError as error:
+        raise UsageError(f"cannot write into it: {error.strerror or error}", path=dest) from None
+    moved: list[Path] = []
+    try:
+        if any(entry.name != _CLAIM for entry in dest.iterdir()):
+            raise UsageError("is not empty any more (written to while litgen rendered); nothing was written", path=dest)
+        for entry in sorted(rendered.iterdir()):
+            target = dest / entry.name
+            entry.rename(target)
+            moved.append(target)
+    except BaseException:
+        for target in moved:
+            shutil.rmtree(target) if target.is_dir() and not target.is_symlink() else target.unlink(missing_ok=True)
+        raise
+    finally:
+        claim.unlink(missing_ok=True)

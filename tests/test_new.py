@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,73 @@ def test_interactive_mode_needs_a_terminal(tmp_path: Path, monkeypatch: pytest.M
     with pytest.raises(UsageError, match="pass --defaults"):
         create_project(tmp_path / "proj", template=MINI)
     assert not (tmp_path / "proj").exists()
+
+
+def test_an_empty_destination_is_filled_not_replaced(tmp_path: Path) -> None:
+    dest = tmp_path / "proj"
+    dest.mkdir()
+    dest.chmod(0o2750)  # setgid and a mode of the user's choosing
+    inode = dest.stat().st_ino
+    create_project(dest, template=MINI, use_defaults=True)
+    assert dest.stat().st_ino == inode and stat.S_IMODE(dest.stat().st_mode) == 0o2750
+    assert sorted(p.name for p in dest.iterdir()) == [".copier-answers.yml", "settings.txt", "src"]
+
+
+def test_the_current_folder_can_be_the_destination(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    create_project(Path("."), template=MINI, use_defaults=True)
+    assert Path.cwd() == tmp_path and (tmp_path / "settings.txt").is_file()  # the shell's folder still exists
+
+
+def test_a_second_run_into_the_same_empty_folder_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dest = tmp_path / "proj"
+    dest.mkdir()
+    import litgen.new as new_module
+
+    real_render = new_module._render
+
+    def render_then_let_another_run_finish(*args: object, **kwargs: object) -> None:
+        real_render(*args, **kwargs)  # type: ignore[arg-type]
+        monkeypatch.setattr(new_module, "_render", real_render)
+        create_project(dest, template=MINI, answers={"project_name": "first"}, use_defaults=True)
+
+    monkeypatch.setattr(new_module, "_render", render_then_let_another_run_finish)
+    with pytest.raises(UsageError, match="not empty any more"):
+        create_project(dest, template=MINI, answers={"project_name": "second"}, use_defaults=True)
+    assert (dest / "settings.txt").read_text().startswith("name = first")
+    assert not (dest / ".litgen-new.lock").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["proj"]  # no scratch folder left beside it
+
+
+def test_a_run_holding_the_claim_refuses_another(tmp_path: Path) -> None:
+    dest = tmp_path / "proj"
+    dest.mkdir()
+    (dest / ".litgen-new.lock").write_text("")
+    with pytest.raises(UsageError, match="another `litgen new` is writing into it"):
+        create_project(dest, template=MINI, use_defaults=True, force=True)
+
+
+def test_force_refuses_a_folder_where_a_file_goes_before_writing_anything(tmp_path: Path) -> None:
+    dest = tmp_path / "proj"
+    create_project(dest, template=MINI, use_defaults=True)
+    (dest / "settings.txt").unlink()
+    (dest / "settings.txt").mkdir()
+    (dest / ".copier-answers.yml").write_text("edited\n")
+    before = {p: p.read_bytes() for p in dest.rglob("*") if p.is_file()}
+    with pytest.raises(UsageError, match="is a folder where the template puts a file"):
+        create_project(dest, template=MINI, answers={"epochs": "9"}, use_defaults=True, force=True)
+    assert {p: p.read_bytes() for p in dest.rglob("*") if p.is_file()} == before
+    assert not list(dest.rglob("*.bak"))
+
+
+@pytest.mark.parametrize(
+    ("make_dest", "message"),
+    [
+        (lambda tmp: (tmp / "file").write_text("x") and tmp / "file" / "proj", "file is a file, not a folder"),
+        (lambda tmp: tmp / ("n" * 300), "cannot use it: File name too long"),
+    ],
+)
+def test_destinations_that_cannot_be_created_are_one_line_errors(tmp_path: Path, make_dest: object, message: str) -> None:
+    dest = make_dest(tmp_path)  # type: ignore[operator]
+    with pytest.raises(UsageError, match=message):
+        create_project(dest, template=MINI, use_defaults=True)
