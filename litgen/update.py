@@ -324,9 +324,11 @@ def _apply(
             partial = target.with_name(f".{target.name}.litgen-partial")
             shutil.copy2(scratch / name, partial, follow_symlinks=False)
             staged.append((partial, target))
-    except OSError as error:
+    except BaseException as error:
         for partial, _ in staged:
             partial.unlink(missing_ok=True)
+        if not isinstance(error, OSError):
+            raise
         raise LitgenError(f"could not write the merge ({error.strerror}); nothing was changed", path=root) from error
     # Keep what gets replaced or removed, so a failure halfway can put it back.
     previous = {target: target.read_bytes() for _, target in staged if target.is_file() and not target.is_symlink()}
@@ -337,14 +339,16 @@ def _apply(
         for target, backup in backups:
             target.rename(backup)
             moved.append((target, backup))
-        for partial, target in staged:
+        # The answers file goes last: it records the template version, so a project that is stopped
+        # half-way still reports the update as pending.
+        for partial, target in sorted(staged, key=lambda pair: pair[1] == root / ANSWERS_FILE):
             os.replace(partial, target)
             done.append(target)
         for name in removals:
             (root / name).unlink()
             done.append(root / name)
             _remove_empty_parents(root / name, root)
-    except OSError as error:
+    except BaseException as error:  # a full disk, or Ctrl-C / SIGTERM half-way: put everything back
         for target in done:
             if target in previous:
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -355,6 +359,8 @@ def _apply(
             backup.rename(target)
         for partial, _ in staged:
             partial.unlink(missing_ok=True)
+        if not isinstance(error, OSError):
+            raise
         raise LitgenError(f"could not write the merge ({error.strerror}); the project was restored", path=root) from error
 
 

@@ -240,3 +240,35 @@ def test_cli_update_check_and_conflict_exit_codes(releases: Releases, tmp_path: 
     assert "  C train.py" in out
     assert err.startswith("litgen: error: ") and len(err.strip().splitlines()) == 1
     assert run("update", str(tmp_path / "nowhere")) == 2
+
+
+def test_the_answers_file_is_swapped_in_last_and_an_interrupt_restores_everything(
+    releases: Releases, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    releases.release("1.0.0")
+    project = new_project(releases, tmp_path)
+    before = {p: p.read_bytes() for p in project.rglob("*") if p.is_file() and ".git" not in p.parts}
+    releases.edit("project/train.py.jinja", "lr = 0.1", "lr = 0.01")
+    releases.release("1.1.0")
+
+    real_replace = os.replace
+    swapped: list[str] = []
+
+    def replace_then_interrupt(source: str | Path, target: str | Path) -> None:
+        if Path(target).is_relative_to(project):
+            swapped.append(Path(target).name)
+            if Path(target).name == ".copier-answers.yml":
+                raise KeyboardInterrupt  # Ctrl-C (or SIGTERM, which litgen turns into an exit) right here
+        real_replace(source, target)
+
+    monkeypatch.setattr("litgen.update.os.replace", replace_then_interrupt)
+    scratch_root = tmp_path / "tmp"
+    scratch_root.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(scratch_root))
+    with pytest.raises(KeyboardInterrupt):
+        update_project(project)
+    assert list(scratch_root.iterdir()) == []  # no litgen-merge-* scratch folder left
+    assert swapped[-1] == ".copier-answers.yml" and len(swapped) >= 2  # every other file went first
+    after = {p: p.read_bytes() for p in project.rglob("*") if p.is_file() and ".git" not in p.parts}
+    assert after == before
+    assert check_update(project).available
