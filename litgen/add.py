@@ -182,8 +182,13 @@ def _add_callback(project: Project, options: Mapping[str, str]) -> MergeReport:
     class_name = options.get("name", "EpochTimer")
     if not re.fullmatch(r"[A-Z][A-Za-z0-9]*", class_name) or keyword.iskeyword(class_name):
         raise UsageError(f"--data name: expected a class name in CamelCase such as EpochTimer, got '{class_name}'")
-    package, config_path = _package(project), _config_path(project)
     module = _snake_case(class_name)
+    if keyword.iskeyword(module):
+        raise UsageError(
+            f"--data name: '{class_name}' would live in {module}.py, and `{module}` is a Python keyword "
+            "that cannot be imported; choose another name, such as {class_name}Callback".replace("{class_name}", class_name)
+        )
+    package, config_path = _package(project), _config_path(project)
     class_path = f"{package}.{module}.{class_name}"
     config = project.root / config_path
     config_text = config.read_text(encoding="utf-8") if config.is_file() else None

@@ -121,7 +121,12 @@ def test_callback_adds_a_module_a_test_and_one_config_entry(tmp_path: Path, git_
 
 @pytest.mark.parametrize(
     ("name", "message"),
-    [("lowercase", "CamelCase"), ("Model", "already has src/digits_classifier/model.py"), ("A-B", "CamelCase")],
+    [
+        ("lowercase", "CamelCase"),
+        ("Model", "already has src/digits_classifier/model.py"),
+        ("A-B", "CamelCase"),
+        ("Class", "would live in class.py, and `class` is a Python keyword"),
+    ],
 )
 def test_callback_names_that_cannot_work_are_refused(tmp_path: Path, git_identity: None, name: str, message: str) -> None:
     project = classifier(tmp_path)
