@@ -53,7 +53,14 @@ def _read_copier_yml(template_dir: Path) -> dict[str, Any]:
     config_file = template_dir / "copier.yml"
     # libyaml's loader when PyYAML was built with it: the pure-Python one costs ~10 ms per template here
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    loaded = yaml.load(config_file.read_text(encoding="utf-8"), Loader=loader)
+    try:
+        loaded = yaml.load(config_file.read_text(encoding="utf-8"), Loader=loader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        problem = getattr(error, "problem", None) or "not valid YAML"
+        raise UsageError(f"is not valid YAML: {problem}", path=config_file, line=mark.line + 1 if mark else None) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"cannot read it: {error}", path=config_file) from None
     if not isinstance(loaded, dict):
         raise UsageError("is not a copier configuration (expected a mapping)", path=config_file)
     return loaded
@@ -164,6 +171,8 @@ def _check_destination(dest: Path, force: bool) -> None:
 def _render(info: TemplateInfo, target: Path, answers: Mapping[str, str], use_defaults: bool) -> None:
     """Run copier into TARGET (a fresh scratch folder), turning its complaints into UsageError."""
     import copier
+    import jinja2
+    import yaml
     from copier.errors import CopierError
 
     if not use_defaults and not sys.stdin.isatty():
@@ -178,6 +187,13 @@ def _render(info: TemplateInfo, target: Path, answers: Mapping[str, str], use_de
             quiet=True,
             cleanup_on_error=False,  # the scratch folder is ours to remove
         )
+    except jinja2.TemplateError as error:  # a broken template: name the file and line when Jinja knows them
+        where = getattr(error, "filename", None) or info.path
+        raise UsageError(f"template '{info.name}' cannot be rendered: {error}", path=where, line=getattr(error, "lineno", None)) from error
+    except yaml.YAMLError as error:
+        raise UsageError(f"template '{info.name}' holds invalid YAML: {' '.join(str(error).split())}", path=info.path) from error
+    except OSError as error:  # a read-only or full disk while copier writes the scratch copy
+        raise UsageError(f"cannot write the project: {error.strerror or error}", path=target) from error
     except (CopierError, ValueError, TypeError) as error:
         # copier reports a refused or uncastable answer as ValueError/TypeError with the validator's text
         reason = " ".join(str(error).split()) or type(error).__name__

@@ -75,6 +75,8 @@ def read_project(path: Path) -> Project:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         raise UsageError("is not valid YAML", path=answers_file, line=mark.line + 1 if mark else None) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"cannot read it as UTF-8 text: {error}", path=answers_file) from None
     if not isinstance(answers, dict):
         raise UsageError("is not a copier answers file (expected a mapping)", path=answers_file)
     source = str(answers.get("_src_path", ""))

@@ -203,3 +203,29 @@ def test_destinations_that_cannot_be_created_are_one_line_errors(tmp_path: Path,
     dest = make_dest(tmp_path)  # type: ignore[operator]
     with pytest.raises(UsageError, match=message):
         create_project(dest, template=MINI, use_defaults=True)
+
+
+def _template(root: Path, copier_yml: str, files: dict[str, str]) -> Path:
+    (root / "project").mkdir(parents=True)
+    (root / "copier.yml").write_text(copier_yml)
+    for name, text in files.items():
+        (root / "project" / name).write_text(text)
+    return root
+
+
+@pytest.mark.parametrize(
+    ("copier_yml", "files", "message"),
+    [
+        ("q: [unclosed\n", {}, r"copier.yml:\d+: is not valid YAML"),
+        ("q: a\n_subdirectory: project\n", {"f.txt.jinja": "{% if %}\n"}, r"f.txt.jinja:1: template 'bad' cannot be rendered"),
+        ("q: a\n_subdirectory: project\n", {"f.txt.jinja": "{{ q.nope.deeper }}\n"}, r"template 'bad' cannot be rendered"),
+    ],
+)
+def test_a_broken_template_is_a_one_line_error_and_writes_nothing(
+    tmp_path: Path, copier_yml: str, files: dict[str, str], message: str
+) -> None:
+    template = _template(tmp_path / "bad", copier_yml, files)
+    with pytest.raises(UsageError, match=message) as caught:
+        create_project(tmp_path / "proj", template=str(template), use_defaults=True)
+    assert "\n" not in str(caught.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad"]

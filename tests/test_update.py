@@ -272,3 +272,12 @@ def test_the_answers_file_is_swapped_in_last_and_an_interrupt_restores_everythin
     after = {p: p.read_bytes() for p in project.rglob("*") if p.is_file() and ".git" not in p.parts}
     assert after == before
     assert check_update(project).available
+
+
+def test_an_answers_file_that_is_not_utf8_is_a_one_line_error(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / ".copier-answers.yml").write_bytes(b"_src_path: litgen:classifier\n_commit: v0.1.0\nname: \xff\xfe\n")
+    with pytest.raises(UsageError, match="cannot read it as UTF-8 text") as caught:
+        read_project(project)
+    assert "\n" not in str(caught.value)
