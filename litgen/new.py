@@ -173,7 +173,7 @@ def _render(info: TemplateInfo, target: Path, answers: Mapping[str, str], use_de
     import copier
     import jinja2
     import yaml
-    from copier.errors import CopierError
+    from copier.errors import CopierAnswersInterrupt, CopierError
 
     if not use_defaults and not sys.stdin.isatty():
         raise UsageError("no terminal to ask the template's questions on; pass --defaults (and --data KEY=VALUE)")
@@ -187,6 +187,8 @@ def _render(info: TemplateInfo, target: Path, answers: Mapping[str, str], use_de
             quiet=True,
             cleanup_on_error=False,  # the scratch folder is ours to remove
         )
+    except CopierAnswersInterrupt:
+        raise KeyboardInterrupt from None  # Ctrl-C at a question: the CLI says "interrupted", exit 130
     except jinja2.TemplateError as error:  # a broken template: name the file and line when Jinja knows them
         where = getattr(error, "filename", None) or info.path
         raise UsageError(f"template '{info.name}' cannot be rendered: {error}", path=where, line=getattr(error, "lineno", None)) from error

@@ -229,3 +229,35 @@ def test_a_broken_template_is_a_one_line_error_and_writes_nothing(
         create_project(tmp_path / "proj", template=str(template), use_defaults=True)
     assert "\n" not in str(caught.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad"]
+
+
+def test_ctrl_c_at_a_question_exits_130_with_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    import os
+    import pty
+    import select
+    import sys
+    import time
+
+    dest = tmp_path / "proj"
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: litgen asking its first question on a terminal
+        os.execv(sys.executable, [sys.executable, "-m", "litgen", "new", str(dest)])
+    output, sent, deadline = b"", False, time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if select.select([fd], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+        if not sent and b"Project name" in output:
+            time.sleep(0.3)
+            os.write(fd, b"\x03")
+            sent = True
+    _, status = os.waitpid(pid, 0)
+    assert sent and os.waitstatus_to_exitcode(status) == 130
+    text = output.decode(errors="replace")
+    assert "litgen: interrupted" in text and "Question(" not in text and "Traceback" not in text
+    assert list(tmp_path.iterdir()) == []
