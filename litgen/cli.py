@@ -353,7 +353,7 @@ def main(argv: list[str] | None = None) -> None:
             typer.echo(error.output.rstrip(), err=True)
         sys.exit(error.exit_code)
     except typer.Abort:
-        typer.echo("litgen: aborted", err=True)
+        typer.echo("litgen: interrupted", err=True)
         sys.exit(130)
     except KeyboardInterrupt:
         typer.echo("litgen: interrupted", err=True)
@@ -366,5 +366,8 @@ def main(argv: list[str] | None = None) -> None:
             raise
         typer.echo(f"litgen: error: internal error: {type(error).__name__}: {error} (rerun with --debug)", err=True)
         sys.exit(3)
-    # click returns the exit code of --help and typer.Exit when not in standalone mode
+    # click returns the exit code of --help and typer.Exit when not in standalone mode, and typer
+    # returns 130 for a Ctrl-C it caught itself (at a prompt)
+    if exit_code == 130:
+        typer.echo("litgen: interrupted", err=True)
     sys.exit(exit_code if isinstance(exit_code, int) else 0)
