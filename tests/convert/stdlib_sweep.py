@@ -44,7 +44,8 @@ def convert_one(path: Path, scratch: Path) -> tuple[int, str]:
 
 def problems(path: Path, code: int, stderr: str) -> str | None:
     lines = stderr.strip().splitlines()
-    if code != 1:
+    # 1: not a training script; 2: not a readable Python source at all (undecodable bytes)
+    if code != 1 and not (code == 2 and "cannot decode the file as Python source" in stderr):
         return f"exit {code}: {stderr.strip()[:300]}"
     if len(lines) != 1 or not lines[0].startswith("litgen: error: ") or "Traceback" in stderr:
         return f"not one line: {stderr.strip()[:300]}"

@@ -1,4 +1,4 @@
-"""Robustness: standard-library modules are refused with exit 1 and one line, never a traceback or a file."""
+"""Robustness: standard-library modules are refused with exit 1 (2 if undecodable) and one line, never a traceback or a file."""
 
 from __future__ import annotations
 
