@@ -114,6 +114,7 @@ def _child(target: dict[str, Any], channel_fd: int) -> NoReturn:
         os.close(output_fd)
         faulthandler.enable(file=sys.stderr)  # a segfault still leaves a Python traceback in the output
         STATE.reset(target["report"], target["path"], target["cwd"])
+        STATE.cpu_map = bool(target.get("cpu_map"))
         STATE.phase = "running"
         STATE.write()
         plugin = importlib.import_module(target["plugin"]) if target.get("plugin") else None

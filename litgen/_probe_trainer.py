@@ -22,8 +22,14 @@ _REPORT_INTERVAL_S = 0.5  # rewrite the report at most this often while batches 
 _HALF_PRECISION = {"16-mixed": "bf16-mixed", "16": "bf16-mixed", "16-true": "bf16-true"}
 
 
-def force_cpu_fast_dev_run(kwargs: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+_GPU_ONLY_STRATEGIES = ("fsdp", "deepspeed", "xla")
+
+
+def force_cpu_fast_dev_run(kwargs: dict[str, Any], *, cpu_map: bool = False) -> tuple[dict[str, Any], list[str]]:
     """Return Trainer kwargs with fast_dev_run on one CPU device forced, plus notes on GPU-only settings we mapped.
+
+    A program that targets the CPU itself (accelerator="cpu") keeps a GPU-only strategy, so that the
+    check fails as its real run would; CPU_MAP (`--cpu-map`) maps it anyway.
 
     `logger` and `enable_checkpointing` are left as the program set them: fast_dev_run already
     turns loggers into a no-op DummyLogger and stops ModelCheckpoint from saving, while forcing
@@ -41,7 +47,14 @@ def force_cpu_fast_dev_run(kwargs: dict[str, Any]) -> tuple[dict[str, Any], list
     if kwargs.get("num_nodes", 1) != 1:
         notes.append(f"num_nodes={kwargs['num_nodes']!r} was checked as num_nodes=1")
     strategy = kwargs.get("strategy", "auto")
-    if not (isinstance(strategy, str) and strategy == "auto"):
+    targets_cpu = isinstance(accelerator, str) and accelerator.lower() == "cpu"
+    gpu_only = isinstance(strategy, str) and strategy.lower().startswith(_GPU_ONLY_STRATEGIES)
+    if targets_cpu and gpu_only and not cpu_map:
+        notes.append(
+            f"strategy {strategy!r} was kept: the program itself targets accelerator='cpu', where it cannot run "
+            "(--cpu-map checks it as 'auto')"
+        )
+    elif not (isinstance(strategy, str) and strategy == "auto"):
         # ddp*/fsdp*/deepspeed*/xla and strategy objects all assume several or special devices;
         # on the single CPU device we run on, Lightning's own choice is the faithful equivalent.
         forced["strategy"] = "auto"
@@ -101,8 +114,9 @@ class ProbeState:
         self.exception: str | None = None
         self.exit_code: int | None = None
         # (Trainer kwargs, package name) -> (forced kwargs, notes); a plugin may replace it for its run
+        self.cpu_map = False  # `litgen check --cpu-map`
         self.trainer_policy: Callable[[dict[str, Any], str], tuple[dict[str, Any], list[str]]] = (
-            lambda kwargs, package: force_cpu_fast_dev_run(kwargs)
+            lambda kwargs, package: force_cpu_fast_dev_run(kwargs, cpu_map=self.cpu_map)
         )
         self.started = time.monotonic()
         self._last_write = 0.0

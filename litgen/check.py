@@ -78,16 +78,20 @@ class CheckResult:
 
 
 def check_programs(
-    paths: Sequence[Path], *, timeout: float = 300.0, script_args: Sequence[str] = ()
+    paths: Sequence[Path], *, timeout: float = 300.0, script_args: Sequence[str] = (), cpu_map: bool = False
 ) -> list[CheckResult]:
-    """Run each program with fast_dev_run forced (CPU, offline, scratch cwd, TIMEOUT s each) and judge it."""
+    """Run each program with fast_dev_run forced (CPU, offline, scratch cwd, TIMEOUT s each) and judge it.
+
+    CPU_MAP: also map GPU-only settings of programs that target the CPU themselves (see _probe_trainer).
+    """
     if not 0 < timeout < math.inf:
         raise UsageError(f"--timeout must be a positive number of seconds, got {timeout:g}")
     targets = [resolve_target(Path(path), script_args) for path in paths]  # every usage error before any run
     if not targets:
         raise UsageError(f"nothing to check; expected {EXPECTED_TARGET}")
     with tempfile.TemporaryDirectory(prefix="litgen-check-", ignore_cleanup_errors=True) as scratch:
-        return run_probe(targets, timeout=timeout, scratch=Path(scratch))
+        extras = [{"cpu_map": cpu_map} for _ in targets]
+        return run_probe(targets, timeout=timeout, scratch=Path(scratch), extras=extras)
 
 
 def run_probe(

@@ -159,6 +159,12 @@ def templates() -> None:
 def check(
     paths: Annotated[list[Path], typer.Argument(metavar="PATH", help="Lightning scripts or generated project folders.")],
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds before a program is killed.")] = 300.0,
+    cpu_map: Annotated[
+        bool,
+        typer.Option(
+            "--cpu-map", help="Also map GPU-only settings of a program that sets accelerator='cpu' itself."
+        ),
+    ] = False,
 ) -> None:
     """Run programs with fast_dev_run forced (CPU, offline, scratch dir); pass if a training step ran.
 
@@ -166,7 +172,7 @@ def check(
     """
     from litgen.check import check_programs
 
-    results = check_programs(paths, timeout=timeout, script_args=_script_args())
+    results = check_programs(paths, timeout=timeout, script_args=_script_args(), cpu_map=cpu_map)
     _print_check_results(results)
     _raise_if_failed(results)
 

@@ -437,3 +437,31 @@ def test_cli_exits_1_and_kills_a_hanging_program_tree(tmp_path: Path) -> None:
     )
     program, its_child = map(int, pid_file.read_text().split())
     assert process_is_gone(program) and process_is_gone(its_child)
+
+
+def test_a_program_that_targets_the_cpu_keeps_a_gpu_only_strategy_unless_cpu_map() -> None:
+    forced, notes = force_cpu_fast_dev_run({"accelerator": "cpu", "strategy": "fsdp"})
+    assert forced["strategy"] == "fsdp"  # Lightning then refuses it, as the program's real run would
+    assert notes == [
+        "strategy 'fsdp' was kept: the program itself targets accelerator='cpu', where it cannot run "
+        "(--cpu-map checks it as 'auto')"
+    ]
+    forced, notes = force_cpu_fast_dev_run({"accelerator": "cpu", "strategy": "deepspeed_stage_2"}, cpu_map=True)
+    assert forced["strategy"] == "auto" and notes[0].startswith("strategy 'deepspeed_stage_2' was checked as 'auto'")
+    forced, _ = force_cpu_fast_dev_run({"accelerator": "cpu", "strategy": "ddp"})
+    assert forced["strategy"] == "auto"  # DDP runs on CPU processes: one CPU device is its faithful check
+
+
+@pytest.mark.slow
+def test_check_fails_a_cpu_program_whose_strategy_needs_a_gpu(tmp_path: Path) -> None:
+    script = tmp_path / "fsdp_on_cpu.py"
+    script.write_text(
+        "import lightning as L\nfrom lightning.pytorch.demos.boring_classes import BoringModel\n"
+        "L.Trainer(accelerator='cpu', strategy='fsdp', max_epochs=1).fit(BoringModel())\n"
+    )
+    failed = litgen("check", str(script))
+    assert failed.returncode == 1
+    assert "requires a GPU accelerator" in failed.stderr and "--cpu-map checks it as 'auto'" in failed.stderr
+    mapped = litgen("check", str(script), "--cpu-map")
+    assert mapped.returncode == 0, mapped.stderr
+    assert "strategy 'fsdp' was checked as 'auto'" in mapped.stderr
