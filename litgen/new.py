@@ -177,16 +177,27 @@ def _render(info: TemplateInfo, target: Path, answers: Mapping[str, str], use_de
 
     if not use_defaults and not sys.stdin.isatty():
         raise UsageError("no terminal to ask the template's questions on; pass --defaults (and --data KEY=VALUE)")
-    try:
+
+    def run(into: Path, data: Mapping[str, Any], defaults: bool) -> None:
         copier.run_copy(
             str(info.path),
-            target,
-            data=dict(answers),
-            defaults=use_defaults,
+            into,
+            data=dict(data),
+            defaults=defaults,
             unsafe=False,
             quiet=True,
             cleanup_on_error=False,  # the scratch folder is ours to remove
         )
+
+    try:
+        if use_defaults:
+            run(target, answers, defaults=True)
+        else:
+            # copier does not run the cross-question validators on single-choice questions it asks,
+            # so the answers given at the prompts are rendered again the way --data answers are.
+            asked = target.with_name(f"{target.name}-asked")
+            run(asked, answers, defaults=False)
+            run(target, _given_answers(info, asked), defaults=True)
     except CopierAnswersInterrupt:
         raise KeyboardInterrupt from None  # Ctrl-C at a question: the CLI says "interrupted", exit 130
     except jinja2.TemplateError as error:  # a broken template: name the file and line when Jinja knows them
@@ -204,6 +215,14 @@ def _render(info: TemplateInfo, target: Path, answers: Mapping[str, str], use_de
     from litgen.template_source import pin_for_new_project, record_pinned_source
 
     record_pinned_source(target, pin_for_new_project(info.path))
+
+
+def _given_answers(info: TemplateInfo, rendered: Path) -> dict[str, Any]:
+    """The answers a rendered project records for the template's questions."""
+    import yaml
+
+    recorded = yaml.safe_load((rendered / ".copier-answers.yml").read_text(encoding="utf-8")) or {}
+    return {key: value for key, value in recorded.items() if key in info.questions}
 
 
 def _backup_name(path: Path) -> Path:

@@ -261,3 +261,28 @@ def test_ctrl_c_at_a_question_exits_130_with_one_line_and_writes_nothing(tmp_pat
     text = output.decode(errors="replace")
     assert "litgen: interrupted" in text and "Question(" not in text and "Traceback" not in text
     assert list(tmp_path.iterdir()) == []
+
+
+def test_answers_given_at_the_prompts_are_validated_like_data_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import copier
+
+    real_run_copy = copier.run_copy
+    prompted: list[bool] = []
+
+    def prompts_that_accept_anything(src: str, dst: Path, **kwargs: object) -> object:
+        if kwargs.get("defaults"):
+            return real_run_copy(src, dst, **kwargs)
+        prompted.append(True)  # what copier's prompts let through: single-choice answers skip cross-checks
+        result = real_run_copy(src, dst, **{**kwargs, "defaults": True})
+        answers = Path(dst) / ".copier-answers.yml"
+        answers.write_text(answers.read_text().replace("precision: 32-true", "precision: 16-mixed").replace(
+            "accelerator: auto", "accelerator: cpu"))
+        return result
+
+    monkeypatch.setattr(copier, "run_copy", prompts_that_accept_anything)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    with pytest.raises(UsageError, match="16-mixed"):
+        create_project(tmp_path / "proj", template="classifier")
+    assert prompted and list(tmp_path.iterdir()) == []
