@@ -28,7 +28,7 @@ app = typer.Typer(
         "update -> litgen/update.py, add -> litgen/add.py."
     ),
     no_args_is_help=True,
-    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -116,11 +116,13 @@ def _raise_if_diverged(report: VerifyReport) -> None:
 
 @app.command()
 def new(
-    dest: Annotated[Path, typer.Argument(help="Folder to create the project in (must be empty unless --force).")],
-    template: Annotated[str, typer.Option("--template", "-t", help="Template name (see `litgen templates`) or a folder holding a copier.yml.")] = "classifier",
+    dest: Annotated[
+        Path, typer.Argument(metavar="DEST", help="Folder to create the project in (must be empty unless --force).")
+    ],
+    template: Annotated[str, typer.Option("--template", "-t", metavar="NAME", help="Template name (see `litgen templates`) or a folder holding a copier.yml.")] = "classifier",
     defaults: Annotated[bool, typer.Option("--defaults", help="Ask nothing: use --data answers, else defaults.")] = False,
     data: Annotated[
-        Optional[list[str]], typer.Option("--data", "-d", help="Answer a question: KEY=VALUE (repeatable).")
+        Optional[list[str]], typer.Option("--data", "-d", metavar="KEY=VALUE", help="Answer a question (repeatable).")
     ] = None,
     no_check: Annotated[bool, typer.Option("--no-check", help="Skip the fast_dev_run validation.")] = False,
     force: Annotated[
@@ -146,19 +148,33 @@ def new(
 
 
 @app.command()
-def templates() -> None:
-    """List the templates and the questions each asks."""
+def templates(
+    as_json: Annotated[bool, typer.Option("--json", help="Print every template and question as JSON.")] = False,
+) -> None:
+    """List the templates and the questions each asks, with their choices and defaults."""
     from litgen.new import list_templates
 
-    for info in list_templates():
+    infos = list_templates()
+    if as_json:
+        typer.echo(json.dumps([info.to_json() for info in infos], indent=2, default=str))
+        return
+    for info in infos:
         typer.echo(f"{info.name:<14} {info.description}")
-        typer.echo(f"{'':<14} asks: {', '.join(info.questions)}")
+        for question in info.questions:
+            choices = info.choices.get(question)
+            accepts = " | ".join(map(str, choices)) if choices else info.types.get(question, "str")
+            if question in info.multiselect:
+                accepts += " (several, comma-separated)"
+            default = info.defaults.get(question)
+            shown = "" if default is None or "{{" in str(default) else f" [default: {default}]"
+            typer.echo(f"  {question}: {accepts}{shown}")
+        typer.echo("")
 
 
-@app.command(context_settings={"help_option_names": ["-h", "--help"]})
+@app.command()
 def check(
     paths: Annotated[list[Path], typer.Argument(metavar="PATH", help="Lightning scripts or generated project folders.")],
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds before a program is killed.")] = 300.0,
+    timeout: Annotated[float, typer.Option("--timeout", metavar="S", help="Seconds before a program is killed.")] = 300.0,
     cpu_map: Annotated[
         bool,
         typer.Option(
@@ -179,9 +195,9 @@ def check(
 
 @app.command()
 def convert(
-    input: Annotated[Path, typer.Argument(help="A raw PyTorch training script.")],
+    input: Annotated[Path, typer.Argument(metavar="INPUT", help="A raw PyTorch training script.")],
     output: Annotated[
-        Optional[Path], typer.Option("--output", "-o", help="Where to write (default: <stem>_lightning.py).")
+        Optional[Path], typer.Option("--output", "-o", metavar="OUTPUT", help="Where to write (default: <stem>_lightning.py).")
     ] = None,
     diff: Annotated[bool, typer.Option("--diff", help="Print a unified diff and write nothing.")] = False,
     in_place: Annotated[
@@ -252,10 +268,10 @@ def convert(
         _raise_if_diverged(verified)
 
 
-@app.command(context_settings={"help_option_names": ["-h", "--help"]})
+@app.command()
 def verify(
-    original: Annotated[Path, typer.Argument(help="The raw PyTorch script.")],
-    converted: Annotated[Path, typer.Argument(help="Its Lightning conversion.")],
+    original: Annotated[Path, typer.Argument(metavar="ORIGINAL", help="The raw PyTorch script.")],
+    converted: Annotated[Path, typer.Argument(metavar="CONVERTED", help="Its Lightning conversion.")],
     steps: StepsOption = "5",
     devices: DevicesOption = 1,
     rtol: RtolOption = 1e-5,
@@ -284,7 +300,9 @@ def verify(
 
 @app.command()
 def update(
-    path: Annotated[Path, typer.Argument(help="A project made by `litgen new` (default: the current folder).")] = Path("."),
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="A project made by `litgen new` (default: the current folder).")
+    ] = Path("."),
     check_only: Annotated[
         bool, typer.Option("--check", help="Only report whether an update is available (exit 1 if one is).")
     ] = False,
@@ -312,11 +330,15 @@ def update(
 
 @app.command()
 def add(
-    component: Annotated[str, typer.Argument(help="logger, callback, slurm or export.")],
-    path: Annotated[Path, typer.Argument(help="A project made by `litgen new` (default: the current folder).")] = Path("."),
+    component: Annotated[str, typer.Argument(metavar="COMPONENT", help="logger, callback, slurm or export.")],
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="A project made by `litgen new` (default: the current folder).")
+    ] = Path("."),
     data: Annotated[
         Optional[list[str]],
-        typer.Option("--data", "-d", help="A component option KEY=VALUE (repeatable), e.g. kind=tensorboard, name=EpochTimer."),
+        typer.Option(
+            "--data", "-d", metavar="KEY=VALUE", help="A component option (repeatable), e.g. kind=tensorboard, name=EpochTimer."
+        ),
     ] = None,
 ) -> None:
     """Add a component to a generated project without touching the rest.

@@ -28,6 +28,24 @@ class TemplateInfo:
     questions: list[str]
     multiselect: frozenset[str] = frozenset()
     types: Mapping[str, str] = field(default_factory=dict)  # question -> copier type (str, int, float, bool, ...)
+    choices: Mapping[str, list[Any]] = field(default_factory=dict)  # question -> the values it accepts
+    defaults: Mapping[str, Any] = field(default_factory=dict)  # question -> its default (may be a Jinja template)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "questions": [
+                {
+                    "name": question,
+                    "type": self.types.get(question, "str"),
+                    "default": self.defaults.get(question),
+                    "choices": self.choices.get(question),
+                    "multiselect": question in self.multiselect,
+                }
+                for question in self.questions
+            ],
+        }
 
 
 @dataclass
@@ -75,8 +93,19 @@ def _template_info(template_dir: Path) -> TemplateInfo:
     multiselect = frozenset(
         key for key in questions if isinstance(config[key], dict) and config[key].get("multiselect")
     )
-    types = {key: str(config[key].get("type", "str")) for key in questions if isinstance(config[key], dict)}
-    return TemplateInfo(template_dir.name, template_dir, description, questions, multiselect, types)
+    specs = {key: config[key] for key in questions if isinstance(config[key], dict)}
+    types = {key: str(spec.get("type", "str")) for key, spec in specs.items()}
+    choices = {key: _choice_values(spec["choices"]) for key, spec in specs.items() if spec.get("choices")}
+    defaults = {key: spec.get("default") for key, spec in specs.items() if "default" in spec}
+    defaults.update({key: config[key] for key in questions if key not in specs})  # `question: default` shorthand
+    return TemplateInfo(template_dir.name, template_dir, description, questions, multiselect, types, choices, defaults)
+
+
+def _choice_values(choices: Any) -> list[Any]:
+    """copier's choices as the values an answer may take: a list, or a mapping of label -> value."""
+    if isinstance(choices, dict):
+        return [value[0] if isinstance(value, list) and value else value for value in choices.values()]
+    return list(choices) if isinstance(choices, list) else [choices]
 
 
 def list_templates() -> list[TemplateInfo]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import subprocess
 import sys
 from pathlib import Path
@@ -106,3 +108,21 @@ def test_light_commands_never_import_torch_or_lightning(tmp_path: Path, args: li
         [sys.executable, "-c", _IMPORT_PROBE, *argv], capture_output=True, text=True, timeout=120
     )
     assert "HEAVY= CODE=0" in result.stdout, result.stdout + result.stderr
+
+
+def test_templates_show_each_questions_choices_and_default_and_json() -> None:
+    text = litgen("templates").stdout
+    assert "  optimizer: adam | adamw | sgd [default: adam]" in text
+    assert "  callbacks: model_checkpoint | early_stopping | lr_monitor (several, comma-separated)" in text
+    payload = json.loads(litgen("templates", "--json").stdout)
+    classifier = next(template for template in payload if template["name"] == "classifier")
+    optimizer = next(question for question in classifier["questions"] if question["name"] == "optimizer")
+    assert optimizer == {"name": "optimizer", "type": "str", "default": "adam", "choices": ["adam", "adamw", "sgd"], "multiselect": False}
+
+
+@pytest.mark.parametrize("command", ["new", "templates", "check", "convert", "verify", "update", "add"])
+def test_short_help_works_everywhere_with_readme_placeholders(command: str) -> None:
+    result = litgen(command, "-h")
+    assert result.returncode == 0 and result.stdout.startswith(f"Usage: litgen {command}")
+    placeholders = {"new": "DEST", "check": "PATH", "convert": "INPUT", "verify": "ORIGINAL", "add": "COMPONENT"}
+    assert placeholders.get(command, "") in result.stdout.splitlines()[0]
