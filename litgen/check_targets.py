@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,32 @@ def resolve_target(path: Path, script_args: Sequence[str] = ()) -> CheckTarget:
         return _resolve_project(path, resolved, script_args)
     if not resolved.is_file() or resolved.suffix != ".py":
         raise UsageError(f"not a Python script; expected {EXPECTED_TARGET}", path=path)
-    return CheckTarget(path, "script", resolved, None, (str(resolved), *script_args), (str(resolved.parent),))
+    arguments = [_resolve_argument(Path.cwd(), arg) for arg in script_args]  # the program runs elsewhere
+    source = _read_source(resolved, path)
+    if _FABRIC.search(source) and not _TRAINER.search(source):
+        raise UsageError(
+            "trains with Lightning Fabric, which has no fast_dev_run to force; "
+            "litgen check runs programs that train with a Lightning Trainer",
+            path=path,
+        )
+    if _LIGHTNING_CLI.search(source) and "run=False" not in source and not (arguments and arguments[0] in _CLI_SUBCOMMANDS):
+        if not any(arg in ("-h", "--help", "--print_config") for arg in arguments):
+            arguments.insert(0, "fit")  # what `python train.py` alone cannot do: LightningCLI needs a subcommand
+    return CheckTarget(path, "script", resolved, None, (str(resolved), *arguments), (str(resolved.parent),))
+
+
+_FABRIC = re.compile(r"\bFabric\s*\(")
+_TRAINER = re.compile(r"\bTrainer\s*\(|\bLightningCLI\s*\(")
+_LIGHTNING_CLI = re.compile(r"\bLightningCLI\s*\(")
+_CLI_SUBCOMMANDS = ("fit", "validate", "test", "predict")
+
+
+def _read_source(resolved: Path, given: Path) -> str:
+    try:
+        with resolved.open("rb") as handle:
+            return handle.read(2_000_000).decode("utf-8", errors="replace")
+    except OSError as error:
+        raise UsageError(f"cannot read it: {error.strerror or error}", path=given) from None
 
 
 def _resolve_project(given: Path, root: Path, script_args: Sequence[str]) -> CheckTarget:
@@ -64,7 +90,8 @@ def _resolve_project(given: Path, root: Path, script_args: Sequence[str]) -> Che
             f"[tool.litgen] module {module!r} has no src/{relative}/__main__.py to run with `python -m {module}`",
             path=pyproject,
         )
-    argv = (module, *(_resolve_argument(root, arg) for arg in check_args), *script_args)
+    callers = (_resolve_argument(Path.cwd(), arg) for arg in script_args)
+    argv = (module, *(_resolve_argument(root, arg) for arg in check_args), *callers)
     return CheckTarget(given, "module", root, module, argv, (str(root / "src"),))
 
 

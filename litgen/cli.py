@@ -58,10 +58,12 @@ def _root(
     _state["debug"] = debug
 
 
-def _print_check_results(results: list[CheckResult]) -> None:
+def _print_check_results(results: list[CheckResult], *, verbose: bool = False) -> None:
     for result in results:
         if result.ok:
             typer.echo(f"PASS {result.target} ({result.summary})")
+            if verbose and result.output_tail:
+                typer.echo(result.output_tail.rstrip())
         else:
             typer.echo(f"FAIL {result.target}: {result.reason}", err=True)
             if result.output_tail:
@@ -138,13 +140,27 @@ def new(
     for backup in created.backups:
         typer.echo(f"kept your previous file as {backup}", err=True)
     typer.echo(f"created {created.dest} from template '{template}'")
-    if no_check:
-        return
-    from litgen.check import check_programs
+    if not no_check:
+        from litgen.check import check_programs
 
-    results = check_programs([created.dest])
-    _print_check_results(results)
-    _raise_if_failed(results)
+        typer.echo("checking that it trains (one fast_dev_run batch on CPU; importing Lightning takes a few seconds) ...")
+        results = check_programs([created.dest])
+        _print_check_results(results)
+        _raise_if_failed(results)
+    for line in _next_steps(created.dest):
+        typer.echo(line)
+
+
+def _next_steps(project: Path) -> list[str]:
+    """The commands a user types next, for a project that says how it runs ([tool.litgen] in pyproject.toml)."""
+    from litgen.check_targets import resolve_target
+
+    try:
+        target = resolve_target(project)
+    except LitgenError:  # a custom template without a [tool.litgen] table: nothing to suggest
+        return []
+    run = " ".join(["python", "-m", str(target.module), *(arg.replace(f"{project}/", "") for arg in target.argv[1:])])
+    return ["next:", f"  cd {project}", "  python -m pip install -e '.[dev]'   # or train from src/ with PYTHONPATH=src", f"  {run}"]
 
 
 @app.command()
@@ -181,15 +197,19 @@ def check(
             "--cpu-map", help="Also map GPU-only settings of a program that sets accelerator='cpu' itself."
         ),
     ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also show the end of a passing program's output.")
+    ] = False,
 ) -> None:
     """Run programs with fast_dev_run forced (CPU, offline, scratch dir); pass if a training step ran.
 
-    Arguments after `--` are passed to every script.
+    Arguments after `--` are passed to every script; relative paths among them are resolved against
+    the current folder. A LightningCLI script without a subcommand runs `fit`.
     """
     from litgen.check import check_programs
 
     results = check_programs(paths, timeout=timeout, script_args=_script_args(), cpu_map=cpu_map)
-    _print_check_results(results)
+    _print_check_results(results, verbose=verbose)
     _raise_if_failed(results)
 
 

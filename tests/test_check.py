@@ -465,3 +465,29 @@ def test_check_fails_a_cpu_program_whose_strategy_needs_a_gpu(tmp_path: Path) ->
     mapped = litgen("check", str(script), "--cpu-map")
     assert mapped.returncode == 0, mapped.stderr
     assert "strategy 'fsdp' was checked as 'auto'" in mapped.stderr
+
+
+def test_relative_paths_after_the_double_dash_are_resolved_against_the_callers_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = tmp_path / "train.py"
+    script.write_text("import lightning\nlightning.Trainer()\n")
+    (tmp_path / "data.csv").write_text("x\n")
+    monkeypatch.chdir(tmp_path)
+    target = resolve_target(script, ["--data", "data.csv", "--out=data.csv", "--epochs", "2", "missing.csv"])
+    assert target.argv[1:] == ("--data", str(tmp_path / "data.csv"), f"--out={tmp_path / 'data.csv'}", "--epochs", "2", "missing.csv")
+
+
+def test_a_lightning_cli_script_without_a_subcommand_runs_fit(tmp_path: Path) -> None:
+    script = tmp_path / "main.py"
+    script.write_text("from lightning.pytorch.cli import LightningCLI\nLightningCLI()\n")
+    assert resolve_target(script).argv[1:] == ("fit",)
+    assert resolve_target(script, ["validate", "--config", "c.yaml"]).argv[1:] == ("validate", "--config", "c.yaml")
+    assert resolve_target(script, ["--trainer.max_epochs=1"]).argv[1:] == ("fit", "--trainer.max_epochs=1")
+
+
+def test_a_fabric_script_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    script = tmp_path / "fabric_train.py"
+    script.write_text("import lightning as L\nfabric = L.Fabric(accelerator='cpu')\nfabric.launch()\n")
+    with pytest.raises(UsageError, match="trains with Lightning Fabric, which has no fast_dev_run"):
+        resolve_target(script)

@@ -125,3 +125,14 @@ def test_short_help_works_everywhere_with_readme_placeholders(command: str) -> N
     assert result.returncode == 0 and result.stdout.startswith(f"Usage: litgen {command}")
     placeholders = {"new": "DEST", "check": "PATH", "convert": "INPUT", "verify": "ORIGINAL", "add": "COMPONENT"}
     assert placeholders.get(command, "") in result.stdout.splitlines()[0]
+
+
+def test_new_ends_with_the_commands_to_run_next(tmp_path: Path) -> None:
+    result = litgen("new", str(tmp_path / "proj"), "--defaults", "--no-check")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-4:] == [
+        "next:",
+        f"  cd {tmp_path / 'proj'}",
+        "  python -m pip install -e '.[dev]'   # or train from src/ with PYTHONPATH=src",
+        "  python -m digits_classifier fit --config configs/default.yaml",
+    ]
