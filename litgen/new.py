@@ -171,12 +171,21 @@ def _check_answer_types(info: TemplateInfo, answers: Mapping[str, str]) -> None:
 
 def _normalise_answers(info: TemplateInfo, answers: Mapping[str, str]) -> dict[str, str]:
     """Accept `a,b` as well as copier's YAML `[a, b]` for multiselect questions."""
+    import yaml
+
     normalised = dict(answers)
     for key in info.multiselect & set(answers):
         value = answers[key].strip()
         if not value.startswith("["):
             items = [item.strip() for item in value.split(",") if item.strip()]
             normalised[key] = "[" + ", ".join(items) + "]"
+            continue
+        try:  # copier would parse it as YAML itself and fail without naming the question
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            parsed = None
+        if not isinstance(parsed, list):
+            raise UsageError(f"--data {key}: expected a comma-separated list such as a,b (or [a, b]), got '{value}'")
     return normalised
 
 

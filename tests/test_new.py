@@ -286,3 +286,10 @@ def test_answers_given_at_the_prompts_are_validated_like_data_answers(
     with pytest.raises(UsageError, match="16-mixed"):
         create_project(tmp_path / "proj", template="classifier")
     assert prompted and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("value", ["[csv", "[a, [b]", "[{x: 1}"])
+def test_a_yaml_looking_list_answer_that_is_not_a_list_names_its_question(tmp_path: Path, value: str) -> None:
+    with pytest.raises(UsageError, match=r"--data extras: expected a comma-separated list"):
+        create_project(tmp_path / "proj", template=MINI, answers={"extras": value}, use_defaults=True)
+    assert list(tmp_path.iterdir()) == []
