@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,8 +77,16 @@ class CheckResult:
         return data
 
 
+Progress = Callable[[str], None]  # told, as it happens, what the probe is doing (one line each)
+
+
 def check_programs(
-    paths: Sequence[Path], *, timeout: float = 300.0, script_args: Sequence[str] = (), cpu_map: bool = False
+    paths: Sequence[Path],
+    *,
+    timeout: float = 300.0,
+    script_args: Sequence[str] = (),
+    cpu_map: bool = False,
+    progress: Progress | None = None,
 ) -> list[CheckResult]:
     """Run each program with fast_dev_run forced (CPU, offline, scratch cwd, TIMEOUT s each) and judge it.
 
@@ -91,7 +99,7 @@ def check_programs(
         raise UsageError(f"nothing to check; expected {EXPECTED_TARGET}")
     with tempfile.TemporaryDirectory(prefix="litgen-check-", ignore_cleanup_errors=True) as scratch:
         extras = [{"cpu_map": cpu_map} for _ in targets]
-        return run_probe(targets, timeout=timeout, scratch=Path(scratch), extras=extras)
+        return run_probe(targets, timeout=timeout, scratch=Path(scratch), extras=extras, progress=progress)
 
 
 def run_probe(
@@ -102,6 +110,7 @@ def run_probe(
     env: dict[str, str] | None = None,
     extras: Sequence[dict[str, Any]] | None = None,
     cleanup_dir: Path | None = None,
+    progress: Progress | None = None,
 ) -> list[CheckResult]:
     """Run TARGETS through one probe process in SCRATCH (which the caller owns and removes).
 
@@ -116,6 +125,7 @@ def run_probe(
         env=FORCED_ENV if env is None else env,
         extras=extras,
         cleanup_dir=cleanup_dir or scratch,
+        progress=progress,
     )
     return session.run()
 
@@ -211,7 +221,9 @@ class _ProbeSession:
         env: dict[str, str],
         extras: Sequence[dict[str, Any]] | None = None,
         cleanup_dir: Path | None = None,
+        progress: Progress | None = None,
     ) -> None:
+        self.progress = progress or (lambda line: None)
         self.cleanup_dir = cleanup_dir or scratch
         self.targets = targets
         self.timeout = timeout
@@ -334,12 +346,16 @@ class _ProbeSession:
             elif kind == "start":
                 self.running = (int(event["index"]), int(event["pgid"]))
                 phase_deadline = min(now + self.timeout + GRACE_S, self.deadline)
+                self.progress(f"running {self.targets[self.running[0]].given} ...")
             elif kind == "end":
-                self._settle(int(event["index"]), event)
+                index = int(event["index"])
+                self._settle(index, event)
                 self.running = None
                 phase_deadline = min(now + GRACE_S, self.deadline)
+                self.progress(f"finished {self.targets[index].given} in {float(event.get('elapsed_s') or 0):.1f} s")
             elif kind == "ready":
                 phase_deadline = min(now + GRACE_S, self.deadline)
+                self.progress(f"imported Lightning in {float(event.get('import_s') or 0):.1f} s (shared by every program)")
 
 
 def _parse_event(line: str) -> dict[str, Any]:

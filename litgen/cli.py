@@ -58,6 +58,10 @@ def _root(
     _state["debug"] = debug
 
 
+def _progress_line(line: str) -> None:
+    typer.echo(f"litgen: {line}", err=True)
+
+
 def _print_check_results(results: list[CheckResult], *, verbose: bool = False) -> None:
     for result in results:
         if result.ok:
@@ -144,7 +148,7 @@ def new(
         from litgen.check import check_programs
 
         typer.echo("checking that it trains (one fast_dev_run batch on CPU; importing Lightning takes a few seconds) ...")
-        results = check_programs([created.dest])
+        results = check_programs([created.dest], progress=_progress_line)
         _print_check_results(results)
         _raise_if_failed(results)
     for line in _next_steps(created.dest):
@@ -208,7 +212,9 @@ def check(
     """
     from litgen.check import check_programs
 
-    results = check_programs(paths, timeout=timeout, script_args=_script_args(), cpu_map=cpu_map)
+    results = check_programs(
+        paths, timeout=timeout, script_args=_script_args(), cpu_map=cpu_map, progress=_progress_line
+    )
     _print_check_results(results, verbose=verbose)
     _raise_if_failed(results)
 

@@ -416,6 +416,10 @@ def test_cli_passes_script_args_and_exits_0() -> None:
     result = litgen("check", str(FIXTURES / "args.py"), "--", "--flag", "value")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"PASS {FIXTURES / 'args.py'} (1 training step, 1 validation step in ")
+    progress = result.stderr.splitlines()  # as it happens, on stderr: the import apart from each program's run
+    assert progress[0].startswith("litgen: imported Lightning in ") and progress[0].endswith(" s (shared by every program)")
+    assert progress[1:3] == [f"litgen: running {FIXTURES / 'args.py'} ...", progress[2]]
+    assert progress[2].startswith(f"litgen: finished {FIXTURES / 'args.py'} in ")
 
 
 @pytest.mark.slow
