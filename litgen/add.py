@@ -54,9 +54,11 @@ def add_component(path: Path, component: str, options: Mapping[str, str]) -> Mer
 
 def _reanswer(project: Project, answers: Mapping[str, object]) -> MergeReport:
     """Render the project's own template version with ANSWERS changed and merge the difference in."""
-    from litgen.template_source import installed_source
+    from litgen.template_source import cache_errors, installed_source
 
-    pinned = installed_source().existing(project.template, project.commit)
+    source = installed_source()
+    with cache_errors(source):
+        pinned = source.existing(project.template, project.commit)
     if pinned is None:
         raise UsageError(
             f"was generated from {project.template} {project.commit}, which this litgen does not have; "

@@ -289,6 +289,18 @@ def default_cache_dir() -> Path:
     return Path(base).expanduser().resolve() / "litgen"
 
 
+@contextlib.contextmanager
+def cache_errors(source: TemplateSource) -> Iterator[None]:
+    """Turn a cache folder that cannot be used (a file, missing, read-only, full) into one clear UsageError."""
+    try:
+        yield
+    except OSError as error:
+        raise UsageError(
+            f"cannot use the template cache {source.cache_dir}: {error.strerror or error}; "
+            f"set {CACHE_ENV} to a writable folder"
+        ) from None
+
+
 def installed_source() -> TemplateSource:
     """The source for the installed litgen: its templates folder, its bundle and the user's cache."""
     from litgen.new import templates_root

@@ -25,6 +25,7 @@ from litgen.template_source import (
     SOURCE_PREFIX,
     PinnedTemplate,
     TemplateSource,
+    cache_errors,
     git,
     git_succeeds,
     installed_source,
@@ -159,7 +160,9 @@ class MergeReport:
 def check_update(path: Path, source: TemplateSource | None = None) -> UpdateStatus:
     """Whether the installed litgen has another version of the project's template; changes nothing."""
     project = read_project(path)
-    target = (source or installed_source()).pin(project.template)
+    source = source or installed_source()
+    with cache_errors(source):
+        target = source.pin(project.template)
     return UpdateStatus(project.root, project.template, project.commit, target.tag)
 
 
@@ -167,7 +170,8 @@ def update_project(path: Path, source: TemplateSource | None = None) -> MergeRep
     """Merge the installed version of the project's template into it; the user's edits are kept."""
     project = read_project(path)
     source = source or installed_source()
-    target = source.pin(project.template)
+    with cache_errors(source):
+        target = source.pin(project.template)
     if project.commit == target.tag:
         return MergeReport(project.root, project.template, project.commit, target.tag)
     current, latest = parse_version(project.commit), parse_version(target.tag)

@@ -281,3 +281,17 @@ def test_an_answers_file_that_is_not_utf8_is_a_one_line_error(tmp_path: Path) ->
     with pytest.raises(UsageError, match="cannot read it as UTF-8 text") as caught:
         read_project(project)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("cache", ["a-file", "missing/deeper"])
+def test_a_cache_that_cannot_be_used_is_a_one_line_error(
+    releases: Releases, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache: str
+) -> None:
+    releases.release("1.0.0")
+    project = new_project(releases, tmp_path)
+    (tmp_path / "a-file").write_text("not a folder")
+    if cache == "missing/deeper":
+        (tmp_path / "missing").write_text("a file where a folder should be")
+    monkeypatch.setenv("LITGEN_CACHE_DIR", str(tmp_path / cache))
+    with pytest.raises(UsageError, match="cannot use the template cache .*set LITGEN_CACHE_DIR to a writable folder"):
+        check_update(project)
