@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from litgen._probe_trainer import as_list, describe
 
 if TYPE_CHECKING:
-    from litgen._verify_probe import Recorder
+    from litgen._verify_record import Recorder
 
 # CUDA mixed precision is inactive on a CPU-only machine: the original's autocast("cuda") and
 # GradScaler("cuda") do nothing there, so full precision is what it computed.

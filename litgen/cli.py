@@ -12,11 +12,18 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from litgen import __version__
+from litgen.cli_report import (
+    next_steps,
+    print_check_results,
+    print_verify_report,
+    progress_line,
+    raise_if_diverged,
+    raise_if_failed,
+)
 from litgen.errors import CheckFailed, Diverged, LitgenError, UsageError
 
 if TYPE_CHECKING:  # the real imports happen inside the commands, to keep --help fast
-    from litgen.check import CheckResult
-    from litgen.verify import VerifyOptions, VerifyReport
+    from litgen.verify import VerifyOptions
 
 app = typer.Typer(
     name="litgen",
@@ -58,31 +65,6 @@ def _root(
     _state["debug"] = debug
 
 
-def _progress_line(line: str) -> None:
-    typer.echo(f"litgen: {line}", err=True)
-
-
-def _print_check_results(results: list[CheckResult], *, verbose: bool = False) -> None:
-    for result in results:
-        if result.ok:
-            typer.echo(f"PASS {result.target} ({result.summary})")
-            if verbose and result.output_tail:
-                typer.echo(result.output_tail.rstrip())
-        else:
-            typer.echo(f"FAIL {result.target}: {result.reason}", err=True)
-            if result.output_tail:
-                typer.echo(result.output_tail.rstrip(), err=True)
-        for note in result.notes:
-            typer.echo(f"  note: {note}", err=True)
-
-
-def _raise_if_failed(results: list[CheckResult]) -> None:
-    failed = [r for r in results if not r.ok]
-    if failed:
-        first = failed[0]
-        raise CheckFailed(f"did not train under fast_dev_run: {first.reason}", path=first.target)
-
-
 StepsOption = Annotated[
     str, typer.Option("--steps", metavar="N|all", help="Optimizer steps to compare, or 'all' to run both to the end.")
 ]
@@ -103,21 +85,6 @@ def _verify_options(steps: str, devices: int, rtol: float, timeout: float, seed:
     return VerifyOptions(
         steps=parse_steps(steps), devices=devices, rtol=rtol, timeout=timeout, seed=seed, script_args=_script_args()
     )
-
-
-def _print_verify_report(report: VerifyReport) -> None:
-    for line in report.text_lines():
-        typer.echo(line)
-    if report.output_tail:
-        typer.echo(report.output_tail.rstrip(), err=True)
-
-
-def _raise_if_diverged(report: VerifyReport) -> None:
-    if not report.agree:
-        first = report.first_difference
-        detail = first.detail if first is not None else "they differ"
-        step = f" at step {first.step}" if first is not None and first.step is not None else ""
-        raise Diverged(f"does not compute what {report.original} computes{step}: {detail}", path=report.converted)
 
 
 @app.command()
@@ -148,23 +115,11 @@ def new(
         from litgen.check import check_programs
 
         typer.echo("checking that it trains (one fast_dev_run batch on CPU; importing Lightning takes a few seconds) ...")
-        results = check_programs([created.dest], progress=_progress_line)
-        _print_check_results(results)
-        _raise_if_failed(results)
-    for line in _next_steps(created.dest):
+        results = check_programs([created.dest], progress=progress_line)
+        print_check_results(results)
+        raise_if_failed(results)
+    for line in next_steps(created.dest):
         typer.echo(line)
-
-
-def _next_steps(project: Path) -> list[str]:
-    """The commands a user types next, for a project that says how it runs ([tool.litgen] in pyproject.toml)."""
-    from litgen.check_targets import resolve_target
-
-    try:
-        target = resolve_target(project)
-    except LitgenError:  # a custom template without a [tool.litgen] table: nothing to suggest
-        return []
-    run = " ".join(["python", "-m", str(target.module), *(arg.replace(f"{project}/", "") for arg in target.argv[1:])])
-    return ["next:", f"  cd {project}", "  python -m pip install -e '.[dev]'   # or train from src/ with PYTHONPATH=src", f"  {run}"]
 
 
 @app.command()
@@ -213,10 +168,10 @@ def check(
     from litgen.check import check_programs
 
     results = check_programs(
-        paths, timeout=timeout, script_args=_script_args(), cpu_map=cpu_map, progress=_progress_line
+        paths, timeout=timeout, script_args=_script_args(), cpu_map=cpu_map, progress=progress_line
     )
-    _print_check_results(results, verbose=verbose)
-    _raise_if_failed(results)
+    print_check_results(results, verbose=verbose)
+    raise_if_failed(results)
 
 
 @app.command()
@@ -284,14 +239,14 @@ def convert(
             typer.echo(report.diff_text, nl=False)
         for line in report.summary_lines():
             typer.echo(line, err=report.diff_text is not None)
-        _print_check_results(results)
+        print_check_results(results)
         if verified is not None:
-            _print_verify_report(verified)
+            print_verify_report(verified)
         elif verify_options is not None and report.output_path is None:
             typer.echo("nothing to verify: the input is already Lightning code", err=True)
-    _raise_if_failed(results)
+    raise_if_failed(results)
     if verified is not None:
-        _raise_if_diverged(verified)
+        raise_if_diverged(verified)
 
 
 @app.command()
@@ -320,8 +275,8 @@ def verify(
         if report.output_tail:
             typer.echo(report.output_tail.rstrip(), err=True)
     else:
-        _print_verify_report(report)
-    _raise_if_diverged(report)
+        print_verify_report(report)
+    raise_if_diverged(report)
 
 
 @app.command()

@@ -78,7 +78,7 @@ def _optional_floats(values: Any) -> tuple[float | None, ...]:
 
 
 def record_from_json(data: Mapping[str, Any]) -> ProgramRecord:
-    """Build a ProgramRecord from the probe's JSON (litgen/_verify_probe.py, Recorder.as_json)."""
+    """Build a ProgramRecord from the probe's JSON (litgen/_verify_record.py, Recorder.as_json)."""
     steps = tuple(
         Step(
             optimizer=step.get("optimizer"),

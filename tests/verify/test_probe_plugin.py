@@ -11,14 +11,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from litgen._verify_lightning import verify_trainer_kwargs
-from litgen._verify_probe import (
-    LineTee,
-    Recorder,
-    VerifyStop,
-    _seed_plan,
-    batch_digest,
-    param_checksum,
-)
+from litgen._verify_probe import LineTee, _seed_plan
+from litgen._verify_record import Recorder, VerifyStop, batch_digest, param_checksum
 
 
 def test_backward_passes_belong_to_the_optimizer_step_that_follows(tmp_path: Path) -> None:
