@@ -49,7 +49,7 @@ def verify_pairs(pairs: Sequence[tuple[Path, Path]], options: VerifyOptions) -> 
     resolved = [(_script(Path(original), options), _script(Path(converted), options)) for original, converted in pairs]
     with tempfile.TemporaryDirectory(prefix="litgen-verify-", ignore_cleanup_errors=True) as scratch_dir:
         scratch = Path(scratch_dir)
-        plans = [_plan_pair(index, *pair, options, scratch / f"pair{index}") for index, pair in enumerate(resolved)]
+        plans = [_plan_pair(*pair, options, scratch / f"pair{index}") for index, pair in enumerate(resolved)]
         flat = [planned for plan in plans for planned in plan]
         results = run_probe(
             [planned.target for planned in flat],
@@ -71,9 +71,7 @@ def _script(path: Path, options: VerifyOptions) -> CheckTarget:
     return resolve_target(path, options.script_args)
 
 
-def _plan_pair(
-    index: int, original: CheckTarget, converted: CheckTarget, options: VerifyOptions, folder: Path
-) -> list[_Planned]:
+def _plan_pair(original: CheckTarget, converted: CheckTarget, options: VerifyOptions, folder: Path) -> list[_Planned]:
     folder.mkdir(parents=True)
     common = {"seed": options.seed, "steps": options.steps}
 
