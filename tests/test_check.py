@@ -105,6 +105,7 @@ def test_check_args_paths_given_as_option_values_are_resolved_too(tmp_path: Path
             "has no src/pkg/__main__.py",
         ),
         (lambda tmp: write_project(tmp / "p", "[tool.litgen\n"), "cannot read it"),
+        (lambda tmp: os.mkfifo(tmp / "pipe.py") or tmp / "pipe.py", "not a Python script"),  # never opened
     ],
 )
 def test_bad_targets_are_usage_errors_naming_the_path(tmp_path: Path, make: Any, message: str) -> None:
@@ -412,6 +413,15 @@ def test_a_lightning_cli_project_runs_with_its_check_args(shared_run: dict[str, 
 
 
 @pytest.mark.slow
+@pytest.mark.slow
+def test_verbose_shows_the_end_of_a_passing_programs_output() -> None:
+    quiet = litgen("check", str(FIXTURES / "args.py"), "--", "--flag", "value")
+    loud = litgen("check", str(FIXTURES / "args.py"), "--verbose", "--", "--flag", "value")
+    assert quiet.returncode == loud.returncode == 0
+    extra = loud.stdout.splitlines()[1:]
+    assert quiet.stdout.count("\n") == 1 and extra, loud.stdout  # only PASS without --verbose
+
+
 def test_cli_passes_script_args_and_exits_0() -> None:
     result = litgen("check", str(FIXTURES / "args.py"), "--", "--flag", "value")
     assert result.returncode == 0, result.stderr

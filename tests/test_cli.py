@@ -136,3 +136,8 @@ def test_new_ends_with_the_commands_to_run_next(tmp_path: Path) -> None:
         "  python -m pip install -e '.[dev]'   # or train from src/ with PYTHONPATH=src",
         "  python -m digits_classifier fit --config configs/default.yaml",
     ]
+
+
+def test_shell_completion_can_be_installed() -> None:
+    result = litgen("--help")
+    assert "--install-completion" in result.stdout and "--show-completion" in result.stdout
