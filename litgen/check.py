@@ -13,17 +13,19 @@ import os
 import selectors
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from litgen._probe import kill_process_group  # a torch-free module; only its main() imports Lightning
+from litgen._probe import (
+    kill_process_group,  # a torch-free module; only its main() imports Lightning
+)
 from litgen._proctree import kill_descendants
 from litgen.check_targets import EXPECTED_TARGET, CheckTarget, resolve_target
 from litgen.errors import UsageError
+from litgen.scratch import scratch as scratch_folder
 
 OUTPUT_TAIL_LINES = 40
 IMPORT_ALLOWANCE_S = 120.0  # importing Lightning is ~4 s here; a cold disk can be far slower
@@ -97,9 +99,9 @@ def check_programs(
     targets = [resolve_target(Path(path), script_args) for path in paths]  # every usage error before any run
     if not targets:
         raise UsageError(f"nothing to check; expected {EXPECTED_TARGET}")
-    with tempfile.TemporaryDirectory(prefix="litgen-check-", ignore_cleanup_errors=True) as scratch:
+    with scratch_folder("litgen-check-") as scratch:
         extras = [{"cpu_map": cpu_map} for _ in targets]
-        return run_probe(targets, timeout=timeout, scratch=Path(scratch), extras=extras, progress=progress)
+        return run_probe(targets, timeout=timeout, scratch=scratch, extras=extras, progress=progress)
 
 
 def run_probe(

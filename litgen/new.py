@@ -7,13 +7,13 @@ import filecmp
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from litgen.errors import UsageError
+from litgen.scratch import make_scratch
 
 DEFAULT_TEMPLATE = "classifier"
 
@@ -321,7 +321,7 @@ def create_project(
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         # Render beside DEST (same filesystem, so the final move is a rename) and only then publish it.
-        scratch = Path(tempfile.mkdtemp(prefix=f".{dest.name[:100]}.litgen-", dir=dest.parent))
+        scratch = make_scratch(f".{dest.name[:100]}.litgen-", dest.parent)
     except OSError as error:  # a parent that is a file, a read-only or full disk, a name too long
         raise UsageError(f"cannot create it: {error.strerror or error}", path=dest) from None
     try:

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from litgen.errors import LitgenError, UsageError
+from litgen.scratch import scratch as scratch_folder
 from litgen.template_source import (
     ANSWERS_FILE,
     SOURCE_PREFIX,
@@ -217,7 +217,7 @@ def merge_template_change(
     """Move PROJECT from template version OLD to NEW (which may be the same tag with changed ANSWERS)."""
     report = MergeReport(project.root, project.template, old.tag, new.tag)
     tracked = [name for name in git("ls-files", "-z", cwd=project.root).split("\0") if name]
-    with tempfile.TemporaryDirectory(prefix="litgen-merge-") as scratch_dir:
+    with scratch_folder("litgen-merge-") as scratch_dir:
         scratch = Path(scratch_dir) / "project"
         originals = _snapshot(project.root, tracked, scratch)
         _run_copier_update(scratch, project, old, new, answers or {})

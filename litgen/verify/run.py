@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 from litgen.check import FORCED_ENV, CheckResult, run_probe
 from litgen.check_targets import CheckTarget, resolve_target
 from litgen.errors import UsageError
+from litgen.scratch import scratch as scratch_folder
 from litgen.verify.compare import (
     compare_devices,
     compare_params,
@@ -47,8 +47,7 @@ def verify_programs(original: Path, converted: Path, options: VerifyOptions) -> 
 def verify_pairs(pairs: Sequence[tuple[Path, Path]], options: VerifyOptions) -> list[VerifyReport]:
     """Verify several pairs in one probe session (Lightning is imported once for all of them)."""
     resolved = [(_script(Path(original), options), _script(Path(converted), options)) for original, converted in pairs]
-    with tempfile.TemporaryDirectory(prefix="litgen-verify-", ignore_cleanup_errors=True) as scratch_dir:
-        scratch = Path(scratch_dir)
+    with scratch_folder("litgen-verify-") as scratch:
         plans = [_plan_pair(*pair, options, scratch / f"pair{index}") for index, pair in enumerate(resolved)]
         flat = [planned for plan in plans for planned in plan]
         results = run_probe(
