@@ -101,7 +101,14 @@ def _litgen(*args: str, tmp_path: Path, pid_file: Path) -> subprocess.Popen[str]
     scratch_root.mkdir(exist_ok=True)
     env = {**os.environ, "TMPDIR": str(scratch_root), "LITGEN_TEST_PID_FILE": str(pid_file)}
     return subprocess.Popen(
-        [sys.executable, "-m", "litgen", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "litgen", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # a shell that runs this suite in the background ignores SIGINT, and Python then keeps it
+        # ignored; a user's Ctrl-C reaches litgen with the default disposition, so give it that
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
