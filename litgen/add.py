@@ -145,7 +145,7 @@ def _config_path(project: Project) -> str:
 
     try:
         settings = tomllib.loads((project.root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return DEFAULT_CONFIG
     arguments = settings.get("tool", {}).get("litgen", {}).get("check-args", [])
     if "--config" in arguments[:-1]:
@@ -193,7 +193,10 @@ def _add_callback(project: Project, options: Mapping[str, str]) -> MergeReport:
     package, config_path = _package(project), _config_path(project)
     class_path = f"{package}.{module}.{class_name}"
     config = project.root / config_path
-    config_text = config.read_text(encoding="utf-8") if config.is_file() else None
+    try:
+        config_text = config.read_text(encoding="utf-8") if config.is_file() else None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"cannot read it as UTF-8 text: {error}", path=config) from None
     if config_text is not None and re.search(rf"class_path:\s*['\"]?{re.escape(class_path)}\b", config_text):
         raise UsageError(f"already registers {class_path} in {config_path}", path=project.root)
     variables = {"package_name": package, "module": module, "class_name": class_name, "config_path": config_path}
@@ -226,7 +229,7 @@ def _cli_classes(main_file: Path) -> tuple[str, str, str, str]:
     """
     try:
         tree = ast.parse(main_file.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError):
+    except (OSError, SyntaxError, UnicodeDecodeError):
         reason = "cannot be read as Python; export needs the project's LightningCLI entry point"
         raise UsageError(reason, path=main_file) from None
     imported = {

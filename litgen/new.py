@@ -327,7 +327,10 @@ def create_project(
     try:
         rendered = scratch / "project"
         _render(info, rendered, answers, use_defaults)
-        return _publish(rendered, dest, force)
+        try:
+            return _publish(rendered, dest, force)
+        except OSError as error:  # a full or read-only disk while the project is moved or merged in
+            raise UsageError(f"cannot write the project: {error.strerror or error}", path=dest) from None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -284,3 +284,12 @@ def test_added_components_pass_the_projects_own_tests(tmp_path: Path, git_identi
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert re.search(r"\b10 passed\b", result.stdout), result.stdout[-1000:]  # 3 export, 4 callback, 3 fast_dev_run
+
+
+def test_a_config_that_is_not_utf8_is_a_one_line_error(tmp_path: Path, git_identity: None) -> None:
+    project = classifier(tmp_path)
+    (project / CONFIG).write_bytes((project / CONFIG).read_bytes() + b"# \xff\xfe\n")
+    subprocess.run(["git", "commit", "-qam", "latin-1 comment"], cwd=project, check=True)
+    with pytest.raises(UsageError, match="cannot read it as UTF-8 text") as caught:
+        add_component(project, "callback", {"name": "EpochClock"})
+    assert "\n" not in str(caught.value)

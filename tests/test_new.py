@@ -293,3 +293,15 @@ def test_a_yaml_looking_list_answer_that_is_not_a_list_names_its_question(tmp_pa
     with pytest.raises(UsageError, match=r"--data extras: expected a comma-separated list"):
         create_project(tmp_path / "proj", template=MINI, answers={"extras": value}, use_defaults=True)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_disk_that_refuses_the_move_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import litgen.new as new_module
+
+    def full_disk(rendered: Path, dest: Path, force: bool) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(new_module, "_publish", full_disk)
+    with pytest.raises(UsageError, match="cannot write the project: No space left on device"):
+        create_project(tmp_path / "proj", template=MINI, use_defaults=True)
+    assert list(tmp_path.iterdir()) == []  # the scratch folder is gone too
