@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import selectors
 import subprocess
 import sys
 import time
@@ -19,9 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from litgen._probe import (
-    kill_process_group,  # a torch-free module; only its main() imports Lightning
-)
+from litgen._events import EventReader, parse_event
+from litgen._probe import kill_process_group  # a torch-free module; only its main() imports Lightning
 from litgen._proctree import kill_descendants
 from litgen.check_targets import EXPECTED_TARGET, CheckTarget, resolve_target
 from litgen.errors import UsageError
@@ -303,7 +301,7 @@ class _ProbeSession:
         self.running = None
         try:
             assert process.stdout is not None
-            with _LineReader(process.stdout.fileno()) as lines:
+            with EventReader(process.stdout.fileno()) as lines:
                 self._follow(lines, pending)
         finally:
             # Its descendants first, while it is alive to adopt their orphans (it is their subreaper);
@@ -321,7 +319,7 @@ class _ProbeSession:
             detail = read_output_tail(log_path, 1).strip()
             self._fail_all(pending, f"{reason}: {detail}" if detail else reason)
 
-    def _follow(self, lines: _LineReader, pending: list[int]) -> None:
+    def _follow(self, lines: EventReader, pending: list[int]) -> None:
         """Read the probe's events until it ends or a deadline passes, settling targets as they end."""
         phase_deadline = min(time.monotonic() + IMPORT_ALLOWANCE_S, self.deadline)
         while True:
@@ -340,7 +338,7 @@ class _ProbeSession:
                 if self.running is not None:
                     self._settle(self.running[0], {"failure": "the check process died while this program ran"})
                 return
-            event = _parse_event(line)
+            event = parse_event(line)
             now = time.monotonic()
             kind = event.get("event")
             if kind == "import-failed":
@@ -358,47 +356,3 @@ class _ProbeSession:
             elif kind == "ready":
                 phase_deadline = min(now + GRACE_S, self.deadline)
                 self.progress(f"imported Lightning in {float(event.get('import_s') or 0):.1f} s (shared by every program)")
-
-
-def _parse_event(line: str) -> dict[str, Any]:
-    try:
-        event = json.loads(line)
-    except ValueError:
-        return {}
-    return event if isinstance(event, dict) else {}
-
-
-class _LineReader:
-    """Lines from a pipe with a timeout per line (select-based, so a silent probe cannot block us)."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self.buffer = b""
-        self.closed = False
-        self.selector = selectors.DefaultSelector()
-        self.selector.register(fd, selectors.EVENT_READ)
-
-    def __enter__(self) -> _LineReader:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.selector.close()
-
-    def next_line(self, timeout: float) -> str | None:
-        """The next decoded line, or None at end of file; raises TimeoutError after TIMEOUT seconds."""
-        deadline = time.monotonic() + max(0.0, timeout)
-        while b"\n" not in self.buffer:
-            if self.closed:
-                return None
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not self.selector.select(remaining):
-                raise TimeoutError
-            chunk = os.read(self.fd, 65536)
-            if chunk:
-                self.buffer += chunk
-            else:
-                self.closed = True
-                if self.buffer:  # a last line without newline still counts
-                    self.buffer += b"\n"
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        return line.decode("utf-8", errors="replace")
