@@ -12,11 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from process_helpers import process_is_gone
 
 from litgen import check
 from litgen._probe import print_user_traceback
 from litgen._probe_trainer import exception_line, force_cpu_fast_dev_run
-from litgen.check import CheckResult, check_programs, judge, read_output_tail, read_report, resolve_target
+from litgen.check import (
+    CheckResult,
+    check_programs,
+    judge,
+    read_output_tail,
+    read_report,
+    resolve_target,
+)
 from litgen.errors import UsageError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "check"
@@ -26,15 +34,6 @@ PROJECT = FIXTURES / "project"
 def litgen(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "litgen", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=180, env={**os.environ, **(env or {})})
-
-
-def process_is_gone(pid: int) -> bool:
-    """True once PID has exited; a zombie (killed, not yet reaped by init) counts as gone."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return True
-    return "\nState:\tZ" in status
 
 
 # --- target resolution ---------------------------------------------------------------------------

@@ -12,7 +12,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from versioned_templates import Releases, commit_all, isolate_git, new_project, write_files
+from versioned_templates import (
+    Releases,
+    commit_all,
+    isolate_git,
+    new_project,
+    write_files,
+)
 
 import litgen
 from litgen.errors import LitgenError, UsageError
@@ -161,14 +167,24 @@ def test_update_refuses_uncommitted_changes_and_non_git_projects(releases: Relea
     assert (plain / "train.py").read_text() == "changed, not committed\n"
 
 
+def _project_with_a_pending_update(releases: Releases, tmp_path: Path) -> Path:
+    """A project made from template 1.0.0, while 1.1.0 (one changed line) is released."""
+    releases.release("1.0.0")
+    project = new_project(releases, tmp_path)
+    releases.edit("project/train.py.jinja", "lr = 0.1", "lr = 0.01")
+    releases.release("1.1.0")
+    return project
+
+
+def _project_files(project: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in project.rglob("*") if p.is_file() and ".git" not in p.parts}
+
+
 def test_a_failing_merge_leaves_the_project_untouched(
     releases: Releases, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    releases.release("1.0.0")
-    project = new_project(releases, tmp_path)
-    before = {p: p.read_bytes() for p in project.rglob("*") if p.is_file() and ".git" not in p.parts}
-    releases.edit("project/train.py.jinja", "lr = 0.1", "lr = 0.01")
-    releases.release("1.1.0")
+    project = _project_with_a_pending_update(releases, tmp_path)
+    before = _project_files(project)
 
     real_replace = os.replace
     swaps_into_project: list[Path] = []
@@ -184,8 +200,7 @@ def test_a_failing_merge_leaves_the_project_untouched(
     with pytest.raises(LitgenError, match="No space left on device.*the project was restored"):
         update_project(project)
     assert len(swaps_into_project) == 2
-    after = {p: p.read_bytes() for p in project.rglob("*") if p.is_file() and ".git" not in p.parts}
-    assert after == before
+    assert _project_files(project) == before
 
 
 @pytest.mark.parametrize(
@@ -245,11 +260,8 @@ def test_cli_update_check_and_conflict_exit_codes(releases: Releases, tmp_path: 
 def test_the_answers_file_is_swapped_in_last_and_an_interrupt_restores_everything(
     releases: Releases, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    releases.release("1.0.0")
-    project = new_project(releases, tmp_path)
-    before = {p: p.read_bytes() for p in project.rglob("*") if p.is_file() and ".git" not in p.parts}
-    releases.edit("project/train.py.jinja", "lr = 0.1", "lr = 0.01")
-    releases.release("1.1.0")
+    project = _project_with_a_pending_update(releases, tmp_path)
+    before = _project_files(project)
 
     real_replace = os.replace
     swapped: list[str] = []
@@ -269,8 +281,7 @@ def test_the_answers_file_is_swapped_in_last_and_an_interrupt_restores_everythin
         update_project(project)
     assert list(scratch_root.iterdir()) == []  # no litgen-merge-* scratch folder left
     assert swapped[-1] == ".copier-answers.yml" and len(swapped) >= 2  # every other file went first
-    after = {p: p.read_bytes() for p in project.rglob("*") if p.is_file() and ".git" not in p.parts}
-    assert after == before
+    assert _project_files(project) == before
     assert check_update(project).available
 
 

@@ -249,16 +249,18 @@ def test_a_refused_in_place_conversion_leaves_no_backup(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hogwild.py"]
 
 
+def _run_at_once(copies: int, *args: str) -> list[int]:
+    """Start COPIES `litgen ARGS` processes together; their exit codes."""
+    command = [sys.executable, "-m", "litgen", *args]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(copies)]
+    for run in runs:
+        run.communicate(timeout=120)
+    return [run.returncode for run in runs]
+
+
 def test_concurrent_in_place_runs_never_lose_the_original(script: Path) -> None:
     original = script.read_bytes()
-    runs = [
-        subprocess.Popen([sys.executable, "-m", "litgen", "convert", str(script), "--in-place"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(4)
-    ]  # fmt: skip
-    codes = [run.wait(timeout=120) for run in runs]
-    for run in runs:
-        run.communicate()
+    codes = _run_at_once(4, "convert", str(script), "--in-place")
     assert 0 in codes and set(codes) <= {0, 2}
     assert script.with_name("train.py.orig").read_bytes() == original
     assert script.read_text(encoding="utf-8") == _expected()
@@ -266,14 +268,7 @@ def test_concurrent_in_place_runs_never_lose_the_original(script: Path) -> None:
 
 
 def test_concurrent_runs_never_replace_each_others_output(script: Path) -> None:
-    runs = [
-        subprocess.Popen([sys.executable, "-m", "litgen", "convert", str(script)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(4)
-    ]  # fmt: skip
-    codes = [run.wait(timeout=120) for run in runs]
-    for run in runs:
-        run.communicate()
+    codes = _run_at_once(4, "convert", str(script))
     assert codes.count(0) >= 1 and set(codes) <= {0, 2}
     assert script.with_name("train_lightning.py").read_text(encoding="utf-8") == _expected()
     assert sorted(p.name for p in script.parent.iterdir()) == ["train.py", "train_lightning.py"]
