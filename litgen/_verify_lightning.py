@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import io
 import json
 import os
 import sys
@@ -61,6 +62,8 @@ def make_trainer_policy(recorder: Recorder) -> Callable[[dict[str, Any], str], t
 
     def policy(kwargs: dict[str, Any], package: str) -> tuple[dict[str, Any], list[str]]:
         _count_entries(sys.modules[package].Trainer, recorder)
+        if devices > 1:
+            _carry_rank_zero_state(package)
         forced, notes = verify_trainer_kwargs(kwargs, devices, limit)
         forced["callbacks"].append(_callback_class(package)(recorder))
         recorder.notes.extend(note for note in notes if note not in recorder.notes)
@@ -83,6 +86,57 @@ def _count_entries(trainer_class: type, recorder: Recorder) -> None:
         counted = functools.wraps(method)(counted)
         counted._litgen_verify = True  # type: ignore[attr-defined]
         setattr(trainer_class, name, counted)
+
+
+_PLAIN = (int, float, str, bool, type(None))
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, (list, tuple)):
+        return all(_plain(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _plain(item) for key, item in value.items())
+    return isinstance(value, _PLAIN)
+
+
+def _carry_rank_zero_state(package: str) -> None:
+    """Make `ddp_fork` leave the main process's module as `ddp` leaves it: holding rank zero's attributes.
+
+    Under `strategy="ddp"` (what a user runs) the main process is rank zero, so code after `fit`/`test`
+    reads the attributes rank zero's hooks set. `ddp_fork` sends back only weights and metrics; this
+    sends the module's plain attributes (numbers, strings, tensors) as well.
+    """
+    launchers = importlib.import_module(f"{package}.strategies.launchers.multiprocessing")
+    launcher = launchers._MultiProcessingLauncher
+    if getattr(launcher.get_extra_results, "_litgen_verify", False):
+        return
+    import torch
+
+    get_extra, update_main = launcher.get_extra_results, launcher.update_main_process_results
+
+    def get_extra_results(self: Any, trainer: Any) -> dict[str, Any]:
+        extra = get_extra(self, trainer)
+        module = trainer.lightning_module
+        skipped = {*module._parameters, *module._buffers, *module._modules}
+        state = {
+            name: value.detach().cpu() if isinstance(value, torch.Tensor) else value
+            for name, value in vars(module).items()
+            if not name.startswith("_") and name not in skipped and (isinstance(value, torch.Tensor) or _plain(value))
+        }
+        buffer = io.BytesIO()
+        torch.save(state, buffer)  # as bytes, as Lightning sends its metrics: shared tensor memory dies with the child
+        extra["litgen_module_state"] = buffer.getvalue()
+        return extra
+
+    def update_main_process_results(self: Any, trainer: Any, extra: dict[str, Any]) -> None:
+        update_main(self, trainer, extra)
+        module = trainer.lightning_module
+        state = torch.load(io.BytesIO(extra.get("litgen_module_state", b"")), weights_only=True) if extra.get("litgen_module_state") else {}
+        for name, value in state.items():
+            module.__dict__[name] = value
+
+    get_extra_results._litgen_verify = True  # type: ignore[attr-defined]
+    launcher.get_extra_results, launcher.update_main_process_results = get_extra_results, update_main_process_results
 
 
 @functools.cache

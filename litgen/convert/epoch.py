@@ -179,6 +179,12 @@ class EpochPlanner:
         if not self.plan.optimizers:
             self.ctx.refuse("the training loop never steps an optimizer (no `optimizer.step()` found)", line=None)
         self.plan.manual = parts.manual
+        if parts.manual and len(self.plan.optimizers) > 1:
+            self.ctx.warn(
+                "each optimizer's backward pass leaves the other models' parameters without gradients; on "
+                'several devices pass strategy="ddp_find_unused_parameters_true" (plain DDP stops with an error)',
+                item.line if item is not None else None,
+            )
         self.train_record = parts.record
         for clip in parts.record.clips:
             record_clip(self.ctx, clip)

@@ -89,5 +89,9 @@ class ModulePlan:
         else:
             method.body.extend(statements)
 
+    def signature(self, name: str) -> list[str]:
+        """Parameters of a hook the plan does not hold yet (one a later pass adds)."""
+        return Method(name, []).params()
+
     def ordered(self) -> list[Method]:
         return [self.methods[name] for name in HOOK_ORDER if name in self.methods]

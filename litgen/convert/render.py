@@ -163,6 +163,9 @@ class Renderer:
         if self.plan.manual and method.name == "training_step":
             for name in self.plan.optimizers:
                 mapping.pop(name, None)
+        for old, new in self._parameter_renames(method).items():
+            if old == method.index or old not in self.ctx.script.all_names:  # a name litgen made up goes
+                mapping[old] = cst.Name(new)
         used = usage(method.body).read | usage(method.body).assigned | set(method.params())
         plain = {n for n in used if n not in self.markers.readable and n not in mapping}
         chosen: dict[str, str] = {}
@@ -182,7 +185,33 @@ class Renderer:
             value = substitute(method.returns, self.ctx.script.lines, mapping)
             body.append(cst.SimpleStatementLine([cst.Return(value.with_changes(lpar=[], rpar=[]) if isinstance(value, cst.BaseExpression) else value)]))
         params = []
+        renames = self._parameter_renames(method)
         for param in method.params():
+            if param in renames:
+                params.append(renames[param])
+                continue
             mapped = mapping.get(param) if param in self.markers.readable else None
             params.append(mapped.value if isinstance(mapped, cst.Name) else param)
+        if method.batch in renames and method.batch in self.ctx.script.all_names:  # the script's name stays
+            own = mapping.get(method.batch)
+            name = own.value if isinstance(own, cst.Name) else method.batch
+            body.insert(0, cst.parse_statement(f"{name} = {renames[method.batch]}"))
         return params, body
+
+    def _parameter_renames(self, method: Method) -> dict[str, str]:
+        """Lightning's `batch, batch_idx` for the script's loop variables, unless those names mean something else here.
+
+        The index is renamed; the batch keeps the script's name, bound from `batch` on the hook's first line.
+        """
+        params = set(method.params())
+        statements = list(method.body)
+        if method.returns is not None:
+            statements.append(cst.SimpleStatementLine([cst.Return(method.returns)]))
+        names = usage(statements)
+        used = names.read | names.assigned
+        renames: dict[str, str] = {}
+        if method.index in params and method.index != "batch_idx" and "batch_idx" not in used:
+            renames[method.index] = "batch_idx"
+        if method.batch in params and method.batch != "batch" and ("batch" not in used or "batch" in renames):
+            renames[method.batch] = "batch"
+        return renames

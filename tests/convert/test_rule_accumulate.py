@@ -38,4 +38,4 @@ def test_divided_loss_becomes_accumulate_grad_batches() -> None:
 def test_undivided_accumulation_stays_manual() -> None:
     out = converted(_script(""))
     assert "self.automatic_optimization = False" in out
-    assert "if (i + 1) % 2 == 0:" in out and "accumulate_grad_batches" not in out
+    assert "if (batch_idx + 1) % 2 == 0:" in out and "accumulate_grad_batches" not in out

@@ -69,6 +69,38 @@ def test_whole_runs_agree_and_the_conversion_prints_every_line_of_the_original(
 
 
 
+def _evaluates(case: str) -> bool:
+    converted = (FIXTURES / case / "expected.py").read_text(encoding="utf-8")
+    return "def validation_step(" in converted or "def test_step(" in converted
+
+
+# DistributedSampler pads an evaluation set that does not split evenly by repeating samples, so
+# 2 processes evaluate a few samples twice: Lightning's documented behaviour, named by verify.
+UNEVEN_EVALUATION_SETS = {"test_after_training"}
+EVALUATING = [case for case in CASES if _evaluates(case) and case not in UNEVEN_EVALUATION_SETS]
+
+
+@pytest.fixture(scope="module")
+def two_processes() -> dict[str, VerifyReport]:
+    return _run(EVALUATING + sorted(UNEVEN_EVALUATION_SETS), steps=3, devices=2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", EVALUATING)
+def test_conversions_evaluate_on_two_processes_as_on_one(case: str, two_processes: dict[str, VerifyReport]) -> None:
+    report = two_processes[case]
+    assert report.agree, _explain(report)
+    assert report.devices and "no evaluation ran" not in report.devices[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(UNEVEN_EVALUATION_SETS))
+def test_uneven_evaluation_sets_differ_only_by_sampler_padding(case: str, two_processes: dict[str, VerifyReport]) -> None:
+    report = two_processes[case]
+    differences = list(report.differences)
+    assert differences and all("DistributedSampler repeats some to pad" in d.detail for d in differences), _explain(report)
+
+
 @pytest.mark.slow
 def test_two_processes_evaluate_like_one_on_a_ddp_correct_conversion() -> None:
     cases = ["classifier", "accumulation", "manual_update", "scheduler_per_batch"]

@@ -6,10 +6,11 @@ import re
 from collections.abc import Sequence
 
 import libcst as cst
+import libcst.matchers as m
 
 from litgen.convert.names import call_name, usage
 
-_PREFIXES = re.compile(r"^(val|valid|validation|test|eval|avg|mean)_")
+_PREFIXES = re.compile(r"^(val|valid|validation|test|eval|avg|mean|total|sum|running|epoch)_")
 _COUNT_METHODS = ("size", "numel", "__len__")
 
 
@@ -111,10 +112,28 @@ def metric_logs(
                         derived.append(name)
     taken: set[str] = set()
     logs = []
-    for name in derived or accumulators:  # the sums themselves only when nothing is derived from them
-        key = metric_key(stage, name, taken)
-        logs.append(cst.parse_statement(f'self.log("{key}", {name})'))
+    for name in derived:
+        logs.append(cst.parse_statement(f'self.log("{metric_key(stage, name, taken)}", {name})'))
+    for name, mean in [] if derived else _printed_means(end, accumulators):
+        logs.append(cst.parse_statement(f'self.log("{metric_key(stage, name, taken)}", {mean})'))
+    if not logs:  # the sums themselves only when the pass derives and prints no mean from them
+        for name in accumulators:
+            logs.append(cst.parse_statement(f'self.log("{metric_key(stage, name, taken)}", {name})'))
     return logs
+
+
+def _printed_means(end: Sequence[cst.BaseStatement], accumulators: list[str]) -> list[tuple[str, str]]:
+    """`print(f"... {total_loss / batches:.4f}")`: the mean the script prints, named after its sum."""
+    means: list[tuple[str, str]] = []
+    for statement in end:
+        for call in m.findall(statement, m.Call(func=m.Name("print"))):
+            for division in m.findall(call, m.BinaryOperation(operator=m.Divide())):
+                assert isinstance(division, cst.BinaryOperation)
+                summed = [n for n in usage([division.left]).free if n in accumulators]
+                text = cst.Module([]).code_for_node(division.with_changes(lpar=[], rpar=[]))
+                if summed and all(text != known for _, known in means):
+                    means.append((summed[0], text))
+    return means
 
 
 def insert_logs(end: Sequence[cst.BaseStatement], logs: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
