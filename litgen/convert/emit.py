@@ -9,6 +9,7 @@ import libcst as cst
 from litgen.convert.context import Ctx, TrainerOption, review
 from litgen.convert.names import code, usage
 from litgen.convert.plan import HOOK_ORDER, ModulePlan
+from litgen.convert.rebuild import Rebuilt
 from litgen.convert.render import Layout, Renderer
 from litgen.convert.scale import HELPER, helper_method, make_process_correct
 
@@ -53,8 +54,11 @@ def _call(head: str, args: list[str], indent: str) -> str:
 
 
 class Emitter:
-    def __init__(self, ctx: Ctx, plan: ModulePlan, renderer: Renderer, layout: Layout, names: Names, indent: str) -> None:
+    def __init__(
+        self, ctx: Ctx, plan: ModulePlan, renderer: Renderer, layout: Layout, names: Names, indent: str, rebuilt: Rebuilt
+    ) -> None:
         self.ctx = ctx
+        self.rebuilt = rebuilt
         self.plan = plan
         self.renderer = renderer
         self.layout = layout
@@ -66,9 +70,14 @@ class Emitter:
         attrs = self.layout.attrs
         init_body = ["super().__init__()"]
         init_body += [f"self.{attrs[name]} = {name}" for name in self.layout.ctor]
+        hparams = [h.name for h in self.rebuilt.hparams]
+        if hparams:
+            ignored = ", ".join(f'"{name}"' for name in self.layout.ctor)
+            init_body.append(f"self.save_hyperparameters(ignore=[{ignored}])" if ignored else "self.save_hyperparameters()")
         if self.plan.manual:
             init_body.append("self.automatic_optimization = False")
-        methods = [_method("__init__", list(self.layout.ctor), [cst.parse_statement(line) for line in init_body])]
+        init = [cst.parse_statement(line) for line in init_body]
+        methods = [_method("__init__", [*self.layout.ctor, *hparams], init)]
         models = [m for m in self.ctx.facts.models if m in attrs]
         if len(models) == 1:
             forward = cst.parse_statement(f"return self.{attrs[models[0]]}(*args, **kwargs)")
@@ -88,7 +97,10 @@ class Emitter:
             if notes and body:
                 body[0] = review(body[0], notes)
             methods.append(_method(name, params, body))
-        methods.append(_method("configure_optimizers", [], self._configure_optimizers()))
+        configure = list(self.rebuilt.statements) if self.rebuilt.objects else self._configure_optimizers()
+        if self.ctx.review_notes.get("configure_optimizers"):
+            configure[0] = review(configure[0], self.ctx.review_notes["configure_optimizers"])
+        methods.append(_method("configure_optimizers", [], configure))
         if scaled.uses_helper:
             methods.append(_method(HELPER, ["value"], helper_method(self._torch_alias())))
         docstring = cst.parse_statement(
@@ -153,7 +165,7 @@ class Emitter:
 
     def entry_statements(self, indent: str) -> list[cst.BaseStatement]:
         names = self.names
-        ctor_args = list(self.layout.ctor)
+        ctor_args = [*self.layout.ctor, *(f"{h.name}={code(h.value)}" for h in self.rebuilt.hparams)]
         lines = [f"{names.instance} = " + _call(names.module_class, ctor_args, indent)]
         lines.append(f"{names.trainer} = " + _call(f"{names.lightning}.Trainer", self.trainer_arguments(), indent))
         fit_args = [names.instance, code(self.plan.train_loader) if self.plan.train_loader is not None else "None"]

@@ -10,6 +10,7 @@ from litgen.convert.context import DEVICE_MARKER, Ctx
 from litgen.convert.inline import Markers
 from litgen.convert.names import code, dotted, usage
 from litgen.convert.plan import FAMILY, Method, ModulePlan
+from litgen.convert.rebuild import Rebuilt
 from litgen.convert.reserved import LIGHTNING_MODULE_NAMES
 from litgen.convert.substitute import substitute
 
@@ -42,6 +43,7 @@ class Renderer:
         self.after_reads = after_reads
         self.layout = Layout()
         self._free: dict[str, list[str]] = {}
+        self._rebuilt: dict[str, cst.BaseExpression] = {}  # optimizers and hparams configure_optimizers owns
         self._assigned: dict[str, set[str]] = {}
 
     # --- analysis -----------------------------------------------------------------------------
@@ -141,6 +143,14 @@ class Renderer:
                 loaders[name] = family
         return loaders
 
+    def use_rebuilt(self, rebuilt: Rebuilt) -> None:
+        """The module builds these objects itself: they stop being constructor arguments."""
+        self._rebuilt = dict(rebuilt.in_hooks)
+        gone = set(rebuilt.objects) | set(rebuilt.in_hooks)
+        self.layout.ctor = [name for name in self.layout.ctor if name not in gone]
+        for name in gone:
+            self.layout.attrs.pop(name, None)
+
     # --- renaming -----------------------------------------------------------------------------
     def mapping_for(self, method: Method) -> dict[str, cst.BaseExpression]:
         mapping: dict[str, cst.BaseExpression] = {}
@@ -160,6 +170,8 @@ class Renderer:
         for name, loader_family in self._loader_names().items():
             if loader_family == family and family in LOADER_ACCESSORS and name not in self.layout.attrs:
                 mapping[name] = cst.parse_expression(LOADER_ACCESSORS[family])
+        for name, expression in self._rebuilt.items():
+            mapping.setdefault(name, expression)
         if self.plan.manual and method.name == "training_step":
             for name in self.plan.optimizers:
                 mapping.pop(name, None)

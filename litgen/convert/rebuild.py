@@ -1,0 +1,257 @@
+"""Rebuild the script's optimizers and schedulers inside `configure_optimizers`, with scalar hyper-parameters.
+
+Lightning wants the module to create its optimizers itself: sharded strategies (FSDP, DeepSpeed)
+wrap the model first and only then build the optimizer, and `load_from_checkpoint` rebuilds the
+module from its saved hyper-parameters. So each optimizer and Lightning-stepped scheduler is
+rebuilt from the script's own expression: a model becomes `self.<model>`, a scalar variable or an
+argparse option becomes a constructor argument read as `self.hparams.<name>`. Where that cannot be
+done faithfully (the object is used outside the loop, or built from something that is neither a
+model nor a number), the script's object is handed to the module as before, with a review note.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from litgen.convert.context import Ctx, Schedule
+from litgen.convert.facts import Binding
+from litgen.convert.names import call_name, code, root_name, usage
+from litgen.convert.substitute import substitute
+
+_NAMESPACE_SOURCES = ("parse_args", "parse_known_args")
+_SCALAR_CALLS = ("int", "float", "round", "str", "bool", "min", "max", "abs")
+_BUILTINS = frozenset(dir(builtins))
+
+
+@dataclass(frozen=True)
+class HParam:
+    """A constructor argument saved with `save_hyperparameters`: its name and what the script passes."""
+
+    name: str
+    value: cst.BaseExpression
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    """What `configure_optimizers` builds, and how the rest of the module refers to it."""
+
+    objects: tuple[str, ...] = ()  # the script's optimizer and scheduler variables the module now builds
+    hparams: tuple[HParam, ...] = ()
+    statements: tuple[cst.BaseStatement, ...] = ()  # the body of configure_optimizers
+    in_hooks: Mapping[str, cst.BaseExpression] = field(default_factory=dict)  # script name -> hook expression
+    reason: str | None = None  # why the script's objects are handed over instead
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the rebuild may refer to: the module's attributes for models, and code outside the loop."""
+
+    attrs: Mapping[str, str]  # script name -> attribute of the LightningModule
+    models: frozenset[str]
+    outside_reads: Mapping[str, int]  # variable -> first line that reads it outside the training loop
+    defined: frozenset[str]  # module-level defs, classes and imports (readable from the class)
+    aliases: Mapping[str, str] = field(default_factory=dict)  # `ddp_model` -> `model`
+    entry_defaults: Mapping[str, cst.BaseExpression] = field(default_factory=dict)  # `def main(epochs=2)`
+    # `epochs * len(train_loader)`, when every epoch runs every batch once: Lightning's own count of steps
+    total_steps: tuple[str, str] | None = None
+
+
+class _Refused(Exception):
+    """This object cannot be rebuilt faithfully; the message says why (it becomes a review note)."""
+
+
+def rebuild(ctx: Ctx, optimizers: Sequence[str], schedules: Sequence[Schedule], scope: Scope, manual: bool) -> Rebuilt:
+    """Plan `configure_optimizers` from the script's own expressions, or say why the objects are handed over."""
+    try:
+        return _Planner(ctx, scope).plan(list(optimizers), list(schedules), manual)
+    except _Refused as refused:
+        return Rebuilt(reason=str(refused))
+
+
+class _Planner:
+    def __init__(self, ctx: Ctx, scope: Scope) -> None:
+        self.ctx = ctx
+        self.scope = scope
+        self.hparams: dict[str, HParam] = {}
+        self.by_source: dict[str, str] = {}  # code of what the script passes -> hparam name
+
+    def plan(self, optimizers: list[str], schedules: list[Schedule], manual: bool) -> Rebuilt:
+        facts = self.ctx.facts
+        stray = [name for name in facts.schedulers if name in self.scope.attrs and name not in {s.name for s in schedules}]
+        if stray and not manual:
+            raise _Refused(f"the scheduler `{stray[0]}` is stepped by the script's own code, not by Lightning")
+        schedules = [] if manual else schedules
+        objects = [*optimizers, *(s.name for s in schedules)]
+        bindings = {name: self._binding(name) for name in objects}
+        for name in objects:
+            if name in self.scope.outside_reads:
+                line = self.scope.outside_reads[name]
+                raise _Refused(f"`{name}` is also used outside the training loop (line {line})")
+        locals_ = set(objects)
+        values = {name: self._rewrite(bindings[name].value, locals_, name) for name in objects}
+        statements = self._statements(optimizers, schedules, values)
+        in_hooks = self._hook_references(optimizers, schedules)
+        in_hooks.update({h.name: cst.parse_expression(f"self.hparams.{h.name}") for h in self.hparams.values() if isinstance(h.value, cst.Name) and h.value.value == h.name})
+        return Rebuilt(tuple(objects), tuple(self.hparams.values()), tuple(statements), in_hooks)
+
+    def _binding(self, name: str) -> Binding:
+        facts = self.ctx.facts
+        binding = facts.optimizers.get(name) or facts.schedulers.get(name)
+        if binding is None or not facts.bound_before(name) or len(facts.bindings.get(name, [])) != 1:
+            raise _Refused(f"`{name}` is not created once before the training loop")
+        return binding
+
+    # --- expressions ----------------------------------------------------------------------------
+    def _rewrite(self, value: cst.BaseExpression, locals_: set[str], owner: str) -> cst.BaseExpression:
+        mapping: dict[str, cst.BaseExpression] = {}
+        attributes: dict[tuple[str, str], cst.BaseExpression] = {}
+        if self.scope.total_steps is not None:
+            value = value.visit(_TotalSteps(*self.scope.total_steps))  # type: ignore[assignment]
+        for name in usage([value]).free:
+            if name in locals_ or name in self.scope.defined or name == "self":
+                continue
+            if name in _BUILTINS and name not in self.ctx.facts.bindings:
+                continue
+            model = self.scope.aliases.get(name, name)
+            if model in self.scope.models and model in self.scope.attrs:
+                mapping[name] = cst.parse_expression(f"self.{self.scope.attrs[model]}")
+            elif self._is_namespace(name):
+                for attr in _attributes_of(value, name, owner):
+                    hparam = self._hparam(attr, cst.parse_expression(f"{name}.{attr}"))
+                    attributes[(name, attr)] = cst.parse_expression(f"self.hparams.{hparam}")
+            elif self._is_scalar(name):
+                mapping[name] = cst.parse_expression(f"self.hparams.{self._hparam(name, cst.Name(name))}")
+            else:
+                raise _Refused(
+                    f"`{owner}` is built from `{name}`, which is neither a model of the module nor a number or option"
+                )
+        return substitute(value, self.ctx.script.lines, mapping, attributes)  # type: ignore[return-value]
+
+    def _hparam(self, wanted: str, source: cst.BaseExpression) -> str:
+        key = code(source)
+        if key in self.by_source:
+            return self.by_source[key]
+        name = wanted.lower() if wanted.isupper() else wanted
+        taken = {*self.hparams, *self.scope.attrs.values(), *self.scope.attrs}
+        candidate, number = name, 1
+        while candidate in taken and not (isinstance(source, cst.Name) and source.value == candidate):
+            number += 1
+            candidate = f"{name}_{number}"
+        self.hparams[candidate] = HParam(candidate, source)
+        self.by_source[key] = candidate
+        return candidate
+
+    def _is_namespace(self, name: str) -> bool:
+        """`args = parser.parse_args()` (or `args, _ = parser.parse_known_args()`)."""
+        binding = self.ctx.facts.last(name)
+        value = binding.value if binding is not None else None
+        if isinstance(value, cst.Subscript):
+            value = value.value
+        return isinstance(value, cst.Call) and call_name(value) in _NAMESPACE_SOURCES
+
+    def _is_scalar(self, name: str, depth: int = 0) -> bool:
+        facts = self.ctx.facts
+        if name in facts.modules or name in facts.optimizers or name in facts.schedulers or depth > 4:
+            return False
+        bindings = facts.bindings.get(name, [])
+        if not bindings:
+            default = self.scope.entry_defaults.get(name)
+            return default is not None and self._scalar_value(default, depth)
+        return all(self._scalar_value(b.value, depth) for b in bindings)
+
+    def _scalar_value(self, value: cst.BaseExpression, depth: int) -> bool:
+        if isinstance(value, (cst.Integer, cst.Float, cst.SimpleString, cst.Imaginary)):
+            return True
+        if isinstance(value, cst.Name):
+            return value.value in ("True", "False", "None") or self._is_scalar(value.value, depth + 1)
+        if isinstance(value, cst.Tuple):
+            return all(self._scalar_value(e.value, depth) for e in value.elements)
+        if isinstance(value, cst.UnaryOperation):
+            return self._scalar_value(value.expression, depth)
+        if isinstance(value, cst.BinaryOperation):
+            return self._scalar_value(value.left, depth) and self._scalar_value(value.right, depth)
+        if isinstance(value, cst.Attribute):
+            root = root_name(value)
+            return root is not None and self._is_namespace(root)
+        if isinstance(value, cst.Call) and call_name(value) in _SCALAR_CALLS and isinstance(value.func, cst.Name):
+            return all(self._scalar_value(a.value, depth) for a in value.args)
+        return False
+
+    # --- output ---------------------------------------------------------------------------------
+    def _statements(
+        self, optimizers: list[str], schedules: list[Schedule], values: dict[str, cst.BaseExpression]
+    ) -> list[cst.BaseStatement]:
+        if not schedules:
+            if len(optimizers) == 1:
+                return [cst.parse_statement(f"return {code(values[optimizers[0]])}")]
+            lines = [f"{name} = {code(values[name])}" for name in optimizers]
+            return [*(cst.parse_statement(line) for line in lines), cst.parse_statement(f"return [{', '.join(optimizers)}]")]
+        lines = [f"{name} = {code(values[name])}" for name in [*optimizers, *(s.name for s in schedules)]]
+        configs = [_scheduler_config(s) for s in schedules]
+        if len(configs) == 1 and len(optimizers) == 1:
+            indent = "    "
+            result = f'return {{\n{indent}"optimizer": {optimizers[0]},\n{indent}"lr_scheduler": {configs[0]},\n}}'
+        else:
+            result = f"return [{', '.join(optimizers)}], [{', '.join(configs)}]"
+        return [*(cst.parse_statement(line) for line in lines), cst.parse_statement(result + "\n")]
+
+    def _hook_references(self, optimizers: list[str], schedules: list[Schedule]) -> dict[str, cst.BaseExpression]:
+        found: dict[str, cst.BaseExpression] = {}
+        for index, name in enumerate(optimizers):
+            found[name] = cst.parse_expression("self.optimizers()" + (f"[{index}]" if len(optimizers) > 1 else ""))
+        for index, schedule in enumerate(schedules):
+            suffix = f"[{index}]" if len(schedules) > 1 else ""
+            found[schedule.name] = cst.parse_expression(f"self.lr_schedulers(){suffix}")
+        return found
+
+
+def _scheduler_config(schedule: Schedule) -> str:
+    parts = [f'"scheduler": {schedule.name}', f'"interval": "{schedule.interval}"']
+    if schedule.monitor:
+        parts.append(f'"monitor": "{schedule.monitor}"')
+    return "{" + ", ".join(parts) + "}"
+
+
+def _attributes_of(value: cst.BaseExpression, namespace: str, owner: str) -> list[str]:
+    """`args.lr` -> "lr" for every use of the namespace; a bare `args` cannot be split into options."""
+    found: list[str] = []
+    bare = [False]
+
+    class Visitor(cst.CSTVisitor):
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            if isinstance(node.value, cst.Name) and node.value.value == namespace:
+                if node.attr.value not in found:
+                    found.append(node.attr.value)
+                return False
+            return True
+
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value == namespace:
+                bare[0] = True
+
+    value.visit(Visitor())
+    if bare[0]:
+        raise _Refused(f"`{owner}` is built from the whole `{namespace}` namespace, not from its options")
+    return found
+
+
+class _TotalSteps(cst.CSTTransformer):
+    """`epochs * len(loader)` (either order) -> `self.trainer.estimated_stepping_batches`."""
+
+    def __init__(self, epochs: str, loader: str) -> None:
+        self.epochs = epochs
+        self.loader = f"len({loader})"
+
+    def leave_BinaryOperation(
+        self, original_node: cst.BinaryOperation, updated_node: cst.BinaryOperation
+    ) -> cst.BaseExpression:
+        if not isinstance(updated_node.operator, cst.Multiply):
+            return updated_node
+        sides = {code(updated_node.left.with_changes(lpar=[], rpar=[])), code(updated_node.right.with_changes(lpar=[], rpar=[]))}
+        if sides == {self.epochs, self.loader}:
+            return cst.parse_expression("self.trainer.estimated_stepping_batches")
+        return updated_node

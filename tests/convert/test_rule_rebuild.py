@@ -1,0 +1,107 @@
+"""configure_optimizers builds the optimizers and schedulers from the script's expressions, with hparams."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.convert.helpers import converted, loop_script
+
+STEP = "        optimizer.zero_grad()\n        loss = ((model(x) - y) ** 2).mean()\n        loss.backward()\n        optimizer.step()\n"
+
+
+def _with_optimizer(optimizer: str, setup: str = "", tail: str = "") -> str:
+    source = loop_script(STEP, setup=setup) + tail
+    return source.replace("optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n", optimizer + "\n")
+
+
+def _notes(out: str) -> str:
+    """The `# litgen:` review comments of a conversion, as one line of text."""
+    lines = [line.strip().lstrip("#").strip() for line in out.splitlines() if line.strip().startswith("#")]
+    return " ".join(line.removeprefix("litgen:").strip() for line in lines)
+
+
+def test_a_literal_optimizer_is_built_in_configure_optimizers() -> None:
+    out = converted(_with_optimizer("optimizer = torch.optim.SGD(model.parameters(), lr=0.1)"))
+    assert "    def configure_optimizers(self):\n        return torch.optim.SGD(self.model.parameters(), lr=0.1)\n" in out
+    assert "def __init__(self, model):" in out and "save_hyperparameters" not in out
+    assert "optimizer = torch.optim.SGD" not in out.split("class ")[0]  # the script's own object is gone
+
+
+def test_scalar_variables_and_argparse_options_become_saved_hyperparameters() -> None:
+    setup = (
+        "import argparse\nparser = argparse.ArgumentParser()\nparser.add_argument('--lr', type=float, default=0.1)\n"
+        "args = parser.parse_args()\nMOMENTUM = 0.9\n"
+    )
+    out = converted(_with_optimizer("optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=MOMENTUM)", setup))
+    assert "def __init__(self, model, lr, momentum):" in out
+    assert 'self.save_hyperparameters(ignore=["model"])' in out
+    assert "torch.optim.SGD(self.model.parameters(), lr=self.hparams.lr, momentum=self.hparams.momentum)" in out
+    assert "LitModel(model, lr=args.lr, momentum=MOMENTUM)" in out
+
+
+def test_epochs_times_batches_becomes_lightnings_step_count() -> None:
+    setup = "scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1.0, total_steps=2 * len(loader))\n"
+    out = converted(loop_script(STEP + "        scheduler.step()\n", setup=setup))
+    assert "OneCycleLR(optimizer, max_lr=1.0, total_steps=self.trainer.estimated_stepping_batches)" in out
+
+
+def test_an_optimizer_used_after_training_is_handed_over_with_a_note() -> None:
+    tail = "torch.save(optimizer.state_dict(), 'opt.pt')\n"
+    out = converted(_with_optimizer("optimizer = torch.optim.SGD(model.parameters(), lr=0.1)", tail=tail))
+    assert "def __init__(self, model, optimizer):" in out
+    assert "the module is handed the optimizer the script built: `optimizer` is also used outside the training loop (line 13)" in _notes(out)
+
+
+def test_an_optimizer_built_from_a_computed_list_is_handed_over_with_a_note() -> None:
+    setup = "params = [p for p in model.parameters() if p.requires_grad]\n"
+    out = converted(_with_optimizer("optimizer = torch.optim.SGD(params, lr=0.1)", setup))
+    assert "`optimizer` is built from `params`, which is neither a model of the module nor a number" in _notes(out)
+    assert "        return self.optimizer\n" in out
+
+
+SCRIPT = '''\
+import argparse
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader, TensorDataset
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--lr", type=float, default=0.05)
+args = parser.parse_args()
+torch.manual_seed(0)
+loader = DataLoader(TensorDataset(torch.randn(16, 3), torch.randn(16, 1)), batch_size=8)
+model = nn.Linear(3, 1)
+optimizer = torch.optim.SGD(model.parameters(), lr=args.lr)
+for epoch in range(2):
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        optimizer.step()
+'''
+
+RESTORE = '''
+import glob, sys, torch.nn as nn
+sys.argv = [sys.argv[0], "--lr", "0.2"]
+exec(compile(open("converted.py").read(), "converted.py", "exec"))
+path = glob.glob("lightning_logs/*/checkpoints/*.ckpt")[0]
+restored = LitModel.load_from_checkpoint(path, model=nn.Linear(3, 1))
+assert restored.hparams.lr == 0.2, restored.hparams
+assert all((a == b).all() for a, b in zip(restored.parameters(), lit_model.parameters()))
+print("restored", restored.configure_optimizers())
+'''
+
+
+@pytest.mark.slow
+def test_load_from_checkpoint_rebuilds_the_module_from_its_hyperparameters(tmp_path: Path) -> None:
+    out = converted(SCRIPT)
+    assert "class LitModel(" in out and "save_hyperparameters" in out
+    (tmp_path / "converted.py").write_text(out, encoding="utf-8")
+    (tmp_path / "restore.py").write_text(RESTORE, encoding="utf-8")
+    done = subprocess.run([sys.executable, "restore.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "restored SGD" in done.stdout and "lr: 0.2" in done.stdout
