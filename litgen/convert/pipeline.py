@@ -79,10 +79,9 @@ class _Conversion:
         after_reads = set(usage([s for s in self._after_region() if s not in consumed]).read)
         renderer = Renderer(ctx, plan, flattener.markers, shape.entry is None, after_reads)
         layout = renderer.analyze()
-        rebuilt = rebuild(ctx, plan.optimizers, ctx.schedules, self._rebuild_scope(layout, flattener), plan.manual)
-        if rebuilt.objects:
-            renderer.use_rebuilt(rebuilt)
-        elif rebuilt.reason:
+        rebuilt = rebuild(ctx, plan.optimizers, ctx.schedules, self._rebuild_scope(layout, flattener, renderer), plan.manual)
+        renderer.use_rebuilt(rebuilt)
+        if rebuilt.reason:
             ctx.warn(f"the module is handed the optimizer the script built: {rebuilt.reason}", None, at="configure_optimizers")
         names = self._names()
         emitter = Emitter(ctx, plan, renderer, layout, names, script.module.default_indent, rebuilt)
@@ -127,7 +126,7 @@ class _Conversion:
             refused=ctx.refused,
         )
 
-    def _rebuild_scope(self, layout: Layout, flattener: Flattener) -> Scope:
+    def _rebuild_scope(self, layout: Layout, flattener: Flattener, renderer: Renderer) -> Scope:
         """What configure_optimizers may refer to, and where the script reads its optimizers outside the loop."""
         facts, script = self.ctx.facts, self.script
         candidates = set(facts.optimizers) | set(facts.schedulers)
@@ -154,7 +153,20 @@ class _Conversion:
         total_steps = None
         if steady and plan.max_epochs is not None and plan.train_loader is not None and not plan.full_batch:
             total_steps = (code(plan.max_epochs), code(plan.train_loader))
-        return Scope(dict(layout.attrs), frozenset(facts.modules), reads, frozenset(defined), aliases, defaults, total_steps)
+        hook_bodies = tuple(statement for method in plan.ordered() for statement in method.body)
+        return Scope(
+            dict(layout.attrs),
+            tuple(layout.ctor),
+            frozenset(layout.state),
+            hook_bodies,
+            tuple(renderer.globals_read()),
+            frozenset(facts.modules),
+            reads,
+            frozenset(defined),
+            aliases,
+            defaults,
+            total_steps,
+        )
 
     def _binds_locally(self, node: cst.CSTNode, name: str) -> bool:
         """A helper function (not the entry point) whose own parameter or local is called `name`."""

@@ -43,6 +43,8 @@ class Rebuilt:
     hparams: tuple[HParam, ...] = ()
     statements: tuple[cst.BaseStatement, ...] = ()  # the body of configure_optimizers
     in_hooks: Mapping[str, cst.BaseExpression] = field(default_factory=dict)  # script name -> hook expression
+    in_hook_attributes: Mapping[tuple[str, str], cst.BaseExpression] = field(default_factory=dict)  # args.lr
+    retired: tuple[str, ...] = ()  # script names that stop being constructor arguments
     reason: str | None = None  # why the script's objects are handed over instead
 
 
@@ -51,6 +53,10 @@ class Scope:
     """What the rebuild may refer to: the module's attributes for models, and code outside the loop."""
 
     attrs: Mapping[str, str]  # script name -> attribute of the LightningModule
+    ctor: tuple[str, ...]  # the constructor arguments the hooks need, in order
+    state: frozenset[str]  # variables the hooks assign (never hyper-parameters)
+    hook_bodies: tuple[cst.BaseStatement, ...]  # every hook's statements, in the script's names
+    hook_globals: tuple[str, ...]  # module-level variables the hooks read directly
     models: frozenset[str]
     outside_reads: Mapping[str, int]  # variable -> first line that reads it outside the training loop
     defined: frozenset[str]  # module-level defs, classes and imports (readable from the class)
@@ -65,11 +71,27 @@ class _Refused(Exception):
 
 
 def rebuild(ctx: Ctx, optimizers: Sequence[str], schedules: Sequence[Schedule], scope: Scope, manual: bool) -> Rebuilt:
-    """Plan `configure_optimizers` from the script's own expressions, or say why the objects are handed over."""
+    """Plan `configure_optimizers` from the script's own expressions, or say why the objects are handed over.
+
+    Either way, scalar constructor arguments and the argparse options the hooks read become
+    hyper-parameters.
+    """
+    planner = _Planner(ctx, scope)
     try:
-        return _Planner(ctx, scope).plan(list(optimizers), list(schedules), manual)
+        built = planner.plan(list(optimizers), list(schedules), manual)
     except _Refused as refused:
-        return Rebuilt(reason=str(refused))
+        planner = _Planner(ctx, scope)  # the optimizer's hyper-parameters go with it
+        built = Rebuilt(reason=str(refused))
+    names, attributes, retired = planner.hook_hparams()
+    return Rebuilt(
+        objects=built.objects,
+        hparams=tuple(planner.hparams.values()),
+        statements=built.statements,
+        in_hooks={**built.in_hooks, **names},
+        in_hook_attributes=attributes,
+        retired=(*built.objects, *retired),
+        reason=built.reason,
+    )
 
 
 class _Planner:
@@ -94,9 +116,34 @@ class _Planner:
         locals_ = set(objects)
         values = {name: self._rewrite(bindings[name].value, locals_, name) for name in objects}
         statements = self._statements(optimizers, schedules, values)
-        in_hooks = self._hook_references(optimizers, schedules)
-        in_hooks.update({h.name: cst.parse_expression(f"self.hparams.{h.name}") for h in self.hparams.values() if isinstance(h.value, cst.Name) and h.value.value == h.name})
-        return Rebuilt(tuple(objects), tuple(self.hparams.values()), tuple(statements), in_hooks)
+        return Rebuilt(tuple(objects), (), tuple(statements), self._hook_references(optimizers, schedules))
+
+    def hook_hparams(self) -> tuple[dict[str, cst.BaseExpression], dict[tuple[str, str], cst.BaseExpression], list[str]]:
+        """Scalars and argparse options the hooks read: `self.hparams.x` instead of constructor attributes."""
+        names: dict[str, cst.BaseExpression] = {}
+        attributes: dict[tuple[str, str], cst.BaseExpression] = {}
+        retired: list[str] = []
+        for name in [*self.scope.ctor, *self.scope.hook_globals]:
+            if name in self.scope.state:
+                continue
+            if self._is_namespace(name):
+                options = _options_read(self.scope.hook_bodies, name)
+                if options is None:
+                    continue
+                for option in options:
+                    hparam = self._hparam(option, cst.parse_expression(f"{name}.{option}"))
+                    attributes[(name, option)] = cst.parse_expression(f"self.hparams.{hparam}")
+                retired.append(name)
+            elif self._is_scalar(name):
+                names[name] = cst.parse_expression(f"self.hparams.{self._hparam(name, cst.Name(name))}")
+                retired.append(name)
+        # a scalar the optimizer already made a hyper-parameter is read the same way in the hooks
+        for hparam in self.hparams.values():
+            if isinstance(hparam.value, cst.Name) and hparam.value.value in (*self.scope.ctor, *self.scope.hook_globals):
+                if hparam.value.value not in self.scope.state and hparam.value.value not in names:
+                    names[hparam.value.value] = cst.parse_expression(f"self.hparams.{hparam.name}")
+                    retired.append(hparam.value.value)
+        return names, attributes, retired
 
     def _binding(self, name: str) -> Binding:
         facts = self.ctx.facts
@@ -216,7 +263,34 @@ def _scheduler_config(schedule: Schedule) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
-def _attributes_of(value: cst.BaseExpression, namespace: str, owner: str) -> list[str]:
+def _options_read(bodies: Sequence[cst.BaseStatement], namespace: str) -> list[str] | None:
+    """The options hooks read from an argparse namespace; None when they use it whole or assign to it."""
+    try:
+        options = [] if not bodies else _attributes_of(cst.Module(body=list(bodies)), namespace, namespace)
+    except _Refused:
+        return None
+    for statement in bodies:
+        for node in _assignment_targets(statement):
+            if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == namespace:
+                return None
+    return options
+
+
+def _assignment_targets(statement: cst.CSTNode) -> list[cst.BaseExpression]:
+    targets: list[cst.BaseExpression] = []
+
+    class Visitor(cst.CSTVisitor):
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            targets.append(node.target)
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            targets.append(node.target)
+
+    statement.visit(Visitor())
+    return targets
+
+
+def _attributes_of(value: cst.CSTNode, namespace: str, owner: str) -> list[str]:
     """`args.lr` -> "lr" for every use of the namespace; a bare `args` cannot be split into options."""
     found: list[str] = []
     bare = [False]

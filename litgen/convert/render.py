@@ -44,6 +44,7 @@ class Renderer:
         self.layout = Layout()
         self._free: dict[str, list[str]] = {}
         self._rebuilt: dict[str, cst.BaseExpression] = {}  # optimizers and hparams configure_optimizers owns
+        self._rebuilt_attributes: dict[tuple[str, str], cst.BaseExpression] = {}  # `args.lr` -> `self.hparams.lr`
         self._assigned: dict[str, set[str]] = {}
 
     # --- analysis -----------------------------------------------------------------------------
@@ -143,10 +144,23 @@ class Renderer:
                 loaders[name] = family
         return loaders
 
+    def globals_read(self) -> list[str]:
+        """Module-level variables the hooks read as globals (not handed to the constructor)."""
+        facts = self.ctx.facts
+        found: list[str] = []
+        for names in self._free.values():
+            for name in names:
+                if name in found or name in self.layout.attrs or name in self._specials():
+                    continue
+                if self.entry_is_module and facts.bound_before(name) and name not in facts.modules:
+                    found.append(name)
+        return found
+
     def use_rebuilt(self, rebuilt: Rebuilt) -> None:
         """The module builds these objects itself: they stop being constructor arguments."""
         self._rebuilt = dict(rebuilt.in_hooks)
-        gone = set(rebuilt.objects) | set(rebuilt.in_hooks)
+        self._rebuilt_attributes = dict(rebuilt.in_hook_attributes)
+        gone = set(rebuilt.retired)
         self.layout.ctor = [name for name in self.layout.ctor if name not in gone]
         for name in gone:
             self.layout.attrs.pop(name, None)
@@ -192,9 +206,10 @@ class Renderer:
 
     def render(self, method: Method) -> tuple[list[str], list[cst.BaseStatement]]:
         mapping = self.mapping_for(method)
-        body = [substitute(s, self.ctx.script.lines, mapping) for s in method.body]
+        attributes = self._rebuilt_attributes
+        body = [substitute(s, self.ctx.script.lines, mapping, attributes) for s in method.body]
         if method.returns is not None:
-            value = substitute(method.returns, self.ctx.script.lines, mapping)
+            value = substitute(method.returns, self.ctx.script.lines, mapping, attributes)
             body.append(cst.SimpleStatementLine([cst.Return(value.with_changes(lpar=[], rpar=[]) if isinstance(value, cst.BaseExpression) else value)]))
         params = []
         renames = self._parameter_renames(method)

@@ -105,3 +105,21 @@ def test_load_from_checkpoint_rebuilds_the_module_from_its_hyperparameters(tmp_p
     done = subprocess.run([sys.executable, "restore.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "restored SGD" in done.stdout and "lr: 0.2" in done.stdout
+
+
+ARGS = (
+    "import argparse\nparser = argparse.ArgumentParser()\nparser.add_argument('--log-interval', type=int, default=2)\n"
+    "args = parser.parse_args()\n"
+)
+
+
+def test_options_the_hooks_read_become_hyperparameters_instead_of_the_whole_namespace() -> None:
+    out = converted(loop_script(STEP + "        if epoch % args.log_interval == 0:\n            print(loss.item())\n", setup=ARGS))
+    assert "def __init__(self, model, log_interval):" in out and "self.args" not in out
+    assert "if self.current_epoch % self.hparams.log_interval == 0:" in out
+    assert "LitModel(model, log_interval=args.log_interval)" in out
+
+
+def test_a_namespace_the_hooks_use_whole_stays_a_constructor_argument() -> None:
+    out = converted(loop_script(STEP + "        print(vars(args), args.log_interval)\n", setup=ARGS))
+    assert "def __init__(self, model):" in out and "self.print(vars(args), args.log_interval)" in out
