@@ -51,6 +51,7 @@ class Facts:
     plumbing: set[str] = field(default_factory=set)
     spawn_statements: set[int] = field(default_factory=set)
     distributed: bool = False
+    data_parallel: bool = False  # nn.DataParallel only: removed without choosing a strategy
 
     def bound_before(self, name: str) -> bool:
         """Whether `name` has a value before the training loop starts (so it can be handed over)."""

@@ -86,7 +86,7 @@ class _SetupRewriter(cst.CSTTransformer):
 def plan_setup(ctx: Ctx, shape: Shape, edits: Edits, lightning: str, trainer: str = "trainer") -> None:
     seed: cst.BaseExpression | None = None
     for statement in setup_statements(ctx, shape):
-        if ctx.facts.distributed and _distributed(ctx, shape, statement, edits, trainer):
+        if (ctx.facts.distributed or ctx.facts.data_parallel) and _distributed(ctx, shape, statement, edits, trainer):
             continue
         if len(statement.body) != 1:
             continue

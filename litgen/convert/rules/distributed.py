@@ -12,12 +12,21 @@ if TYPE_CHECKING:
     from litgen.convert.facts import Facts
     from litgen.convert.script import Script
 
-PARALLEL_WRAPPERS = (
+DDP_WRAPPERS = (
     "torch.nn.parallel.DistributedDataParallel",
     "torch.nn.parallel.distributed.DistributedDataParallel",
+)
+# one process driving several GPUs: not distributed, and nothing in Lightning replaces it one to one
+DATA_PARALLEL = (
     "torch.nn.DataParallel",
     "torch.nn.parallel.DataParallel",
     "torch.nn.parallel.data_parallel.DataParallel",
+)
+PARALLEL_WRAPPERS = DDP_WRAPPERS + DATA_PARALLEL
+DATA_PARALLEL_NOTE = (
+    "removed nn.DataParallel (one process driving every GPU): Lightning places the model itself. With "
+    "Trainer(devices=N) on N GPUs it runs DDP, one process per device, each loading its own batches, so the "
+    "batch per optimizer step is N times batch_size (divide batch_size by N to keep the script's)"
 )
 
 
@@ -157,9 +166,10 @@ def collect_distributed(script: Script, facts: Facts, entry: cst.FunctionDef | N
                     if positional:
                         facts.ranks[positional[0].name.value] = "global_rank"
                     facts.spawn_statements.add(id(statement))
-    anywhere = PLUMBING_CALLS + SAMPLERS + PARALLEL_WRAPPERS + SPAWNS
-    used = any(script.imports.qualify(call.func) in anywhere for call in script.nodes_of(cst.Call))
-    facts.distributed = bool(used or facts.plumbing or facts.parallel_wrapped or facts.samplers)
+    called = {script.imports.qualify(call.func) for call in script.nodes_of(cst.Call)}
+    used = bool(called & {*PLUMBING_CALLS, *SAMPLERS, *DDP_WRAPPERS, *SPAWNS})
+    facts.distributed = bool(used or facts.plumbing or facts.samplers)
+    facts.data_parallel = bool(called & set(DATA_PARALLEL)) and not facts.distributed
 
 
 def spawn_replacement(ctx: Ctx, statement: cst.SimpleStatementLine) -> cst.SimpleStatementLine | None:
@@ -194,6 +204,9 @@ def without_sampler(ctx: Ctx, call: cst.Call) -> cst.Call | None:
 
 
 def record_strategy(ctx: Ctx) -> None:
+    if ctx.facts.data_parallel:
+        ctx.mapped("nn.DataParallel", None, "removed: the Trainer places the model on its devices")
+        ctx.warn(DATA_PARALLEL_NOTE, None)
     if not ctx.facts.distributed:
         return
     ctx.option("strategy", cst.SimpleString('"ddp"'), None)
