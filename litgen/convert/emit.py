@@ -33,7 +33,17 @@ def _method(name: str, params: list[str], body: list[cst.BaseStatement]) -> cst.
     if not body:
         body = [cst.SimpleStatementLine([cst.Pass()])]
     body = [body[0].with_changes(leading_lines=_comments_only(body[0].leading_lines)), *body[1:]]  # no blank first line
+    body = [statement.visit(_BareBlankLines()) for statement in body]  # type: ignore[misc]
     return template.with_changes(body=cst.IndentedBlock(body=body), leading_lines=[cst.EmptyLine(indent=False)])
+
+
+class _BareBlankLines(cst.CSTTransformer):
+    """Blank lines carry no indentation (a moved statement keeps its blank line, not trailing spaces)."""
+
+    def leave_EmptyLine(self, original_node: cst.EmptyLine, updated_node: cst.EmptyLine) -> cst.EmptyLine:
+        if updated_node.comment is None:
+            return updated_node.with_changes(indent=False, whitespace=cst.SimpleWhitespace(""))
+        return updated_node
 
 
 def _comments_only(lines: list[cst.EmptyLine] | tuple[cst.EmptyLine, ...]) -> list[cst.EmptyLine]:

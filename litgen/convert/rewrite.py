@@ -18,6 +18,8 @@ class Edits:
     remove: set[cst.CSTNode] = field(default_factory=set)
 
     def drop(self, statement: cst.CSTNode) -> None:
+        if statement in self.replace:  # already taken by a plan (`model.eval()` opening a test pass)
+            return
         self.remove.add(statement)
 
     def put(self, statement: cst.CSTNode, replacement: list[cst.BaseStatement]) -> None:
