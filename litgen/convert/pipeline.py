@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import libcst as cst
 
 from litgen.convert.context import Ctx
+from litgen.convert.desugar import desugar
 from litgen.convert.emit import Emitter, Names
 from litgen.convert.epoch import EpochPlanner
 from litgen.convert.facts import collect_facts, learn_binding
@@ -49,18 +51,28 @@ def _convert(source: str, filename: str) -> Conversion:
     found = tree.backward_calls() if tree is not None else []
     if tree is None or not found:
         raise ConversionError(NOT_TRAINING, path=filename)
-    script = Script.build(source, filename, module, imports, tree)
+    desugared = desugar(source, module, imports)
+    if desugared is not None:
+        tree = Tree.walk(desugared.module)
+        found = tree.backward_calls()
+        script = Script.build(desugared.source, filename, desugared.module, imports, tree)
+        script.lines.renumber(desugared.original_line)
+    else:
+        script = Script.build(source, filename, module, imports, tree)
     script._backward = found
     check_refusals(script)
-    return _Conversion(script).run()
+    conversion = _Conversion(script, desugared.notes if desugared is not None else ()).run()
+    return dataclasses.replace(conversion, original=source)
 
 
 class _Conversion:
-    def __init__(self, script: Script) -> None:
+    def __init__(self, script: Script, desugared: tuple[tuple[int, str, str], ...] = ()) -> None:
         self.script = script
         self.shape = ShapeFinder(script).find()
         self.facts = collect_facts(script, self.shape)
         self.ctx = Ctx(script, self.facts)
+        for line, construct, target in desugared:
+            self.ctx.mapped(construct, line, target)
 
     def run(self) -> Conversion:
         script, shape, ctx = self.script, self.shape, self.ctx
@@ -285,8 +297,8 @@ class _Conversion:
             value = binding.value if binding else None
             while isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
                 value = value.func.value
-            if isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
-                model_class = value.func.value[:1].upper() + value.func.value[1:]
+            if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value[:1].isupper():
+                model_class = value.func.value  # a class; a factory function (`build_model()`) names nothing
         if len(self.ctx.facts.models) > 1:
             model_class = "Module"
         module_class = _fresh(f"Lit{model_class}", taken)

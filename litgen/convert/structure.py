@@ -137,6 +137,9 @@ class ShapeFinder:
         counting = [(loop, i) for loop, i in placed if loop_kind(self.script, loop) == "count"]
         if not placed:
             self.script.refuse("loss.backward() is not inside any loop; there is no training loop to convert", backward)
+        while len(data) >= 2 and self._is_micro_step_loop(data[0], data[1]):
+            placed.remove(data[0])  # a loop over chunks of the batch is part of the step: it stays in the hook
+            data = data[1:]
         if data:
             batch, batch_frame = data[0]
             outer = [(loop, i) for loop, i in placed[placed.index((batch, batch_frame)) + 1 :]]
@@ -180,6 +183,16 @@ class ShapeFinder:
             assert inner_call is not None
             region = self.script.statement_of(inner_call)
         return Shape(entry.function, region, None, batch)
+
+    def _is_micro_step_loop(self, inner: tuple[Loop, int], outer: tuple[Loop, int]) -> bool:
+        """Gradient accumulation over micro-batches: backward in the inner loop, the optimizer steps outside it."""
+        if inner[1] != outer[1]:
+            return False
+        steps = [c for c in self.calls.get("step", []) if isinstance(c.func, cst.Attribute)]
+        ancestry = [set(map(id, self.script.ancestors(call))) for call in steps]
+        stepped_inside = any(id(inner[0]) in ids for ids in ancestry)
+        stepped_around = any(id(outer[0]) in ids and id(inner[0]) not in ids for ids in ancestry)
+        return stepped_around and not stepped_inside
 
     def _outside_methods(self, frames: list[Frame], index: int) -> int:
         """A loop in a method of a home-made trainer class is converted where that object is used."""

@@ -38,6 +38,10 @@ class LineTable:
         if line is not None:
             self._lines[node] = line
 
+    def renumber(self, original_line: Mapping[int, int]) -> None:
+        """Report lines of a rewritten source as the lines of the source the user wrote."""
+        self._lines = {node: original_line.get(line, line) for node, line in self._lines.items()}
+
     def carry(self, original: cst.CSTNode, updated: cst.CSTNode) -> None:
         if updated is not original and updated not in self._lines and original in self._lines:
             self._lines[updated] = self._lines[original]
