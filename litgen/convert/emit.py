@@ -11,6 +11,7 @@ from litgen.convert.names import code, usage
 from litgen.convert.plan import HOOK_ORDER, ModulePlan
 from litgen.convert.rebuild import Rebuilt
 from litgen.convert.render import Layout, Renderer
+from litgen.convert.rules.tensor_types import DeviceAgnosticTypes, tensor_aliases
 from litgen.convert.scale import HELPER, helper_method, make_process_correct
 
 MAX_LINE = 100
@@ -79,7 +80,11 @@ class Emitter:
     def module_class(self, source_name: str) -> cst.ClassDef:
         attrs = self.layout.attrs
         init_body = ["super().__init__()"]
-        init_body += [f"self.{attrs[name]} = {name}" for name in self.layout.ctor]
+        for name in self.layout.ctor:
+            if name in self.layout.buffers:  # follows the module to its device; not saved in checkpoints
+                init_body.append(f'self.register_buffer("{attrs[name]}", {name}, persistent=False)')
+            else:
+                init_body.append(f"self.{attrs[name]} = {name}")
         hparams = [h.name for h in self.rebuilt.hparams]
         if hparams:
             ignored = ", ".join(f'"{name}"' for name in self.layout.ctor)
@@ -98,11 +103,12 @@ class Emitter:
             {attrs[name] for name in [*self.layout.copy_back, *self.layout.copy_back_after_test]},
             print_shadowed=self._print_is_rebound(),
         )
+        typed = self._device_agnostic_types()
         for name in HOOK_ORDER:
             if name not in scaled.bodies:
                 continue
             params = rendered[name][0] if name in rendered else self.plan.signature(name)
-            body = scaled.bodies[name]
+            body = [statement.visit(typed) for statement in scaled.bodies[name]] if typed else scaled.bodies[name]
             notes = [*self.ctx.review_notes.get(name, []), *scaled.notes.get(name, ())]
             if notes and body:
                 body[0] = review(body[0], notes)
@@ -128,6 +134,12 @@ class Emitter:
             return True
         definitions = self.ctx.script.nodes_of(cst.FunctionDef)
         return any(d.name.value == "print" for d in definitions) or "print" in usage([self.ctx.script.module]).assigned
+
+    def _device_agnostic_types(self) -> DeviceAgnosticTypes | None:
+        torch = self._torch_alias()
+        if torch is None:
+            return None
+        return DeviceAgnosticTypes(self.ctx.imports, tensor_aliases(self.ctx.imports, self.ctx.facts), torch)
 
     def _torch_alias(self) -> str | None:
         return next((local for local, full in self.ctx.imports.aliases.items() if full == "torch"), None)
@@ -184,6 +196,7 @@ class Emitter:
         lines.append(_call(f"{names.trainer}.fit", fit_args, indent))
         for name in self.layout.copy_back:
             lines.append(f"{name} = {names.instance}.{self.layout.attrs[name]}")
+        lines += self._back_on_the_scripts_device()
         if self.plan.epoch_var and self.plan.epoch_var in self.renderer.after_reads:
             start = f" + {code(self.plan.epoch_start)}" if self.plan.epoch_start is not None else ""
             lines.append(f"{self.plan.epoch_var} = {names.trainer}.current_epoch - 1{start}")
@@ -197,9 +210,19 @@ class Emitter:
             statements[2] = statements[2].with_changes(leading_lines=[comment])
         return statements
 
+    def _back_on_the_scripts_device(self) -> list[str]:
+        """Lightning returns the model on the CPU; code after training that uses `device` expects it there."""
+        after = self.renderer.after_reads
+        devices = [name for name in sorted(self.ctx.facts.devices) if name in after]
+        models = [name for name in self.ctx.facts.models if name in after]
+        if len(devices) != 1:
+            return []
+        return [f"{model}.to({devices[0]})" for model in models]
+
     def test_statements(self) -> list[cst.BaseStatement]:
         assert self.plan.test is not None
         text = f"{self.names.trainer}.test({self.names.instance}, {code(self.plan.test.loader)})\n"
+        text += "".join(f"{line}\n" for line in self._back_on_the_scripts_device())
         for name in self.layout.copy_back_after_test:
             text += f"{name} = {self.names.instance}.{self.layout.attrs[name]}\n"
         return _statements(text)

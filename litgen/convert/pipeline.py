@@ -24,6 +24,7 @@ from litgen.convert.rules.refuse import check_refusals
 from litgen.convert.script import Script, Tree, lightning_import, parse
 from litgen.convert.setup import plan_setup
 from litgen.convert.structure import ShapeFinder
+from litgen.convert.tensors import buffer_names
 from litgen.convert.substitute import substitute
 from litgen.errors import ConversionError
 
@@ -93,6 +94,9 @@ class _Conversion:
         layout = renderer.analyze()
         rebuilt = rebuild(ctx, plan.optimizers, ctx.schedules, self._rebuild_scope(layout, flattener, renderer), plan.manual)
         renderer.use_rebuilt(rebuilt)
+        hook_statements = [statement for method in plan.ordered() for statement in method.body]
+        readers = [*layout.ctor, *renderer.globals_read()]
+        renderer.adopt_buffers(buffer_names(ctx.imports, ctx.facts, readers, layout.state, hook_statements))
         if rebuilt.reason:
             ctx.warn(f"the module is handed the optimizer the script built: {rebuilt.reason}", None, at="configure_optimizers")
         names = self._names()

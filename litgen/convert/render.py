@@ -30,6 +30,7 @@ class Layout:
     state: set[str] = field(default_factory=set)
     copy_back: list[str] = field(default_factory=list)
     copy_back_after_test: list[str] = field(default_factory=list)
+    buffers: set[str] = field(default_factory=set)  # constant tensors registered as buffers
 
 
 class Renderer:
@@ -155,6 +156,14 @@ class Renderer:
                 if self.entry_is_module and facts.bound_before(name) and name not in facts.modules:
                     found.append(name)
         return found
+
+    def adopt_buffers(self, names: list[str]) -> None:
+        """Tensors the hooks read become constructor arguments registered as buffers."""
+        for name in names:
+            if name not in self.layout.ctor:
+                self.layout.ctor.append(name)
+                self.layout.attrs[name] = self._attribute_name(name)
+            self.layout.buffers.add(name)
 
     def use_rebuilt(self, rebuilt: Rebuilt) -> None:
         """The module builds these objects itself: they stop being constructor arguments."""

@@ -1,0 +1,44 @@
+"""CUDA tensor classes and Variable wrappers in hooks -> dtypes on self.device."""
+
+from __future__ import annotations
+
+import libcst as cst
+import pytest
+
+from litgen.convert.rules.tensor_types import DeviceAgnosticTypes, tensor_aliases
+from tests.convert.helpers import make_ctx
+
+EXTRA = "import numpy as np\nfrom torch.autograd import Variable\nTensor = torch.cuda.FloatTensor if cuda else torch.FloatTensor\n"
+
+
+def _rewrite(expression: str) -> str:
+    ctx = make_ctx(EXTRA)
+    transformer = DeviceAgnosticTypes(ctx.imports, tensor_aliases(ctx.imports, ctx.facts), "torch")
+    return cst.Module([]).code_for_node(cst.parse_expression(expression).visit(transformer))
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("x.type(Tensor)", "x.to(self.device, torch.float32)"),
+        ("x.type(torch.cuda.LongTensor)", "x.to(self.device, torch.int64)"),
+        ("Tensor(n, 1).fill_(1.0)", "torch.empty(n, 1, dtype=torch.float32, device=self.device).fill_(1.0)"),
+        ("Tensor(np.random.normal(0, 1, (n, 4)))", "torch.tensor(np.random.normal(0, 1, (n, 4)), dtype=torch.float32, device=self.device)"),
+        ("torch.cuda.LongTensor([1, 2])", "torch.tensor([1, 2], dtype=torch.int64, device=self.device)"),
+        ("Variable(x)", "x"),
+        ("Variable(Tensor(n), requires_grad=False)", "torch.empty(n, dtype=torch.float32, device=self.device)"),
+        ("Variable(z, requires_grad=True)", "z.requires_grad_()"),
+    ],
+)
+def test_rewrites(before: str, after: str) -> None:
+    assert _rewrite(before) == after
+
+
+@pytest.mark.parametrize("unchanged", ["x.type(torch.float32)", "torch.tensor([1.0])", "Other(n)", "x.to(self.device)"])
+def test_no_op(unchanged: str) -> None:
+    assert _rewrite(unchanged) == unchanged
+
+
+def test_an_alias_bound_to_different_dtypes_is_not_an_alias() -> None:
+    ctx = make_ctx("T = torch.cuda.FloatTensor if cuda else torch.LongTensor\n")
+    assert "T" not in tensor_aliases(ctx.imports, ctx.facts)
