@@ -127,11 +127,12 @@ def main() -> None:
 
             figures += bench_verify(work / "verify", args.runs)
         if "training" in wanted:
-            from converted_overhead import bench_converted
+            from converted_overhead import bench_converted, bench_heavy
             from training_overhead import bench_training
 
             figures += bench_training(project, work / "training", args.runs)
             figures += bench_converted(work / "converted", min(args.runs, 3))
+            figures += bench_heavy(work / "heavy", min(args.runs, 3))
     print_table(figures)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps([f.to_json() for f in figures], indent=2) + "\n")

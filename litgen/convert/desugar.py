@@ -17,6 +17,7 @@ other arithmetic) is left alone, and the converter refuses it as before.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
 import libcst as cst
@@ -24,6 +25,9 @@ import libcst.matchers as m
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from litgen.convert.names import ImportTable, code, usage
+
+
+_LOOP_OVER_PARAMETERS = re.compile(r"for\s+\w+\s+in\s+[\w.]+\.parameters\(\)\s*:")
 
 
 @dataclass(frozen=True)
@@ -47,8 +51,8 @@ class _Update:
 def desugar(source: str, module: cst.Module, imports: ImportTable) -> Desugared | None:
     """The script with hand-written SGD updates replaced by an optimizer, or None when there are none."""
     torch = next((local for local, full in imports.aliases.items() if full == "torch"), None)
-    if torch is None or "grad" not in source:
-        return None
+    if torch is None or not _LOOP_OVER_PARAMETERS.search(source):
+        return None  # the common case, decided without walking the tree
     finder = _UpdateFinder(imports)
     module.visit(finder)
     if len(finder.updates) != 1:  # several update sites: leave the script alone (it is refused later)

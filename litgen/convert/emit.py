@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import libcst as cst
+import libcst.matchers as m
 
 from litgen.convert.context import Ctx, TrainerOption, review
-from litgen.convert.names import code, usage
+from litgen.convert.names import code
 from litgen.convert.plan import HOOK_ORDER, ModulePlan
 from litgen.convert.rebuild import Rebuilt
 from litgen.convert.render import Layout, Renderer
@@ -132,8 +133,10 @@ class Emitter:
         """`print` means the builtin unless the script imports, defines or assigns that name."""
         if "print" in self.ctx.imports.aliases:
             return True
-        definitions = self.ctx.script.nodes_of(cst.FunctionDef)
-        return any(d.name.value == "print" for d in definitions) or "print" in usage([self.ctx.script.module]).assigned
+        script = self.ctx.script
+        if any(d.name.value == "print" for d in script.nodes_of(cst.FunctionDef)):
+            return True
+        return any(m.matches(t.target, m.Name("print")) for t in script.nodes_of(cst.AssignTarget))
 
     def _device_agnostic_types(self) -> DeviceAgnosticTypes | None:
         torch = self._torch_alias()

@@ -130,6 +130,8 @@ class _Conversion:
                 break
             new_module = remove_unused(new_module, gone_names, gone_functions, self.shape.entry)
             functions, removable = functions - gone_functions, removable - gone_names
+            if not removable & set(rebuilt.objects):
+                break
         converted = new_module.code
         self._verify(converted)
         return Conversion(
