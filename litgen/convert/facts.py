@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from litgen.convert.names import call_name, dotted, root_name, target_names, usage
+from litgen.convert.rules.distributed import collect_distributed, is_rank_source, rank_kind
 from litgen.convert.script import Script, walk_statements
 from litgen.convert.structure import Shape, unwrap_progress
 
@@ -113,8 +114,6 @@ def collect_facts(script: Script, shape: Shape) -> Facts:
     facts.region_line = script.line(shape.region) or 0
     for name, bindings in facts.bindings.items():
         facts.binding_lines[name] = [script.line(b.statement) or 0 for b in bindings]
-    from litgen.convert.rules.distributed import collect_distributed
-
     collect_distributed(script, facts, shape.entry)
     _classify(script, facts)
     return facts
@@ -258,9 +257,7 @@ def learn_binding(script: Script, facts: Facts, statement: cst.SimpleStatementLi
         _classify_binding(script, facts, name, value)
         if name in facts.optimizers:
             _learn_models(script, facts, binding)
-        from litgen.convert.rules.distributed import is_rank_source, rank_kind
-
-        if is_rank_source(script, value):  # type: ignore[arg-type]
+        if is_rank_source(script, value):
             facts.ranks[name] = rank_kind(value)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Protocol
 
 import libcst as cst
 
@@ -58,6 +59,13 @@ def taken_names(nodes: Iterable[cst.CSTNode]) -> set[str]:
 
 def code(node: cst.CSTNode) -> str:
     return cst.Module(body=[]).code_for_node(node)
+
+
+class HasImports(Protocol):
+    """Anything that knows the script's imports (the script itself, or a conversion context)."""
+
+    @property
+    def imports(self) -> ImportTable: ...
 
 
 class ImportTable:

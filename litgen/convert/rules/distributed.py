@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from litgen.convert.context import Ctx
+from litgen.convert.names import HasImports
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # typing only: analysis (facts) calls into this module, so it must not import context
+    from litgen.convert.context import Ctx
     from litgen.convert.facts import Facts
     from litgen.convert.script import Script
 
@@ -30,7 +31,7 @@ DATA_PARALLEL_NOTE = (
 )
 
 
-def unwrap_parallel(ctx: Ctx, expression: cst.BaseExpression) -> cst.BaseExpression:
+def unwrap_parallel(ctx: HasImports, expression: cst.BaseExpression) -> cst.BaseExpression:
     """`DDP(model, device_ids=[rank])` -> `model`: Lightning wraps the model itself."""
     while isinstance(expression, cst.Call) and ctx.imports.qualify(expression.func) in PARALLEL_WRAPPERS:
         if not expression.args:
@@ -50,7 +51,7 @@ SAMPLERS = ("torch.utils.data.distributed.DistributedSampler", "torch.utils.data
 RANK_SOURCES = ("torch.distributed.get_rank",)
 
 
-def is_plumbing_call(ctx: Ctx, node: cst.CSTNode) -> bool:
+def is_plumbing_call(ctx: HasImports, node: cst.CSTNode) -> bool:
     """`dist.init_process_group(...)`, `dist.barrier()`, `torch.cuda.set_device(rank)`, ..."""
     return isinstance(node, cst.Call) and ctx.imports.qualify(node.func) in PLUMBING_CALLS
 
@@ -63,7 +64,7 @@ def is_environment_setting(node: cst.CSTNode) -> bool:
     return isinstance(target, cst.Subscript) and cst.Module([]).code_for_node(target.value) == "os.environ"
 
 
-def is_plumbing_statement(ctx: Ctx, statement: cst.CSTNode, plumbing_functions: set[str]) -> bool:
+def is_plumbing_statement(ctx: HasImports, statement: cst.CSTNode, plumbing_functions: set[str]) -> bool:
     if not isinstance(statement, cst.SimpleStatementLine):
         return False
     for small in statement.body:
@@ -84,7 +85,7 @@ def plumbing_functions(script: Script) -> set[str]:
         body = [s for s in function.body.body if not _is_docstring(s)]  # type: ignore[attr-defined]
         if not body:
             continue
-        plumbing = any(is_plumbing_statement(ctx, s, set()) for s in body)  # type: ignore[arg-type]
+        plumbing = any(is_plumbing_statement(ctx, s, set()) for s in body)
         if plumbing and all(
             is_plumbing_statement(ctx, s, set())
             or (isinstance(s, cst.SimpleStatementLine) and all(is_environment_setting(x) for x in s.body))
@@ -102,7 +103,7 @@ def _is_docstring(statement: cst.CSTNode) -> bool:
     )
 
 
-def spawned(ctx: Ctx, call: cst.CSTNode) -> tuple[str, list[cst.BaseExpression]] | None:
+def spawned(ctx: HasImports, call: cst.CSTNode) -> tuple[str, list[cst.BaseExpression]] | None:
     """`mp.spawn(train, args=(a, b), nprocs=n)` -> ("train", [a, b])."""
     if not isinstance(call, cst.Call) or ctx.imports.qualify(call.func) not in SPAWNS or not call.args:
         return None
@@ -116,7 +117,7 @@ def spawned(ctx: Ctx, call: cst.CSTNode) -> tuple[str, list[cst.BaseExpression]]
     return function.value, arguments
 
 
-def sampler_shuffle(ctx: Ctx, value: cst.BaseExpression) -> cst.BaseExpression | None:
+def sampler_shuffle(ctx: HasImports, value: cst.BaseExpression) -> cst.BaseExpression | None:
     """For `DistributedSampler(dataset, shuffle=...)` the shuffle it used (True by default); None otherwise."""
     if not isinstance(value, cst.Call) or ctx.imports.qualify(value.func) not in SAMPLERS:
         return None
@@ -131,7 +132,7 @@ def rank_kind(value: cst.BaseExpression) -> str:
     return "local_rank" if "LOCAL_RANK" in cst.Module([]).code_for_node(value) else "global_rank"
 
 
-def is_rank_source(ctx: Ctx, value: cst.BaseExpression) -> bool:
+def is_rank_source(ctx: HasImports, value: cst.BaseExpression) -> bool:
     """`dist.get_rank()`, `int(os.environ["LOCAL_RANK"])`, `int(os.environ.get("RANK", 0))`."""
     text = cst.Module([]).code_for_node(value)
     if isinstance(value, cst.Call) and ctx.imports.qualify(value.func) in RANK_SOURCES:
@@ -143,24 +144,24 @@ def collect_distributed(script: Script, facts: Facts, entry: cst.FunctionDef | N
     """Record DDP wrappers, distributed samplers, rank variables, plumbing helpers and spawn targets."""
     from litgen.convert.names import root_name
 
-    facts.plumbing = plumbing_functions(script)  # type: ignore[arg-type]
+    facts.plumbing = plumbing_functions(script)
     for name, bindings in facts.bindings.items():
         value = bindings[-1].value
-        unwrapped = unwrap_parallel(script, value)  # type: ignore[arg-type]
+        unwrapped = unwrap_parallel(script, value)
         if unwrapped is not value:
             facts.parallel_wrapped.add(id(bindings[-1].statement))
             facts.parallel_names |= {name, root_name(unwrapped) or name}
             if root_name(unwrapped) != name:
                 facts.aliases[name] = unwrapped
-        shuffle = sampler_shuffle(script, value)  # type: ignore[arg-type]
+        shuffle = sampler_shuffle(script, value)
         if shuffle is not None:
             facts.samplers[name] = shuffle
-        if is_rank_source(script, value):  # type: ignore[arg-type]
+        if is_rank_source(script, value):
             facts.ranks[name] = rank_kind(value)
     for statement in script.nodes_of(cst.SimpleStatementLine):
         for small in statement.body:
             if isinstance(small, cst.Expr):
-                target = spawned(script, small.value)  # type: ignore[arg-type]
+                target = spawned(script, small.value)
                 if target is not None and entry is not None and target[0] == entry.name.value:
                     positional = [*entry.params.posonly_params, *entry.params.params]
                     if positional:
