@@ -10,6 +10,7 @@ import libcst as cst
 from litgen.convert.context import Ctx
 from litgen.convert.desugar import desugar
 from litgen.convert.emit import Emitter, Names
+from litgen.convert.imports import drop_imports_made_unused
 from litgen.convert.epoch import EpochPlanner
 from litgen.convert.facts import collect_facts, learn_binding
 from litgen.convert.inline import Flattener
@@ -132,7 +133,7 @@ class _Conversion:
             functions, removable = functions - gone_functions, removable - gone_names
             if not removable & set(rebuilt.objects):
                 break
-        converted = new_module.code
+        converted = drop_imports_made_unused(script.source, new_module)
         self._verify(converted)
         return Conversion(
             script.filename,

@@ -112,6 +112,7 @@ class Script:
     _nodes: list[cst.CSTNode] | None = None
     _backward: list[cst.Call] | None = None
     _nested: dict[int, dict[str, cst.FunctionDef]] = field(default_factory=dict)
+    _by_kind: dict[type, list[cst.CSTNode]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, source: str, filename: str, module: cst.Module, imports: ImportTable, tree: Tree) -> Script:
@@ -152,7 +153,10 @@ class Script:
         return self._nodes
 
     def nodes_of(self, kind: type[NodeT]) -> list[NodeT]:
-        return [node for node in self.nodes if isinstance(node, kind)]
+        found = self._by_kind.get(kind)
+        if found is None:  # asked for a few kinds, many times: one scan per kind
+            found = self._by_kind[kind] = [node for node in self.nodes if isinstance(node, kind)]
+        return list(found)  # type: ignore[arg-type]
 
     @property
     def all_names(self) -> set[str]:

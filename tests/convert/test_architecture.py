@@ -19,7 +19,7 @@ LAYERS: dict[str, list[str]] = {
         *(f"rules.{path.stem}" for path in sorted((PACKAGE / "rules").glob("*.py")) if path.stem != "__init__"),
     ],
     "planning": ["clean", "inline", "instances", "step", "epoch", "setup", "rebuild", "render", "scale"],
-    "emission": ["emit", "pipeline", "files", ""],
+    "emission": ["emit", "imports", "pipeline", "files", ""],
 }
 ORDER = list(LAYERS)
 

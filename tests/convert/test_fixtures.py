@@ -10,6 +10,7 @@ import libcst as cst
 import pytest
 
 from litgen.convert import Conversion, convert_path, convert_source
+from litgen.convert.imports import names_outside_imports
 from litgen.errors import ConversionError
 from tests.convert.helpers import FIXTURES, fixture_cases
 
@@ -91,14 +92,20 @@ def test_refusal(case: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("case", CASES)
 def test_user_modules_and_imports_survive_byte_for_byte(case: str) -> None:
+    """Model classes and imports are kept as written; an import goes only when nothing uses it any more."""
     source, expected = _read(case, "input.py"), _read(case, "expected.py")
     module = cst.parse_module(source)
+    still_used = names_outside_imports(expected)
     for statement in module.body:
         text = module.code_for_node(statement).strip("\n")
         is_model = isinstance(statement, cst.ClassDef) and any("Module" in module.code_for_node(b) for b in statement.bases)
         is_import = isinstance(statement, cst.SimpleStatementLine) and isinstance(statement.body[0], (cst.Import, cst.ImportFrom))
-        if is_model or is_import:
+        if is_model:
             assert text in expected, text[:80]
+        elif is_import and text not in expected:
+            bound = {(a.asname.name.value if a.asname else cst.Module([]).code_for_node(a.name).split(".")[0])  # type: ignore[union-attr]
+                     for a in statement.body[0].names}  # type: ignore[attr-defined, union-attr]
+            assert not bound & still_used, f"{text} was removed but {bound & still_used} is still used"
 
 
 @pytest.mark.parametrize("case", CASES)
