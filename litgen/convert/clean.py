@@ -10,13 +10,12 @@ import libcst as cst
 
 from litgen.convert.context import Ctx
 from litgen.convert.inline import TRANSPARENT_CONTEXTS
-from litgen.convert.names import call_name, code, dotted
+from litgen.convert.clean_rules import CALL_RULES
 from litgen.convert.rules.amp import Autocast, autocast_of
 from litgen.convert.rules.clipping import Clip, clip_of
-from litgen.convert.rules.distributed import is_plumbing_call
-from litgen.convert.rules.device import MoveStripper, is_mode_switch, is_move_statement, is_self_assignment
+from litgen.convert.rules.device import MoveStripper, is_self_assignment
 from litgen.convert.rules.flags import is_dry_run_test, only_breaks, record_dry_run
-from litgen.convert.rules.optim import Backward, backward_of, scaler_call, step_of, zero_grad_of
+from litgen.convert.rules.optim import Backward
 from litgen.convert.substitute import LineCarrier, LeaveResult
 
 Mode = Literal["auto", "manual", "eval", "epoch"]
@@ -63,7 +62,7 @@ class Cleaner(LineCarrier):
         self.options = options
         self.record = record
         self._depth = 0  # loops and nested defs entered; break/continue inside them stay
-        self._last_optimizer: str | None = None
+        self.last_optimizer: str | None = None
         self._dry_runs: set[int] = set()
 
     # --- nesting ------------------------------------------------------------------------------
@@ -186,72 +185,10 @@ class Cleaner(LineCarrier):
             return [small]
         if not isinstance(small, cst.Expr) or not isinstance(small.value, cst.Call):
             return [small]
-        call = small.value
-        backward = backward_of(self.ctx, call)
-        if backward is not None and mode in ("auto", "manual") and self.options.backward is not None:
-            self.record.scaled |= backward.scaled
-            return self.options.backward(backward, line)
-        zeroed = zero_grad_of(self.ctx, call)
-        if zeroed is not None:
-            self.record.zero_grads += 1
-            self._last_optimizer = zeroed if self.ctx.is_optimizer(zeroed) else self._last_optimizer
-            return [small] if mode == "manual" or self.options.keep_zero_grad else []
-        step = step_of(self.ctx, call)
-        if step is not None:
-            self.record.scaled |= step.scaled
-            if mode == "manual":
-                return [cst.Expr(cst.parse_expression(f"{step.optimizer}.step()"))] if step.scaled else [small]
-            return [] if mode == "auto" else [small]
-        scaler = scaler_call(self.ctx, call)
-        if scaler is not None:
-            self.record.scaled = True
-            if scaler == "unscale_" and call.args:
-                self._last_optimizer = dotted(call.args[0].value) or self._last_optimizer
-            return []
-        clip = clip_of(self.ctx, call)
-        if clip is not None:
-            return self._clip(small, clip)
-        switch = is_mode_switch(self.ctx, call)
-        if switch is not None:
-            if switch in self.options.drop_switches:
-                self.record.removed_switches.append(switch)
-                return []
-            self.record.kept_switches.append(switch)
-            return [small]
-        if call_name(call) == "step" and dotted(call.func.value) in self.options.drop_scheduler_steps:  # type: ignore[union-attr]
-            return []
-        if is_move_statement(self.ctx, small):
-            return []
-        if self._distributed_plumbing(call):
-            return []
-        return [small]
-
-    def _distributed_plumbing(self, call: cst.Call) -> bool:
-        """`sampler.set_epoch(epoch)`, `dist.barrier()`, `cleanup()`: Lightning's DDP strategy does these."""
-        facts = self.ctx.facts
-        if call_name(call) == "set_epoch" and isinstance(call.func, cst.Attribute):
-            owner = dotted(call.func.value) or ""
-            if owner in facts.samplers or owner.endswith(".sampler"):
-                return True
-        if is_plumbing_call(self.ctx, call):
-            return True
-        return isinstance(call.func, cst.Name) and call.func.value in facts.plumbing
-
-    def _clip(self, small: cst.Expr, clip: Clip) -> list[cst.BaseSmallStatement]:
-        mode = self.options.mode
-        if mode == "auto":
-            if clip.standard:
-                self.record.clips.append(clip)
-            else:
-                self.record.custom_clips.append(cst.SimpleStatementLine(body=[small]))
-            return []
-        if mode == "manual" and clip.standard:
-            optimizer = self._last_optimizer or next(iter(self.ctx.facts.optimizers))
-            call = (
-                f"self.clip_gradients({optimizer}, gradient_clip_val={code(clip.value)}, "
-                f'gradient_clip_algorithm="{clip.algorithm}")'
-            )
-            return [cst.Expr(cst.parse_expression(call))]
+        for rule in CALL_RULES:
+            kept = rule(self, small, small.value, line)
+            if kept is not None:
+                return kept
         return [small]
 
 
