@@ -263,10 +263,16 @@ class EpochPlanner:
                 if leftover:
                     return
             else:
-                before = [Seg(s, self.ctx.line(s), 0) for s in following[:position]]
-                after = [Seg(s, self.ctx.line(s), 0) for s in following[position + 1 :]]
+                # `with torch.no_grad():` around counters, the loop and the summary: they are the pass too
+                inner = _segs(items)
+                cut = len(_segs(items[: evals[0]]))
+                before = [*(Seg(s, self.ctx.line(s), 0) for s in following[:position]), *inner[:cut]]
+                after = [*inner[cut:], *(Seg(s, self.ctx.line(s), 0) for s in following[position + 1 :])]
                 prelude, epilogue = split_unit(before, after, item, self.flattener)
-                consumed = [*[s.node for s in prelude], statement, *[s.node for s in epilogue]]
+                if any(seg not in prelude and seg not in epilogue for seg in inner):
+                    return  # the block does more than evaluate: it stays as the script wrote it
+                outside = [seg for seg in [*prelude, *epilogue] if seg not in inner]
+                consumed = [*[s.node for s in prelude if s in outside], statement, *[s.node for s in epilogue if s in outside]]
             loader = self.add_eval_unit("test", item, prelude, epilogue)
             self.plan.test = Unit(loader, item.line, consumed)
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Mapping
 
 import libcst as cst
@@ -315,7 +316,9 @@ class _Conversion:
 
     def _verify(self, converted: str) -> None:
         try:
-            compile(converted, self.script.filename, "exec")
+            with warnings.catch_warnings():  # the script's own SyntaxWarnings are Python's to report, not ours
+                warnings.simplefilter("ignore")
+                compile(converted, self.script.filename, "exec")
         except SyntaxError as error:
             raise ConversionError(
                 f"internal error: litgen generated invalid code ({error.msg}, output line {error.lineno}); "

@@ -115,5 +115,6 @@ def plan_setup(ctx: Ctx, shape: Shape, edits: Edits, lightning: str, trainer: st
                     ctx.mapped(f"device move of `{target.value}`", line, "done by the Trainer")
             continue
         moved = is_move_statement(ctx, small) and ctx.is_model(root_name(small.value) or "")  # type: ignore[attr-defined]
-        if moved or (isinstance(small, cst.Expr) and is_mode_switch(ctx, small.value)):
+        before_training = (line or 0) < ctx.facts.region_line  # code after training still needs its own
+        if before_training and (moved or (isinstance(small, cst.Expr) and is_mode_switch(ctx, small.value))):
             edits.drop(statement)

@@ -15,7 +15,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from litgen.convert.facts import Facts
-from litgen.convert.names import ImportTable, call_name, root_name
+from litgen.convert.names import ImportTable, call_name, root_name, usage
 
 _FACTORIES = frozenset(
     "tensor as_tensor from_numpy zeros ones full empty rand randn randint randperm arange linspace logspace eye "
@@ -27,6 +27,7 @@ _NOT_TENSORS = frozenset(
     "is_tensor numel get_default_dtype set_default_dtype set_num_threads get_num_threads compile jit "
     "use_deterministic_algorithms set_printoptions Generator dtype finfo iinfo".split()
 )
+_WRAPPERS = ("torch.autograd.Variable", "torch.autograd.variable.Variable")
 _TENSOR_METHODS = frozenset(
     "to cuda cpu float double half long int bool view reshape unsqueeze squeeze mean std var sum clone detach t "
     "permute transpose contiguous abs sqrt exp log flatten expand repeat type normal_ uniform_ fill_ max min".split()
@@ -42,6 +43,8 @@ def is_tensor_value(imports: ImportTable, facts: Facts, value: cst.BaseExpressio
         module, _, function = qualified.rpartition(".")
         if module == "torch" and (function in _FACTORIES or (function[:1].islower() and function not in _NOT_TENSORS)):
             return True
+        if qualified in _WRAPPERS and value.args:  # `Variable(t)` is `t`
+            return is_tensor_value(imports, facts, value.args[0].value, depth + 1)
         if isinstance(value.func, cst.Attribute) and call_name(value) in _TENSOR_METHODS:
             return is_tensor_value(imports, facts, value.func.value, depth + 1)
         return False
@@ -50,7 +53,8 @@ def is_tensor_value(imports: ImportTable, facts: Facts, value: cst.BaseExpressio
     if isinstance(value, cst.BinaryOperation):
         return is_tensor_value(imports, facts, value.left, depth + 1) or is_tensor_value(imports, facts, value.right, depth + 1)
     if isinstance(value, cst.Name):
-        bindings = facts.bindings.get(value.value, [])
+        # `x = x.cuda()`, `x = Variable(x)` keep whatever x was: judge x by its other bindings
+        bindings = [b for b in facts.bindings.get(value.value, []) if value.value not in usage([b.value]).read]
         return bool(bindings) and all(
             b.value is not value and is_tensor_value(imports, facts, b.value, depth + 1) for b in bindings
         )

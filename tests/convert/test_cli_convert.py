@@ -272,3 +272,12 @@ def test_concurrent_runs_never_replace_each_others_output(script: Path) -> None:
     assert codes.count(0) >= 1 and set(codes) <= {0, 2}
     assert script.with_name("train_lightning.py").read_text(encoding="utf-8") == _expected()
     assert sorted(p.name for p in script.parent.iterdir()) == ["train.py", "train_lightning.py"]
+
+
+def test_a_syntax_warning_in_the_script_does_not_leak_into_litgens_output(tmp_path: Path) -> None:
+    script = tmp_path / "train.py"
+    source = (FIXTURES / "single_epoch" / "input.py").read_text(encoding="utf-8")
+    script.write_text(source + "\nif 'a' is not 'b':\n    pass\n", encoding="utf-8")
+    done = litgen("convert", str(script))
+    assert done.returncode == 0, done.stderr
+    assert "SyntaxWarning" not in done.stderr

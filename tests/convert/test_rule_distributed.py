@@ -39,3 +39,12 @@ def test_data_parallel_wrapper_is_removed() -> None:
     code = "\n".join(line for line in out.splitlines() if not line.startswith("#"))
     assert "DataParallel" not in code and "strategy=" not in code  # one process per device: no forced DDP
     assert "# litgen: removed nn.DataParallel (one process driving every GPU)" in out
+
+
+def test_picking_a_gpu_alone_is_not_distributed_training() -> None:
+    source = (
+        "import torch\nimport torch.nn as nn\ntorch.cuda.set_device(0)\n"
+        "model = nn.Linear(2, 1)\noptimizer = torch.optim.SGD(model.parameters(), lr=0.1)\ndata = torch.randn(4, 2)\n"
+        "for epoch in range(2):\n    optimizer.zero_grad()\n    model(data).sum().backward()\n    optimizer.step()\n"
+    )
+    assert "strategy=" not in converted(source)

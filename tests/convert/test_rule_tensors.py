@@ -39,3 +39,14 @@ def test_code_after_training_that_uses_the_device_gets_the_model_back_there() ->
     tail = "print(model(torch.ones(1, 2).to(device)).item())\n"
     out = converted(loop_script(step, setup=setup, epoch_tail="") + tail)
     assert "trainer.fit(lit_model, loader)\nmodel.to(device)\nprint(model(torch.ones(1, 2).to(device)).item())" in out
+
+
+def test_a_tensor_rebound_through_cuda_and_variable_is_still_a_tensor() -> None:
+    ctx = make_ctx("from torch.autograd import Variable\nbuf = torch.FloatTensor(4)\nbuf = buf.cuda()\nbuf = Variable(buf)\n")
+    assert is_tensor_value(ctx.imports, ctx.facts, cst.parse_expression("buf"))
+
+
+def test_mode_switches_and_moves_after_training_stay() -> None:
+    tail = "model.eval()\nmodel.to('cpu')\nprint(model(torch.ones(1, 2)).item())\n"
+    out = converted(loop_script(STEP.replace("(((model(x) - mean) / std - y) ** 2)", "((model(x) - y) ** 2)")) + tail)
+    assert out.endswith("trainer.fit(lit_model, loader)\nmodel.eval()\nmodel.to('cpu')\nprint(model(torch.ones(1, 2)).item())\n")

@@ -168,7 +168,8 @@ def collect_distributed(script: Script, facts: Facts, entry: cst.FunctionDef | N
                         facts.ranks[positional[0].name.value] = "global_rank"
                     facts.spawn_statements.add(id(statement))
     called = {script.imports.qualify(call.func) for call in script.nodes_of(cst.Call)}
-    used = bool(called & {*PLUMBING_CALLS, *SAMPLERS, *DDP_WRAPPERS, *SPAWNS})
+    # picking a GPU (`torch.cuda.set_device`) alone is not distributed training
+    used = bool(called & ({*PLUMBING_CALLS, *SAMPLERS, *DDP_WRAPPERS, *SPAWNS} - {"torch.cuda.set_device"}))
     facts.distributed = bool(used or facts.plumbing or facts.samplers)
     facts.data_parallel = bool(called & set(DATA_PARALLEL)) and not facts.distributed
 
