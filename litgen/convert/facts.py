@@ -17,6 +17,8 @@ PLATEAU = ("torch.optim.lr_scheduler.ReduceLROnPlateau",)
 SCALERS = ("torch.cuda.amp.GradScaler", "torch.amp.GradScaler", "torch.cpu.amp.GradScaler", "torch.amp.grad_scaler.GradScaler")
 _MODEL_FACTORIES = ("torchvision.models.", "timm.", "torch.hub.load", "transformers.")
 DRY_RUN_FLAG = re.compile(r"(dry|smoke|fast|quick|sanity)[_-]?(run|test|dev|check)", re.IGNORECASE)
+# `--cuda`, `--use-gpu`, `--mps`: store_true flags that opt into an accelerator (`--gpu` is often a GPU index)
+GPU_OPT_IN_FLAG = re.compile(r"^(cuda|use[_-]?(cuda|gpu|accel|mps|xpu)|mps|xpu|accel)$", re.IGNORECASE)
 CPU_FLAG = re.compile(r"^(no[_-]?(cuda|gpu|accel|mps)|cpu|cpu[_-]?only|use[_-]?cpu|disable[_-]?cuda)$", re.IGNORECASE)
 
 

@@ -50,3 +50,25 @@ def test_batch_count_breaks_become_limits() -> None:
     out = converted(source)
     assert "limit_train_batches=5, limit_val_batches=3" in out
     assert "break" not in out
+
+
+def _with_flags(arguments: str, setup: str = "") -> str:
+    head = "import argparse\nparser = argparse.ArgumentParser()\n" + arguments + "args = parser.parse_args()\n" + setup
+    body = "        optimizer.zero_grad()\n        loss = ((model(x) - y) ** 2).mean()\n        loss.backward()\n        optimizer.step()\n"
+    return converted(loop_script(body, setup=head))
+
+
+def test_an_opt_in_cuda_flag_keeps_the_cpu_unless_given() -> None:
+    out = _with_flags("parser.add_argument('--cuda', action='store_true')\n")
+    assert '**({"accelerator": "cpu"} if not args.cuda else {})' in out
+
+
+def test_a_device_option_or_variable_decides_through_the_scripts_device() -> None:
+    out = _with_flags(
+        "parser.add_argument('--device', default='cpu')\n", "device = torch.device(args.device)\nmodel = model.to(device)\n"
+    )
+    assert '**({"accelerator": "cpu"} if str(device) == "cpu" else {})' in out
+
+
+def test_a_gpu_index_option_is_not_a_device_flag() -> None:
+    assert "accelerator" not in _with_flags("parser.add_argument('--gpu', type=int, default=0)\n")

@@ -1,11 +1,11 @@
-"""Command-line flags: a dry-run flag that breaks the loop -> fast_dev_run; a no-GPU flag -> accelerator."""
+"""Command-line flags: a dry-run flag that breaks the loop -> fast_dev_run; device flags -> accelerator."""
 
 from __future__ import annotations
 
 import libcst as cst
 
 from litgen.convert.context import Ctx
-from litgen.convert.facts import CPU_FLAG, DRY_RUN_FLAG
+from litgen.convert.facts import CPU_FLAG, DRY_RUN_FLAG, GPU_OPT_IN_FLAG
 from litgen.convert.names import call_name, dotted
 
 
@@ -45,18 +45,26 @@ def namespace_name(ctx: Ctx) -> str | None:
 
 
 def record_cpu_flag(ctx: Ctx) -> None:
-    """Keep `--no-cuda` style flags working: force the CPU when the script would have chosen it."""
-    flags = [dest for dest in ctx.facts.arg_flags if CPU_FLAG.match(dest)]
+    """Keep device flags working (`--no-cuda`, `--cuda`, `--device cpu`): the CPU when the script would choose it."""
+    cpu_flags = [dest for dest in ctx.facts.arg_flags if CPU_FLAG.match(dest)]
+    opt_in = [dest for dest in ctx.facts.arg_flags if GPU_OPT_IN_FLAG.match(dest)]
+    chosen = [dest for dest in ctx.facts.arg_flags if dest == "device"]
+    flags = [*cpu_flags, *opt_in, *chosen]
     if not flags:
         return
     devices = [name for name in ctx.facts.devices if ctx.facts.last(name) is not None]
-    if devices:
+    if devices:  # whatever the flags, the script's own device variable says where it runs
         device = sorted(devices, key=lambda n: len(ctx.facts.bindings[n]))[0]
         condition = cst.parse_expression(f'str({device}) == "cpu"')
     else:
         namespace = namespace_name(ctx)
         if namespace is None:
             return
-        condition = cst.parse_expression(" or ".join(f"{namespace}.{flag}" for flag in flags))
+        parts = [f"{namespace}.{flag}" for flag in cpu_flags]
+        if opt_in:
+            chosen_gpu = " or ".join(f"{namespace}.{flag}" for flag in opt_in)
+            parts.append(f"not {chosen_gpu}" if len(opt_in) == 1 else f"not ({chosen_gpu})")
+        parts += [f'{namespace}.{flag} == "cpu"' for flag in chosen]
+        condition = cst.parse_expression(" or ".join(parts))
     ctx.option("accelerator", cst.SimpleString('"cpu"'), None, condition=condition)
     ctx.mapped(f"--{flags[0].replace('_', '-')} flag", None, 'Trainer(accelerator="cpu") when the script picks the CPU')
