@@ -118,6 +118,19 @@ class _CountBatchesGlobally(cst.CSTTransformer):
         return cst.parse_expression(f"self.{HELPER}()").with_changes(args=[cst.Arg(updated_node)])
 
 
+class _CountInSums(cst.CSTTransformer):
+    """Batch counts inside the accumulation of a sum that is added up across processes."""
+
+    def __init__(self, sums: set[str], counter: _CountBatchesGlobally) -> None:
+        self.sums = sums
+        self.counter = counter
+
+    def leave_AugAssign(self, original_node: cst.AugAssign, updated_node: cst.AugAssign) -> cst.AugAssign:
+        if _self_attribute(updated_node.target) in self.sums:
+            return updated_node.with_changes(value=updated_node.value.visit(self.counter))
+        return updated_node
+
+
 class _PrintOnRankZero(cst.CSTTransformer):
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if m.matches(updated_node.func, m.Name("print")):
@@ -162,6 +175,8 @@ def make_process_correct(bodies: Bodies, copied_back: set[str], print_shadowed: 
             result[start_hook] = _count_in_start(result[start_hook], counter, _scan(step).read)
         if sums:
             result[end_hook] = [*_reductions(sums), *result.get(end_hook, [])]
+            # `total += loss / len(loader)` in the step: a share of the global mean needs the global count
+            result[step_hook] = [s.visit(_CountInSums(set(sums), counter)) for s in result[step_hook]]  # type: ignore[misc]
         uses_helper = uses_helper or bool(sums) or counter.changed
     if not print_shadowed:
         result = {name: _transform(body, _PrintOnRankZero()) for name, body in result.items()}

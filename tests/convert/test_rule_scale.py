@@ -82,3 +82,14 @@ def test_the_helper_keeps_number_types_and_uses_the_script_torch_alias() -> None
     body = _code(helper_method("th"))
     assert "th.float64" in body and "type(value)(" in body and "import torch" not in body
     assert "import torch" in _code(helper_method(None))
+
+
+def test_a_batch_count_inside_an_accumulated_share_is_made_global() -> None:
+    hooks = dict(
+        on_train_epoch_start="self.mean_loss = 0.0\n",
+        training_step="self.mean_loss += loss.item() / len(self.trainer.train_dataloader)\nn = len(self.trainer.train_dataloader)\n",
+        on_train_epoch_end="print(self.mean_loss)\n",
+    )
+    step = _code(make_process_correct(_bodies(**hooks), set(), False).bodies["training_step"])
+    assert f"self.mean_loss += loss.item() / self.{HELPER}(len(self.trainer.train_dataloader))" in step
+    assert "n = len(self.trainer.train_dataloader)" in step  # not an accumulated sum: stays per process
