@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Mapping
 
 import libcst as cst
 
@@ -15,9 +14,10 @@ from litgen.convert.imports import drop_imports_made_unused
 from litgen.convert.epoch import EpochPlanner
 from litgen.convert.facts import collect_facts, learn_binding
 from litgen.convert.inline import Flattener
-from litgen.convert.names import ImportTable, _all_params, code, local_names, root_name, usage
-from litgen.convert.rebuild import Scope, rebuild
-from litgen.convert.render import Layout, Renderer
+from litgen.convert.names import ImportTable, code, usage
+from litgen.convert.rebuild import rebuild
+from litgen.convert.rebuild_scope import rebuild_scope
+from litgen.convert.render import Renderer
 from litgen.convert.report import Conversion
 from litgen.convert.rewrite import Edits, apply, remove_unused, unused
 from litgen.convert.rules.distributed import record_strategy
@@ -94,7 +94,7 @@ class _Conversion:
         after_reads = set(usage([s for s in self._after_region() if s not in consumed]).read)
         renderer = Renderer(ctx, plan, flattener.markers, shape.entry is None, after_reads)
         layout = renderer.analyze()
-        rebuilt = rebuild(ctx, plan.optimizers, ctx.schedules, self._rebuild_scope(layout, flattener, renderer), plan.manual)
+        rebuilt = rebuild(ctx, plan.optimizers, ctx.schedules, rebuild_scope(ctx, self.shape, plan, layout, flattener, renderer), plan.manual)
         renderer.use_rebuilt(rebuilt)
         hook_statements = [statement for method in plan.ordered() for statement in method.body]
         readers = [*layout.ctor, *renderer.globals_read()]
@@ -127,7 +127,7 @@ class _Conversion:
         functions = {f.name.value for f in flattener.inlined} | {c.name.value for c in flattener.classes_inlined}
         functions |= ctx.facts.plumbing
         for _ in range(3):  # a scheduler that goes away stops keeping its optimizer alive
-            gone_functions, gone_names = unused(new_module, functions, removable)
+            gone_functions, gone_names = unused(new_module, functions, removable, names.module_class)
             if not gone_functions and not gone_names:
                 break
             new_module = remove_unused(new_module, gone_names, gone_functions, self.shape.entry)
@@ -145,54 +145,6 @@ class _Conversion:
             warnings=ctx.warnings,
             refused=ctx.refused,
         )
-
-    def _rebuild_scope(self, layout: Layout, flattener: Flattener, renderer: Renderer) -> Scope:
-        """What configure_optimizers may refer to, and where the script reads its optimizers outside the loop."""
-        facts, script = self.ctx.facts, self.script
-        candidates = set(facts.optimizers) | set(facts.schedulers)
-        own = {id(b.statement) for name in candidates for b in facts.bindings.get(name, [])}
-        skipped = {id(node) for node in [self.shape.region, *flattener.inlined, *flattener.classes_inlined]}
-        skipped |= {id(instance.statement) for instance in flattener.instances.values()}
-        skipped |= own
-        reads: dict[str, int] = {}
-        for node in script.nodes_of(cst.Name):
-            if node.value not in candidates or not _is_variable_read(node, script.parents):
-                continue
-            if any(id(a) in skipped or self._binds_locally(a, node.value) for a in script.ancestors(node)):
-                continue
-            line = script.line(next((a for a in script.ancestors(node) if isinstance(a, cst.BaseStatement)), node)) or 0
-            reads[node.value] = min(reads.get(node.value, line), line)
-        defined = {s.name.value for s in script.module.body if isinstance(s, (cst.FunctionDef, cst.ClassDef))}
-        defined |= set(self.ctx.imports.aliases)
-        aliases = {name: root for name, value in facts.aliases.items() if (root := root_name(value)) is not None}
-        defaults: dict[str, cst.BaseExpression] = {}
-        if self.shape.entry is not None:
-            defaults = {p.name.value: p.default for p in self.shape.entry.params.params if p.default is not None}
-        steady = not {"accumulate_grad_batches", "limit_train_batches", "max_steps"} & {o.key for o in self.ctx.trainer}
-        plan = self.plan
-        total_steps = None
-        if steady and plan.max_epochs is not None and plan.train_loader is not None and not plan.full_batch:
-            total_steps = (code(plan.max_epochs), code(plan.train_loader))
-        hook_bodies = tuple(statement for method in plan.ordered() for statement in method.body)
-        return Scope(
-            dict(layout.attrs),
-            tuple(layout.ctor),
-            frozenset(layout.state),
-            hook_bodies,
-            tuple(renderer.globals_read()),
-            frozenset(facts.modules),
-            reads,
-            frozenset(defined),
-            aliases,
-            defaults,
-            total_steps,
-        )
-
-    def _binds_locally(self, node: cst.CSTNode, name: str) -> bool:
-        """A helper function (not the entry point) whose own parameter or local is called `name`."""
-        if not isinstance(node, cst.FunctionDef) or node is self.shape.entry:
-            return False
-        return name in {p.name.value for p in _all_params(node.params)} or name in local_names(node)
 
     def _register_hoisted(self, flattener: Flattener) -> None:
         """Arguments evaluated once before the loop are new variables of the entry scope."""
@@ -325,18 +277,6 @@ class _Conversion:
                 "please report this script",
                 path=self.script.filename,
             ) from None
-
-
-def _is_variable_read(node: cst.Name, parents: Mapping[cst.CSTNode, cst.CSTNode]) -> bool:
-    """A Name that reads a variable: not an attribute, keyword, parameter, definition or assignment target."""
-    parent = parents.get(node)
-    if isinstance(parent, cst.Attribute) and parent.attr is node:
-        return False
-    if isinstance(parent, cst.Arg) and parent.keyword is node:
-        return False
-    if isinstance(parent, (cst.Param, cst.FunctionDef, cst.ClassDef, cst.ImportAlias, cst.AsName)):
-        return False
-    return not isinstance(parent, cst.AssignTarget)
 
 
 def _fresh(name: str, taken: set[str]) -> str:

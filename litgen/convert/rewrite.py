@@ -146,15 +146,22 @@ def _read_names(module: cst.Module, skipped_defs: set[str]) -> set[str]:
     return reads
 
 
-def unused(module: cst.Module, functions: Iterable[str], names: Iterable[str]) -> tuple[set[str], set[str]]:
-    """(helper defs, variables) that nothing left in the module uses once those helpers are gone."""
+def unused(
+    module: cst.Module, functions: Iterable[str], names: Iterable[str], generated: str | None = None
+) -> tuple[set[str], set[str]]:
+    """(helper defs, variables) that nothing left in the module uses once those helpers are gone.
+
+    The generated class (`generated`) never reads these variables: where its hooks need them they read
+    `self.device`, `self.optimizers()`..., and `configure_optimizers` has locals of the same names.
+    """
     functions, names = set(functions), set(names)
     if not functions and not names:
         return set(), set()
-    reads = _read_names(module, functions)
+    own = {generated} if generated else set()
+    reads = _read_names(module, functions | own)
     gone = {f for f in functions if f not in reads}
     if gone != functions:
-        reads = _read_names(module, gone)
+        reads = _read_names(module, gone | own)
     return gone, {name for name in names if name not in reads}
 
 

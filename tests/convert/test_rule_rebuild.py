@@ -123,3 +123,17 @@ def test_options_the_hooks_read_become_hyperparameters_instead_of_the_whole_name
 def test_a_namespace_the_hooks_use_whole_stays_a_constructor_argument() -> None:
     out = converted(loop_script(STEP + "        print(vars(args), args.log_interval)\n", setup=ARGS))
     assert "def __init__(self, model):" in out and "self.print(vars(args), args.log_interval)" in out
+
+
+def test_the_scripts_own_optimizer_and_scheduler_go_when_the_module_builds_them_in_an_entry_function() -> None:
+    source = (
+        "import torch\nimport torch.nn as nn\n\n\ndef main():\n    model = nn.Linear(2, 1)\n"
+        "    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        "    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1)\n    data = torch.randn(4, 2)\n"
+        "    for epoch in range(2):\n        optimizer.zero_grad()\n        model(data).sum().backward()\n"
+        "        optimizer.step()\n        scheduler.step()\n\n\nmain()\n"
+    )
+    out = converted(source)
+    entry = out.split("def main():", 1)[1]
+    assert "optimizer =" not in entry and "scheduler =" not in entry  # no dead copies left behind
+    assert "        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1)\n" in out
