@@ -2,47 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Sequence
 
 import libcst as cst
 
+from litgen.convert.clean_rules import CALL_RULES, CleanOptions, CleanRecord
 from litgen.convert.context import Ctx
 from litgen.convert.inline import TRANSPARENT_CONTEXTS
-from litgen.convert.clean_rules import CALL_RULES
-from litgen.convert.rules.amp import Autocast, autocast_of
-from litgen.convert.rules.clipping import Clip, clip_of
+from litgen.convert.rules.amp import autocast_of
+from litgen.convert.rules.clipping import clip_of
 from litgen.convert.rules.device import MoveStripper, is_self_assignment
 from litgen.convert.rules.flags import is_dry_run_test, only_breaks, record_dry_run
-from litgen.convert.rules.optim import Backward
-from litgen.convert.substitute import LineCarrier, LeaveResult
-
-Mode = Literal["auto", "manual", "eval", "epoch"]
-BackwardRewrite = Callable[[Backward, "int | None"], list[cst.BaseSmallStatement]]
-
-
-@dataclass
-class CleanOptions:
-    mode: Mode
-    batch_names: set[str] = field(default_factory=set)
-    drop_scheduler_steps: set[str] = field(default_factory=set)
-    drop_switches: frozenset[str] = frozenset({"train", "eval"})
-    backward: BackwardRewrite | None = None
-    continue_returns_none: bool = True
-    stop_on_break: bool = False
-    keep_zero_grad: bool = False
-
-
-@dataclass
-class CleanRecord:
-    autocasts: list[Autocast] = field(default_factory=list)
-    clips: list[Clip] = field(default_factory=list)
-    custom_clips: list[cst.BaseStatement] = field(default_factory=list)
-    scaled: bool = False
-    zero_grads: int = 0
-    removed_switches: list[str] = field(default_factory=list)
-    kept_switches: list[str] = field(default_factory=list)
+from litgen.convert.substitute import LeaveResult, LineCarrier
 
 
 def _pass_block() -> cst.IndentedBlock:

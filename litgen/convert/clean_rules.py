@@ -9,21 +9,63 @@ order is part of the meaning (a scaled backward is a backward before it is anyth
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
 
 import libcst as cst
 
+from litgen.convert.context import Ctx
 from litgen.convert.names import call_name, code, dotted
-from litgen.convert.rules.clipping import clip_of
+from litgen.convert.rules.amp import Autocast
+from litgen.convert.rules.clipping import Clip, clip_of
 from litgen.convert.rules.device import is_mode_switch, is_move_statement
 from litgen.convert.rules.distributed import is_plumbing_call
-from litgen.convert.rules.optim import backward_of, scaler_call, step_of, zero_grad_of
+from litgen.convert.rules.optim import (
+    Backward,
+    backward_of,
+    scaler_call,
+    step_of,
+    zero_grad_of,
+)
 
-if TYPE_CHECKING:
-    from litgen.convert.clean import Cleaner
+Mode = Literal["auto", "manual", "eval", "epoch"]
+BackwardRewrite = Callable[[Backward, "int | None"], list[cst.BaseSmallStatement]]
+
+
+@dataclass
+class CleanOptions:
+    mode: Mode
+    batch_names: set[str] = field(default_factory=set)
+    drop_scheduler_steps: set[str] = field(default_factory=set)
+    drop_switches: frozenset[str] = frozenset({"train", "eval"})
+    backward: BackwardRewrite | None = None
+    continue_returns_none: bool = True
+    stop_on_break: bool = False
+    keep_zero_grad: bool = False
+
+
+@dataclass
+class CleanRecord:
+    autocasts: list[Autocast] = field(default_factory=list)
+    clips: list[Clip] = field(default_factory=list)
+    custom_clips: list[cst.BaseStatement] = field(default_factory=list)
+    scaled: bool = False
+    zero_grads: int = 0
+    removed_switches: list[str] = field(default_factory=list)
+    kept_switches: list[str] = field(default_factory=list)
+
+
+class Cleaner(Protocol):
+    """What a rule sees of the cleaner: the conversion, its options, its record, the last optimizer seen."""
+
+    ctx: Ctx
+    options: CleanOptions
+    record: CleanRecord
+    last_optimizer: str | None
+
 
 Kept = list[cst.BaseSmallStatement]
-CallRule = Callable[["Cleaner", cst.Expr, cst.Call, "int | None"], "Kept | None"]
+CallRule = Callable[[Cleaner, cst.Expr, cst.Call, "int | None"], "Kept | None"]
 
 
 def backward(cleaner: Cleaner, small: cst.Expr, call: cst.Call, line: int | None) -> Kept | None:

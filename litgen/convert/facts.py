@@ -8,7 +8,19 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from litgen.convert.names import call_name, dotted, root_name, target_names, usage
-from litgen.convert.rules.distributed import collect_distributed, is_rank_source, rank_kind
+from litgen.convert.rules.distributed import (
+    DATA_PARALLEL,
+    DDP_WRAPPERS,
+    PLUMBING_CALLS,
+    SAMPLERS,
+    SPAWNS,
+    is_rank_source,
+    plumbing_functions,
+    rank_kind,
+    sampler_shuffle,
+    spawned,
+    unwrap_parallel,
+)
 from litgen.convert.script import Script, walk_statements
 from litgen.convert.structure import Shape, unwrap_progress
 
@@ -269,3 +281,35 @@ def unwrap_iterable(script: Script, node: cst.BaseExpression) -> tuple[cst.BaseE
     if isinstance(node, cst.Call) and dotted(node.func) == "enumerate" and node.args:
         return unwrap_progress(script, node.args[0].value), node
     return node, None
+
+
+def collect_distributed(script: Script, facts: Facts, entry: cst.FunctionDef | None) -> None:
+    """Record DDP wrappers, distributed samplers, rank variables, plumbing helpers and spawn targets."""
+    facts.plumbing = plumbing_functions(script)
+    for name, bindings in facts.bindings.items():
+        value = bindings[-1].value
+        unwrapped = unwrap_parallel(script, value)
+        if unwrapped is not value:
+            facts.parallel_wrapped.add(id(bindings[-1].statement))
+            facts.parallel_names |= {name, root_name(unwrapped) or name}
+            if root_name(unwrapped) != name:
+                facts.aliases[name] = unwrapped
+        shuffle = sampler_shuffle(script, value)
+        if shuffle is not None:
+            facts.samplers[name] = shuffle
+        if is_rank_source(script, value):
+            facts.ranks[name] = rank_kind(value)
+    for statement in script.nodes_of(cst.SimpleStatementLine):
+        for small in statement.body:
+            if isinstance(small, cst.Expr):
+                target = spawned(script, small.value)
+                if target is not None and entry is not None and target[0] == entry.name.value:
+                    positional = [*entry.params.posonly_params, *entry.params.params]
+                    if positional:
+                        facts.ranks[positional[0].name.value] = "global_rank"
+                    facts.spawn_statements.add(id(statement))
+    called = {script.imports.qualify(call.func) for call in script.nodes_of(cst.Call)}
+    # picking a GPU (`torch.cuda.set_device`) alone is not distributed training
+    used = bool(called & ({*PLUMBING_CALLS, *SAMPLERS, *DDP_WRAPPERS, *SPAWNS} - {"torch.cuda.set_device"}))
+    facts.distributed = bool(used or facts.plumbing or facts.samplers)
+    facts.data_parallel = bool(called & set(DATA_PARALLEL)) and not facts.distributed

@@ -20,11 +20,10 @@ from litgen.convert.rebuild_scope import rebuild_scope
 from litgen.convert.render import Renderer
 from litgen.convert.report import Conversion
 from litgen.convert.rewrite import Edits, apply, remove_unused, unused
-from litgen.convert.rules.distributed import record_strategy
 from litgen.convert.rules.flags import record_cpu_flag
 from litgen.convert.rules.refuse import check_refusals
 from litgen.convert.script import Script, Tree, lightning_import, parse
-from litgen.convert.setup import plan_setup
+from litgen.convert.setup import plan_setup, record_strategy
 from litgen.convert.structure import ShapeFinder
 from litgen.convert.tensors import buffer_names
 from litgen.convert.substitute import substitute

@@ -9,7 +9,7 @@ from litgen.convert.facts import statements_outside
 from litgen.convert.names import code, root_name
 from litgen.convert.rewrite import Edits
 from litgen.convert.rules.device import is_mode_switch, is_move_statement, is_self_assignment, without_moves
-from litgen.convert.rules.distributed import is_plumbing_statement, spawn_replacement, without_sampler
+from litgen.convert.rules.distributed import DATA_PARALLEL_NOTE, is_plumbing_statement, spawn_replacement, without_sampler
 from litgen.convert.rules.seed import COVERED_SEEDS, TORCH_SEEDS, same_seed, seed_call, seed_everything
 from litgen.convert.structure import Shape
 
@@ -77,7 +77,7 @@ class _SetupRewriter(cst.CSTTransformer):
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if self.ctx.facts.samplers or any(a.keyword and a.keyword.value == "sampler" for a in updated_node.args):
-            rewritten = without_sampler(self.ctx, updated_node)
+            rewritten = without_sampler(self.ctx, updated_node, self.ctx.facts.samplers)
             if rewritten is not None:
                 return rewritten
         return updated_node
@@ -118,3 +118,18 @@ def plan_setup(ctx: Ctx, shape: Shape, edits: Edits, lightning: str, trainer: st
         before_training = (line or 0) < ctx.facts.region_line  # code after training still needs its own
         if before_training and (moved or (isinstance(small, cst.Expr) and is_mode_switch(ctx, small.value))):
             edits.drop(statement)
+
+
+def record_strategy(ctx: Ctx) -> None:
+    if ctx.facts.data_parallel:
+        ctx.mapped("nn.DataParallel", None, "removed: the Trainer places the model on its devices")
+        ctx.warn(DATA_PARALLEL_NOTE, None)
+    if not ctx.facts.distributed:
+        return
+    ctx.option("strategy", cst.SimpleString('"ddp"'), None)
+    ctx.mapped("distributed set-up (process group, sampler, DDP, spawn)", None, 'Trainer(strategy="ddp")')
+    ctx.warn(
+        'removed the hand-written distributed set-up: Lightning\'s strategy="ddp" starts one process per device '
+        "and wraps the model; choose how many with Trainer(devices=..., num_nodes=...) or PL_TRAINER_DEVICES",
+        None,
+    )

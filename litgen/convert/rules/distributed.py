@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import libcst as cst
 
 from litgen.convert.names import HasImports
 
-if TYPE_CHECKING:  # typing only: analysis (facts) calls into this module, so it must not import context
-    from litgen.convert.context import Ctx
-    from litgen.convert.facts import Facts
+if TYPE_CHECKING:
     from litgen.convert.script import Script
 
 DDP_WRAPPERS = (
@@ -140,41 +139,7 @@ def is_rank_source(ctx: HasImports, value: cst.BaseExpression) -> bool:
     return "os.environ" in text and "RANK" in text
 
 
-def collect_distributed(script: Script, facts: Facts, entry: cst.FunctionDef | None) -> None:
-    """Record DDP wrappers, distributed samplers, rank variables, plumbing helpers and spawn targets."""
-    from litgen.convert.names import root_name
-
-    facts.plumbing = plumbing_functions(script)
-    for name, bindings in facts.bindings.items():
-        value = bindings[-1].value
-        unwrapped = unwrap_parallel(script, value)
-        if unwrapped is not value:
-            facts.parallel_wrapped.add(id(bindings[-1].statement))
-            facts.parallel_names |= {name, root_name(unwrapped) or name}
-            if root_name(unwrapped) != name:
-                facts.aliases[name] = unwrapped
-        shuffle = sampler_shuffle(script, value)
-        if shuffle is not None:
-            facts.samplers[name] = shuffle
-        if is_rank_source(script, value):
-            facts.ranks[name] = rank_kind(value)
-    for statement in script.nodes_of(cst.SimpleStatementLine):
-        for small in statement.body:
-            if isinstance(small, cst.Expr):
-                target = spawned(script, small.value)
-                if target is not None and entry is not None and target[0] == entry.name.value:
-                    positional = [*entry.params.posonly_params, *entry.params.params]
-                    if positional:
-                        facts.ranks[positional[0].name.value] = "global_rank"
-                    facts.spawn_statements.add(id(statement))
-    called = {script.imports.qualify(call.func) for call in script.nodes_of(cst.Call)}
-    # picking a GPU (`torch.cuda.set_device`) alone is not distributed training
-    used = bool(called & ({*PLUMBING_CALLS, *SAMPLERS, *DDP_WRAPPERS, *SPAWNS} - {"torch.cuda.set_device"}))
-    facts.distributed = bool(used or facts.plumbing or facts.samplers)
-    facts.data_parallel = bool(called & set(DATA_PARALLEL)) and not facts.distributed
-
-
-def spawn_replacement(ctx: Ctx, statement: cst.SimpleStatementLine) -> cst.SimpleStatementLine | None:
+def spawn_replacement(ctx: HasImports, statement: cst.SimpleStatementLine) -> cst.SimpleStatementLine | None:
     """`mp.spawn(train, args=(a, b), nprocs=n)` -> `train(0, a, b)`: Lightning starts the other processes."""
     small = statement.body[0]
     target = spawned(ctx, small.value) if isinstance(small, cst.Expr) else None
@@ -185,14 +150,14 @@ def spawn_replacement(ctx: Ctx, statement: cst.SimpleStatementLine) -> cst.Simpl
     return statement.with_changes(body=[cst.Expr(cst.parse_expression(f"{function}({args})"))])
 
 
-def without_sampler(ctx: Ctx, call: cst.Call) -> cst.Call | None:
+def without_sampler(ctx: HasImports, call: cst.Call, samplers: Mapping[str, cst.BaseExpression]) -> cst.Call | None:
     """`DataLoader(ds, sampler=sampler)` -> `DataLoader(ds, shuffle=True)` when the sampler was distributed."""
     args = list(call.args)
     for index, arg in enumerate(args):
         if arg.keyword is None or arg.keyword.value != "sampler":
             continue
         value = arg.value
-        shuffle = ctx.facts.samplers.get(value.value) if isinstance(value, cst.Name) else sampler_shuffle(ctx, value)
+        shuffle = samplers.get(value.value) if isinstance(value, cst.Name) else sampler_shuffle(ctx, value)
         if shuffle is None:
             return None
         kept = [a for i, a in enumerate(args) if i != index and not (a.keyword and a.keyword.value == "shuffle")]
@@ -203,21 +168,6 @@ def without_sampler(ctx: Ctx, call: cst.Call) -> cst.Call | None:
             whitespace_after=cst.SimpleWhitespace(" "))) for a in kept[:-1]], kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
         return call.with_changes(args=kept)
     return None
-
-
-def record_strategy(ctx: Ctx) -> None:
-    if ctx.facts.data_parallel:
-        ctx.mapped("nn.DataParallel", None, "removed: the Trainer places the model on its devices")
-        ctx.warn(DATA_PARALLEL_NOTE, None)
-    if not ctx.facts.distributed:
-        return
-    ctx.option("strategy", cst.SimpleString('"ddp"'), None)
-    ctx.mapped("distributed set-up (process group, sampler, DDP, spawn)", None, 'Trainer(strategy="ddp")')
-    ctx.warn(
-        'removed the hand-written distributed set-up: Lightning\'s strategy="ddp" starts one process per device '
-        "and wraps the model; choose how many with Trainer(devices=..., num_nodes=...) or PL_TRAINER_DEVICES",
-        None,
-    )
 
 
 class ModuleAttributeStripper(cst.CSTTransformer):
