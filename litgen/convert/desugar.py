@@ -207,7 +207,7 @@ class _UpdateFinder(cst.CSTVisitor):
             return None
         block: cst.With | cst.For = node
         if self._no_grad and node in self._no_grad[-1].body.body:
-            others = [s for s in self._no_grad[-1].body.body if s is not node]
+            others = [s for s in self._no_grad[-1].body.body if s is not node and isinstance(s, cst.BaseStatement)]
             if all(_is_zero_grad_call(s) for s in others):  # nothing else needs the no_grad block
                 block = self._no_grad[-1]
         return _Update(block, call.func.value, rates[0], bool(zeroing))  # type: ignore[attr-defined]
@@ -221,7 +221,7 @@ class _Rewriter(cst.CSTTransformer):
         self.name = name
 
     def _step(self) -> list[cst.BaseStatement]:
-        statements = [cst.parse_statement(f"{self.name}.step()\n")]
+        statements: list[cst.BaseStatement] = [cst.parse_statement(f"{self.name}.step()\n")]
         if self.update.zeroes_grads:
             statements.append(cst.parse_statement(f"{self.name}.zero_grad()\n"))
         return statements

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import libcst as cst
@@ -28,15 +29,20 @@ class Names:
     trainer: str
 
 
-def _method(name: str, params: list[str], body: list[cst.BaseStatement]) -> cst.FunctionDef:
+def _method(name: str, params: list[str], statements: Sequence[cst.BaseStatement]) -> cst.FunctionDef:
     signature = ", ".join(["self", *params])
     template = cst.parse_statement(f"def {name}({signature}):\n    pass\n")
     assert isinstance(template, cst.FunctionDef)
-    if not body:
-        body = [cst.SimpleStatementLine([cst.Pass()])]
-    body = [body[0].with_changes(leading_lines=_comments_only(body[0].leading_lines)), *body[1:]]  # no blank first line
-    body = [statement.visit(_BareBlankLines()) for statement in body]  # type: ignore[misc]
-    return template.with_changes(body=cst.IndentedBlock(body=body), leading_lines=[cst.EmptyLine(indent=False)])
+    body = [s.visit(_BareBlankLines()) for s in statements] or [cst.SimpleStatementLine([cst.Pass()])]
+    lines = [s for s in body if isinstance(s, (cst.SimpleStatementLine, cst.BaseCompoundStatement))]
+    lines[0] = lines[0].with_changes(leading_lines=_comments_only(lines[0].leading_lines))  # no blank first line
+    return template.with_changes(body=cst.IndentedBlock(body=lines), leading_lines=[cst.EmptyLine(indent=False)])
+
+
+def _visited(statement: cst.BaseStatement, transformer: cst.CSTTransformer) -> cst.BaseStatement:
+    result = statement.visit(transformer)
+    assert isinstance(result, cst.BaseStatement)  # the transformers used here rewrite expressions only
+    return result
 
 
 class _BareBlankLines(cst.CSTTransformer):
@@ -48,7 +54,7 @@ class _BareBlankLines(cst.CSTTransformer):
         return updated_node
 
 
-def _comments_only(lines: list[cst.EmptyLine] | tuple[cst.EmptyLine, ...]) -> list[cst.EmptyLine]:
+def _comments_only(lines: Sequence[cst.EmptyLine]) -> list[cst.EmptyLine]:
     return [line for line in lines if line.comment is not None]
 
 
@@ -109,7 +115,7 @@ class Emitter:
             if name not in scaled.bodies:
                 continue
             params = rendered[name][0] if name in rendered else self.plan.signature(name)
-            body = [statement.visit(typed) for statement in scaled.bodies[name]] if typed else scaled.bodies[name]
+            body = [_visited(s, typed) for s in scaled.bodies[name]] if typed else scaled.bodies[name]
             notes = [*self.ctx.review_notes.get(name, []), *scaled.notes.get(name, ())]
             if notes and body:
                 body[0] = review(body[0], notes)
@@ -126,8 +132,8 @@ class Emitter:
         template = cst.parse_statement(f"class {self.names.module_class}({self.names.lightning}.LightningModule):\n    pass\n")
         assert isinstance(template, cst.ClassDef)
         methods[0] = methods[0].with_changes(leading_lines=[cst.EmptyLine(indent=False)])
-        body = cst.IndentedBlock(body=[docstring, *methods])
-        return template.with_changes(body=body, leading_lines=[cst.EmptyLine(indent=False), cst.EmptyLine(indent=False)])
+        block = cst.IndentedBlock(body=[docstring, *methods])
+        return template.with_changes(body=block, leading_lines=[cst.EmptyLine(indent=False), cst.EmptyLine(indent=False)])
 
     def _print_is_rebound(self) -> bool:
         """`print` means the builtin unless the script imports, defines or assigns that name."""

@@ -138,11 +138,12 @@ class _Planner:
                 names[name] = cst.parse_expression(f"self.hparams.{self._hparam(name, cst.Name(name))}")
                 retired.append(name)
         # a scalar the optimizer already made a hyper-parameter is read the same way in the hooks
-        for hparam in self.hparams.values():
-            if isinstance(hparam.value, cst.Name) and hparam.value.value in (*self.scope.ctor, *self.scope.hook_globals):
-                if hparam.value.value not in self.scope.state and hparam.value.value not in names:
-                    names[hparam.value.value] = cst.parse_expression(f"self.hparams.{hparam.name}")
-                    retired.append(hparam.value.value)
+        for saved in self.hparams.values():
+            source = saved.value.value if isinstance(saved.value, cst.Name) else None
+            if source is not None and source in (*self.scope.ctor, *self.scope.hook_globals):
+                if source not in self.scope.state and source not in names:
+                    names[source] = cst.parse_expression(f"self.hparams.{saved.name}")
+                    retired.append(source)
         return names, attributes, retired
 
     def _binding(self, name: str) -> Binding:
@@ -266,7 +267,8 @@ def _scheduler_config(schedule: Schedule) -> str:
 def _options_read(bodies: Sequence[cst.BaseStatement], namespace: str) -> list[str] | None:
     """The options hooks read from an argparse namespace; None when they use it whole or assign to it."""
     try:
-        options = [] if not bodies else _attributes_of(cst.Module(body=list(bodies)), namespace, namespace)
+        wrapper = cst.Module(body=[s for s in bodies if isinstance(s, (cst.SimpleStatementLine, cst.BaseCompoundStatement))])
+        options = _attributes_of(wrapper, namespace, namespace) if bodies else []
     except _Refused:
         return None
     for statement in bodies:

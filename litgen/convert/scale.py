@@ -139,7 +139,7 @@ class _PrintOnRankZero(cst.CSTTransformer):
 
 
 def _reductions(names: Sequence[str]) -> list[cst.BaseStatement]:
-    lines = [cst.parse_statement(f"self.{name} = self.{HELPER}(self.{name})") for name in names]
+    lines: list[cst.BaseStatement] = [cst.parse_statement(f"self.{name} = self.{HELPER}(self.{name})") for name in names]
     note = cst.EmptyLine(comment=cst.Comment(REDUCE_NOTE))
     lines[0] = lines[0].with_changes(leading_lines=[note])
     return lines
