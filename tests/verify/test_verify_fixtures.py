@@ -16,8 +16,9 @@ VERIFY_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "verify"
 # Their originals start their own processes (mp.spawn, torchrun), which a 1-process verify cannot follow.
 LAUNCHES_PROCESSES = {"ddp_spawn", "ddp_torchrun_trainer"}
 CASES = [case for case in fixture_cases("expected.py") if case not in LAUNCHES_PROCESSES]
-# Hand-written pairs for shapes the converter does not produce yet: DDP-correct evaluation sums,
-# and hand-written parameter updates in an original that never seeds.
+# Hand-written reference pairs, kept independent of the converter: a DDP-correct evaluation written
+# as an expert would (one tensor of sums reduced once), and hand-written updates of raw tensors (no
+# nn.Module, which the converter refuses) in an original that never seeds.
 PAIRS = sorted(path.name for path in VERIFY_FIXTURES.iterdir() if (path / "original.py").exists())
 
 
