@@ -104,6 +104,8 @@ class EpochPlanner:
             self.ctx.refuse("the script evaluates before training in each epoch; litgen expects evaluation after it", line=None)
         self._count_scheduler_steps(step_segs, items)
         self._training(train_item, step_segs)
+        if not self.ctx.facts.models:
+            self.ctx.refuse("cannot tell which nn.Module the optimizer trains (pass `model.parameters()` to it)", line=None)
         after_segs = self._evaluation(after)
         self._epoch_hooks(_segs(before), after_segs)
         return self.plan

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import libcst as cst
 
 from litgen.convert.context import Ctx
 from litgen.convert.facts import learn_binding
 from litgen.convert.items import Instance, is_docstring
 from litgen.convert.names import code, dotted, usage
+from litgen.convert.rewrite import Edits
 from litgen.convert.rules.device import is_move_statement, without_moves
 from litgen.convert.rules.distributed import unwrap_parallel
 from litgen.convert.script import walk_statements
@@ -153,3 +156,34 @@ def _check_no_self(ctx: Ctx, node: cst.CSTNode, self_name: str, instance: Instan
             "(only `self.attr = value` assignments are followed)",
             original,
         )
+
+
+def unroll_instances(
+    ctx: Ctx, instances: Mapping[str, Instance], edits: Edits, trainer: str, after: Sequence[cst.BaseStatement]
+) -> None:
+    """`trainer = Trainer(...)` becomes its attributes; later `trainer.attr` reads use them.
+
+    A trainer object still used as a whole after training is refused: nothing is left to use.
+    """
+    attributes: dict[tuple[str, str], cst.BaseExpression] = {}
+    for instance in instances.values():
+        if instance.unrolled:
+            edits.put(instance.statement, instance.unrolled)
+        else:
+            edits.drop(instance.statement)
+        attributes.update({(instance.name, attr): value for attr, value in instance.attrs.items()})
+    ranks = {rank: cst.parse_expression(f"{trainer}.{kind}") for rank, kind in ctx.facts.ranks.items()}
+    for statement in after:
+        if statement in edits.replace or statement in edits.remove:
+            continue
+        rewritten = substitute(statement, ctx.script.lines, ranks, attributes)
+        if code(rewritten) == code(statement):
+            continue
+        for instance in instances:
+            if instance in usage([rewritten]).read:
+                ctx.refuse(
+                    f"`{instance}` is still used after training (line {ctx.script.line(statement)}); "
+                    "litgen cannot keep the trainer object",
+                    statement,
+                )
+        edits.put(statement, [rewritten])

@@ -10,11 +10,12 @@ import libcst as cst
 from litgen.convert.context import Ctx
 from litgen.convert.desugar import desugar
 from litgen.convert.emit import Emitter, Names
-from litgen.convert.imports import drop_imports_made_unused
 from litgen.convert.epoch import EpochPlanner
 from litgen.convert.facts import collect_facts, learn_binding
+from litgen.convert.imports import drop_imports_made_unused
 from litgen.convert.inline import Flattener
-from litgen.convert.names import ImportTable, code, usage
+from litgen.convert.instances import unroll_instances
+from litgen.convert.names import ImportTable, usage
 from litgen.convert.rebuild import rebuild
 from litgen.convert.rebuild_scope import rebuild_scope
 from litgen.convert.render import Renderer
@@ -26,7 +27,6 @@ from litgen.convert.script import Script, Tree, lightning_import, parse
 from litgen.convert.setup import plan_setup, record_strategy
 from litgen.convert.structure import ShapeFinder
 from litgen.convert.tensors import buffer_names
-from litgen.convert.substitute import substitute
 from litgen.errors import ConversionError
 
 NOT_TRAINING = (
@@ -83,8 +83,6 @@ class _Conversion:
         planner = EpochPlanner(ctx, flattener, shape)
         plan = self.plan = planner.run()
         self._register_hoisted(flattener)
-        if not ctx.facts.models:
-            ctx.refuse("cannot tell which nn.Module the optimizer trains (pass `model.parameters()` to it)", line=None)
         following = self._following_statements()
         planner.plan_test(following)
         record_cpu_flag(ctx)
@@ -111,7 +109,7 @@ class _Conversion:
                 edits.drop(statement)
             ctx.mapped("evaluation after training", plan.test.line, f"{names.trainer}.test(...)")
         plan_setup(ctx, shape, edits, names.lightning, names.trainer)
-        self._unroll_instances(flattener, edits, names.trainer)
+        unroll_instances(ctx, flattener.instances, edits, names.trainer, self._after_region())
         import_line = self._import_line(names.lightning)
         new_module = apply(
             script.module,
@@ -149,31 +147,6 @@ class _Conversion:
         """Arguments evaluated once before the loop are new variables of the entry scope."""
         for statement in flattener.hoisted:
             learn_binding(self.script, self.facts, statement, self.facts.region_line - 1)  # type: ignore[arg-type]
-
-    def _unroll_instances(self, flattener: Flattener, edits: Edits, trainer: str) -> None:
-        """`trainer = Trainer(...)` becomes its attributes; later `trainer.attr` reads use them."""
-        attributes: dict[tuple[str, str], cst.BaseExpression] = {}
-        for instance in flattener.instances.values():
-            if instance.unrolled:
-                edits.put(instance.statement, instance.unrolled)
-            else:
-                edits.drop(instance.statement)
-            attributes.update({(instance.name, attr): value for attr, value in instance.attrs.items()})
-        ranks = {rank: cst.parse_expression(f"{trainer}.{kind}") for rank, kind in self.facts.ranks.items()}
-        for statement in self._after_region():
-            if statement in edits.replace or statement in edits.remove:
-                continue
-            rewritten = substitute(statement, self.script.lines, ranks, attributes)
-            if code(rewritten) == code(statement):
-                continue
-            for instance in flattener.instances:
-                if instance in usage([rewritten]).read:
-                    self.ctx.refuse(
-                        f"`{instance}` is still used after training (line {self.script.line(statement)}); "
-                        "litgen cannot keep the trainer object",
-                        statement,
-                    )
-            edits.put(statement, [rewritten])
 
     def _touched(self, edits: Edits) -> set[int]:
         """Ids of the nodes on the way from the module to each edited statement (only those are revisited)."""

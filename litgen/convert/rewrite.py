@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 
-
-
 @dataclass
 class Edits:
     """Statement-level edits keyed by the original nodes."""

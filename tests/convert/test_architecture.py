@@ -91,3 +91,9 @@ def test_the_import_graph_has_no_cycles() -> None:
 def test_no_module_is_over_400_lines(module: str) -> None:
     lines = MODULES[module].read_text(encoding="utf-8").count("\n")
     assert lines <= MAX_LINES, f"{MODULES[module]} has {lines} lines"
+
+
+@pytest.mark.parametrize("module", LAYERS["emission"])
+def test_refusals_come_from_analysis_and_planning_only(module: str) -> None:
+    text = MODULES[module].read_text(encoding="utf-8")
+    assert ".refuse(" not in text, f"{module or '__init__'} refuses while emitting: decide that in analysis or planning"
