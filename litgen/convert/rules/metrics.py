@@ -12,6 +12,8 @@ from litgen.convert.names import call_name, usage
 
 _PREFIXES = re.compile(r"^(val|valid|validation|test|eval|avg|mean|total|sum|running|epoch)_")
 _COUNT_METHODS = ("size", "numel", "__len__")
+# what a printed mean of a sum is called when the sum's own name says what it counts
+_MEAN_NAMES = {"correct": "acc", "n_correct": "acc", "num_correct": "acc", "hits": "acc", "num_hits": "acc"}
 
 
 class _AugAssigns(cst.CSTVisitor):
@@ -115,11 +117,23 @@ def metric_logs(
     for name in derived:
         logs.append(cst.parse_statement(f'self.log("{metric_key(stage, name, taken)}", {name})'))
     for name, mean in [] if derived else _printed_means(end, accumulators):
-        logs.append(cst.parse_statement(f'self.log("{metric_key(stage, name, taken)}", {mean})'))
+        named = _MEAN_NAMES.get(readable(name), name)  # correct / total is an accuracy
+        logs.append(cst.parse_statement(f'self.log("{metric_key(stage, named, taken)}", {mean})'))
     if not logs:  # the sums themselves only when the pass derives and prints no mean from them
+        divided = _divided_in_place(end)
         for name in accumulators:
-            logs.append(cst.parse_statement(f'self.log("{metric_key(stage, name, taken)}", {name})'))
+            named = _MEAN_NAMES.get(readable(name), name) if name in divided else name
+            logs.append(cst.parse_statement(f'self.log("{metric_key(stage, named, taken)}", {name})'))
     return logs
+
+
+def _divided_in_place(end: Sequence[cst.BaseStatement]) -> set[str]:
+    """`correct /= size`: sums the end of the pass turns into means."""
+    return {
+        node.target.value  # type: ignore[attr-defined]
+        for statement in end
+        for node in m.findall(statement, m.AugAssign(target=m.Name(), operator=m.DivideAssign()))
+    }
 
 
 def _printed_means(end: Sequence[cst.BaseStatement], accumulators: list[str]) -> list[tuple[str, str]]:
