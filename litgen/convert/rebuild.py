@@ -103,8 +103,9 @@ class _Planner:
 
     def plan(self, optimizers: list[str], schedules: list[Schedule], manual: bool) -> Rebuilt:
         facts = self.ctx.facts
+        # a scheduler the hooks step themselves must wrap the optimizer Lightning steps: the script's own
         stray = [name for name in facts.schedulers if name in self.scope.attrs and name not in {s.name for s in schedules}]
-        if stray and not manual:
+        if stray:
             raise _Refused(f"the scheduler `{stray[0]}` is stepped by the script's own code, not by Lightning")
         schedules = [] if manual else schedules
         objects = [*optimizers, *(s.name for s in schedules)]

@@ -137,3 +137,15 @@ def test_the_scripts_own_optimizer_and_scheduler_go_when_the_module_builds_them_
     entry = out.split("def main():", 1)[1]
     assert "optimizer =" not in entry and "scheduler =" not in entry  # no dead copies left behind
     assert "        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1)\n" in out
+
+
+def test_a_scheduler_stepped_by_hand_under_manual_optimization_keeps_the_scripts_objects() -> None:
+    setup = "netB = nn.Linear(2, 1)\nopt_b = torch.optim.SGD(netB.parameters(), lr=0.1)\nsched = torch.optim.lr_scheduler.StepLR(optimizer, 1)\n"
+    step = (
+        "        optimizer.zero_grad()\n        ((model(x) - y) ** 2).mean().backward()\n        optimizer.step()\n"
+        "        opt_b.zero_grad()\n        ((netB(x) - y) ** 2).mean().backward()\n        opt_b.step()\n        sched.step()\n"
+    )
+    out = converted(loop_script(step, setup=setup))
+    assert "self.automatic_optimization = False" in out
+    assert "the scheduler `sched` is stepped by the script's own code" in _notes(out)
+    assert "return [self.optimizer, self.opt_b]" in out
