@@ -13,6 +13,7 @@ from litgen.convert.names import code
 from litgen.convert.plan import HOOK_ORDER, ModulePlan
 from litgen.convert.rebuild import Rebuilt
 from litgen.convert.render import Layout, Renderer
+from litgen.convert.rules.device import moved_before_training
 from litgen.convert.rules.tensor_types import DeviceAgnosticTypes, tensor_aliases
 from litgen.convert.scale import HELPER, helper_method, make_process_correct
 
@@ -109,6 +110,7 @@ class Emitter:
             {name: body for name, (_, body) in rendered.items()},
             {attrs[name] for name in [*self.layout.copy_back, *self.layout.copy_back_after_test]},
             print_shadowed=self._print_is_rebound(),
+            torch_alias=self._torch_alias(),
         )
         typed = self._device_agnostic_types()
         for name in HOOK_ORDER:
@@ -221,12 +223,12 @@ class Emitter:
 
     def _back_on_the_scripts_device(self) -> list[str]:
         """Lightning returns the model on the CPU; code after training that uses `device` expects it there."""
-        after = self.renderer.after_reads
-        devices = [name for name in sorted(self.ctx.facts.devices) if name in after]
-        models = [name for name in self.ctx.facts.models if name in after]
+        after, facts = self.renderer.after_reads, self.ctx.facts
+        devices = [name for name in sorted(facts.devices) if name in after and facts.bound_before(name)]
         if len(devices) != 1:
             return []
-        return [f"{model}.to({devices[0]})" for model in models]
+        moved = moved_before_training(self.ctx, devices[0])
+        return [f"{model}.to({devices[0]})" for model in facts.models if model in after and model in moved]
 
     def test_statements(self) -> list[cst.BaseStatement]:
         assert self.plan.test is not None

@@ -183,8 +183,9 @@ class EpochPlanner:
         self.plan.manual = parts.manual
         if parts.manual and len(self.plan.optimizers) > 1:
             self.ctx.warn(
-                "each optimizer's backward pass leaves the other models' parameters without gradients; on "
-                'several devices pass strategy="ddp_find_unused_parameters_true" (plain DDP stops with an error)',
+                "a backward pass for one optimizer can leave another model's parameters without gradients (a "
+                "discriminator step on detached fakes); on several devices pass "
+                'strategy="ddp_find_unused_parameters_true" (plain DDP stops with an error)',
                 item.line if item is not None else None,
             )
         self.train_record = parts.record

@@ -124,7 +124,8 @@ class _Conversion:
         functions = {f.name.value for f in flattener.inlined} | {c.name.value for c in flattener.classes_inlined}
         functions |= ctx.facts.plumbing
         for _ in range(3):  # a scheduler that goes away stops keeping its optimizer alive
-            gone_functions, gone_names = unused(new_module, functions, removable, names.module_class)
+            entry = self.shape.entry.name.value if self.shape.entry is not None else None
+            gone_functions, gone_names = unused(new_module, functions, removable, names.module_class, entry)
             if not gone_functions and not gone_names:
                 break
             new_module = remove_unused(new_module, gone_names, gone_functions, self.shape.entry)

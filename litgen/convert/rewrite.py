@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from litgen.convert.names import _all_params
+
 
 @dataclass
 class Edits:
@@ -120,15 +122,21 @@ def _is_docstring(statement: cst.CSTNode) -> bool:
     )
 
 
-def _read_names(module: cst.Module, skipped_defs: set[str]) -> set[str]:
-    """Every variable read anywhere (any scope) outside the defs named in `skipped_defs`."""
+def _read_names(module: cst.Module, skipped_defs: set[str], entry: str | None = None) -> set[str]:
+    """Every variable read anywhere outside the defs named in `skipped_defs`.
+
+    A read inside another function of one of its own parameters is that function's variable, not
+    the script's: it does not count. (The entry function's parameters are the script's set-up.)
+    """
     skip: set[int] = set()
     reads: set[str] = set()
-    stack: list[cst.CSTNode] = [module]
+    stack: list[tuple[cst.CSTNode, frozenset[str]]] = [(module, frozenset())]
     while stack:
-        node = stack.pop()
+        node, shadowed = stack.pop()
         if isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node.name.value in skipped_defs:
             continue  # a helper that goes away does not keep anything alive
+        if isinstance(node, cst.FunctionDef) and node.name.value != entry:
+            shadowed = shadowed | {p.name.value for p in _all_params(node.params)}
         if isinstance(node, cst.AssignTarget) and isinstance(node.target, cst.Name):
             skip.add(id(node.target))
         elif isinstance(node, cst.Attribute):
@@ -137,15 +145,19 @@ def _read_names(module: cst.Module, skipped_defs: set[str]) -> set[str]:
             skip.add(id(node.keyword))
         elif isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Param)):
             skip.add(id(node.name))
-        elif isinstance(node, cst.Name) and id(node) not in skip:
+        elif isinstance(node, cst.Name) and id(node) not in skip and node.value not in shadowed:
             reads.add(node.value)
         if not isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-            stack.extend(node.children)
+            stack.extend((child, shadowed) for child in node.children)
     return reads
 
 
 def unused(
-    module: cst.Module, functions: Iterable[str], names: Iterable[str], generated: str | None = None
+    module: cst.Module,
+    functions: Iterable[str],
+    names: Iterable[str],
+    generated: str | None = None,
+    entry: str | None = None,
 ) -> tuple[set[str], set[str]]:
     """(helper defs, variables) that nothing left in the module uses once those helpers are gone.
 
@@ -156,10 +168,10 @@ def unused(
     if not functions and not names:
         return set(), set()
     own = {generated} if generated else set()
-    reads = _read_names(module, functions | own)
+    reads = _read_names(module, functions | own, entry)
     gone = {f for f in functions if f not in reads}
     if gone != functions:
-        reads = _read_names(module, gone | own)
+        reads = _read_names(module, gone | own, entry)
     return gone, {name for name in names if name not in reads}
 
 

@@ -4,7 +4,8 @@ Under DDP each process sees its own share of every loader, so a sum a hook accum
 holds only that process's part, and `len(loader)` counts only that process's batches. Dividing, logging
 or printing them as the single-process script did gives a different number on every process. This
 pass adds those sums up across processes at the end of each pass (a no-op on one process), and makes
-hooks print through `self.print`, which prints on global rank zero only.
+hooks print through `self.print`, which prints on global rank zero only, and `torch.save` in a
+hook runs on rank zero only (every process would write the same file at once).
 """
 
 from __future__ import annotations
@@ -131,6 +132,42 @@ class _CountInSums(cst.CSTTransformer):
         return updated_node
 
 
+class _SaveOnRankZero(cst.CSTTransformer):
+    """`torch.save(...)` in a hook: every process would write the same file at once; rank zero writes it."""
+
+    def __init__(self, save: str) -> None:
+        self.save = save
+        self._rank_checked = 0  # inside `if self.local_rank == 0:` and the like: already one process
+
+    def visit_If(self, node: cst.If) -> None:
+        test = cst.Module([]).code_for_node(node.test)
+        self._rank_checked += "rank" in test or "is_global_zero" in test
+
+    def leave_If(self, original_node: cst.If, updated_node: cst.If) -> cst.If:
+        test = cst.Module([]).code_for_node(original_node.test)
+        self._rank_checked -= "rank" in test or "is_global_zero" in test
+        return updated_node
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.BaseStatement:
+        saves = [
+            small
+            for small in updated_node.body
+            if isinstance(small, cst.Expr)
+            and isinstance(small.value, cst.Call)
+            and cst.Module([]).code_for_node(small.value.func) == self.save
+        ]
+        if not saves or self._rank_checked:
+            return updated_node
+        guarded = updated_node.with_changes(leading_lines=[])
+        return cst.If(
+            test=cst.parse_expression("self.trainer.is_global_zero"),
+            body=cst.IndentedBlock(body=[guarded]),
+            leading_lines=updated_node.leading_lines,
+        )
+
+
 class _PrintOnRankZero(cst.CSTTransformer):
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if m.matches(updated_node.func, m.Name("print")):
@@ -149,8 +186,10 @@ def _transform(body: list[cst.BaseStatement], transformer: cst.CSTTransformer) -
     return [statement.visit(transformer) for statement in body]  # type: ignore[misc]
 
 
-def make_process_correct(bodies: Bodies, copied_back: set[str], print_shadowed: bool) -> Scaled:
-    """Add up per-process sums at the end of each pass, count batches over all processes, print once."""
+def make_process_correct(
+    bodies: Bodies, copied_back: set[str], print_shadowed: bool, torch_alias: str | None = None
+) -> Scaled:
+    """Add up per-process sums at the end of each pass, count batches over all processes, print and save once."""
     result: Bodies = {name: list(body) for name, body in bodies.items()}
     uses_helper = False
     notes: dict[str, tuple[str, ...]] = {}
@@ -180,6 +219,8 @@ def make_process_correct(bodies: Bodies, copied_back: set[str], print_shadowed: 
         uses_helper = uses_helper or bool(sums) or counter.changed
     if not print_shadowed:
         result = {name: _transform(body, _PrintOnRankZero()) for name, body in result.items()}
+    if torch_alias is not None:
+        result = {name: _transform(body, _SaveOnRankZero(f"{torch_alias}.save")) for name, body in result.items()}
     return Scaled(result, uses_helper, notes)
 
 

@@ -93,3 +93,12 @@ def test_a_batch_count_inside_an_accumulated_share_is_made_global() -> None:
     step = _code(make_process_correct(_bodies(**hooks), set(), False).bodies["training_step"])
     assert f"self.mean_loss += loss.item() / self.{HELPER}(len(self.trainer.train_dataloader))" in step
     assert "n = len(self.trainer.train_dataloader)" in step  # not an accumulated sum: stays per process
+
+
+def test_torch_save_in_a_hook_runs_on_rank_zero_unless_the_script_already_checks_the_rank() -> None:
+    hooks = dict(
+        on_validation_epoch_end="if acc > best:\n    torch.save(state, 'best.pt')\nif self.local_rank == 0:\n    torch.save(state, 'last.pt')\n",
+    )
+    end = _code(make_process_correct(_bodies(**hooks), set(), False, "torch").bodies["on_validation_epoch_end"])
+    assert "if acc > best:\n    if self.trainer.is_global_zero:\n        torch.save(state, 'best.pt')\n" in end
+    assert "if self.local_rank == 0:\n    torch.save(state, 'last.pt')\n" in end

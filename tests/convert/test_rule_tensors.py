@@ -50,3 +50,12 @@ def test_mode_switches_and_moves_after_training_stay() -> None:
     tail = "model.eval()\nmodel.to('cpu')\nprint(model(torch.ones(1, 2)).item())\n"
     out = converted(loop_script(STEP.replace("(((model(x) - mean) / std - y) ** 2)", "((model(x) - y) ** 2)")) + tail)
     assert out.endswith("trainer.fit(lit_model, loader)\nmodel.eval()\nmodel.to('cpu')\nprint(model(torch.ones(1, 2)).item())\n")
+
+
+def test_a_model_built_on_the_device_gets_back_there_and_one_never_moved_does_not() -> None:
+    step = STEP.replace("(((model(x) - mean) / std - y) ** 2)", "((model(x) - y) ** 2)")
+    setup = "device = torch.device('cpu')\nmodel = nn.Linear(2, 1).to(device)\n"
+    tail = "print(model(torch.ones(1, 2).to(device)).item())\n"
+    assert "trainer.fit(lit_model, loader)\nmodel.to(device)\n" in converted(loop_script(step, setup=setup) + tail)
+    unmoved = loop_script(step, setup="device = torch.device('cpu')\n") + tail
+    assert "model.to(device)" not in converted(unmoved)

@@ -157,3 +157,28 @@ def is_self_assignment(statement: cst.CSTNode) -> bool:
 def is_move_statement(ctx: Ctx, small: cst.BaseSmallStatement) -> bool:
     """`model.to(device)` / `model.cuda()` as a statement of its own."""
     return isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and move_parts(ctx, small.value) is not None and call_name(small.value) in ("to", "cuda")
+
+
+def moved_before_training(ctx: Ctx, device: str) -> set[str]:
+    """Variables the script moves to `device` (`.to(device)`) or to a GPU (`.cuda()`) before its loop."""
+    moved: set[str] = set()
+    for call in ctx.script.nodes_of(cst.Call):
+        if (ctx.line(call) or 0) >= ctx.facts.region_line:
+            continue
+        parts = move_parts(ctx, call)
+        if parts is None:
+            continue
+        target = call.args[0].value if call.args else None
+        if call_name(call) == "cuda" or (isinstance(target, cst.Name) and target.value == device):
+            root = root_name(parts[0])
+            if root is not None:
+                moved.add(root)
+    for name, bindings in ctx.facts.bindings.items():  # `model = Net().to(device)`
+        for binding in bindings:
+            value = binding.value
+            if (ctx.line(binding.statement) or 0) < ctx.facts.region_line and isinstance(value, cst.Call):
+                parts = move_parts(ctx, value)
+                target = value.args[0].value if value.args else None
+                if parts is not None and (call_name(value) == "cuda" or (isinstance(target, cst.Name) and target.value == device)):
+                    moved.add(name)
+    return moved
