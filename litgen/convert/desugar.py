@@ -24,7 +24,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from litgen.convert.names import ImportTable, code, usage
+from litgen.convert.names import ImportTable, code, fresh_name, usage
 
 
 _LOOP_OVER_PARAMETERS = re.compile(r"for\s+\w+\s+in\s+[\w.]+\.parameters\(\)\s*:")
@@ -61,7 +61,7 @@ def desugar(source: str, module: cst.Module, imports: ImportTable) -> Desugared 
     loop = finder.outer_loops[id(update.block)]
     if loop is None or set(usage([update.lr]).read) & usage([loop]).assigned:
         return None  # outside any loop, or a learning rate the loop changes: not one optimizer
-    name = _fresh("optimizer", {n.value for n in m.findall(module, m.Name())})  # type: ignore[attr-defined]
+    name = fresh_name("optimizer", {n.value for n in m.findall(module, m.Name())})  # type: ignore[attr-defined]
     create = cst.parse_statement(f"{name} = {torch}.optim.SGD({code(update.model)}.parameters(), lr={code(update.lr)})\n")
     rewritten = module.visit(_Rewriter(update, loop, create, name))
     assert isinstance(rewritten, cst.Module)
@@ -71,14 +71,6 @@ def desugar(source: str, module: cst.Module, imports: ImportTable) -> Desugared 
     note = f"hand-written update of `{code(update.model)}`'s parameters"
     target = f"{torch}.optim.SGD(..., lr={code(update.lr)}) built in configure_optimizers"
     return Desugared(new_source, rewritten, ((line, note, target),), _line_map(source, new_source))
-
-
-def _fresh(name: str, taken: set[str]) -> str:
-    candidate, number = name, 1
-    while candidate in taken:
-        number += 1
-        candidate = f"{name}{number}"
-    return candidate
 
 
 def _line_map(old: str, new: str) -> dict[int, int]:

@@ -8,7 +8,7 @@ from litgen.convert.clean import CleanOptions, clean
 from litgen.convert.context import Ctx
 from litgen.convert.facts import unwrap_iterable
 from litgen.convert.inline import Env, Flattener, Item, LoopItem, Seg
-from litgen.convert.names import code, taken_names, target_names, usage
+from litgen.convert.names import code, fresh_name, taken_names, target_names, usage
 from litgen.convert.plan import ModulePlan, Unit
 from litgen.convert.rules.amp import precision_option
 from litgen.convert.rules.clipping import record_clip
@@ -18,14 +18,14 @@ from litgen.convert.rules.loaders import checked_loader
 from litgen.convert.rules.metrics import insert_logs, metric_logs
 from litgen.convert.rules.optim import calls_in, discover_optimizers, discover_schedulers, step_of
 from litgen.convert.rules.schedule import direct_steps, is_plateau, kept_note, metric_key, register
-from litgen.convert.step import BatchBinding, StepBuilder, fresh
+from litgen.convert.step import BatchBinding, StepBuilder
 from litgen.convert.structure import Shape
 
 
 def bind_batch(ctx: Ctx, item: LoopItem | None, taken: set[str]) -> tuple[BatchBinding, cst.BaseExpression]:
     """How the loop target maps onto `training_step(self, batch, batch_idx)`, and the loader it walks."""
     if item is None:
-        return BatchBinding(fresh("batch", taken), fresh("batch_idx", taken)), cst.parse_expression("range(1)")
+        return BatchBinding(fresh_name("batch", taken), fresh_name("batch_idx", taken)), cst.parse_expression("range(1)")
     if not isinstance(item.node, cst.For) or item.target is None or item.iterable is None:
         ctx.refuse("a `while` loop over batches cannot be converted; iterate over a DataLoader", item.node)
     loader, enumerate_call = unwrap_iterable(ctx.script, item.iterable)
@@ -39,16 +39,16 @@ def bind_batch(ctx: Ctx, item: LoopItem | None, taken: set[str]) -> tuple[BatchB
         if isinstance(index_target, cst.Name) and start is None:
             binding.index_param = index_target.value
         else:
-            binding.index_param = fresh("batch_idx", taken)
+            binding.index_param = fresh_name("batch_idx", taken)
             offset = f" + {code(start)}" if start is not None else ""
             binding.prologue.append(cst.parse_statement(f"{code(index_target)} = {binding.index_param}{offset}"))
         binding.index_names = set(target_names(index_target))
     else:
-        binding.index_param = fresh("batch_idx", taken)
+        binding.index_param = fresh_name("batch_idx", taken)
     if isinstance(target, cst.Name):
         binding.batch_param = target.value
     else:
-        binding.batch_param = fresh("batch", taken)
+        binding.batch_param = fresh_name("batch", taken)
         unpacked = code(target.with_changes(lpar=[], rpar=[]) if hasattr(target, "lpar") else target)
         binding.prologue.append(cst.parse_statement(f"{unpacked} = {binding.batch_param}"))
     binding.batch_names = set(target_names(target)) | {binding.batch_param}

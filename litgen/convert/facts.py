@@ -88,6 +88,13 @@ class Facts:
         return script.imports.qualify(binding.value.func)
 
 
+def is_argparse_namespace(value: cst.BaseExpression | None) -> bool:
+    """`parser.parse_args()`, or `parser.parse_known_args()[0]` (and the tuple a `args, _ = ...` unpacks)."""
+    if isinstance(value, cst.Subscript):
+        value = value.value
+    return isinstance(value, cst.Call) and call_name(value) in ("parse_args", "parse_known_args")
+
+
 def statements_outside(script: Script, scope: cst.CSTNode, region: cst.CSTNode) -> list[cst.BaseStatement]:
     found = []
     for statement in walk_statements(scope):

@@ -9,7 +9,7 @@ import libcst as cst
 from litgen.convert.context import Ctx
 from litgen.convert.facts import learn_binding
 from litgen.convert.items import Instance, is_docstring
-from litgen.convert.names import code, dotted, usage
+from litgen.convert.names import code, dotted, fresh_name, usage
 from litgen.convert.rewrite import Edits
 from litgen.convert.rules.device import is_move_statement, without_moves
 from litgen.convert.rules.distributed import unwrap_parallel
@@ -48,15 +48,6 @@ def find_instances(ctx: Ctx, shape: Shape, training_ids: set[int], taken: set[st
 
 def _simple(expression: cst.BaseExpression) -> bool:
     return dotted(expression) is not None or isinstance(expression, (cst.Integer, cst.Float, cst.SimpleString))
-
-
-def _fresh(name: str, taken: set[str]) -> str:
-    candidate, number = name, 1
-    while candidate in taken:
-        number += 1
-        candidate = f"{name}_{number}"
-    taken.add(candidate)
-    return candidate
 
 
 def _self_attribute(target: cst.BaseExpression, self_name: str) -> str | None:
@@ -123,11 +114,11 @@ def _unroll(ctx: Ctx, instance: Instance, call: cst.Call, taken: set[str]) -> No
         if attr not in mutated and _simple(value):
             instance.attrs[attr] = value
             continue
-        name = _fresh(attr, taken)
+        name = fresh_name(attr, taken, "_")
         instance.unrolled.append(cst.parse_statement(f"{name} = {code(value)}"))
         instance.attrs[attr] = cst.Name(name)
     for attr in sorted(mutated - set(instance.attrs)):
-        instance.attrs[attr] = cst.Name(_fresh(attr, taken))
+        instance.attrs[attr] = cst.Name(fresh_name(attr, taken, "_"))
 
 
 def _is_super_init(statement: cst.BaseStatement) -> bool:

@@ -57,6 +57,16 @@ def taken_names(nodes: Iterable[cst.CSTNode]) -> set[str]:
     return {readable(n) for n in found.read | found.assigned}
 
 
+def fresh_name(name: str, taken: set[str], separator: str = "") -> str:
+    """`name`, or `name2`, `name3`... (with `separator` before the number): the first not in TAKEN, now taken."""
+    candidate, number = name, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{name}{separator}{number}"
+    taken.add(candidate)
+    return candidate
+
+
 def code(node: cst.CSTNode) -> str:
     return cst.Module(body=[]).code_for_node(node)
 

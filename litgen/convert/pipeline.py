@@ -15,7 +15,7 @@ from litgen.convert.facts import collect_facts, learn_binding
 from litgen.convert.imports import drop_imports_made_unused
 from litgen.convert.inline import Flattener
 from litgen.convert.instances import unroll_instances
-from litgen.convert.names import ImportTable, usage
+from litgen.convert.names import ImportTable, fresh_name, usage
 from litgen.convert.rebuild import rebuild
 from litgen.convert.rebuild_scope import rebuild_scope
 from litgen.convert.render import Renderer
@@ -234,9 +234,9 @@ class _Conversion:
                 model_class = value.func.value  # a class; a factory function (`build_model()`) names nothing
         if len(self.ctx.facts.models) > 1:
             model_class = "Module"
-        module_class = _fresh(f"Lit{model_class}", taken)
-        instance = _fresh("lit_model", taken)
-        trainer = _fresh("trainer", taken)
+        module_class = fresh_name(f"Lit{model_class}", taken)
+        instance = fresh_name("lit_model", taken)
+        trainer = fresh_name("trainer", taken)
         return Names(lightning, module_class, instance, trainer)
 
     def _verify(self, converted: str) -> None:
@@ -250,15 +250,6 @@ class _Conversion:
                 "please report this script",
                 path=self.script.filename,
             ) from None
-
-
-def _fresh(name: str, taken: set[str]) -> str:
-    candidate, number = name, 1
-    while candidate in taken:
-        number += 1
-        candidate = f"{name}{number}"
-    taken.add(candidate)
-    return candidate
 
 
 def _top_statements(scope: cst.CSTNode) -> list[cst.BaseStatement]:

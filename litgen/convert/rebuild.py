@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from litgen.convert.context import Ctx, Schedule
-from litgen.convert.facts import Binding
+from litgen.convert.facts import Binding, is_argparse_namespace
 from litgen.convert.names import call_name, code, root_name, usage
 from litgen.convert.substitute import substitute
 
-_NAMESPACE_SOURCES = ("parse_args", "parse_known_args")
 _SCALAR_CALLS = ("int", "float", "round", "str", "bool", "min", "max", "abs")
 _BUILTINS = frozenset(dir(builtins))
 
@@ -197,10 +196,7 @@ class _Planner:
     def _is_namespace(self, name: str) -> bool:
         """`args = parser.parse_args()` (or `args, _ = parser.parse_known_args()`)."""
         binding = self.ctx.facts.last(name)
-        value = binding.value if binding is not None else None
-        if isinstance(value, cst.Subscript):
-            value = value.value
-        return isinstance(value, cst.Call) and call_name(value) in _NAMESPACE_SOURCES
+        return is_argparse_namespace(binding.value if binding is not None else None)
 
     def _is_scalar(self, name: str, depth: int = 0) -> bool:
         facts = self.ctx.facts

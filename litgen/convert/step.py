@@ -9,7 +9,7 @@ import libcst as cst
 from litgen.convert.clean import CleanOptions, CleanRecord, clean
 from litgen.convert.context import Ctx
 from litgen.convert.inline import Seg
-from litgen.convert.names import code, dotted, taken_names, usage
+from litgen.convert.names import code, dotted, fresh_name, taken_names, usage
 from litgen.convert.rules.accumulate import accumulation_steps, divided_by
 from litgen.convert.rules.optim import Backward, backward_of, calls_in, step_of, zero_grad_of
 from litgen.convert.rules.schedule import direct_steps, register
@@ -38,15 +38,6 @@ class StepParts:
     clip_hook: list[cst.BaseStatement] = field(default_factory=list)
     manual: bool = False
     record: CleanRecord = field(default_factory=CleanRecord)
-
-
-def fresh(name: str, taken: set[str]) -> str:
-    candidate, number = name, 1
-    while candidate in taken:
-        number += 1
-        candidate = f"{name}{number}"
-    taken.add(candidate)
-    return candidate
 
 
 def touches_training_state(ctx: Ctx, statement: cst.CSTNode, extra: set[str] = frozenset()) -> bool:  # type: ignore[assignment]
@@ -222,7 +213,7 @@ class StepBuilder:
             loss = divided_by(loss, steps)  # type: ignore[assignment]
         smalls: list[cst.BaseSmallStatement] = []
         if not isinstance(loss, cst.Name) or self._reassigned_later(loss.value):
-            name = fresh("step_loss" if isinstance(loss, cst.Name) else "loss", self.taken)
+            name = fresh_name("step_loss" if isinstance(loss, cst.Name) else "loss", self.taken)
             smalls.append(cst.Assign([cst.AssignTarget(cst.Name(name))], loss.with_changes(lpar=[], rpar=[])))
             loss = cst.Name(name)
         self.parts.loss = loss

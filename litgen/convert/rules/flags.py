@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from litgen.convert.context import Ctx
-from litgen.convert.facts import CPU_FLAG, DRY_RUN_FLAG, GPU_OPT_IN_FLAG
+from litgen.convert.facts import CPU_FLAG, DRY_RUN_FLAG, GPU_OPT_IN_FLAG, is_argparse_namespace
 from litgen.convert.names import call_name, dotted
 
 
@@ -39,7 +39,7 @@ def namespace_name(ctx: Ctx) -> str | None:
     """The variable that holds `parser.parse_args()`."""
     for name, bindings in ctx.facts.bindings.items():
         for binding in bindings:
-            if isinstance(binding.value, cst.Call) and call_name(binding.value) in ("parse_args", "parse_known_args"):
+            if is_argparse_namespace(binding.value):
                 return name
     return None
 
