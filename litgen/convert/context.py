@@ -11,9 +11,9 @@ from litgen.convert.facts import Facts
 from litgen.convert.names import ImportTable
 from litgen.convert.report import Mapped, Note
 from litgen.convert.script import Script
+from litgen.convert.symbols import Symbols
 
 REVIEW_PREFIX = "# litgen: "
-DEVICE_MARKER = "__lg_device__"  # stands for `self.device` until the LightningModule is emitted
 
 
 @dataclass
@@ -47,6 +47,7 @@ class Ctx:
     schedules: list[Schedule] = field(default_factory=list)
     scheduler_step_counts: dict[str, int] = field(default_factory=dict)
     review_notes: dict[str, list[str]] = field(default_factory=dict)
+    symbols: Symbols = field(default_factory=Symbols)
 
     @property
     def imports(self) -> ImportTable:

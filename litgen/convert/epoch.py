@@ -168,7 +168,7 @@ class EpochPlanner:
     # --- the training step --------------------------------------------------------------------
     def _training(self, item: LoopItem | None, segs: list[Seg]) -> None:
         statements = [s.node for s in segs]
-        binding, loader = bind_batch(self.ctx, item, taken_names(statements))
+        binding, loader = bind_batch(self.ctx, item, taken_names(statements, self.ctx.symbols))
         binding.batch_names = derived_batch_names(binding.batch_names, statements) if item is not None else set()
         self.plan.train_loader = loader
         discover_optimizers(self.ctx, statements)
@@ -229,7 +229,7 @@ class EpochPlanner:
     def add_eval_unit(self, stage: str, item: LoopItem, prelude: list[Seg], epilogue: list[Seg]) -> cst.BaseExpression:
         segs = self.flattener.flatten_body(item)
         statements = [s.node for s in segs]
-        binding, loader = bind_batch(self.ctx, item, taken_names(statements))
+        binding, loader = bind_batch(self.ctx, item, taken_names(statements, self.ctx.symbols))
         binding.batch_names = derived_batch_names(binding.batch_names, statements)
         statements = batch_limit(self.ctx, statements, binding.index_names, stage)
         options = CleanOptions("eval", binding.batch_names)
@@ -238,7 +238,7 @@ class EpochPlanner:
         end_options = CleanOptions("epoch", stop_on_break=True, continue_returns_none=False)
         end = clean(self.ctx, [s.node for s in epilogue], end_options)
         end = self._epoch_schedulers(end, stage)
-        end = insert_logs(end, metric_logs(step, start, end, "val" if stage == "validation" else "test"))
+        end = insert_logs(end, metric_logs(step, start, end, "val" if stage == "validation" else "test", self.ctx.symbols))
         self.plan.add(f"on_{stage}_epoch_start", start)
         self.plan.add(f"{stage}_step", [*binding.prologue, *step], batch=binding.batch_param, index=binding.index_param)
         self.plan.add(f"on_{stage}_epoch_end", end)

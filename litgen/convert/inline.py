@@ -15,7 +15,6 @@ from litgen.convert.items import (
     Instance,
     Item,
     LoopItem,
-    Markers,
     Seg,
     is_docstring,
     is_global,
@@ -29,7 +28,7 @@ from litgen.convert.script import walk_statements
 from litgen.convert.structure import Loop, Shape, loop_kind
 from litgen.convert.substitute import substitute
 
-__all__ = ["TRANSPARENT_CONTEXTS", "Env", "Flattener", "Item", "LoopItem", "Markers", "Seg"]
+__all__ = ["TRANSPARENT_CONTEXTS", "Env", "Flattener", "Item", "LoopItem", "Seg"]
 Callee = tuple[cst.FunctionDef, cst.Call, "Instance | None"]
 
 class Flattener:
@@ -38,7 +37,6 @@ class Flattener:
         self.script = script = ctx.script
         self.shape = shape
         self.is_model = ctx.is_model
-        self.markers = Markers()
         self._scopes = 0
         self._training: set[int] = set()
         for node in [*shape.backward, *([shape.batch_loop] if shape.batch_loop is not None else [])]:
@@ -108,7 +106,7 @@ class Flattener:
         if not isinstance(value, cst.Call):
             return False
         reads = usage([value]).read
-        return not any("__lg" in name or name in self._region_assigned for name in reads)
+        return not any(name in self.ctx.symbols or name in self._region_assigned for name in reads)
 
     def _hoist(self, name: str, value: cst.BaseExpression) -> cst.Name:
         """Evaluate the argument once before training, as `name = value`, and pass the name instead."""
@@ -124,10 +122,10 @@ class Flattener:
         params = self._bind(callee, call, caller)
         self._scopes += 1
         names = {p.name.value for p in _all_params(callee.params)}
-        markers = {
-            local: self.markers.new(local, callee.name.value) for local in sorted(local_names(callee) - names)
+        stand_ins = {
+            local: self.ctx.symbols.local(local, callee.name.value) for local in sorted(local_names(callee) - names)
         }
-        env = Env(self._scopes, callee.name.value, callee, params, markers)
+        env = Env(self._scopes, callee.name.value, callee, params, stand_ins)
         if instance is not None:
             positional = [*callee.params.posonly_params, *callee.params.params]
             env.self_name = positional[0].name.value if positional else "self"

@@ -19,26 +19,6 @@ TRANSPARENT_CONTEXTS = (
 )
 
 
-class Markers:
-    """Unique stand-in names for helper-local variables, so `correct` in train() and test() stay apart."""
-
-    def __init__(self) -> None:
-        self.readable: dict[str, tuple[str, str]] = {}
-        self._count = 0
-
-    def new(self, name: str, label: str) -> str:
-        self._count += 1
-        marker = f"{name}__lg{self._count}"
-        self.readable[marker] = (name, label)
-        return marker
-
-    def name_of(self, marker: str) -> str:
-        return self.readable.get(marker, (marker, ""))[0]
-
-    def label_of(self, marker: str) -> str:
-        return self.readable.get(marker, (marker, ""))[1]
-
-
 @dataclass
 class Instance:
     """An object of a home-made trainer class: what each `self.attr` stands for in the entry scope."""
@@ -64,14 +44,14 @@ class Env:
     label: str
     function: cst.FunctionDef | None
     params: dict[str, cst.BaseExpression] = field(default_factory=dict)
-    markers: dict[str, str] = field(default_factory=dict)
+    stand_ins: dict[str, str] = field(default_factory=dict)  # helper-local name -> its symbol (symbols.py)
     self_name: str | None = None
     instance: Instance | None = None
     instances: dict[str, Instance] = field(default_factory=dict)
 
     def mapping(self) -> dict[str, cst.BaseExpression]:
         names: dict[str, cst.BaseExpression] = dict(self.params)
-        names.update({local: cst.Name(marker) for local, marker in self.markers.items()})
+        names.update({local: cst.Name(stand_in) for local, stand_in in self.stand_ins.items()})
         return names
 
     def attributes(self) -> dict[tuple[str, str], cst.BaseExpression]:

@@ -9,6 +9,8 @@ from typing import Protocol
 
 import libcst as cst
 
+from litgen.convert.symbols import Symbols
+
 
 def dotted(node: cst.CSTNode | None) -> str | None:
     """`torch.nn.Linear` -> "torch.nn.Linear"; None for anything that is not a plain name chain."""
@@ -46,15 +48,10 @@ def call_name(node: cst.CSTNode | None) -> str | None:
     return None
 
 
-def readable(name: str) -> str:
-    """A helper-local stand-in name (`loss__lg3`) without its marker suffix."""
-    return name.split("__lg")[0]
-
-
-def taken_names(nodes: Iterable[cst.CSTNode]) -> set[str]:
-    """Every name read or written in `nodes`, marker suffixes removed: what a fresh name must avoid."""
+def taken_names(nodes: Iterable[cst.CSTNode], symbols: Symbols) -> set[str]:
+    """Every name read or written in `nodes`, stand-ins by their readable names: what a fresh name must avoid."""
     found = usage(nodes)
-    return {readable(n) for n in found.read | found.assigned}
+    return {symbols.readable(n) for n in found.read | found.assigned}
 
 
 def fresh_name(name: str, taken: set[str], separator: str = "") -> str:

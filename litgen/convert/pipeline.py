@@ -89,7 +89,7 @@ class _Conversion:
         record_strategy(ctx)
         consumed = set(plan.test.replaced) if plan.test else set()
         after_reads = set(usage([s for s in self._after_region() if s not in consumed]).read)
-        renderer = Renderer(ctx, plan, flattener.markers, shape.entry is None, after_reads)
+        renderer = Renderer(ctx, plan, shape.entry is None, after_reads)
         layout = renderer.analyze()
         rebuilt = rebuild(ctx, plan.optimizers, ctx.schedules, rebuild_scope(ctx, self.shape, plan, layout, flattener, renderer), plan.manual)
         renderer.use_rebuilt(rebuilt)

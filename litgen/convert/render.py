@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from litgen.convert.context import DEVICE_MARKER, Ctx
-from litgen.convert.inline import Markers
+from litgen.convert.context import Ctx
 from litgen.convert.names import code, dotted, usage
 from litgen.convert.plan import FAMILY, Method, ModulePlan
 from litgen.convert.rebuild import Rebuilt
@@ -35,11 +34,11 @@ class Layout:
 
 class Renderer:
     def __init__(
-        self, ctx: Ctx, plan: ModulePlan, markers: Markers, entry_is_module: bool, after_reads: set[str]
+        self, ctx: Ctx, plan: ModulePlan, entry_is_module: bool, after_reads: set[str]
     ) -> None:
         self.ctx = ctx
         self.plan = plan
-        self.markers = markers
+        self.symbols = ctx.symbols
         self.entry_is_module = entry_is_module
         self.after_reads = after_reads
         self.layout = Layout()
@@ -51,7 +50,7 @@ class Renderer:
     # --- analysis -----------------------------------------------------------------------------
     def _specials(self) -> set[str]:
         facts = self.ctx.facts
-        names = set(facts.devices) | {DEVICE_MARKER, "self"} | set(facts.optimizers) | set(facts.schedulers)
+        names = set(facts.devices) | {self.symbols.device, "self"} | set(facts.optimizers) | set(facts.schedulers)
         names |= set(facts.ranks)
         if self.plan.epoch_var:
             names.add(self.plan.epoch_var)
@@ -83,7 +82,7 @@ class Renderer:
         wanted += [n for n in facts.schedulers if n in free_anywhere]
         wanted += [n for n in free_anywhere if n not in specials or n in facts.optimizers or n in facts.schedulers]
         for name in wanted:
-            if name in ctor or name in ("self", DEVICE_MARKER) or name in facts.devices or name == self.plan.epoch_var:
+            if name in ctor or name in ("self", self.symbols.device) or name in facts.devices or name == self.plan.epoch_var:
                 continue
             if name in facts.ranks or name in facts.samplers:
                 continue
@@ -92,7 +91,7 @@ class Renderer:
             if self._is_ctor_value(name, state):
                 ctor.append(name)
         self.layout.ctor = ctor
-        for name in [*ctor, *sorted(state - set(ctor), key=self._order)]:
+        for name in [*ctor, *sorted(state - set(ctor), key=self.symbols.order)]:
             self.layout.attrs[name] = self._attribute_name(name)
         copied = [n for n in sorted(state) if n in self.after_reads]
         tested = {n for m in methods if FAMILY[m.name] == "test" for n in self._assigned[m.name]}
@@ -100,10 +99,6 @@ class Renderer:
         self.layout.copy_back = [n for n in copied if n in trained or n not in tested]
         self.layout.copy_back_after_test = [n for n in copied if n in tested and n not in trained]
         return self.layout
-
-    def _order(self, name: str) -> tuple[str, int]:
-        base, _, number = name.partition("__lg")
-        return base, int(number) if number.isdigit() else 0
 
     def _is_ctor_value(self, name: str, state: set[str]) -> bool:
         facts = self.ctx.facts
@@ -116,10 +111,10 @@ class Renderer:
         return not self.entry_is_module and name in facts.entry_locals
 
     def _attribute_name(self, name: str) -> str:
-        base = self.markers.name_of(name)
+        base = self.symbols.readable(name)
         taken = set(self.layout.attrs.values())
         candidates = [base]
-        label = self.markers.label_of(name)
+        label = self.symbols.owner(name)
         if label:
             candidates.append(f"{label}_{base}")
         for candidate in candidates:
@@ -179,7 +174,7 @@ class Renderer:
         mapping: dict[str, cst.BaseExpression] = {}
         for name, attr in self.layout.attrs.items():
             mapping[name] = cst.parse_expression(f"self.{attr}")
-        for name in [*self.ctx.facts.devices, DEVICE_MARKER]:
+        for name in [*self.ctx.facts.devices, self.symbols.device]:
             mapping[name] = cst.parse_expression("self.device")
         for name, kind in self.ctx.facts.ranks.items():
             mapping[name] = cst.parse_expression(f"self.{kind}")
@@ -202,12 +197,12 @@ class Renderer:
             if old == method.index or old not in self.ctx.script.all_names:  # a name litgen made up goes
                 mapping[old] = cst.Name(new)
         used = usage(method.body).read | usage(method.body).assigned | set(method.params())
-        plain = {n for n in used if n not in self.markers.readable and n not in mapping}
+        plain = {n for n in used if not self.symbols.is_local(n) and n not in mapping}
         chosen: dict[str, str] = {}
-        for name in sorted(used, key=self._order):
-            if name in mapping or name not in self.markers.readable:
+        for name in sorted(used, key=self.symbols.order):
+            if name in mapping or not self.symbols.is_local(name):
                 continue
-            base, label = self.markers.readable[name]
+            base, label = self.symbols.readable(name), self.symbols.owner(name)
             readable = base if base not in plain and base not in chosen.values() else f"{label}_{base}"
             chosen[name] = readable
             mapping[name] = cst.Name(readable)
@@ -226,7 +221,7 @@ class Renderer:
             if param in renames:
                 params.append(renames[param])
                 continue
-            mapped = mapping.get(param) if param in self.markers.readable else None
+            mapped = mapping.get(param) if self.symbols.is_local(param) else None
             params.append(mapped.value if isinstance(mapped, cst.Name) else param)
         if method.batch in renames and method.batch in self.ctx.script.all_names:  # the script's name stays
             own = mapping.get(method.batch)

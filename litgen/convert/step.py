@@ -67,7 +67,7 @@ class StepBuilder:
         self.statements = [seg.node for seg in segs]
         self.binding = binding
         self.parts = StepParts(binding)
-        self.taken = taken_names(self.statements) | {binding.batch_param, binding.index_param}
+        self.taken = taken_names(self.statements, ctx.symbols) | {binding.batch_param, binding.index_param}
         self.steps_at: list[int] = []
         self.backwards_at: list[int] = []
         self.backward_count = 0
@@ -284,7 +284,7 @@ class StepBuilder:
         extra = "".join(f", {code(a)}" for a in backward.extra_args)
         smalls: list[cst.BaseSmallStatement] = [cst.Expr(cst.parse_expression(f"self.manual_backward({code(backward.loss)}{extra})"))]
         if isinstance(backward.loss, cst.Name):
-            smalls.append(self._log_loss(backward.loss, f"train_{backward.loss.value.split('__lg')[0]}"))
+            smalls.append(self._log_loss(backward.loss, f"train_{self.ctx.symbols.readable(backward.loss.value)}"))
         return smalls
 
 

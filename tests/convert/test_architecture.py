@@ -13,7 +13,7 @@ MAX_LINES = 400
 
 # Each module in the layer it belongs to; a module may import its own layer and the ones above it.
 LAYERS: dict[str, list[str]] = {
-    "foundation": ["names", "substitute", "script", "report", "reserved", "plan", "rewrite"],
+    "foundation": ["symbols", "names", "substitute", "script", "report", "reserved", "plan", "rewrite"],
     "analysis": [
         "structure", "items", "facts", "context", "desugar", "tensors", "rules",
         *(f"rules.{path.stem}" for path in sorted((PACKAGE / "rules").glob("*.py")) if path.stem != "__init__"),

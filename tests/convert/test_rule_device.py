@@ -18,15 +18,16 @@ import libcst as cst
         ("x = x.to(device, non_blocking=True)\n", ""),
         ("x = x.to(device).float()\n", "x = x.float()\n"),
         ("x = x.to(device, torch.float16)\n", "x = x.to(torch.float16)\n"),
-        ("noise = torch.randn(4, 2, device=device)\n", "noise = torch.randn(4, 2, device=__lg_device__)\n"),
-        ("w = weights.to(device)\n", "w = weights.to(__lg_device__)\n"),
-        ("w = weights.cuda()\n", "w = weights.to(__lg_device__)\n"),
+        ("noise = torch.randn(4, 2, device=device)\n", "noise = torch.randn(4, 2, device={device})\n"),
+        ("w = weights.to(device)\n", "w = weights.to({device})\n"),
+        ("w = weights.cuda()\n", "w = weights.to({device})\n"),
         ("x = x.to(torch.float32)\n", "x = x.to(torch.float32)\n"),
         ("model.train()\nout = model(x)\n", "out = model(x)\n"),
     ],
 )
 def test_batch_moves_and_mode_switches(before: str, after: str) -> None:
-    assert clean_snippet(make_ctx(), before) == after
+    ctx = make_ctx()  # `{device}`: the symbol that becomes `self.device` in the module
+    assert clean_snippet(ctx, before) == after.format(device=ctx.symbols.device)
 
 
 def test_recognizers() -> None:

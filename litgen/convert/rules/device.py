@@ -7,7 +7,7 @@ from collections.abc import Collection
 
 import libcst as cst
 
-from litgen.convert.context import DEVICE_MARKER, Ctx
+from litgen.convert.context import Ctx
 from litgen.convert.names import call_name, root_name
 from litgen.convert.substitute import LineCarrier
 
@@ -18,7 +18,7 @@ _MOVE_KEYWORDS = {"device", "non_blocking", "copy", "memory_format"}
 def is_device_expression(ctx: Ctx, node: cst.BaseExpression) -> bool:
     """What `.to(...)` receives when it moves a tensor between devices (not when it casts a dtype)."""
     if isinstance(node, cst.Name):
-        return node.value in ctx.facts.devices or node.value == DEVICE_MARKER or bool(_DEVICE_LIKE_NAME.match(node.value))
+        return node.value in ctx.facts.devices or ctx.symbols.is_device(node.value) or bool(_DEVICE_LIKE_NAME.match(node.value))
     if isinstance(node, cst.Attribute):
         return bool(_DEVICE_LIKE_NAME.match(node.attr.value))
     if isinstance(node, cst.SimpleString):
@@ -101,7 +101,7 @@ class MoveStripper(LineCarrier):
             if rest:
                 return updated_node.with_changes(args=_clean(rest))
             return receiver
-        device = cst.Arg(cst.Name(DEVICE_MARKER))
+        device = cst.Arg(cst.Name(self.ctx.symbols.device))
         return updated_node.with_changes(
             func=cst.Attribute(receiver, cst.Name("to")), args=_clean([device, *[a.with_changes() for a in rest]])
         )
@@ -109,7 +109,7 @@ class MoveStripper(LineCarrier):
     def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
         if updated_node.keyword is not None and updated_node.keyword.value == "device":
             if is_device_expression(self.ctx, updated_node.value) and not isinstance(updated_node.value, cst.SimpleString):
-                return updated_node.with_changes(value=cst.Name(DEVICE_MARKER))
+                return updated_node.with_changes(value=cst.Name(self.ctx.symbols.device))
         return updated_node
 
 

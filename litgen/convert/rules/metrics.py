@@ -9,6 +9,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from litgen.convert.names import call_name, usage
+from litgen.convert.symbols import Symbols
 
 _PREFIXES = re.compile(r"^(val|valid|validation|test|eval|avg|mean|total|sum|running|epoch)_")
 _COUNT_METHODS = ("size", "numel", "__len__")
@@ -69,12 +70,8 @@ def _pairs(target: cst.BaseExpression, value: cst.BaseExpression) -> list[tuple[
     return []
 
 
-def readable(name: str) -> str:
-    return name.split("__lg")[0]
-
-
 def metric_key(stage: str, name: str, taken: set[str]) -> str:
-    base = _PREFIXES.sub("", readable(name)) or readable(name)
+    base = _PREFIXES.sub("", name) or name
     key = f"{stage}_{base}"
     number = 1
     while key in taken:
@@ -89,6 +86,7 @@ def metric_logs(
     start: Sequence[cst.BaseStatement],
     end: Sequence[cst.BaseStatement],
     stage: str,
+    symbols: Symbols,
 ) -> list[cst.BaseStatement]:
     """`self.log(...)` for each summed metric and each value derived from them at the end of the pass."""
     sums = _AugAssigns()
@@ -115,14 +113,14 @@ def metric_logs(
     taken: set[str] = set()
     logs = []
     for name in derived:
-        logs.append(cst.parse_statement(f'self.log("{metric_key(stage, name, taken)}", {name})'))
+        logs.append(cst.parse_statement(f'self.log("{metric_key(stage, symbols.readable(name), taken)}", {name})'))
     for name, mean in [] if derived else _printed_means(end, accumulators):
-        named = _MEAN_NAMES.get(readable(name), name)  # correct / total is an accuracy
+        named = _MEAN_NAMES.get(symbols.readable(name), symbols.readable(name))  # correct / total is an accuracy
         logs.append(cst.parse_statement(f'self.log("{metric_key(stage, named, taken)}", {mean})'))
     if not logs:  # the sums themselves only when the pass derives and prints no mean from them
         divided = _divided_in_place(end)
         for name in accumulators:
-            named = _MEAN_NAMES.get(readable(name), name) if name in divided else name
+            named = _MEAN_NAMES.get(symbols.readable(name), symbols.readable(name)) if name in divided else symbols.readable(name)
             logs.append(cst.parse_statement(f'self.log("{metric_key(stage, named, taken)}", {name})'))
     return logs
 
