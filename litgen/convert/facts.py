@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import libcst as cst
 
@@ -80,6 +80,18 @@ class Facts:
     def last(self, name: str) -> Binding | None:
         found = self.bindings.get(name)
         return found[-1] if found else None
+
+    def derived(self) -> Facts:
+        """A copy planning may extend (hoisted arguments, optimizers found in inlined helpers); this one stays."""
+        copied = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, dict):
+                value = {key: list(entry) if isinstance(entry, list) else entry for key, entry in value.items()}
+            elif isinstance(value, (set, list)):
+                value = type(value)(value)
+            copied[item.name] = value
+        return Facts(**copied)
 
     def is_scheduler_class(self, script: Script, name: str) -> str | None:
         binding = self.schedulers.get(name)

@@ -1,4 +1,4 @@
-"""`convert_source`: parse -> analyze -> plan -> rewrite once -> emit, all in memory."""
+"""`convert_source`: analyze (analysis.py) -> plan -> rewrite once -> emit, all in memory."""
 
 from __future__ import annotations
 
@@ -7,32 +7,24 @@ import warnings
 
 import libcst as cst
 
+from litgen.convert.analysis import AlreadyLightning, Analysis, analyze
 from litgen.convert.context import Ctx
-from litgen.convert.desugar import desugar
 from litgen.convert.emit import Emitter, Names
 from litgen.convert.epoch import EpochPlanner
-from litgen.convert.facts import collect_facts, learn_binding
+from litgen.convert.facts import learn_binding
 from litgen.convert.imports import drop_imports_made_unused
 from litgen.convert.inline import Flattener
 from litgen.convert.instances import unroll_instances
-from litgen.convert.names import ImportTable, fresh_name, usage
+from litgen.convert.names import fresh_name, usage
 from litgen.convert.rebuild import rebuild
 from litgen.convert.rebuild_scope import rebuild_scope
 from litgen.convert.render import Renderer
 from litgen.convert.report import Conversion
 from litgen.convert.rewrite import Edits, apply, remove_unused, unused
 from litgen.convert.rules.flags import record_cpu_flag
-from litgen.convert.rules.refuse import check_refusals
-from litgen.convert.script import Script, Tree, lightning_import, parse
 from litgen.convert.setup import plan_setup, record_strategy
-from litgen.convert.structure import ShapeFinder
 from litgen.convert.tensors import buffer_names
 from litgen.errors import ConversionError
-
-NOT_TRAINING = (
-    "not a PyTorch training script: no `loss.backward()` call found "
-    "(litgen converts loops that call backward() and step an optimizer)"
-)
 
 
 def convert_source(source: str, filename: str) -> Conversion:
@@ -44,36 +36,20 @@ def convert_source(source: str, filename: str) -> Conversion:
 
 
 def _convert(source: str, filename: str) -> Conversion:
-    module = parse(source, filename)
-    tree = Tree.walk(module) if "backward" in source else None
-    imports = ImportTable(module, tree.nodes if tree is not None else None)
-    package = lightning_import(imports)
-    if package is not None:
-        return Conversion(filename, source, source, already_lightning=True, lightning_reason=f"it imports {package}")
-    found = tree.backward_calls() if tree is not None else []
-    if tree is None or not found:
-        raise ConversionError(NOT_TRAINING, path=filename)
-    desugared = desugar(source, module, imports)
-    if desugared is not None:
-        tree = Tree.walk(desugared.module)
-        found = tree.backward_calls()
-        script = Script.build(desugared.source, filename, desugared.module, imports, tree)
-        script.lines.renumber(desugared.original_line)
-    else:
-        script = Script.build(source, filename, module, imports, tree)
-    script._backward = found
-    check_refusals(script)
-    conversion = _Conversion(script, desugared.notes if desugared is not None else ()).run()
+    analysis = analyze(source, filename)
+    if isinstance(analysis, AlreadyLightning):
+        return Conversion(filename, source, source, already_lightning=True, lightning_reason=f"it imports {analysis.package}")
+    conversion = _Conversion(analysis).run()
     return dataclasses.replace(conversion, original=source)
 
 
 class _Conversion:
-    def __init__(self, script: Script, desugared: tuple[tuple[int, str, str], ...] = ()) -> None:
-        self.script = script
-        self.shape = ShapeFinder(script).find()
-        self.facts = collect_facts(script, self.shape)
+    def __init__(self, analysis: Analysis) -> None:
+        self.script = script = analysis.script
+        self.shape = analysis.shape
+        self.facts = analysis.facts.derived()  # what planning learns from inlined helpers goes here, not into the analysis
         self.ctx = Ctx(script, self.facts)
-        for line, construct, target in desugared:
+        for line, construct, target in analysis.desugared:
             self.ctx.mapped(construct, line, target)
 
     def run(self) -> Conversion:

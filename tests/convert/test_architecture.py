@@ -15,6 +15,7 @@ MAX_LINES = 400
 LAYERS: dict[str, list[str]] = {
     "foundation": ["symbols", "names", "substitute", "script", "report", "reserved", "plan", "rewrite"],
     "analysis": [
+        "analysis",
         "structure", "items", "facts", "context", "desugar", "tensors", "rules",
         *(f"rules.{path.stem}" for path in sorted((PACKAGE / "rules").glob("*.py")) if path.stem != "__init__"),
     ],

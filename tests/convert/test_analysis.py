@@ -1,0 +1,48 @@
+"""Stage 1: `analyze` reads a script into a frozen `Analysis`; planning never changes it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from litgen.convert.analysis import AlreadyLightning, Analysis, analyze
+from litgen.convert.pipeline import _Conversion
+from litgen.errors import ConversionError
+from tests.convert.helpers import FIXTURES, fixture_cases, loop_script
+
+
+@pytest.mark.parametrize("case", fixture_cases("expected.py"))
+def test_planning_leaves_the_analysis_as_it_was(case: str) -> None:
+    analysis = analyze((FIXTURES / case / "input.py").read_text(encoding="utf-8"), "input.py")
+    assert isinstance(analysis, Analysis)
+    before = analysis.facts.derived()
+    _Conversion(analysis).run()
+    assert analysis.facts == before
+
+
+def test_an_analysis_is_frozen() -> None:
+    analysis = analyze(loop_script("        optimizer.zero_grad()\n        loss = ((model(x) - y) ** 2).mean()\n        loss.backward()\n        optimizer.step()\n"), "train.py")
+    assert isinstance(analysis, Analysis)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        analysis.facts = analysis.facts.derived()  # type: ignore[misc]
+
+
+def test_the_derived_facts_are_a_copy_planning_may_extend() -> None:
+    analysis = analyze(loop_script("        optimizer.zero_grad()\n        loss = ((model(x) - y) ** 2).mean()\n        loss.backward()\n        optimizer.step()\n"), "train.py")
+    assert isinstance(analysis, Analysis)
+    derived = analysis.facts.derived()
+    assert derived == analysis.facts
+    derived.entry_locals.add("hoisted")
+    derived.bindings.setdefault("optimizer", []).clear()
+    assert "hoisted" not in analysis.facts.entry_locals
+    assert analysis.facts.bindings["optimizer"]
+
+
+def test_a_lightning_script_is_recognised_not_analysed() -> None:
+    assert analyze("import lightning as L\nloss.backward()\n", "x.py") == AlreadyLightning("lightning")
+
+
+def test_a_script_without_backward_is_not_a_training_script() -> None:
+    with pytest.raises(ConversionError, match="no `loss.backward\\(\\)` call"):
+        analyze("print('hello')\n", "x.py")
