@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import libcst as cst
 import libcst.matchers as m
 
 from litgen.convert.context import Ctx, TrainerOption, review
 from litgen.convert.names import code
-from litgen.convert.plan import HOOK_ORDER, ModulePlan
+from litgen.convert.plan import HOOK_ORDER, ModulePlan, Names
 from litgen.convert.rebuild import Rebuilt
 from litgen.convert.render import Layout, Renderer
 from litgen.convert.rules.device import moved_before_training
@@ -18,16 +17,6 @@ from litgen.convert.rules.tensor_types import DeviceAgnosticTypes, tensor_aliase
 from litgen.convert.scale import HELPER, helper_method, make_process_correct
 
 MAX_LINE = 100
-
-
-@dataclass
-class Names:
-    """Identifiers the generated code introduces, chosen so they clash with nothing in the script."""
-
-    lightning: str
-    module_class: str
-    instance: str
-    trainer: str
 
 
 def _method(name: str, params: list[str], statements: Sequence[cst.BaseStatement]) -> cst.FunctionDef:

@@ -43,6 +43,16 @@ FAMILY = {
 }
 
 
+@dataclass(frozen=True)
+class Names:
+    """Identifiers the generated code introduces, chosen so they clash with nothing in the script."""
+
+    lightning: str
+    module_class: str
+    instance: str
+    trainer: str
+
+
 @dataclass
 class Method:
     """One hook of the generated LightningModule; `body` is still in the script's variable names."""

@@ -25,6 +25,13 @@ class Edits:
     def put(self, statement: cst.CSTNode, replacement: list[cst.BaseStatement]) -> None:
         self.replace[statement] = replacement
 
+    def reserve(self, statement: cst.CSTNode) -> None:
+        """Planning decides `statement` is replaced; emission writes what replaces it (see `copy`)."""
+        self.replace[statement] = []
+
+    def copy(self) -> Edits:
+        return Edits(dict(self.replace), set(self.remove))
+
 
 class _Editor(cst.CSTTransformer):
     def __init__(self, edits: Edits) -> None:

@@ -19,8 +19,8 @@ LAYERS: dict[str, list[str]] = {
         "structure", "items", "facts", "context", "desugar", "tensors", "rules",
         *(f"rules.{path.stem}" for path in sorted((PACKAGE / "rules").glob("*.py")) if path.stem != "__init__"),
     ],
-    "planning": ["clean", "clean_rules", "inline", "instances", "step", "epoch", "setup", "rebuild", "rebuild_scope", "render", "scale"],
-    "emission": ["emit", "imports", "pipeline", "files", ""],
+    "planning": ["clean", "clean_rules", "inline", "instances", "step", "epoch", "setup", "rebuild", "rebuild_scope", "render", "scale", "planning"],
+    "emission": ["emit", "assemble", "imports", "pipeline", "files", ""],
 }
 ORDER = list(LAYERS)
 

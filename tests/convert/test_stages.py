@@ -1,4 +1,4 @@
-"""Stage 1: `analyze` reads a script into a frozen `Analysis`; planning never changes it."""
+"""The three stages: `analyze` -> frozen `Analysis`, `plan` -> `ConversionPlan`, `emit` -> the converted text."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 
 from litgen.convert.analysis import AlreadyLightning, Analysis, analyze
-from litgen.convert.pipeline import _Conversion
+from litgen.convert.assemble import emit
+from litgen.convert.planning import plan
 from litgen.errors import ConversionError
 from tests.convert.helpers import FIXTURES, fixture_cases, loop_script
 
@@ -17,8 +18,20 @@ def test_planning_leaves_the_analysis_as_it_was(case: str) -> None:
     analysis = analyze((FIXTURES / case / "input.py").read_text(encoding="utf-8"), "input.py")
     assert isinstance(analysis, Analysis)
     before = analysis.facts.derived()
-    _Conversion(analysis).run()
+    plan(analysis)
     assert analysis.facts == before
+
+
+@pytest.mark.parametrize("case", fixture_cases("expected.py"))
+def test_emission_only_builds_what_the_plan_decided(case: str) -> None:
+    """Emitting twice from one plan gives the same text and adds no note: every decision is the plan's."""
+    analysis = analyze((FIXTURES / case / "input.py").read_text(encoding="utf-8"), "input.py")
+    assert isinstance(analysis, Analysis)
+    planned = plan(analysis)
+    notes = (list(planned.ctx.mapping), list(planned.ctx.warnings), list(planned.ctx.refused))
+    first, second = emit(planned), emit(planned)
+    assert first.converted == second.converted == (FIXTURES / case / "expected.py").read_text(encoding="utf-8")
+    assert (list(planned.ctx.mapping), list(planned.ctx.warnings), list(planned.ctx.refused)) == notes
 
 
 def test_an_analysis_is_frozen() -> None:
