@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
+import pytest
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor
 
 from litgen.convert.imports import drop_imports_made_unused
+from tests.convert.helpers import FIXTURES, fixture_cases
 
 ORIGINAL = '''"""Mentions tqdm in a docstring."""
 import os
@@ -37,3 +43,16 @@ def test_an_import_the_user_left_unused_stays() -> None:
 
 def test_no_op_when_everything_is_still_used() -> None:
     assert drop_imports_made_unused(ORIGINAL, cst.parse_module(ORIGINAL)) == ORIGINAL
+
+
+@pytest.mark.parametrize("case", fixture_cases("expected.py"))
+def test_the_lightning_import_goes_where_libcst_would_put_it(case: str) -> None:
+    """litgen places `import lightning as L` itself (libcst's AddImportsVisitor costs more than a whole
+    conversion on a long script); this pins the placement to libcst's on every fixture."""
+    converted = (FIXTURES / case / "expected.py").read_text(encoding="utf-8")
+    found = re.search(r"^import lightning(?: as (\w+))?\n", converted, re.MULTILINE)
+    assert found is not None
+    context = CodemodContext()
+    AddImportsVisitor.add_needed_import(context, "lightning", asname=found.group(1))
+    without = cst.parse_module(converted[: found.start()] + converted[found.end() :])
+    assert AddImportsVisitor(context).transform_module(without).code == converted
