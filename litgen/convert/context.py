@@ -12,8 +12,10 @@ from litgen.convert.names import ImportTable
 from litgen.convert.report import Mapped, Note
 from litgen.convert.script import Script
 from litgen.convert.symbols import Symbols
+from litgen.review import REVIEW_PREFIX, review
 
-REVIEW_PREFIX = "# litgen: "
+__all__ = ["REVIEW_PREFIX", "Ctx", "Schedule", "TrainerOption", "review"]
+
 
 
 @dataclass
@@ -93,18 +95,3 @@ class Ctx:
 
     def is_scaler(self, name: str | None) -> bool:
         return name is not None and name in self.facts.scalers
-
-
-def review(statement: cst.BaseStatement, messages: list[str], width: int = 96) -> cst.BaseStatement:
-    """Put `# litgen: ...` comments (wrapped at `width`) on their own lines above a statement."""
-    comments = []
-    for message in messages:
-        line = REVIEW_PREFIX
-        for word in message.split():
-            if len(line) + len(word) > width and line.strip() != REVIEW_PREFIX.strip():
-                comments.append(line.rstrip())
-                line = "#   "
-            line += word + " "
-        comments.append(line.rstrip())
-    lines = [cst.EmptyLine(comment=cst.Comment(text)) for text in comments]
-    return statement.with_changes(leading_lines=[*statement.leading_lines, *lines])

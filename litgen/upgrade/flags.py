@@ -1,0 +1,271 @@
+"""The Trainer arguments 2.x removed or renamed: one table, used for code (`Trainer(...)`) and YAML configs.
+
+Each entry turns one 1.x argument and its value into what 2.x needs: other arguments, a callback,
+an argument of `fit(...)`, or nothing, with a note where the meaning shifts or a person must act.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+Plain = None | bool | int | float | str | list  # a value written literally in the code or the YAML
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A value litgen cannot read (an expression); `pure`: a name or attribute, safe to mention twice."""
+
+    code: str
+    pure: bool
+
+
+@dataclass(frozen=True)
+class Code:
+    """A Python expression for a new argument (code only: a YAML config cannot hold one)."""
+
+    text: str
+
+
+Value = Plain | Unknown
+NewValue = Plain | Code
+
+
+@dataclass(frozen=True)
+class Callback:
+    """A callback to add to `callbacks=`: its class (`lightning.pytorch.callbacks.X`) and arguments."""
+
+    qualified: str
+    arguments: tuple[tuple[str, Plain], ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.qualified.rpartition(".")[2]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    arguments: tuple[tuple[str, NewValue], ...] = ()
+    callback: Callback | None = None
+    to_fit: str | None = None  # the argument moves to `trainer.fit(..., <to_fit>=value)`
+    note: str | None = None
+    manual: bool = False  # 2.x has nothing this can become: the argument stays, a person decides
+
+    @property
+    def describes(self) -> str:
+        parts = [f"{key}={_show(value)}" for key, value in self.arguments]
+        if self.callback is not None:
+            parts.append(f"callbacks += {self.callback.name}(...)")
+        if self.to_fit is not None:
+            parts.append(f"fit({self.to_fit}=...)")
+        return ", ".join(parts) or "removed"
+
+
+def _show(value: NewValue) -> str:
+    return value.text if isinstance(value, Code) else repr(value)
+
+
+def _kept(reason: str) -> Outcome:
+    return Outcome(note=reason, manual=True)
+
+
+def _gpus(value: Value) -> Outcome:
+    if isinstance(value, Unknown):
+        if not value.pure:
+            return _kept("`gpus=` was removed: set `accelerator=` and `devices=` from this expression")
+        text = value.code
+        return Outcome(
+            (("accelerator", Code(f'"gpu" if {text} else "cpu"')), ("devices", Code(f'{text} if {text} else "auto"'))),
+            note="`gpus=` became `accelerator=`/`devices=`: no GPUs (0 or None) means the CPU",
+        )
+    if value is None or value == 0 or value == [] or value == "":
+        return Outcome((("accelerator", "cpu"),))
+    return Outcome((("accelerator", "gpu"), ("devices", value)))
+
+
+def _devices_of(accelerator: str) -> Callable[[Value], Outcome]:
+    def rewrite(value: Value) -> Outcome:
+        if isinstance(value, Unknown):
+            return _kept(f"this argument was removed: pass `accelerator=\"{accelerator}\", devices=` instead")
+        if value is None or value == 0:
+            return Outcome()
+        return Outcome((("accelerator", accelerator), ("devices", value)))
+
+    return rewrite
+
+
+# 1.x strategy spellings (as `accelerator=` or `distributed_backend=`) -> 2.x `strategy=`; None: removed in 2.x.
+STRATEGIES: dict[str, str | None] = {
+    "ddp": "ddp",
+    "ddp_spawn": "ddp_spawn",
+    "ddp_cpu": "ddp",
+    "ddp_find_unused_parameters_false": "ddp_find_unused_parameters_false",
+    "deepspeed": "deepspeed",
+    "fsdp": "fsdp",
+    "dp": None,
+    "ddp2": None,
+    "horovod": None,
+    "ddp_sharded": None,
+    "ddp_sharded_spawn": None,
+    "ddp_fully_sharded": "fsdp",
+}
+STRATEGY_GONE = "strategy {name!r} was removed in 2.0 (use \"ddp\" or \"fsdp\")"
+
+
+def _strategy(value: Value) -> Outcome:
+    if not isinstance(value, str):
+        return _kept("`distributed_backend=` was removed: pass the strategy as `strategy=`")
+    new = STRATEGIES.get(value, value)
+    if new is None:
+        return _kept(STRATEGY_GONE.format(name=value))
+    arguments: tuple[tuple[str, NewValue], ...] = (("strategy", new),)
+    if value == "ddp_cpu":
+        arguments += (("accelerator", "cpu"),)
+    return Outcome(arguments)
+
+
+def accelerator_value(value: Value) -> Outcome | None:
+    """`accelerator="ddp"` (1.x: a strategy) -> `strategy="ddp"`; None when it is a 2.x accelerator."""
+    if isinstance(value, str) and value in STRATEGIES:
+        return _strategy(value)
+    return None
+
+
+def _progress_bar(value: Value) -> Outcome:
+    if value == 0:
+        return Outcome((("enable_progress_bar", False),))
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value == 1:
+            return Outcome()
+        return Outcome(callback=Callback("lightning.pytorch.callbacks.TQDMProgressBar", (("refresh_rate", value),)))
+    return _kept("`progress_bar_refresh_rate=` was removed: `enable_progress_bar=False`, or TQDMProgressBar(refresh_rate=N)")
+
+
+def _enable(flag: str) -> Callable[[Value], Outcome]:
+    def rewrite(value: Value) -> Outcome:
+        if value is False:
+            return Outcome(((flag, False),))
+        if value is True:
+            return Outcome()
+        if isinstance(value, Unknown) and value.pure:
+            return Outcome(((flag, Code(f"bool({value.code})")),))
+        return _kept(f"this argument was removed: pass `{flag}=` (True or False) instead")
+
+    return rewrite
+
+
+def _weights_summary(value: Value) -> Outcome:
+    if value is None:
+        return Outcome((("enable_model_summary", False),))
+    if value == "top":
+        return Outcome()
+    if value == "full":
+        return Outcome(callback=Callback("lightning.pytorch.callbacks.ModelSummary", (("max_depth", -1),)))
+    return _kept("`weights_summary=` was removed: `enable_model_summary=False` or ModelSummary(max_depth=N)")
+
+
+def _stochastic_weight_avg(value: Value) -> Outcome:
+    if value is False:
+        return Outcome()
+    return _kept(
+        "`stochastic_weight_avg=` was removed: add StochasticWeightAveraging(swa_lrs=...) to callbacks "
+        "(2.x needs the SWA learning rate; 1.x used the optimizer's)"
+    )
+
+
+def _precision(value: Value) -> Outcome:
+    if value in (16, "16"):
+        return Outcome((("precision", "16-mixed"),))
+    if value == "bf16":
+        return Outcome((("precision", "bf16-mixed"),))
+    return Outcome((("precision", value if not isinstance(value, Unknown) else Code(value.code)),))
+
+
+def _rename(new: str) -> Callable[[Value], Outcome]:
+    def rewrite(value: Value) -> Outcome:
+        return Outcome(((new, Code(value.code) if isinstance(value, Unknown) else value),))
+
+    return rewrite
+
+
+def _removed(note: str | None = None, *, manual_unless: Plain = None) -> Callable[[Value], Outcome]:
+    """An argument 2.x dropped: it goes; `manual_unless` is the value for which nothing is lost."""
+
+    def rewrite(value: Value) -> Outcome:
+        if note is None or value == manual_unless:
+            return Outcome()
+        return Outcome(note=note, manual=True)
+
+    return rewrite
+
+
+def _reload_every_epoch(value: Value) -> Outcome:
+    if value is True:
+        return Outcome((("reload_dataloaders_every_n_epochs", 1),))
+    if value is False:
+        return Outcome()
+    return _kept("`reload_dataloaders_every_epoch=` was removed: `reload_dataloaders_every_n_epochs=1`")
+
+
+def _amp_backend(value: Value) -> Outcome:
+    if value == "native":
+        return Outcome()
+    return _kept("apex AMP was removed in 2.0: use `precision=\"16-mixed\"` (torch AMP)")
+
+
+def _resume(value: Value) -> Outcome:
+    return Outcome(to_fit="ckpt_path")
+
+
+FLAGS: dict[str, Callable[[Value], Outcome]] = {
+    "gpus": _gpus,
+    "tpu_cores": _devices_of("tpu"),
+    "num_processes": _devices_of("cpu"),
+    "ipus": _removed("IPU support left Lightning in 2.0 (package lightning-graphcore)", manual_unless=None),
+    "auto_select_gpus": _removed(
+        "`auto_select_gpus=` was removed: pass `devices=find_usable_cuda_devices(N)` "
+        "(from lightning.pytorch.accelerators)", manual_unless=False
+    ),
+    "distributed_backend": _strategy,
+    "progress_bar_refresh_rate": _progress_bar,
+    "checkpoint_callback": _enable("enable_checkpointing"),
+    "weights_summary": _weights_summary,
+    "stochastic_weight_avg": _stochastic_weight_avg,
+    "resume_from_checkpoint": _resume,
+    "precision": _precision,
+    "amp_backend": _amp_backend,
+    "amp_level": _removed(),
+    "replace_sampler_ddp": _rename("use_distributed_sampler"),
+    "max_nb_epochs": _rename("max_epochs"),
+    "min_nb_epochs": _rename("min_epochs"),
+    "track_grad_norm": _removed(
+        "`track_grad_norm=` was removed: log `lightning.pytorch.utilities.grad_norm(self, norm_type=N)` "
+        "in `on_before_optimizer_step`", manual_unless=-1
+    ),
+    "terminate_on_nan": _removed(
+        "`terminate_on_nan=` was removed: 2.x does not stop on NaN losses by itself (`detect_anomaly=True` "
+        "finds where they come from)", manual_unless=False
+    ),
+    "flush_logs_every_n_steps": _removed("`flush_logs_every_n_steps=` moved to the logger (e.g. CSVLogger)"),
+    "log_gpu_memory": _removed("`log_gpu_memory=` was removed: add DeviceStatsMonitor() to callbacks"),
+    "prepare_data_per_node": _removed(
+        "`prepare_data_per_node=` moved to the module: set `self.prepare_data_per_node` in its __init__",
+        manual_unless=True,
+    ),
+    "reload_dataloaders_every_epoch": _reload_every_epoch,
+    "multiple_trainloader_mode": _removed(
+        "`multiple_trainloader_mode=` was removed: wrap the loaders in CombinedLoader(loaders, mode=...)",
+        manual_unless="max_size_cycle",
+    ),
+    "move_metrics_to_cpu": _removed(manual_unless=False),
+    "process_position": _removed("`process_position=` moved to TQDMProgressBar(process_position=N)", manual_unless=0),
+    "truncated_bptt_steps": _removed(
+        "truncated back-propagation through time was removed in 2.0: split the sequence in training_step "
+        "(manual optimization)"
+    ),
+    "weights_save_path": _removed("`weights_save_path=` was removed: pass ModelCheckpoint(dirpath=...)"),
+    "enable_pl_optimizer": _removed(),
+    "auto_lr_find": _removed(),  # acts only through trainer.tune(), which the fit-call rule rewrites
+    "auto_scale_batch_size": _removed(),
+}
+TUNING_FLAGS = ("auto_lr_find", "auto_scale_batch_size")

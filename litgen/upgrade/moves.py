@@ -1,0 +1,82 @@
+"""Where 1.x Lightning names went in 2.x: one table, read by the import rule (and checked by a test)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Move:
+    """`new` replaces the 1.x name (`None`: removed, nothing to import); `note` tells the user what changed."""
+
+    new: str | None
+    note: str | None = None
+    uses_removed: bool = False  # litgen removes every use too (a decorator): nothing is left to do by hand
+
+
+# Keys and values are canonical (`lightning.pytorch...`): the import rule has already mapped the
+# `pytorch_lightning` namespace before it looks a name up here.
+MOVED_NAMES: dict[str, Move] = {
+    "lightning.pytorch.loggers.base.LightningLoggerBase": Move("lightning.pytorch.loggers.Logger"),
+    "lightning.pytorch.loggers.LightningLoggerBase": Move("lightning.pytorch.loggers.Logger"),
+    "lightning.pytorch.loggers.base.rank_zero_experiment": Move("lightning.pytorch.loggers.logger.rank_zero_experiment"),
+    "lightning.pytorch.loggers.base.DummyLogger": Move("lightning.pytorch.loggers.logger.DummyLogger"),
+    "lightning.pytorch.loggers.LoggerCollection": Move(
+        None, "LoggerCollection was removed in 2.0: pass the loggers as a list, `Trainer(logger=[...])`"
+    ),
+    "lightning.pytorch.loggers.TestTubeLogger": Move(None, "TestTubeLogger was removed in 1.7: use TensorBoardLogger"),
+    "lightning.pytorch.utilities.distributed.rank_zero_only": Move("lightning.pytorch.utilities.rank_zero_only"),
+    "lightning.pytorch.utilities.distributed.rank_zero_info": Move("lightning.pytorch.utilities.rank_zero_info"),
+    "lightning.pytorch.utilities.distributed.rank_zero_warn": Move("lightning.pytorch.utilities.rank_zero_warn"),
+    "lightning.pytorch.utilities.warnings.rank_zero_warn": Move("lightning.pytorch.utilities.rank_zero_warn"),
+    "lightning.pytorch.utilities.seed.seed_everything": Move("lightning.pytorch.seed_everything"),
+    "lightning.pytorch.utilities.apply_func.apply_to_collection": Move("lightning_utilities.core.apply_func.apply_to_collection"),
+    "lightning.pytorch.utilities.apply_func.move_data_to_device": Move("lightning.fabric.utilities.apply_func.move_data_to_device"),
+    "lightning.pytorch.callbacks.LearningRateLogger": Move("lightning.pytorch.callbacks.LearningRateMonitor"),
+    "lightning.pytorch.callbacks.ProgressBarBase": Move("lightning.pytorch.callbacks.ProgressBar"),
+    "lightning.pytorch.callbacks.progress.ProgressBarBase": Move("lightning.pytorch.callbacks.ProgressBar"),
+    "lightning.pytorch.callbacks.GPUStatsMonitor": Move(
+        "lightning.pytorch.callbacks.DeviceStatsMonitor", "DeviceStatsMonitor logs different metric names than GPUStatsMonitor"
+    ),
+    "lightning.pytorch.callbacks.XLAStatsMonitor": Move(
+        "lightning.pytorch.callbacks.DeviceStatsMonitor", "DeviceStatsMonitor logs different metric names than XLAStatsMonitor"
+    ),
+    "lightning.pytorch.profiler.SimpleProfiler": Move("lightning.pytorch.profilers.SimpleProfiler"),
+    "lightning.pytorch.profiler.AdvancedProfiler": Move("lightning.pytorch.profilers.AdvancedProfiler"),
+    "lightning.pytorch.profiler.PyTorchProfiler": Move("lightning.pytorch.profilers.PyTorchProfiler"),
+    "lightning.pytorch.profiler.PassThroughProfiler": Move("lightning.pytorch.profilers.PassThroughProfiler"),
+    "lightning.pytorch.profiler.Profiler": Move("lightning.pytorch.profilers.Profiler"),
+    "lightning.pytorch.plugins.DDPPlugin": Move("lightning.pytorch.strategies.DDPStrategy"),
+    "lightning.pytorch.plugins.training_type.DDPPlugin": Move("lightning.pytorch.strategies.DDPStrategy"),
+    "lightning.pytorch.plugins.DDPSpawnPlugin": Move(
+        "lightning.pytorch.strategies.DDPStrategy", 'ddp_spawn is DDPStrategy(start_method="spawn") in 2.x'
+    ),
+    "lightning.pytorch.plugins.DeepSpeedPlugin": Move("lightning.pytorch.strategies.DeepSpeedStrategy"),
+    "lightning.pytorch.plugins.training_type.DeepSpeedPlugin": Move("lightning.pytorch.strategies.DeepSpeedStrategy"),
+    "lightning.pytorch.plugins.DDPShardedPlugin": Move(None, "sharded training (fairscale) was removed in 2.0: use FSDPStrategy"),
+    "lightning.pytorch.core.decorators.auto_move_data": Move(
+        None, "@auto_move_data was removed: the Trainer moves batches to the device itself", uses_removed=True
+    ),
+}
+
+# Modules whose whole content moved: `from pytorch_lightning.profiler import X` -> `profilers`.
+MOVED_MODULES: dict[str, str] = {
+    "lightning.pytorch.profiler": "lightning.pytorch.profilers",
+    "lightning.pytorch.plugins.training_type": "lightning.pytorch.strategies",
+    "lightning.pytorch.core.lightning": "lightning.pytorch",
+    "lightning.pytorch.callbacks.base": "lightning.pytorch.callbacks",
+    "lightning.pytorch.loggers.base": "lightning.pytorch.loggers",
+    "lightning.pytorch.metrics": "torchmetrics",
+    "lightning.pytorch.metrics.functional": "torchmetrics.functional",
+}
+
+# torchmetrics classification metrics need `task=` since torchmetrics 0.11; 1.x code never passed it.
+TASK_METRICS = frozenset({
+    "Accuracy", "Precision", "Recall", "F1", "F1Score", "FBeta", "FBetaScore", "AUROC", "ConfusionMatrix",
+    "AveragePrecision", "ROC", "PrecisionRecallCurve", "StatScores", "Specificity", "HammingDistance",
+    "JaccardIndex", "IoU", "CohenKappa", "MatthewsCorrCoef", "MatthewsCorrcoef",
+})
+TASK_NOTE = (
+    "torchmetrics needs `task=` (\"binary\", \"multiclass\" with num_classes=, or \"multilabel\" with "
+    "num_labels=) for this metric; pytorch_lightning.metrics inferred it from the data"
+)

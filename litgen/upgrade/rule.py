@@ -1,0 +1,176 @@
+"""What every upgrade rule shares: its examples, the context it reports into, and notes at the spot."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+import libcst as cst
+
+from litgen.convert.names import ImportTable, dotted
+from litgen.review import review
+
+NoteKind = Literal["review", "manual"]
+
+# Names Lightning 2.x exports from `lightning` itself as well as from `lightning.pytorch`.
+_TOP_LEVEL = ("Trainer", "LightningModule", "LightningDataModule", "Callback", "seed_everything")
+# Where 1.x defined the core classes; code may import them from there.
+_CORE_HOMES = {
+    "lightning.pytorch.core.lightning.LightningModule": "lightning.pytorch.LightningModule",
+    "lightning.pytorch.core.module.LightningModule": "lightning.pytorch.LightningModule",
+    "lightning.pytorch.core.LightningModule": "lightning.pytorch.LightningModule",
+    "lightning.pytorch.core.datamodule.LightningDataModule": "lightning.pytorch.LightningDataModule",
+    "lightning.pytorch.core.LightningDataModule": "lightning.pytorch.LightningDataModule",
+    "lightning.pytorch.trainer.trainer.Trainer": "lightning.pytorch.Trainer",
+    "lightning.pytorch.trainer.Trainer": "lightning.pytorch.Trainer",
+    "lightning.pytorch.callbacks.base.Callback": "lightning.pytorch.callbacks.Callback",
+    "lightning.pytorch.Callback": "lightning.pytorch.callbacks.Callback",
+}
+
+
+def namespace(qualified: str) -> str:
+    """The 2.x namespace for a name: `pytorch_lightning.x` and `lightning.Trainer` read `lightning.pytorch...`."""
+    if qualified == "pytorch_lightning" or qualified.startswith("pytorch_lightning."):
+        qualified = "lightning.pytorch" + qualified.removeprefix("pytorch_lightning")
+    head, _, rest = qualified.partition(".")
+    if head == "lightning" and rest in _TOP_LEVEL:
+        qualified = f"lightning.pytorch.{rest}"
+    return qualified
+
+
+def canonical(qualified: str | None) -> str | None:
+    """One spelling for a Lightning name, whichever namespace or 1.x module the script reached it by."""
+    if qualified is None:
+        return None
+    qualified = namespace(qualified)
+    return _CORE_HOMES.get(qualified, qualified)
+
+
+@dataclass(frozen=True)
+class Example:
+    """A rule's own test case: `before` becomes `after`; `after=None` means the rule leaves it alone."""
+
+    before: str
+    after: str | None = None
+
+
+@dataclass
+class Note:
+    message: str
+    kind: NoteKind
+    rule: str
+
+
+@dataclass
+class RuleContext:
+    """What a rule sees of the file: its imports (both namespaces), and where changes and notes go."""
+
+    module: cst.Module
+    filename: str
+    changes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)  # also written as comments, except where noted `unplaced`
+    unplaced: list[Note] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.imports = ImportTable(self.module)
+
+    def imported(self, node: cst.CSTNode | None) -> str | None:
+        """The full dotted name of something the script imported (`pl.Trainer` -> `pytorch_lightning.Trainer`)."""
+        root = node
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if not isinstance(root, cst.Name) or root.value not in self.imports.aliases:
+            return None  # a local name, not something the script imported
+        return self.imports.qualify(node)
+
+    def qualify(self, node: cst.CSTNode | None) -> str | None:
+        """`pl.Trainer`, `Trainer`, `L.Trainer` all read `lightning.pytorch.Trainer`."""
+        return canonical(self.imported(node))
+
+    def is_(self, node: cst.CSTNode | None, *qualified: str) -> bool:
+        return self.qualify(node) in qualified
+
+
+class Rule(ABC):
+    """One Lightning API break: recognise it, rewrite it, or mark it with a `# litgen:` note."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    examples: ClassVar[Sequence[Example]]
+
+    def applies(self, source: str) -> bool:
+        """A cheap text test: False when the file cannot hold this rule's construct."""
+        return True
+
+    @abstractmethod
+    def transformer(self, context: RuleContext) -> cst.CSTTransformer: ...
+
+    def apply(self, module: cst.Module, context: RuleContext) -> cst.Module:
+        return module.visit(self.transformer(context))
+
+
+class RuleTransformer(cst.CSTTransformer):
+    """A transformer whose `note(...)` lands as a `# litgen:` comment above the innermost statement."""
+
+    rule: ClassVar[str] = ""
+
+    def __init__(self, context: RuleContext) -> None:
+        super().__init__()
+        self.context = context
+        self._pending: list[list[Note]] = []
+
+    def change(self, what: str) -> None:
+        self.context.changes.append(what)
+
+    def note(self, message: str, kind: NoteKind = "review") -> None:
+        note = Note(message, kind, self.rule)
+        self.context.notes.append(note)
+        if self._pending:
+            self._pending[-1].append(note)
+        else:
+            self.context.unplaced.append(note)
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.BaseStatement):
+            self._pending.append([])
+        return super().on_visit(node)
+
+    def on_leave(  # type: ignore[override]
+        self, original_node: cst.CSTNode, updated_node: cst.CSTNode
+    ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
+        result = super().on_leave(original_node, updated_node)
+        if isinstance(original_node, cst.BaseStatement):
+            notes = self._pending.pop()
+            if notes:
+                result = _with_notes(result, [note.message for note in notes], self.context, notes)
+        return result
+
+
+def _with_notes(
+    result: cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode],
+    messages: list[str],
+    context: RuleContext,
+    notes: list[Note],
+) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
+    if isinstance(result, cst.BaseStatement):
+        return review(result, messages)
+    if isinstance(result, cst.FlattenSentinel) and result.nodes and isinstance(result.nodes[0], cst.BaseStatement):
+        first = review(result.nodes[0], messages)
+        return cst.FlattenSentinel([first, *result.nodes[1:]])
+    context.unplaced.extend(notes)  # the statement went away: the report still says it
+    return result
+
+
+def keyword(call: cst.Call, name: str) -> cst.Arg | None:
+    return next((arg for arg in call.args if arg.keyword is not None and arg.keyword.value == name), None)
+
+
+def method_name(call: cst.Call) -> str | None:
+    return call.func.attr.value if isinstance(call.func, cst.Attribute) else None
+
+
+__all__ = [
+    "Example", "Note", "Rule", "RuleContext", "RuleTransformer", "canonical", "dotted", "keyword", "method_name", "namespace",
+]

@@ -1,0 +1,12 @@
+"""The upgrade rules, in the order they run: imports first, so later rules see one namespace."""
+
+from __future__ import annotations
+
+from litgen.upgrade.rule import Rule
+from litgen.upgrade.rules.imports import ImportsRule
+from litgen.upgrade.rules.trainer import TrainerRule
+
+RULES: tuple[Rule, ...] = (
+    ImportsRule(),
+    TrainerRule(),
+)
