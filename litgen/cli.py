@@ -20,7 +20,7 @@ from litgen.cli_report import (
     raise_if_diverged,
     raise_if_failed,
 )
-from litgen.errors import CheckFailed, Diverged, LitgenError, UsageError
+from litgen.errors import CheckFailed, ConversionError, Diverged, LitgenError, UsageError
 
 if TYPE_CHECKING:  # the real imports happen inside the commands, to keep --help fast
     from litgen.verify import VerifyOptions
@@ -277,6 +277,43 @@ def verify(
     else:
         print_verify_report(report)
     raise_if_diverged(report)
+
+
+@app.command()
+def upgrade(
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Python files, YAML configs or folders of them.")],
+    diff: Annotated[bool, typer.Option("--diff", help="Print a unified diff and write nothing.")] = False,
+    run_check: Annotated[bool, typer.Option("--check", help="Run `litgen check` on the upgraded programs.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable report on stdout.")] = False,
+) -> None:
+    """Rewrite Lightning 1.x code (and YAML Trainer configs) so it runs on Lightning 2.x, in place.
+
+    Inside git the work tree must be clean (review with `git diff`, undo with git); other files keep
+    a NAME.orig backup. What cannot be rewritten faithfully is marked `# litgen:` and listed (exit 1).
+    """
+    if diff and run_check:
+        raise UsageError("--check runs the upgraded files; it cannot be combined with --diff, which writes nothing")
+    from litgen.upgrade.files import upgrade_paths
+    from litgen.upgrade.report import programs, text_lines, to_json
+
+    report = upgrade_paths(paths, diff_only=diff)
+    results = []
+    if run_check and programs(report):
+        from litgen.check import check_programs
+
+        results = check_programs(programs(report))
+    if as_json:
+        typer.echo(json.dumps(to_json(report, [r.to_json() for r in results] if run_check else None), indent=2))
+    else:
+        for result in report.files:
+            if result.diff is not None:
+                typer.echo(result.diff, nl=False)
+        for line, to_stderr in text_lines(report):
+            typer.echo(line, err=to_stderr)
+        print_check_results(results)
+    raise_if_failed(results)
+    if report.failed:
+        raise ConversionError("some code could not be upgraded: see the `# litgen:` notes listed above")
 
 
 @app.command()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-Plain = None | bool | int | float | str | list  # a value written literally in the code or the YAML
+Plain = None | bool | int | float | str | list | dict  # a value written literally in the code or the YAML
 
 
 @dataclass(frozen=True)
@@ -75,12 +75,12 @@ def _gpus(value: Value) -> Outcome:
             return _kept("`gpus=` was removed: set `accelerator=` and `devices=` from this expression")
         text = value.code
         return Outcome(
-            (("accelerator", Code(f'"gpu" if {text} else "cpu"')), ("devices", Code(f'{text} if {text} else "auto"'))),
+            (("accelerator", Code(f'"cuda" if {text} else "cpu"')), ("devices", Code(f'{text} if {text} else "auto"'))),
             note="`gpus=` became `accelerator=`/`devices=`: no GPUs (0 or None) means the CPU",
         )
-    if value is None or value == 0 or value == [] or value == "":
-        return Outcome((("accelerator", "cpu"),))
-    return Outcome((("accelerator", "gpu"), ("devices", value)))
+    if value is None or value in (0, "0", "") or value == []:
+        return Outcome((("accelerator", "cpu"),))  # 1.x trained on the CPU; 2.x would take every GPU it sees
+    return Outcome((("accelerator", "cuda"), ("devices", value)))  # "gpu" would also take Apple's MPS
 
 
 def _devices_of(accelerator: str) -> Callable[[Value], Outcome]:
@@ -217,7 +217,14 @@ def _resume(value: Value) -> Outcome:
     return Outcome(to_fit="ckpt_path")
 
 
-FLAGS: dict[str, Callable[[Value], Outcome]] = {
+def _accumulate(value: Value) -> Outcome | None:
+    """A schedule `{epoch: batches}` is a callback in 2.x; a number stays an argument."""
+    if isinstance(value, dict):
+        return Outcome(callback=Callback("lightning.pytorch.callbacks.GradientAccumulationScheduler", (("scheduling", value),)))
+    return None
+
+
+FLAGS: dict[str, Callable[[Value], Outcome | None]] = {  # None: the value needs no change
     "gpus": _gpus,
     "tpu_cores": _devices_of("tpu"),
     "num_processes": _devices_of("cpu"),
@@ -265,6 +272,7 @@ FLAGS: dict[str, Callable[[Value], Outcome]] = {
     ),
     "weights_save_path": _removed("`weights_save_path=` was removed: pass ModelCheckpoint(dirpath=...)"),
     "enable_pl_optimizer": _removed(),
+    "accumulate_grad_batches": _accumulate,
     "auto_lr_find": _removed(),  # acts only through trainer.tune(), which the fit-call rule rewrites
     "auto_scale_batch_size": _removed(),
 }

@@ -12,6 +12,7 @@ class Move:
     new: str | None
     note: str | None = None
     uses_removed: bool = False  # litgen removes every use too (a decorator): nothing is left to do by hand
+    legacy_only: bool = False  # the name means something else in 2.x: move it only when imported from pytorch_lightning
 
 
 # Keys and values are canonical (`lightning.pytorch...`): the import rule has already mapped the
@@ -34,6 +35,9 @@ MOVED_NAMES: dict[str, Move] = {
     "lightning.pytorch.utilities.apply_func.move_data_to_device": Move("lightning.fabric.utilities.apply_func.move_data_to_device"),
     "lightning.pytorch.callbacks.LearningRateLogger": Move("lightning.pytorch.callbacks.LearningRateMonitor"),
     "lightning.pytorch.callbacks.ProgressBarBase": Move("lightning.pytorch.callbacks.ProgressBar"),
+    # 1.x's ProgressBar was the tqdm bar; in 2.x ProgressBar is the abstract base class
+    "lightning.pytorch.callbacks.ProgressBar": Move("lightning.pytorch.callbacks.TQDMProgressBar", legacy_only=True),
+    "lightning.pytorch.callbacks.progress.ProgressBar": Move("lightning.pytorch.callbacks.TQDMProgressBar", legacy_only=True),
     "lightning.pytorch.callbacks.progress.ProgressBarBase": Move("lightning.pytorch.callbacks.ProgressBar"),
     "lightning.pytorch.callbacks.GPUStatsMonitor": Move(
         "lightning.pytorch.callbacks.DeviceStatsMonitor", "DeviceStatsMonitor logs different metric names than GPUStatsMonitor"

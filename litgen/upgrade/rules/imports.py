@@ -10,7 +10,7 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 
 from litgen.convert.names import dotted
-from litgen.upgrade.moves import MOVED_MODULES, MOVED_NAMES, TASK_METRICS, TASK_NOTE
+from litgen.upgrade.moves import MOVED_MODULES, MOVED_NAMES, TASK_METRICS, TASK_NOTE, Move
 from litgen.review import review_lines
 from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer, namespace
 
@@ -84,13 +84,13 @@ class _Imports(RuleTransformer):
         new_base, _ = _moved_module(base)
         if isinstance(node.names, cst.ImportStar):
             return None if new_base == module else [node.with_changes(module=_expression(new_base))]
-        if new_base == module and not any(f"{base}.{dotted(a.name)}" in MOVED_NAMES for a in node.names):
+        if new_base == module and not any(_move(f"{base}.{dotted(a.name)}", module) for a in node.names):
             return None
         by_module: dict[str, list[cst.ImportAlias]] = {}
         for alias in node.names:
             name = dotted(alias.name) or ""
             local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
-            move = MOVED_NAMES.get(f"{base}.{name}")
+            move = _move(f"{base}.{name}", module)
             if move is not None and move.new is None:
                 if move.uses_removed:
                     self.change(f"import of {module}.{name} removed")
@@ -130,7 +130,7 @@ class _Imports(RuleTransformer):
         if imported is None or root is None:
             return updated_node
         qualified = namespace(imported)
-        move = MOVED_NAMES.get(qualified)
+        move = _move(qualified, imported)
         if move is not None and move.new is None:
             self.note(f"`{qualified}`: {move.note}", "manual")
             return updated_node
@@ -156,6 +156,14 @@ class _Imports(RuleTransformer):
         if legacy_metric and not any(a.keyword is not None and a.keyword.value == "task" for a in original_node.args):
             self.note(TASK_NOTE, "manual")
         return updated_node
+
+
+def _move(qualified: str, written: str) -> Move | None:
+    """The move for a namespaced name, as the script WRITTEN it (a `legacy_only` move needs pytorch_lightning)."""
+    move = MOVED_NAMES.get(qualified)
+    if move is not None and move.legacy_only and not written.startswith(LEGACY):
+        return None
+    return move
 
 
 def _root(node: cst.BaseExpression) -> str | None:
@@ -216,6 +224,11 @@ class ImportsRule(Rule):
             "class M:\n    # litgen: @auto_move_data removed: the Trainer moves each batch to the device before the step\n"
             "    def forward(self, x): ...\n",
         ),
+        Example(
+            "from pytorch_lightning.callbacks import ProgressBar\nbar = ProgressBar(refresh_rate=5)\n",
+            "from lightning.pytorch.callbacks import TQDMProgressBar\nbar = TQDMProgressBar(refresh_rate=5)\n",
+        ),
+        Example("from lightning.pytorch.callbacks import ProgressBar\nclass Bar(ProgressBar): ...\n"),
         Example("import lightning.pytorch as pl\nfrom lightning.pytorch.loggers import Logger\n"),
         Example("import torch\nfrom torch import nn\n"),
     )

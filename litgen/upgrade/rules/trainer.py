@@ -35,7 +35,7 @@ def read_value(node: cst.BaseExpression) -> Value:
         return Unknown(text, pure=dotted(node) is not None)
     if isinstance(value, tuple):
         value = list(value)
-    return value if isinstance(value, (type(None), bool, int, float, str, list)) else Unknown(text, pure=False)
+    return value if isinstance(value, (type(None), bool, int, float, str, list, dict)) else Unknown(text, pure=False)
 
 
 def python(value: NewValue) -> str:
@@ -45,6 +45,8 @@ def python(value: NewValue) -> str:
         return json.dumps(value)
     if isinstance(value, list):
         return "[" + ", ".join(python(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{python(key)}: {python(item)}" for key, item in value.items()) + "}"
     return repr(value)
 
 
@@ -110,6 +112,8 @@ class _Trainer(RuleTransformer):
             if outcome.manual:
                 args.append(arg)
                 continue
+            if not outcome.arguments and args:
+                args[-1] = args[-1].with_changes(comma=arg.comma)  # the layout (line breaks) after it stays
             args.extend(_argument(key, value, arg) for key, value in outcome.arguments)
             if outcome.callback is not None:
                 callbacks.append(outcome.callback)
@@ -222,14 +226,14 @@ class _TrainerCalls(RuleTransformer):
         statements = []
         tuner = "tuner"
         statements.append(f"{tuner} = Tuner({receiver})")
+        size = flags.get("auto_scale_batch_size")  # 1.x tune() scaled the batch size first, then found the lr
+        if size not in (None, False):
+            mode = f", mode={python(size)}" if isinstance(size, str) else ""
+            statements.append(f"{tuner}.scale_batch_size({arguments}{mode})")
         lr = flags.get("auto_lr_find")
         if lr not in (None, False):
             attribute = f", attr_name={python(lr)}" if isinstance(lr, str) else ""
             statements.append(f"{tuner}.lr_find({arguments}{attribute})")
-        size = flags.get("auto_scale_batch_size")
-        if size not in (None, False):
-            mode = f", mode={python(size)}" if isinstance(size, str) else ""
-            statements.append(f"{tuner}.scale_batch_size({arguments}{mode})")
         if len(statements) == 1:
             return updated_node
         if any(isinstance(value, Unknown) for value in flags.values()):
@@ -256,11 +260,11 @@ class TrainerRule(Rule):
     name = "trainer"
     summary = "Trainer arguments 2.x removed or renamed; fit/validate/test keywords; trainer.tune() -> Tuner"
     examples: ClassVar[Sequence[Example]] = (
-        Example(HEAD + "trainer = Trainer(gpus=2)\n", HEAD + 'trainer = Trainer(accelerator="gpu", devices=2)\n'),
+        Example(HEAD + "trainer = Trainer(gpus=2)\n", HEAD + 'trainer = Trainer(accelerator="cuda", devices=2)\n'),
         Example(HEAD + "trainer = Trainer(gpus=0, max_epochs=3)\n", HEAD + 'trainer = Trainer(accelerator="cpu", max_epochs=3)\n'),
         Example(
             HEAD + "trainer = Trainer(gpus=2, accelerator='ddp')\n",
-            HEAD + 'trainer = Trainer(accelerator="gpu", devices=2, strategy="ddp")\n',
+            HEAD + 'trainer = Trainer(accelerator="cuda", devices=2, strategy="ddp")\n',
         ),
         Example(HEAD + "trainer = Trainer(distributed_backend='ddp')\n", HEAD + 'trainer = Trainer(strategy="ddp")\n'),
         Example(
@@ -289,7 +293,12 @@ class TrainerRule(Rule):
             "trainer = Trainer()\ntuner = Tuner(trainer)\ntuner.lr_find(model)\ntrainer.fit(model)\n",
         ),
         Example("trainer.test(model, test_dataloaders=loader)\n", "trainer.test(model, dataloaders=loader)\n"),
-        Example(HEAD + "trainer = Trainer(accelerator='gpu', devices=2, strategy='ddp')\n"),
+        Example(
+            HEAD + "trainer = Trainer(accumulate_grad_batches={0: 8, 4: 4})\n",
+            HEAD + "from lightning.pytorch.callbacks import GradientAccumulationScheduler\n\n"
+            "trainer = Trainer(callbacks=[GradientAccumulationScheduler(scheduling={0: 8, 4: 4})])\n",
+        ),
+        Example(HEAD + "trainer = Trainer(accelerator='gpu', devices=2, strategy='ddp', accumulate_grad_batches=4)\n"),
         Example("result = optimizer.fit(train_dataloader=x)\n"),
     )
 

@@ -1,0 +1,83 @@
+"""What `litgen upgrade` prints: one line per file and per note, a JSON object with --json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from litgen.upgrade.files import FileResult, UpgradeReport
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def text_lines(report: UpgradeReport) -> list[tuple[str, bool]]:
+    """(line, goes to stderr) pairs: what changed, each note at its line, errors, and a summary."""
+    lines: list[tuple[str, bool]] = []
+    for result in report.files:
+        if result.error is not None:
+            lines.append((f"{result.error}", True))
+            continue
+        upgraded = result.upgraded
+        if upgraded is None:
+            continue
+        if result.written:
+            kept = f"; the original is {result.backup}" if result.backup is not None else ""
+            lines.append((f"upgraded {result.path} ({_plural(len(upgraded.changes), 'change')}{kept})", report.diff_only))
+        elif result.changed:
+            lines.append((f"would upgrade {result.path} ({_plural(len(upgraded.changes), 'change')})", True))
+        for note in upgraded.notes:
+            where = f"{result.path}:{note.line}" if note.line is not None else f"{result.path}"
+            label = "needs you" if note.kind == "manual" else "review"
+            lines.append((f"{where}: {label}: {note.message}", report.diff_only))
+    changed = sum(1 for f in report.files if f.changed)
+    manual = sum(1 for f in report.files if f.upgraded is not None for n in f.upgraded.notes if n.kind == "manual")
+    errors = sum(1 for f in report.files if f.error is not None)
+    verb = "would change" if report.diff_only else "upgraded"
+    summary = f"{_plural(len(report.files), 'file')} read, {changed} {verb}"
+    if manual:
+        summary += f", {_plural(manual, 'spot')} left for you (marked `# litgen:`)"
+    if errors:
+        summary += f", {_plural(errors, 'file')} could not be read"
+    lines.append((summary, True))
+    return lines
+
+
+def _file_json(result: FileResult) -> dict[str, Any]:
+    upgraded = result.upgraded
+    return {
+        "path": str(result.path),
+        "changed": result.changed,
+        "written": result.written,
+        "backup": str(result.backup) if result.backup is not None else None,
+        "changes": list(upgraded.changes) if upgraded is not None else [],
+        "notes": [
+            {"line": n.line, "kind": n.kind, "rule": n.rule, "message": n.message} for n in (upgraded.notes if upgraded else ())
+        ],
+        "error": None if result.error is None else {"line": result.error.line, "reason": result.error.reason},
+        "diff": result.diff,
+    }
+
+
+def to_json(report: UpgradeReport, checked: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "files": [_file_json(f) for f in report.files],
+        "changed": sum(1 for f in report.files if f.changed),
+        "needs_hands": report.failed,
+    }
+    if checked is not None:
+        payload["check"] = checked
+    return payload
+
+
+def programs(report: UpgradeReport) -> list[Path]:
+    """Upgraded Python files that run training themselves (what `--check` runs under fast_dev_run)."""
+    found = []
+    for result in report.files:
+        if not result.written or result.upgraded is None or result.path.suffix != ".py":
+            continue
+        text = result.upgraded.upgraded
+        if "__main__" in text or ".fit(" in text or "LightningCLI(" in text:
+            found.append(result.path)
+    return found

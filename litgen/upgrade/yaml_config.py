@@ -1,0 +1,199 @@
+"""Trainer flags and class paths in YAML configs (LightningCLI, Hydra), rewritten line by line.
+
+Only the lines that change are touched, so the user's comments, order and layout stay. The flags
+come from the same table as the code rule (`flags.FLAGS`); what YAML cannot hold (an expression, a
+callback to add, an argument of `fit`) is left in place with a `# litgen:` comment.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+import yaml
+
+from litgen.errors import ConversionError
+from litgen.review import review_lines
+from litgen.upgrade.engine import PlacedNote, Upgraded
+from litgen.upgrade.flags import FLAGS, Code, NewValue, Outcome, Unknown, Value, accelerator_value
+from litgen.upgrade.moves import MOVED_NAMES
+from litgen.upgrade.rule import namespace
+
+YAML_SUFFIXES = (".yaml", ".yml")
+TRAINER_TARGETS = ("pytorch_lightning.Trainer", "lightning.pytorch.Trainer", "lightning.Trainer")
+_KEY = re.compile(r"^(?P<indent>[ ]*)(?P<key>[A-Za-z_][A-Za-z0-9_]*):(?P<rest>.*)$")
+_CLASS_PATH = re.compile(r"^(?P<head>\s*(?:-\s+)?(?:_target_|class_path)\s*:\s*['\"]?)(?P<path>pytorch_lightning(?:\.[\w.]+)?)")
+
+
+@dataclass
+class _Section:
+    indent: int  # the indentation of the flags' keys
+    start: int  # first line index after the section header (0 for a whole-file Hydra trainer config)
+    end: int
+
+
+def upgrade_yaml(text: str, filename: str) -> Upgraded:
+    """Upgrade one YAML config's text; raises ConversionError (file:line) when it is not valid YAML."""
+    if "lightning" not in text and not any(f"{flag}:" in text for flag in FLAGS):
+        return Upgraded(filename, text, text, (), ())
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        raise ConversionError(f"not valid YAML: {getattr(error, 'problem', error)}", path=filename,
+                              line=mark.line + 1 if mark is not None else None) from None
+    lines = text.splitlines(keepends=True)
+    changes: list[str] = []
+    notes: list[tuple[int, str, str]] = []  # (line index, message, kind)
+    section = _trainer_section(lines, data)
+    if section is not None:
+        flags = data if _is_hydra_trainer(data) else data.get("trainer", {})
+        lines, changes, notes = _rewrite_flags(lines, section, flags)
+    lines = _rewrite_class_paths(lines, changes)
+    upgraded, placed = _with_notes(lines, notes, filename)
+    return Upgraded(filename, text, upgraded, tuple(changes), placed)
+
+
+def _is_hydra_trainer(data: object) -> bool:
+    return isinstance(data, dict) and data.get("_target_") in TRAINER_TARGETS
+
+
+def _trainer_section(lines: list[str], data: object) -> _Section | None:
+    if _is_hydra_trainer(data):
+        return _Section(0, 0, len(lines))
+    if not isinstance(data, dict) or not isinstance(data.get("trainer"), dict):
+        return None
+    for index, line in enumerate(lines):
+        match = _KEY.match(line.rstrip("\n"))
+        if match and match["indent"] == "" and match["key"] == "trainer":
+            end = index + 1
+            while end < len(lines) and (not lines[end].strip() or lines[end].startswith((" ", "#"))):
+                end += 1
+            child = next((len(lines[i]) - len(lines[i].lstrip(" ")) for i in range(index + 1, end)
+                          if lines[i].strip() and not lines[i].lstrip().startswith("#")), 2)
+            return _Section(child, index + 1, end)
+    return None
+
+
+def _value_end(lines: list[str], index: int, indent: int, end: int) -> int:
+    """The line after KEY's value (a block value continues on more-indented lines)."""
+    after = index + 1
+    while after < end and (not lines[after].strip() or len(lines[after]) - len(lines[after].lstrip(" ")) > indent):
+        after += 1
+    while after > index + 1 and not lines[after - 1].strip():
+        after -= 1  # blank lines before the next key belong to the layout, not to this value
+    return after
+
+
+def _yaml_value(value: NewValue) -> str:
+    if isinstance(value, str):
+        return value if re.fullmatch(r"[A-Za-z][\w.-]*", value) and value not in ("true", "false", "null") else json.dumps(value)
+    return json.dumps(value)
+
+
+def _rewrite_flags(
+    lines: list[str], section: _Section, flags: dict[str, object]
+) -> tuple[list[str], list[str], list[tuple[int, str, str]]]:
+    out: list[str] = lines[: section.start]
+    changes: list[str] = []
+    notes: list[tuple[int, str, str]] = []
+    present = {key for key in flags}
+    index = section.start
+    while index < section.end:
+        line = lines[index]
+        match = _KEY.match(line.rstrip("\n"))
+        if not match or len(match["indent"]) != section.indent:
+            out.append(line)
+            index += 1
+            continue
+        key, stop = match["key"], _value_end(lines, index, section.indent, section.end)
+        outcome = _outcome(key, flags.get(key))
+        if outcome is None:
+            out.extend(lines[index:stop])
+            index = stop
+            continue
+        pad = match["indent"]
+        new_keys = [k for k, _ in outcome.arguments]
+        clash = [k for k in new_keys if k in present and k != key and k != "accelerator" or k == "accelerator" and
+                 "accelerator" in present and key != "accelerator" and flags.get("accelerator") not in (None, "auto")]
+        yaml_can = not outcome.manual and outcome.callback is None and outcome.to_fit is None and not clash and \
+            not any(isinstance(v, Code) for _, v in outcome.arguments)
+        if not yaml_can:
+            message = outcome.note or _why_not(key, outcome, clash)
+            notes.append((len(out), message, "manual"))
+            out.extend(lines[index:stop])
+            index = stop
+            continue
+        if outcome.note:
+            notes.append((len(out), outcome.note, "review"))
+        written = [f"{pad}{k}: {_yaml_value(v)}" for k, v in outcome.arguments]
+        comment = _trailing_comment(match["rest"])
+        if written and comment:
+            written[0] += f"  {comment}"
+        out.extend(f"{line}\n" for line in written)
+        present.update(new_keys)
+        changes.append(f"trainer: {key}: -> {outcome.describes}")
+        index = stop
+    out.extend(lines[section.end:])
+    return out, changes, notes
+
+
+def _trailing_comment(rest: str) -> str:
+    """The `# ...` comment after a scalar value (`gpus: 2  # two cards`), or ""."""
+    match = re.search(r"\s#.*$", rest)
+    return match.group(0).strip() if match and rest.count('"') % 2 == 0 and rest.count("'") % 2 == 0 else ""
+
+
+def _outcome(key: str, raw: object) -> Outcome | None:
+    value: Value = raw if isinstance(raw, (type(None), bool, int, float, str, list)) else Unknown(repr(raw), pure=False)
+    if key == "accelerator":
+        return accelerator_value(value)
+    rewrite = FLAGS.get(key)
+    return rewrite(value) if rewrite is not None else None
+
+
+def _why_not(key: str, outcome: Outcome, clash: list[str]) -> str:
+    if clash:
+        return f"`{key}` was removed; its replacement ({', '.join(clash)}) is already set here: merge them by hand"
+    if outcome.callback is not None:
+        arguments = ", ".join(f"{k}: {_yaml_value(v)}" for k, v in outcome.callback.arguments)
+        return f"`{key}` was removed: add the callback `{outcome.callback.qualified}` ({arguments}) to trainer.callbacks"
+    if outcome.to_fit is not None:
+        return f"`{key}` was removed: give the checkpoint as `ckpt_path` of the fit command"
+    return f"`{key}` was removed in 2.x"
+
+
+def _rewrite_class_paths(lines: list[str], changes: list[str]) -> list[str]:
+    out = []
+    for line in lines:
+        match = _CLASS_PATH.match(line)
+        if match:
+            old = match["path"]
+            new = namespace(old)
+            move = MOVED_NAMES.get(new)
+            if move is not None and move.new is not None:
+                new = move.new
+            line = match["head"] + new + line[match.end():]
+            changes.append(f"class path: {old} -> {new}")
+        out.append(line)
+    return out
+
+
+def _with_notes(lines: list[str], notes: list[tuple[int, str, str]], filename: str) -> tuple[str, tuple[PlacedNote, ...]]:
+    """Comments above the lines the notes are about; a comment already there is not added twice."""
+    by_line: dict[int, list[tuple[str, str]]] = {}
+    for index, message, kind in notes:
+        by_line.setdefault(index, []).append((message, kind))
+    out: list[str] = []
+    placed: list[PlacedNote] = []
+    for index, line in enumerate(lines):
+        for message, kind in by_line.get(index, []):
+            pad = line[: len(line) - len(line.lstrip(" "))]
+            wrapped = review_lines(message)
+            already = out and out[-len(wrapped):] == [f"{pad}{w}\n" for w in wrapped]
+            if not already:
+                out.extend(f"{pad}{w}\n" for w in wrapped)
+            placed.append(PlacedNote(len(out) - len(wrapped) + 1, message, kind, "trainer"))
+        out.append(line)
+    return "".join(out), tuple(placed)
