@@ -10,7 +10,7 @@ from typing import ClassVar, Literal
 import libcst as cst
 
 from litgen.convert.names import ImportTable, dotted
-from litgen.review import review
+from litgen.review import StatementT, review
 
 NoteKind = Literal["review", "manual"]
 
@@ -131,6 +131,11 @@ class RuleTransformer(cst.CSTTransformer):
             self._pending[-1].append(note)
         else:
             self.context.unplaced.append(note)
+
+    def noted(self, statement: StatementT, message: str, kind: NoteKind = "review") -> StatementT:
+        """STATEMENT with the note as a comment above it (for rules that rebuild statements themselves)."""
+        self.context.notes.append(Note(message, kind, self.rule))
+        return review(statement, [message])
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, cst.BaseStatement):

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from litgen.upgrade.rule import Rule
+from litgen.upgrade.rules.epoch_end import EpochEndRule
+from litgen.upgrade.rules.hooks import HooksRule
 from litgen.upgrade.rules.imports import ImportsRule
 from litgen.upgrade.rules.trainer import TrainerRule
 
 RULES: tuple[Rule, ...] = (
     ImportsRule(),
     TrainerRule(),
+    EpochEndRule(),
+    HooksRule(),
 )

@@ -1,0 +1,43 @@
+"""Which classes of a file are LightningModules or Callbacks (also through the file's own base classes)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import libcst as cst
+
+from litgen.upgrade.rule import RuleContext
+
+Kind = Literal["module", "datamodule", "callback"]
+_ROOTS: dict[str, Kind] = {
+    "lightning.pytorch.LightningModule": "module",
+    "lightning.pytorch.LightningDataModule": "datamodule",
+    "lightning.pytorch.callbacks.Callback": "callback",
+}
+
+
+def lightning_classes(module: cst.Module, context: RuleContext) -> dict[str, Kind]:
+    """Class name -> what it is, for the classes of MODULE that derive from Lightning's (at any depth)."""
+    classes: dict[str, list[cst.BaseExpression]] = {}
+
+    class _Collect(cst.CSTVisitor):
+        def visit_ClassDef(self, node: cst.ClassDef) -> None:
+            classes[node.name.value] = [base.value for base in node.bases]
+
+    module.visit(_Collect())
+    found: dict[str, Kind] = {}
+    changed = True
+    while changed:  # a class deriving from one found earlier (`class Base(pl.LightningModule)`, `class M(Base)`)
+        changed = False
+        for name, bases in classes.items():
+            if name in found:
+                continue
+            for base in bases:
+                kind = _ROOTS.get(context.qualify(base) or "")
+                if kind is None and isinstance(base, cst.Name):
+                    kind = found.get(base.value)
+                if kind is not None:
+                    found[name] = kind
+                    changed = True
+                    break
+    return found

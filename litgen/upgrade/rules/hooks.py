@@ -1,0 +1,205 @@
+"""Hooks 2.x renamed, changed the signature of, or no longer calls (LightningModule and Callback)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import libcst as cst
+
+from litgen.review import review_lines
+from litgen.upgrade.classes import Kind, lightning_classes
+from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer
+
+_TRAIN_ONLY = "1.x also ran `{old}` around validation and test epochs; 2.x runs `{new}` for training epochs only"
+
+
+@dataclass(frozen=True)
+class HookChange:
+    """What becomes of one 1.x hook: a new name, parameters dropped or added, a note; or `ignored` advice."""
+
+    new: str | None = None
+    drop: tuple[str, ...] = ()
+    add: tuple[str, ...] = ()
+    note: str | None = None
+    ignored: str | None = None  # 2.x never calls it and nothing equals it: the advice for the user
+
+
+_COMMON: dict[str, HookChange] = {
+    "on_epoch_start": HookChange("on_train_epoch_start", note=_TRAIN_ONLY.format(old="on_epoch_start", new="on_train_epoch_start")),
+    "on_epoch_end": HookChange("on_train_epoch_end", note=_TRAIN_ONLY.format(old="on_epoch_end", new="on_train_epoch_end")),
+    "on_pretrain_routine_start": HookChange("on_fit_start"),
+    "on_pretrain_routine_end": HookChange("on_fit_start"),
+    "on_train_epoch_end": HookChange(drop=("outputs",)),
+    "on_train_batch_start": HookChange(drop=("dataloader_idx",)),
+    "on_train_batch_end": HookChange(drop=("dataloader_idx",)),
+}
+MODULE_HOOKS: dict[str, HookChange] = {
+    **_COMMON,
+    "on_batch_start": HookChange("on_train_batch_start", add=("batch", "batch_idx")),
+    "on_batch_end": HookChange("on_train_batch_end", add=("outputs", "batch", "batch_idx")),
+    "optimizer_step": HookChange(drop=("optimizer_idx", "on_tpu", "using_native_amp", "using_lbfgs")),
+    "optimizer_zero_grad": HookChange(drop=("optimizer_idx",)),
+    "backward": HookChange(drop=("optimizer", "optimizer_idx")),
+    "on_before_optimizer_step": HookChange(drop=("optimizer_idx",)),
+    "configure_gradient_clipping": HookChange(drop=("optimizer_idx",)),
+    "lr_scheduler_step": HookChange(drop=("optimizer_idx",)),
+    "on_predict_epoch_end": HookChange(drop=("results", "outputs")),
+    "training_step": HookChange(ignored=(
+        "2.x trains several optimizers only with manual optimization: set `self.automatic_optimization = False`, "
+        "take `opt1, opt2 = self.optimizers()` and call `self.manual_backward(loss)`, `opt.step()`, `opt.zero_grad()`"
+    )),
+    "get_progress_bar_dict": HookChange(ignored="2.x never calls `get_progress_bar_dict`: log with `self.log(..., prog_bar=True)`"),
+    "on_post_move_to_device": HookChange(ignored="2.x never calls `on_post_move_to_device`: tie weights in `__init__` or `setup`"),
+    "on_hpc_save": HookChange(ignored="2.x never calls `on_hpc_save`: use `on_save_checkpoint` (it runs for every checkpoint)"),
+    "on_hpc_load": HookChange(ignored="2.x never calls `on_hpc_load`: use `on_load_checkpoint` (it runs for every checkpoint)"),
+    "add_to_queue": HookChange(ignored="2.x never calls `add_to_queue`"),
+    "get_from_queue": HookChange(ignored="2.x never calls `get_from_queue`"),
+    **{
+        f"on_{stage}_dataloader": HookChange(ignored=f"2.x never calls `on_{stage}_dataloader`: do this in `{stage}_dataloader()`")
+        for stage in ("train", "val", "test", "predict")
+    },
+}
+CALLBACK_HOOKS: dict[str, HookChange] = {
+    **_COMMON,
+    "on_batch_start": HookChange("on_train_batch_start", add=("batch", "batch_idx")),
+    "on_batch_end": HookChange("on_train_batch_end", add=("outputs", "batch", "batch_idx")),
+    "on_before_optimizer_step": HookChange(drop=("optimizer_idx", "opt_idx")),
+    "on_init_start": HookChange(ignored="2.x never calls `on_init_start`: a callback cannot run before the Trainer exists"),
+    "on_init_end": HookChange(ignored="2.x never calls `on_init_end`: use `setup(trainer, pl_module, stage)`"),
+    "on_keyboard_interrupt": HookChange(ignored=(
+        "2.x never calls `on_keyboard_interrupt`: use `on_exception(self, trainer, pl_module, exception)` "
+        "and check `isinstance(exception, KeyboardInterrupt)`"
+    )),
+}
+HOOKS: dict[Kind, dict[str, HookChange]] = {"module": MODULE_HOOKS, "callback": CALLBACK_HOOKS, "datamodule": {}}
+
+
+def _names_in(node: cst.CSTNode) -> set[str]:
+    found: set[str] = set()
+
+    class _Names(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.add(name.value)
+
+    node.visit(_Names())
+    return found
+
+
+class _Hooks(RuleTransformer):
+    rule = "hooks"
+
+    def __init__(self, context: RuleContext) -> None:
+        super().__init__(context)
+        self.kinds = lightning_classes(context.module, context)
+        self._classes: list[tuple[Kind | None, set[str]]] = []
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        methods = {s.name.value for s in node.body.body if isinstance(s, cst.FunctionDef)}
+        self._classes.append((self.kinds.get(node.name.value), methods))
+
+    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
+        self._classes.pop()
+        return updated_node
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return True
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        if not self._classes or self._classes[-1][0] is None:
+            return updated_node
+        kind, methods = self._classes[-1]
+        assert kind is not None
+        name = original_node.name.value
+        change = HOOKS[kind].get(name)
+        if change is None:
+            return updated_node
+        params = [p.name.value for p in original_node.params.params]
+        if name == "training_step":
+            if "optimizer_idx" in params:
+                self.note(change.ignored or "", "manual")
+            return updated_node
+        if change.ignored is not None:
+            self.note(change.ignored, "manual")
+            return updated_node
+        dropped = [p for p in params if p in change.drop]
+        if change.new is None and not dropped:
+            return updated_node
+        used = _names_in(original_node.body)
+        if any(p in used for p in dropped):
+            gone = ", ".join(f"`{p}`" for p in dropped if p in used)
+            self.note(f"`{name}` reads {gone}, which 2.x no longer passes: rewrite it without", "manual")
+            return updated_node
+        if change.new is not None and change.new in methods:
+            self.note(f"`{name}` became `{change.new}` in 2.x, which this class already defines: merge them", "manual")
+            return updated_node
+        kept = [p for p in updated_node.params.params if p.name.value not in change.drop]
+        added = [cst.Param(cst.Name(p)) for p in change.add if p not in params]
+        new_params = updated_node.params.with_changes(params=_commas([*kept, *added]))
+        result = updated_node.with_changes(params=new_params)
+        if change.new is not None:
+            result = result.with_changes(name=cst.Name(change.new))
+            methods.add(change.new)
+            self.change(f"{name} -> {change.new}")
+        if dropped:
+            self.change(f"{name}: parameters {', '.join(dropped)} removed")
+        if change.note is not None:
+            self.note(change.note)
+        return result
+
+
+def _commas(params: list[cst.Param]) -> list[cst.Param]:
+    fixed = []
+    for index, param in enumerate(params):
+        last = index == len(params) - 1
+        if last:
+            param = param.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        elif isinstance(param.comma, cst.MaybeSentinel):
+            param = param.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        fixed.append(param)
+    return fixed
+
+
+HEAD = "import lightning.pytorch as pl\n"
+
+
+class HooksRule(Rule):
+    name = "hooks"
+    summary = "hooks renamed or re-signed in 2.x; hooks 2.x never calls are reported"
+    examples: ClassVar[Sequence[Example]] = (
+        Example(
+            HEAD + "class M(pl.LightningModule):\n    def on_batch_start(self):\n        pass\n",
+            HEAD + "class M(pl.LightningModule):\n    def on_train_batch_start(self, batch, batch_idx):\n        pass\n",
+        ),
+        Example(
+            HEAD + "class M(pl.LightningModule):\n"
+            "    def optimizer_step(self, epoch, batch_idx, optimizer, optimizer_idx, optimizer_closure, on_tpu,"
+            " using_native_amp, using_lbfgs):\n        optimizer.step(closure=optimizer_closure)\n",
+            HEAD + "class M(pl.LightningModule):\n"
+            "    def optimizer_step(self, epoch, batch_idx, optimizer, optimizer_closure):\n"
+            "        optimizer.step(closure=optimizer_closure)\n",
+        ),
+        Example(
+            HEAD + "class C(pl.Callback):\n    def on_train_epoch_end(self, trainer, pl_module, outputs):\n        print(1)\n",
+            HEAD + "class C(pl.Callback):\n    def on_train_epoch_end(self, trainer, pl_module):\n        print(1)\n",
+        ),
+        Example(
+            HEAD + "class C(pl.Callback):\n    def on_pretrain_routine_start(self, trainer, pl_module):\n        print(1)\n",
+            HEAD + "class C(pl.Callback):\n    def on_fit_start(self, trainer, pl_module):\n        print(1)\n",
+        ),
+        Example(
+            HEAD + "class M(pl.LightningModule):\n    def on_epoch_end(self):\n        print(1)\n",
+            HEAD + "class M(pl.LightningModule):\n"
+            + "".join(f"    {line}\n" for line in review_lines(_TRAIN_ONLY.format(old="on_epoch_end", new="on_train_epoch_end")))
+            + "    def on_train_epoch_end(self):\n        print(1)\n",
+        ),
+        Example(HEAD + "class M(pl.LightningModule):\n    def on_train_epoch_end(self):\n        print(1)\n"),
+        Example("class NotLightning:\n    def on_epoch_end(self):\n        pass\n"),
+    )
+
+    def applies(self, source: str) -> bool:
+        return "class " in source
+
+    def transformer(self, context: RuleContext) -> cst.CSTTransformer:
+        return _Hooks(context)
