@@ -6,7 +6,7 @@ from typing import TypeVar
 
 import libcst as cst
 
-StatementT = TypeVar("StatementT", cst.SimpleStatementLine, cst.BaseCompoundStatement, cst.BaseStatement)
+StatementT = TypeVar("StatementT", bound=cst.BaseStatement)
 REVIEW_PREFIX = "# litgen: "
 
 

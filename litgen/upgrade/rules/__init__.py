@@ -6,6 +6,7 @@ from litgen.upgrade.rule import Rule
 from litgen.upgrade.rules.epoch_end import EpochEndRule
 from litgen.upgrade.rules.hooks import HooksRule
 from litgen.upgrade.rules.imports import ImportsRule
+from litgen.upgrade.rules.log_calls import LoggingRule
 from litgen.upgrade.rules.trainer import TrainerRule
 
 RULES: tuple[Rule, ...] = (
@@ -13,4 +14,5 @@ RULES: tuple[Rule, ...] = (
     TrainerRule(),
     EpochEndRule(),
     HooksRule(),
+    LoggingRule(),
 )

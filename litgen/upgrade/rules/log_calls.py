@@ -1,0 +1,110 @@
+"""`self.log(...)` arguments 2.x removed, and 0.x-style step results that 2.x silently ignores."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import libcst as cst
+import libcst.matchers as m
+
+from litgen.upgrade.classes import lightning_classes
+from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer, keyword
+
+SELF_LOG = m.Call(func=m.Attribute(value=m.Name("self"), attr=m.Name("log") | m.Name("log_dict")))
+REDUCE_NOTE = "`sync_dist_op=` became `reduce_fx=`, which also decides how the epoch value is reduced"
+RESULT_KEYS = ("log", "progress_bar")
+STEPS = ("training_step", "validation_step", "test_step", "training_step_end", "validation_step_end", "test_step_end")
+
+
+class _Logging(RuleTransformer):
+    rule = "logging"
+
+    def __init__(self, context: RuleContext) -> None:
+        super().__init__(context)
+        self.modules = {name for name, kind in lightning_classes(context.module, context).items() if kind == "module"}
+        self._class: list[str] = []
+        self._method: list[str] = []
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._class.append(node.name.value)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
+        self._class.pop()
+        return updated_node
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._method.append(node.name.value)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        self._method.pop()
+        return updated_node
+
+    def _in_module(self) -> bool:
+        return bool(self._class) and self._class[-1] in self.modules
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+        if not self._in_module() or not m.matches(original_node, SELF_LOG):
+            return updated_node
+        args = []
+        for arg in updated_node.args:
+            name = arg.keyword.value if arg.keyword is not None else None
+            if name == "sync_dist_op":
+                value = arg.value
+                if isinstance(value, cst.SimpleString) and value.evaluated_value == "mean":
+                    self.change("self.log(sync_dist_op='mean') -> the default")
+                    continue
+                if keyword(original_node, "reduce_fx") is not None:
+                    self.note("`sync_dist_op=` was removed and `reduce_fx=` is given too: keep one", "manual")
+                    args.append(arg)
+                    continue
+                self.note(REDUCE_NOTE)
+                self.change("self.log(sync_dist_op=...) -> reduce_fx=...")
+                args.append(arg.with_changes(keyword=cst.Name("reduce_fx")))
+            elif name in ("tbptt_reduce_fx", "tbptt_pad_token"):
+                self.change(f"self.log({name}=...) removed")
+            else:
+                args.append(arg)
+        if args and len(args) < len(updated_node.args):
+            args[-1] = args[-1].with_changes(comma=updated_node.args[-1].comma)
+        return updated_node.with_changes(args=args)
+
+    def leave_Return(self, original_node: cst.Return, updated_node: cst.Return) -> cst.Return:
+        """A step returning `{"log": ..., "progress_bar": ...}` (0.x results): 2.x ignores those keys."""
+        if not self._in_module() or not self._method or self._method[-1] not in STEPS:
+            return updated_node
+        value = original_node.value
+        if isinstance(value, cst.Dict):
+            keys = {e.key.evaluated_value for e in value.elements
+                    if isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString)}
+            found = [key for key in RESULT_KEYS if key in keys]
+            if found:
+                listed = " and ".join(f"'{key}'" for key in found)
+                self.note(f"2.x ignores the {listed} entries of a step's result: log them with `self.log(...)`", "manual")
+        return updated_node
+
+
+HEAD = "import lightning.pytorch as pl\n"
+
+
+class LoggingRule(Rule):
+    name = "logging"
+    summary = "self.log arguments 2.x removed; step results with 'log'/'progress_bar' entries"
+    examples: ClassVar[Sequence[Example]] = (
+        Example(
+            HEAD + "class M(pl.LightningModule):\n    def f(self):\n        self.log('a', 1, sync_dist=True, sync_dist_op='mean')\n",
+            HEAD + "class M(pl.LightningModule):\n    def f(self):\n        self.log('a', 1, sync_dist=True)\n",
+        ),
+        Example(
+            HEAD + "class M(pl.LightningModule):\n    def f(self):\n        self.log('a', 1, tbptt_reduce_fx=torch.mean)\n",
+            HEAD + "class M(pl.LightningModule):\n    def f(self):\n        self.log('a', 1)\n",
+        ),
+        Example(HEAD + "class M(pl.LightningModule):\n    def f(self):\n        self.log('a', 1, reduce_fx='sum')\n"),
+        Example("class Other:\n    def f(self):\n        self.log('a', 1, sync_dist_op='sum')\n"),
+    )
+
+    def applies(self, source: str) -> bool:
+        return "self.log" in source or "return {" in source
+
+    def transformer(self, context: RuleContext) -> cst.CSTTransformer:
+        return _Logging(context)
