@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litgen.upgrade.rule import Rule
+from litgen.upgrade.rules.argparse_helpers import ArgparseRule
 from litgen.upgrade.rules.epoch_end import EpochEndRule
 from litgen.upgrade.rules.hooks import HooksRule
 from litgen.upgrade.rules.imports import ImportsRule
@@ -11,6 +12,7 @@ from litgen.upgrade.rules.trainer import TrainerRule
 
 RULES: tuple[Rule, ...] = (
     ImportsRule(),
+    ArgparseRule(),
     TrainerRule(),
     EpochEndRule(),
     HooksRule(),

@@ -80,9 +80,16 @@ class _Trainer(RuleTransformer):
         return updated_node
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        if self.context.qualify(original_node.func) == TRAINER:
+        if self.context.qualify(original_node.func) == TRAINER or self._trainer_arguments(original_node):
             return self._trainer(updated_node)
         return updated_node
+
+    def _trainer_arguments(self, call: cst.Call) -> bool:
+        """`arguments_of(Trainer, args, gpus=0)` (what the argparse rule made of `from_argparse_args`)."""
+        return (
+            isinstance(call.func, cst.Name) and call.func.value == "arguments_of" and bool(call.args)
+            and self.context.qualify(call.args[0].value) == TRAINER
+        )
 
     def _trainer(self, call: cst.Call) -> cst.Call:
         owner = self._assigned[-1] if self._assigned else None
