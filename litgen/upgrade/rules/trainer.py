@@ -218,7 +218,7 @@ class _TrainerCalls(RuleTransformer):
 
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
-    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:
         """`trainer.tune(model, ...)` as a statement -> the Tuner calls its Trainer flags asked for."""
         if len(updated_node.body) != 1 or not isinstance(updated_node.body[0], cst.Expr):
             return updated_node
@@ -226,9 +226,15 @@ class _TrainerCalls(RuleTransformer):
         if not isinstance(call, cst.Call) or method_name(call) != "tune" or not isinstance(call.func, cst.Attribute):
             return updated_node
         receiver = dotted(call.func.value)
-        flags = self.found.tuning.get(receiver or "")
-        if receiver is None or flags is None:
+        if receiver is None or receiver not in self.found.trainers:
+            if receiver is not None and "trainer" in receiver.lower():
+                self.note("`Trainer.tune()` was removed: run `Tuner(trainer).lr_find(model)` or "
+                          "`.scale_batch_size(model)` (from lightning.pytorch.tuner)", "manual")
             return updated_node
+        flags = self.found.tuning.get(receiver, {})
+        if not any(value not in (None, False) for value in flags.values()):
+            self.change("trainer.tune(...) removed: its Trainer asked for no tuning, so 1.x did nothing there")
+            return cst.RemovalSentinel.REMOVE
         arguments = ", ".join(code(arg) for arg in call.args).rstrip(", ")
         statements = []
         tuner = "tuner"
@@ -241,8 +247,6 @@ class _TrainerCalls(RuleTransformer):
         if lr not in (None, False):
             attribute = f", attr_name={python(lr)}" if isinstance(lr, str) else ""
             statements.append(f"{tuner}.lr_find({arguments}{attribute})")
-        if len(statements) == 1:
-            return updated_node
         if any(isinstance(value, Unknown) for value in flags.values()):
             self.note("the Trainer's tuning flags were expressions: the Tuner runs both searches; drop what you do not need")
         self.tuner_needed = True
@@ -300,6 +304,7 @@ class TrainerRule(Rule):
             "trainer = Trainer()\ntuner = Tuner(trainer)\ntuner.lr_find(model)\ntrainer.fit(model)\n",
         ),
         Example("trainer.test(model, test_dataloaders=loader)\n", "trainer.test(model, dataloaders=loader)\n"),
+        Example(HEAD + "trainer = Trainer()\ntrainer.tune(model)\ntrainer.fit(model)\n", HEAD + "trainer = Trainer()\ntrainer.fit(model)\n"),
         Example(
             HEAD + "trainer = Trainer(accumulate_grad_batches={0: 8, 4: 4})\n",
             HEAD + "from lightning.pytorch.callbacks import GradientAccumulationScheduler\n\n"
