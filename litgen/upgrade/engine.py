@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from litgen.convert.script import parse
 from litgen.errors import ConversionError
 from litgen.review import review_lines
 from litgen.upgrade.rule import Note, RuleContext
@@ -44,10 +45,14 @@ def upgrade_source(source: str, filename: str) -> Upgraded:
     """Upgrade one Python file's text; raises ConversionError (file:line) when it does not parse."""
     if "lightning" not in source:
         return Upgraded(filename, source, source, (), ())
+    module = parse(source, filename)  # a ConversionError naming the line Python names
     try:
-        module = cst.parse_module(source)
-    except cst.ParserSyntaxError as error:
-        raise ConversionError(f"cannot parse: {error.message}", path=filename, line=error.raw_line) from None
+        return _apply_rules(module, source, filename)
+    except RecursionError:
+        raise ConversionError("the code nests too deeply to be upgraded", path=filename) from None
+
+
+def _apply_rules(module: cst.Module, source: str, filename: str) -> Upgraded:
     changes: list[str] = []
     notes: list[Note] = []
     unplaced: list[Note] = []

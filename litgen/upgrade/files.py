@@ -60,7 +60,10 @@ def find_files(paths: list[Path]) -> list[Path]:
             found.append(path)
         else:
             raise UsageError(f"no such file or folder; expected {EXPECTED}", path=path)
-    return list(dict.fromkeys(found))
+    unique: dict[Path, Path] = {}
+    for path in found:  # `train.py` and `sub/../train.py` are one file: upgraded once
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())
 
 
 def _walk(folder: Path) -> list[Path]:
@@ -101,6 +104,9 @@ def upgrade_paths(paths: list[Path], *, diff_only: bool = False) -> UpgradeRepor
     changing = [f for f in report.files if f.changed]
     tracked = _refuse_dirty_trees([f.path for f in changing])
     for result in changing:  # every refusal before the first write: all files or none
+        if result.path.is_symlink():
+            raise UsageError(f"is a symbolic link; upgrade the file it points to ({result.path.resolve()}) instead",
+                             path=result.path)
         backup = result.path.with_name(result.path.name + ".orig")
         if result.path.resolve() not in tracked and backup.exists() and backup.read_bytes() != sources[result.path]:
             raise UsageError(f"{backup} already exists; move it away before upgrading in place", path=result.path)

@@ -173,12 +173,12 @@ def _stochastic_weight_avg(value: Value) -> Outcome:
     )
 
 
-def _precision(value: Value) -> Outcome:
+def _precision(value: Value) -> Outcome | None:
     if value in (16, "16"):
         return Outcome((("precision", "16-mixed"),))
     if value == "bf16":
         return Outcome((("precision", "bf16-mixed"),))
-    return Outcome((("precision", value if not isinstance(value, Unknown) else Code(value.code)),))
+    return None  # 32, 64, "16-mixed", ...: 2.x takes them as they are
 
 
 def _rename(new: str) -> Callable[[Value], Outcome]:

@@ -44,14 +44,17 @@ def upgrade_yaml(text: str, filename: str) -> Upgraded:
         raise ConversionError(f"not valid YAML: {getattr(error, 'problem', error)}", path=filename,
                               line=mark.line + 1 if mark is not None else None) from None
     lines = text.splitlines(keepends=True)
+    newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
     changes: list[str] = []
     notes: list[tuple[int, str, str]] = []  # (line index, message, kind)
     section = _trainer_section(lines, data)
     if section is not None:
         flags = data if _is_hydra_trainer(data) else data.get("trainer", {})
-        lines, changes, notes = _rewrite_flags(lines, section, flags)
+        lines, changes, notes = _rewrite_flags(lines, section, flags, newline)
+    else:
+        notes = _inline_trainer(lines, data)
     lines = _rewrite_class_paths(lines, changes)
-    upgraded, placed = _with_notes(lines, notes, filename)
+    upgraded, placed = _with_notes(lines, notes, newline)
     return Upgraded(filename, text, upgraded, tuple(changes), placed)
 
 
@@ -65,8 +68,8 @@ def _trainer_section(lines: list[str], data: object) -> _Section | None:
     if not isinstance(data, dict) or not isinstance(data.get("trainer"), dict):
         return None
     for index, line in enumerate(lines):
-        match = _KEY.match(line.rstrip("\n"))
-        if match and match["indent"] == "" and match["key"] == "trainer":
+        match = _KEY.match(line.rstrip("\r\n"))
+        if match and match["indent"] == "" and match["key"] == "trainer" and not match["rest"].strip():
             end = index + 1
             while end < len(lines) and (not lines[end].strip() or lines[end].startswith((" ", "#"))):
                 end += 1
@@ -92,8 +95,19 @@ def _yaml_value(value: NewValue) -> str:
     return json.dumps(value)
 
 
+def _inline_trainer(lines: list[str], data: object) -> list[tuple[int, str, str]]:
+    """A `trainer: {gpus: 2}` flow mapping is not rewritten: say so where it is, if it holds 1.x flags."""
+    trainer = data.get("trainer") if isinstance(data, dict) else None
+    if not isinstance(trainer, dict) or not any(_outcome(key, value) is not None for key, value in trainer.items()):
+        return []
+    index = next((i for i, line in enumerate(lines) if line.startswith("trainer:")), 0)
+    old = ", ".join(key for key, value in trainer.items() if _outcome(key, value) is not None)
+    return [(index, f"the trainer section is written inline; litgen rewrites one key per line: upgrade {old} by hand "
+             "or write the section as a block", "manual")]
+
+
 def _rewrite_flags(
-    lines: list[str], section: _Section, flags: dict[str, object]
+    lines: list[str], section: _Section, flags: dict[str, object], newline: str
 ) -> tuple[list[str], list[str], list[tuple[int, str, str]]]:
     out: list[str] = lines[: section.start]
     changes: list[str] = []
@@ -102,7 +116,7 @@ def _rewrite_flags(
     index = section.start
     while index < section.end:
         line = lines[index]
-        match = _KEY.match(line.rstrip("\n"))
+        match = _KEY.match(line.rstrip("\r\n"))
         if not match or len(match["indent"]) != section.indent:
             out.append(line)
             index += 1
@@ -131,7 +145,7 @@ def _rewrite_flags(
         comment = _trailing_comment(match["rest"])
         if written and comment:
             written[0] += f"  {comment}"
-        out.extend(f"{line}\n" for line in written)
+        out.extend(f"{line}{newline}" for line in written)
         present.update(new_keys)
         changes.append(f"trainer: {key}: -> {outcome.describes}")
         index = stop
@@ -180,7 +194,7 @@ def _rewrite_class_paths(lines: list[str], changes: list[str]) -> list[str]:
     return out
 
 
-def _with_notes(lines: list[str], notes: list[tuple[int, str, str]], filename: str) -> tuple[str, tuple[PlacedNote, ...]]:
+def _with_notes(lines: list[str], notes: list[tuple[int, str, str]], newline: str) -> tuple[str, tuple[PlacedNote, ...]]:
     """Comments above the lines the notes are about; a comment already there is not added twice."""
     by_line: dict[int, list[tuple[str, str]]] = {}
     for index, message, kind in notes:
@@ -191,9 +205,9 @@ def _with_notes(lines: list[str], notes: list[tuple[int, str, str]], filename: s
         for message, kind in by_line.get(index, []):
             pad = line[: len(line) - len(line.lstrip(" "))]
             wrapped = review_lines(message)
-            already = out and out[-len(wrapped):] == [f"{pad}{w}\n" for w in wrapped]
+            already = out and out[-len(wrapped):] == [f"{pad}{w}{newline}" for w in wrapped]
             if not already:
-                out.extend(f"{pad}{w}\n" for w in wrapped)
+                out.extend(f"{pad}{w}{newline}" for w in wrapped)
             placed.append(PlacedNote(len(out) - len(wrapped) + 1, message, kind, "trainer"))
         out.append(line)
     return "".join(out), tuple(placed)

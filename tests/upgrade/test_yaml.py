@@ -1,0 +1,263 @@
+"""`upgrade_yaml`: Trainer flags and class paths in LightningCLI and Hydra configs, rewritten line by line."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from litgen.errors import ConversionError
+from litgen.upgrade.yaml_config import upgrade_yaml
+
+CLI_CONFIG = """\
+# LightningCLI config for the classifier
+seed_everything: 42
+
+trainer:
+  gpus: 2  # two cards on the lab machine
+  max_epochs: 10
+
+  distributed_backend: ddp
+  precision: 16
+  replace_sampler_ddp: false
+  progress_bar_refresh_rate: 5
+  callbacks:
+    - class_path: pytorch_lightning.callbacks.ModelCheckpoint
+      init_args:
+        monitor: val_loss  # lower is better
+    - class_path: pytorch_lightning.callbacks.LearningRateLogger
+model:
+  gpus: 2
+  lr: 0.1
+data:
+  batch_size: 32
+"""
+
+CLI_EXPECTED = """\
+# LightningCLI config for the classifier
+seed_everything: 42
+
+trainer:
+  accelerator: cuda  # two cards on the lab machine
+  devices: 2
+  max_epochs: 10
+
+  strategy: ddp
+  precision: "16-mixed"
+  use_distributed_sampler: false
+  # litgen: `progress_bar_refresh_rate` was removed: add the callback
+  #   `lightning.pytorch.callbacks.TQDMProgressBar` (refresh_rate: 5) to trainer.callbacks
+  progress_bar_refresh_rate: 5
+  callbacks:
+    - class_path: lightning.pytorch.callbacks.ModelCheckpoint
+      init_args:
+        monitor: val_loss  # lower is better
+    - class_path: lightning.pytorch.callbacks.LearningRateMonitor
+model:
+  gpus: 2
+  lr: 0.1
+data:
+  batch_size: 32
+"""
+
+
+def _trainer(text: str) -> dict:
+    return yaml.safe_load(text)["trainer"]
+
+
+def test_a_lightning_cli_config_is_upgraded_line_by_line() -> None:
+    upgraded = upgrade_yaml(CLI_CONFIG, "config.yaml")
+    assert upgraded.upgraded == CLI_EXPECTED
+    assert upgraded.changed and upgraded.needs_hands
+    assert upgraded.original == CLI_CONFIG and upgraded.path == "config.yaml"
+
+
+def test_the_upgraded_config_loads_with_2x_flags_only() -> None:
+    trainer = _trainer(upgrade_yaml(CLI_CONFIG, "config.yaml").upgraded)
+    assert trainer["accelerator"] == "cuda" and trainer["devices"] == 2
+    assert trainer["strategy"] == "ddp"
+    assert trainer["precision"] == "16-mixed"
+    assert trainer["use_distributed_sampler"] is False
+    for removed in ("gpus", "distributed_backend", "replace_sampler_ddp"):
+        assert removed not in trainer
+    assert trainer["progress_bar_refresh_rate"] == 5  # left for the user, with a note
+
+
+def test_each_change_is_listed() -> None:
+    changes = upgrade_yaml(CLI_CONFIG, "config.yaml").changes
+    assert "trainer: gpus: -> accelerator='cuda', devices=2" in changes
+    assert "trainer: distributed_backend: -> strategy='ddp'" in changes
+    assert "trainer: precision: -> precision='16-mixed'" in changes
+    assert "trainer: replace_sampler_ddp: -> use_distributed_sampler=False" in changes
+    assert (
+        "class path: pytorch_lightning.callbacks.LearningRateLogger -> lightning.pytorch.callbacks.LearningRateMonitor"
+        in changes
+    )
+    assert not any("progress_bar_refresh_rate" in change for change in changes)
+
+
+def test_a_trailing_comment_stays_on_the_first_new_line() -> None:
+    upgraded = upgrade_yaml("trainer:\n  gpus: 4   # all of them\n  max_epochs: 1\n", "c.yaml").upgraded
+    assert upgraded == "trainer:\n  accelerator: cuda  # all of them\n  devices: 4\n  max_epochs: 1\n"
+
+
+@pytest.mark.parametrize("value", ["null", "0", "~"])
+def test_no_gpus_means_the_cpu(value: str) -> None:
+    upgraded = upgrade_yaml(f"trainer:\n  gpus: {value}\n  max_epochs: 1\n", "c.yaml")
+    assert upgraded.upgraded == "trainer:\n  accelerator: cpu\n  max_epochs: 1\n"
+    assert not upgraded.notes
+
+
+def test_a_block_list_of_gpus_becomes_devices() -> None:
+    upgraded = upgrade_yaml("trainer:\n  gpus:\n    - 0\n    - 1\n  max_epochs: 3\n", "c.yaml").upgraded
+    assert upgraded == "trainer:\n  accelerator: cuda\n  devices: [0, 1]\n  max_epochs: 3\n"
+    assert _trainer(upgraded)["devices"] == [0, 1]
+
+
+def test_a_flag_left_for_the_user_gets_one_litgen_comment_and_a_manual_note_with_its_line() -> None:
+    upgraded = upgrade_yaml(CLI_CONFIG, "config.yaml")
+    [note] = upgraded.notes
+    assert note.kind == "manual" and note.rule == "trainer"
+    assert "progress_bar_refresh_rate" in note.message and "TQDMProgressBar" in note.message
+    lines = upgraded.upgraded.splitlines()
+    assert lines[note.line - 1] == "  # litgen: `progress_bar_refresh_rate` was removed: add the callback"
+    assert lines[note.line + 1] == "  progress_bar_refresh_rate: 5"
+
+
+def test_a_replacement_already_set_is_not_overwritten() -> None:
+    upgraded = upgrade_yaml("trainer:\n  gpus: 2\n  devices: 4\n", "c.yaml")
+    assert upgraded.upgraded.endswith("  gpus: 2\n  devices: 4\n")  # both kept, for the user to merge
+    [note] = upgraded.notes
+    assert note.kind == "manual" and "devices" in note.message and note.line == 2
+
+
+def test_a_hydra_trainer_config_has_its_flags_at_the_top_level() -> None:
+    config = (
+        "# conf/trainer/gpu.yaml\n"
+        "_target_: pytorch_lightning.Trainer\n"
+        "gpus: null\n"
+        "max_epochs: 5\n"
+        "precision: 16\n"
+        "weights_summary: null\n"
+    )
+    upgraded = upgrade_yaml(config, "gpu.yaml")
+    assert upgraded.upgraded == (
+        "# conf/trainer/gpu.yaml\n"
+        "_target_: lightning.pytorch.Trainer\n"
+        "accelerator: cpu\n"
+        "max_epochs: 5\n"
+        'precision: "16-mixed"\n'
+        "enable_model_summary: false\n"
+    )
+    assert not upgraded.notes
+
+
+def test_class_paths_and_targets_move_to_the_lightning_namespace() -> None:
+    config = (
+        "trainer:\n"
+        "  callbacks:\n"
+        "    - class_path: pytorch_lightning.callbacks.EarlyStopping\n"
+        "    - class_path: 'pytorch_lightning.callbacks.LearningRateLogger'\n"
+        "  logger:\n"
+        "    _target_: pytorch_lightning.loggers.TensorBoardLogger\n"
+        "    save_dir: logs  # pytorch_lightning.loggers stays in comments\n"
+        "callbacks:\n"
+        "  - _target_: pytorch_lightning.callbacks.LearningRateLogger\n"
+        "    logging_interval: step\n"
+    )
+    upgraded = upgrade_yaml(config, "c.yaml").upgraded
+    assert upgraded == (
+        "trainer:\n"
+        "  callbacks:\n"
+        "    - class_path: lightning.pytorch.callbacks.EarlyStopping\n"
+        "    - class_path: 'lightning.pytorch.callbacks.LearningRateMonitor'\n"
+        "  logger:\n"
+        "    _target_: lightning.pytorch.loggers.TensorBoardLogger\n"
+        "    save_dir: logs  # pytorch_lightning.loggers stays in comments\n"
+        "callbacks:\n"
+        "  - _target_: lightning.pytorch.callbacks.LearningRateMonitor\n"
+        "    logging_interval: step\n"
+    )
+
+
+def test_comments_blank_lines_and_key_order_elsewhere_are_untouched() -> None:
+    upgraded = upgrade_yaml(CLI_CONFIG, "config.yaml").upgraded
+    untouched = [line for line in CLI_CONFIG.splitlines() if not line.strip().startswith(
+        ("gpus:", "distributed_backend:", "precision:", "replace_sampler_ddp:", "- class_path:")
+    )]
+    kept = [line for line in upgraded.splitlines() if line in untouched]
+    assert kept == untouched  # every other line is still there, in the same order
+    assert upgraded.count("\n\n") == CLI_CONFIG.count("\n\n")
+    assert list(yaml.safe_load(upgraded)) == ["seed_everything", "trainer", "model", "data"]
+
+
+def test_a_second_run_changes_nothing_and_does_not_repeat_the_comment() -> None:
+    once = upgrade_yaml(CLI_CONFIG, "config.yaml")
+    twice = upgrade_yaml(once.upgraded, "config.yaml")
+    assert twice.upgraded == once.upgraded
+    assert not twice.changed
+    assert twice.upgraded.count("# litgen:") == 1
+    assert [(n.line, n.kind) for n in twice.notes] == [(n.line, n.kind) for n in once.notes]
+
+
+def test_invalid_yaml_is_a_conversion_error_with_its_line() -> None:
+    with pytest.raises(ConversionError) as raised:
+        upgrade_yaml("trainer:\n  gpus: 2\n  max_epochs: : 3\n", "bad.yaml")
+    assert raised.value.exit_code == 1
+    assert raised.value.line == 3
+    assert str(raised.value).startswith("bad.yaml:3: not valid YAML")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# data only\ndataset: mnist\nbatch_size: 64  # per device\n",
+        "trainer:\n  max_epochs: 3\n  accelerator: gpu\n  devices: 2\n  precision: 32\n",
+        "model:\n  class_path: lightning.pytorch.demos.BoringModel\n",
+        "",
+    ],
+    ids=["no-trainer", "already-2x", "already-moved", "empty"],
+)
+def test_a_config_without_1x_flags_is_returned_unchanged(text: str) -> None:
+    upgraded = upgrade_yaml(text, "c.yaml")
+    assert upgraded.upgraded == text
+    assert not upgraded.changed and upgraded.notes == ()
+
+
+def test_keys_named_like_flags_outside_the_trainer_section_are_not_touched() -> None:
+    config = (
+        "model: {gpus: 2, precision: 16}\n"
+        "data:\n"
+        "  gpus: 2\n"
+        "  distributed_backend: ddp\n"
+        "trainer:\n"
+        "  max_epochs: 1\n"
+        "  logger:\n"
+        "    init_args:\n"
+        "      gpus: 2\n"
+        "gpus: 2\n"
+    )
+    upgraded = upgrade_yaml(config, "c.yaml")
+    assert upgraded.upgraded == config
+    assert not upgraded.notes
+
+
+def test_crlf_line_endings_are_kept() -> None:
+    upgraded = upgrade_yaml("trainer:\r\n  gpus: 2  # two\r\n  max_epochs: 3\r\n", "c.yaml").upgraded
+    assert upgraded == "trainer:\r\n  accelerator: cuda  # two\r\n  devices: 2\r\n  max_epochs: 3\r\n"
+
+
+def test_a_flow_style_trainer_section_is_upgraded_or_flagged() -> None:
+    upgraded = upgrade_yaml("trainer: {gpus: 2, max_epochs: 3}\n", "c.yaml")
+    assert upgraded.changed or upgraded.needs_hands
+
+
+def test_a_flag_that_stays_as_it_is_is_not_listed_as_a_change() -> None:
+    assert upgrade_yaml("trainer:\n  precision: 32\n  max_epochs: 3\n", "c.yaml").changes == ()
+    once = upgrade_yaml(CLI_CONFIG, "config.yaml")
+    assert upgrade_yaml(once.upgraded, "config.yaml").changes == ()
+
+
+@pytest.mark.parametrize("line", ["precision: 16-mixed", "precision: '16-mixed'", "precision: 32 # full"])
+def test_a_2x_flag_value_is_left_byte_for_byte(line: str) -> None:
+    text = f"trainer:\n  {line}\n  max_epochs: 3\n"
+    assert upgrade_yaml(text, "c.yaml").upgraded == text
