@@ -7,11 +7,12 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
 import typer
 
 from litgen import __version__
+from litgen.cli_options import DevicesOption, RtolOption, SeedOption, StepsOption, VerifyTimeoutOption, make_verify_options
 from litgen.cli_report import (
     next_steps,
     print_check_results,
@@ -22,9 +23,6 @@ from litgen.cli_report import (
 )
 from litgen.errors import CheckFailed, ConversionError, Diverged, LitgenError, UsageError
 
-if TYPE_CHECKING:  # the real imports happen inside the commands, to keep --help fast
-    from litgen.verify import VerifyOptions
-
 app = typer.Typer(
     name="litgen",
     help=(
@@ -32,7 +30,7 @@ app = typer.Typer(
         "then prove they train with fast_dev_run.\n\n"
         "Each command lives in its own module: new -> litgen/new.py, convert -> litgen/convert/, "
         "check -> litgen/check.py, verify -> litgen/verify/, templates -> litgen/new.py, "
-        "update -> litgen/update.py, add -> litgen/add.py."
+        "update -> litgen/update.py, add -> litgen/add.py, upgrade -> litgen/upgrade/."
     ),
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -63,28 +61,6 @@ def _root(
     ] = False,
 ) -> None:
     _state["debug"] = debug
-
-
-StepsOption = Annotated[
-    str, typer.Option("--steps", metavar="N|all", help="Optimizer steps to compare, or 'all' to run both to the end.")
-]
-DevicesOption = Annotated[
-    int,
-    typer.Option(
-        "--devices", metavar="N", help="Also run the conversion as N CPU processes (DDP) and check its evaluations."
-    ),
-]
-RtolOption = Annotated[float, typer.Option("--rtol", metavar="R", help="Relative tolerance for losses, lrs, parameters.")]
-VerifyTimeoutOption = Annotated[float, typer.Option("--timeout", metavar="S", help="Seconds before a program is killed.")]
-SeedOption = Annotated[int, typer.Option("--seed", metavar="SEED", help="Seed for torch, numpy and random before each program starts.")]
-
-
-def _verify_options(steps: str, devices: int, rtol: float, timeout: float, seed: int) -> VerifyOptions:
-    from litgen.verify import VerifyOptions, parse_steps
-
-    return VerifyOptions(
-        steps=parse_steps(steps), devices=devices, rtol=rtol, timeout=timeout, seed=seed, script_args=_script_args()
-    )
 
 
 @app.command()
@@ -207,7 +183,7 @@ def convert(
         raise UsageError("--check and --verify run the written output; they cannot be combined with --diff")
     if in_place and run_verify:
         raise UsageError("--verify compares INPUT with its conversion; with --in-place, run `litgen verify INPUT.orig INPUT`")
-    verify_options = _verify_options(steps, devices, rtol, timeout, seed) if run_verify else None
+    verify_options = make_verify_options(steps, devices, rtol, timeout, seed, _script_args()) if run_verify else None
     from litgen.convert import convert_path
 
     try:
@@ -269,7 +245,7 @@ def verify(
     """
     from litgen.verify import verify_programs
 
-    report = verify_programs(original, converted, _verify_options(steps, devices, rtol, timeout, seed))
+    report = verify_programs(original, converted, make_verify_options(steps, devices, rtol, timeout, seed, _script_args()))
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2))
         if report.output_tail:
@@ -294,9 +270,14 @@ def upgrade(
     if diff and run_check:
         raise UsageError("--check runs the upgraded files; it cannot be combined with --diff, which writes nothing")
     from litgen.upgrade.files import upgrade_paths
-    from litgen.upgrade.report import programs, text_lines, to_json
+    from litgen.upgrade.report import print_report, programs, to_json
 
-    report = upgrade_paths(paths, diff_only=diff)
+    try:
+        report = upgrade_paths(paths, diff_only=diff)
+    except LitgenError as refused:
+        if as_json:  # scripts reading --json get an object on stdout either way; the exit code says which
+            typer.echo(json.dumps({"paths": [str(p) for p in paths], "error": str(refused)}, indent=2))
+        raise
     results = []
     if run_check and programs(report):
         from litgen.check import check_programs
@@ -305,11 +286,7 @@ def upgrade(
     if as_json:
         typer.echo(json.dumps(to_json(report, [r.to_json() for r in results] if run_check else None), indent=2))
     else:
-        for result in report.files:
-            if result.diff is not None:
-                typer.echo(result.diff, nl=False)
-        for line, to_stderr in text_lines(report):
-            typer.echo(line, err=to_stderr)
+        print_report(report)
         print_check_results(results)
     raise_if_failed(results)
     if report.failed:

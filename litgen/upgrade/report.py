@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import typer
+
 from litgen.upgrade.files import FileResult, UpgradeReport
 
 
@@ -42,6 +44,15 @@ def text_lines(report: UpgradeReport) -> list[tuple[str, bool]]:
         summary += f", {_plural(errors, 'file')} could not be read"
     lines.append((summary, True))
     return lines
+
+
+def print_report(report: UpgradeReport) -> None:
+    """Diffs on stdout, then the report lines (stdout, or stderr when stdout carries the diffs)."""
+    for result in report.files:
+        if result.diff is not None:
+            typer.echo(result.diff, nl=False)
+    for line, to_stderr in text_lines(report):
+        typer.echo(line, err=to_stderr)
 
 
 def _file_json(result: FileResult) -> dict[str, Any]:
