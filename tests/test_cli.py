@@ -98,11 +98,14 @@ print("HEAVY=" + ",".join(heavy), "CODE=" + str(code))
         ["templates"],
         ["new", "{dest}", "--defaults", "--no-check"],
         ["new", "{dest}", "--template", MINI, "--defaults", "--no-check"],
+        ["upgrade", "--diff", "{old}"],
     ],
-    ids=["help", "templates", "new-classifier-no-check", "new-mini-no-check"],
+    ids=["help", "templates", "new-classifier-no-check", "new-mini-no-check", "upgrade-diff"],
 )
 def test_light_commands_never_import_torch_or_lightning(tmp_path: Path, args: list[str]) -> None:
-    argv = [arg.format(dest=tmp_path / "proj") for arg in args]
+    old = tmp_path / "train_1x.py"
+    old.write_text("import pytorch_lightning as pl\ntrainer = pl.Trainer(gpus=0)\n")
+    argv = [arg.format(dest=tmp_path / "proj", old=old) for arg in args]
     result = subprocess.run(
         [sys.executable, "-c", _IMPORT_PROBE, *argv], capture_output=True, text=True, timeout=120
     )
@@ -119,11 +122,11 @@ def test_templates_show_each_questions_choices_and_default_and_json() -> None:
     assert optimizer == {"name": "optimizer", "type": "str", "default": "adam", "choices": ["adam", "adamw", "sgd"], "multiselect": False}
 
 
-@pytest.mark.parametrize("command", ["new", "templates", "check", "convert", "verify", "update", "add"])
+@pytest.mark.parametrize("command", ["new", "templates", "check", "convert", "verify", "update", "add", "upgrade"])
 def test_short_help_works_everywhere_with_readme_placeholders(command: str) -> None:
     result = litgen(command, "-h")
     assert result.returncode == 0 and result.stdout.startswith(f"Usage: litgen {command}")
-    placeholders = {"new": "DEST", "check": "PATH", "convert": "INPUT", "verify": "ORIGINAL", "add": "COMPONENT"}
+    placeholders = {"new": "DEST", "check": "PATH", "convert": "INPUT", "verify": "ORIGINAL", "add": "COMPONENT", "upgrade": "PATH..."}
     assert placeholders.get(command, "") in result.stdout.splitlines()[0]
 
 
