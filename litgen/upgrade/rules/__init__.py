@@ -8,6 +8,7 @@ from litgen.upgrade.rules.epoch_end import EpochEndRule
 from litgen.upgrade.rules.hooks import HooksRule
 from litgen.upgrade.rules.imports import ImportsRule
 from litgen.upgrade.rules.log_calls import LoggingRule
+from litgen.upgrade.rules.optimizers import OptimizersRule
 from litgen.upgrade.rules.trainer import TrainerRule
 
 RULES: tuple[Rule, ...] = (
@@ -15,6 +16,7 @@ RULES: tuple[Rule, ...] = (
     ArgparseRule(),
     TrainerRule(),
     EpochEndRule(),
+    OptimizersRule(),
     HooksRule(),
     LoggingRule(),
 )

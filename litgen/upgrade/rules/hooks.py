@@ -46,10 +46,6 @@ MODULE_HOOKS: dict[str, HookChange] = {
     "configure_gradient_clipping": HookChange(drop=("optimizer_idx",)),
     "lr_scheduler_step": HookChange(drop=("optimizer_idx",)),
     "on_predict_epoch_end": HookChange(drop=("results", "outputs")),
-    "training_step": HookChange(ignored=(
-        "2.x trains several optimizers only with manual optimization: set `self.automatic_optimization = False`, "
-        "take `opt1, opt2 = self.optimizers()` and call `self.manual_backward(loss)`, `opt.step()`, `opt.zero_grad()`"
-    )),
     "get_progress_bar_dict": HookChange(ignored="2.x never calls `get_progress_bar_dict`: log with `self.log(..., prog_bar=True)`"),
     "on_post_move_to_device": HookChange(ignored="2.x never calls `on_post_move_to_device`: tie weights in `__init__` or `setup`"),
     "on_hpc_save": HookChange(ignored="2.x never calls `on_hpc_save`: use `on_save_checkpoint` (it runs for every checkpoint)"),
@@ -116,10 +112,6 @@ class _Hooks(RuleTransformer):
         if change is None:
             return updated_node
         params = [p.name.value for p in original_node.params.params]
-        if name == "training_step":
-            if "optimizer_idx" in params:
-                self.note(change.ignored or "", "manual")
-            return updated_node
         if change.ignored is not None:
             self.note(change.ignored, "manual")
             return updated_node

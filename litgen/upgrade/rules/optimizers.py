@@ -1,0 +1,175 @@
+"""`training_step(..., optimizer_idx)` (several optimizers, automatic) -> manual optimization that does
+what 1.x did for each batch: for each optimizer in order, toggle it, run the step, backward, step, zero."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import libcst as cst
+import libcst.matchers as m
+
+from litgen.upgrade.classes import lightning_classes
+from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer
+
+PER_OPTIMIZER = "training_step_per_optimizer"
+LOOP = '''def training_step(self, batch, batch_idx):
+    # 1.x ran the step once per optimizer, in order, each with only its own parameters trainable
+    for optimizer_idx, optimizer in enumerate(self.optimizers()):
+        self.toggle_optimizer(optimizer)
+        loss = self.{per}(batch, batch_idx, optimizer_idx)
+        if loss is not None:  # a step that returns None skips that optimizer, as in 1.x
+            self.manual_backward(loss["loss"] if isinstance(loss, dict) else loss)
+            optimizer.step()
+            optimizer.zero_grad()
+        self.untoggle_optimizer(optimizer)
+'''
+SCHEDULERS = '''def on_train_epoch_end(self):
+    for scheduler in self.lr_schedulers() or []:  # manual optimization steps its schedulers itself
+        scheduler.step()
+'''
+MANUAL = "2.x trains several optimizers only with manual optimization, and litgen cannot rewrite this one: {why}"
+OVERRIDES = ("optimizer_step", "optimizer_zero_grad", "backward", "manual_backward")
+
+
+class _Optimizers(RuleTransformer):
+    rule = "optimizers"
+
+    def __init__(self, context: RuleContext) -> None:
+        super().__init__(context)
+        self.modules = {n for n, kind in lightning_classes(context.module, context).items() if kind == "module"}
+        source = context.module.code
+        self.file_blockers = [
+            why for needle, why in (
+                ("gradient_clip_val", "the Trainer clips gradients, which manual optimization must do itself "
+                                      "(`self.clip_gradients`)"),
+                ("accumulate_grad_batches", "gradients are accumulated, which manual optimization must do itself"),
+                ("truncated_bptt", "it uses truncated back-propagation through time"),
+            ) if needle in source
+        ]
+
+    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
+        if original_node.name.value not in self.modules or not isinstance(updated_node.body, cst.IndentedBlock):
+            return updated_node
+        body = list(updated_node.body.body)
+        methods = {s.name.value: i for i, s in enumerate(body) if isinstance(s, cst.FunctionDef)}
+        index = methods.get("training_step")
+        step = body[index] if index is not None else None
+        if not isinstance(step, cst.FunctionDef) or [p.name.value for p in step.params.params][3:4] != ["optimizer_idx"]:
+            return updated_node
+        assert index is not None
+        why = self._blocker(body, methods, step)
+        if why is not None:
+            body[index] = self.noted(step, MANUAL.format(why=why), "manual")
+            return updated_node.with_changes(body=updated_node.body.with_changes(body=body))
+        init = body[methods["__init__"]]
+        assert isinstance(init, cst.FunctionDef)
+        body[methods["__init__"]] = _with_manual_optimization(init)
+        loop = cst.parse_statement(LOOP.format(per=PER_OPTIMIZER))
+        assert isinstance(loop, cst.FunctionDef)
+        renamed = step.with_changes(name=cst.Name(PER_OPTIMIZER), leading_lines=[cst.EmptyLine(indent=False)])
+        new: list[cst.BaseStatement] = [self.noted(loop.with_changes(leading_lines=step.leading_lines),
+                          "several optimizers need manual optimization in 2.x: this loop does per batch what 1.x "
+                          "did (toggle, step, backward, optimizer step, zero_grad); the step itself is unchanged"),
+               renamed]
+        if self._steps_schedulers(body, methods):
+            epoch_end = cst.parse_statement(SCHEDULERS)
+            new.append(epoch_end.with_changes(leading_lines=[cst.EmptyLine(indent=False)]))
+        body[index:index + 1] = new
+        self.change("training_step(..., optimizer_idx) -> manual optimization over self.optimizers()")
+        return updated_node.with_changes(body=updated_node.body.with_changes(body=body))
+
+    def _blocker(self, body: list[cst.BaseStatement], methods: dict[str, int], step: cst.FunctionDef) -> str | None:
+        if self.file_blockers:
+            return self.file_blockers[0]
+        if len(step.params.params) > 4:
+            return "its training_step takes more than (batch, batch_idx, optimizer_idx)"
+        overridden = [name for name in OVERRIDES if name in methods]
+        if overridden:
+            return f"the class overrides `{overridden[0]}`, which manual optimization does not call"
+        if "__init__" not in methods:
+            return "the class has no `__init__` to set `self.automatic_optimization = False` in"
+        configure = body[methods["configure_optimizers"]] if "configure_optimizers" in methods else None
+        text = cst.Module([]).code_for_node(configure) if configure is not None else ""
+        for needle, why in (("frequency", "its optimizers have frequencies"), ("interval", "a scheduler runs per step"),
+                            ("ReduceLROnPlateau", "a ReduceLROnPlateau scheduler needs the monitored value"),
+                            ("monitor", "a scheduler monitors a metric")):
+            if needle in text:
+                return why
+        if "on_train_epoch_end" in methods and self._steps_schedulers(body, methods):
+            return "the class already defines `on_train_epoch_end`, where its schedulers would have to be stepped"
+        return None
+
+    @staticmethod
+    def _steps_schedulers(body: list[cst.BaseStatement], methods: dict[str, int]) -> bool:
+        if "configure_optimizers" not in methods:
+            return False
+        text = cst.Module([]).code_for_node(body[methods["configure_optimizers"]])
+        return "lr_scheduler" in text or "scheduler" in text.lower()
+
+
+def _with_manual_optimization(init: cst.FunctionDef) -> cst.FunctionDef:
+    """`self.automatic_optimization = False` right after `super().__init__(...)` (else first)."""
+    statements = list(init.body.body)  # type: ignore[attr-defined]
+    position = 0
+    for index, statement in enumerate(statements):
+        if m.findall(statement, m.Call(func=m.Attribute(value=m.Call(func=m.Name("super")), attr=m.Name("__init__")))):
+            position = index + 1
+            break
+    line = cst.parse_statement("self.automatic_optimization = False  # several optimizers (see training_step)\n")
+    statements.insert(position, line)
+    return init.with_changes(body=init.body.with_changes(body=statements))
+
+
+HEAD = "import lightning.pytorch as pl\n"
+GAN = (
+    HEAD + "class GAN(pl.LightningModule):\n"
+    "    def __init__(self):\n        super().__init__()\n        self.g, self.d = G(), D()\n\n"
+    "    def training_step(self, batch, batch_idx, optimizer_idx):\n"
+    "        if optimizer_idx == 0:\n            return self.g_loss(batch)\n        return self.d_loss(batch)\n\n"
+    "    def configure_optimizers(self):\n        return [Adam(self.g.parameters()), Adam(self.d.parameters())]\n"
+)
+
+GAN_UPGRADED = HEAD + (
+    'class GAN(pl.LightningModule):\n'
+    '    def __init__(self):\n'
+    '        super().__init__()\n'
+    '        self.automatic_optimization = False  # several optimizers (see training_step)\n'
+    '        self.g, self.d = G(), D()\n'
+    '\n'
+    '    # litgen: several optimizers need manual optimization in 2.x: this loop does per batch what 1.x\n'
+    '    #   did (toggle, step, backward, optimizer step, zero_grad); the step itself is unchanged\n'
+    '    def training_step(self, batch, batch_idx):\n'
+    '        # 1.x ran the step once per optimizer, in order, each with only its own parameters trainable\n'
+    '        for optimizer_idx, optimizer in enumerate(self.optimizers()):\n'
+    '            self.toggle_optimizer(optimizer)\n'
+    '            loss = self.training_step_per_optimizer(batch, batch_idx, optimizer_idx)\n'
+    '            if loss is not None:  # a step that returns None skips that optimizer, as in 1.x\n'
+    '                self.manual_backward(loss["loss"] if isinstance(loss, dict) else loss)\n'
+    '                optimizer.step()\n'
+    '                optimizer.zero_grad()\n'
+    '            self.untoggle_optimizer(optimizer)\n'
+    '\n'
+    '    def training_step_per_optimizer(self, batch, batch_idx, optimizer_idx):\n'
+    '        if optimizer_idx == 0:\n'
+    '            return self.g_loss(batch)\n'
+    '        return self.d_loss(batch)\n'
+    '\n'
+    '    def configure_optimizers(self):\n'
+    '        return [Adam(self.g.parameters()), Adam(self.d.parameters())]\n'
+)
+
+
+class OptimizersRule(Rule):
+    name = "optimizers"
+    summary = "training_step(..., optimizer_idx) -> manual optimization over self.optimizers()"
+    examples: ClassVar[Sequence[Example]] = (
+        Example(GAN, GAN_UPGRADED),
+        Example(HEAD + "class M(pl.LightningModule):\n    def training_step(self, batch, batch_idx):\n        return 1\n"),
+    )
+
+    def applies(self, source: str) -> bool:
+        return "optimizer_idx" in source
+
+    def transformer(self, context: RuleContext) -> cst.CSTTransformer:
+        return _Optimizers(context)
