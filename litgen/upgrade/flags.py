@@ -141,19 +141,6 @@ def _progress_bar(value: Value) -> Outcome:
     return _kept("`progress_bar_refresh_rate=` was removed: `enable_progress_bar=False`, or TQDMProgressBar(refresh_rate=N)")
 
 
-def _enable(flag: str) -> Callable[[Value], Outcome]:
-    def rewrite(value: Value) -> Outcome:
-        if value is False:
-            return Outcome(((flag, False),))
-        if value is True:
-            return Outcome()
-        if isinstance(value, Unknown) and value.pure:
-            return Outcome(((flag, Code(f"bool({value.code})")),))
-        return _kept(f"this argument was removed: pass `{flag}=` (True or False) instead")
-
-    return rewrite
-
-
 def _weights_summary(value: Value) -> Outcome:
     if value is None:
         return Outcome((("enable_model_summary", False),))
@@ -214,7 +201,18 @@ def _amp_backend(value: Value) -> Outcome:
 
 
 def _resume(value: Value) -> Outcome:
-    return Outcome(to_fit="ckpt_path")
+    return Outcome() if value is None else Outcome(to_fit="ckpt_path")
+
+
+def _checkpoint_callback(value: Value) -> Outcome:
+    if value is False:
+        return Outcome((("enable_checkpointing", False),))
+    if value is True:
+        return Outcome()
+    return _kept(
+        "`checkpoint_callback=` was removed: a ModelCheckpoint goes in `callbacks=[...]`; "
+        "True or False is `enable_checkpointing=`"
+    )
 
 
 def _accumulate(value: Value) -> Outcome | None:
@@ -235,7 +233,7 @@ FLAGS: dict[str, Callable[[Value], Outcome | None]] = {  # None: the value needs
     ),
     "distributed_backend": _strategy,
     "progress_bar_refresh_rate": _progress_bar,
-    "checkpoint_callback": _enable("enable_checkpointing"),
+    "checkpoint_callback": _checkpoint_callback,
     "weights_summary": _weights_summary,
     "stochastic_weight_avg": _stochastic_weight_avg,
     "resume_from_checkpoint": _resume,
@@ -253,7 +251,7 @@ FLAGS: dict[str, Callable[[Value], Outcome | None]] = {  # None: the value needs
         "`terminate_on_nan=` was removed: 2.x does not stop on NaN losses by itself (`detect_anomaly=True` "
         "finds where they come from)", manual_unless=False
     ),
-    "flush_logs_every_n_steps": _removed("`flush_logs_every_n_steps=` moved to the logger (e.g. CSVLogger)"),
+    "flush_logs_every_n_steps": _removed("`flush_logs_every_n_steps=` moved to the logger (e.g. CSVLogger)", manual_unless=100),
     "log_gpu_memory": _removed("`log_gpu_memory=` was removed: add DeviceStatsMonitor() to callbacks"),
     "prepare_data_per_node": _removed(
         "`prepare_data_per_node=` moved to the module: set `self.prepare_data_per_node` in its __init__",

@@ -58,6 +58,10 @@ MOVED_NAMES: dict[str, Move] = {
     "lightning.pytorch.plugins.DeepSpeedPlugin": Move("lightning.pytorch.strategies.DeepSpeedStrategy"),
     "lightning.pytorch.plugins.training_type.DeepSpeedPlugin": Move("lightning.pytorch.strategies.DeepSpeedStrategy"),
     "lightning.pytorch.plugins.DDPShardedPlugin": Move(None, "sharded training (fairscale) was removed in 2.0: use FSDPStrategy"),
+    "lightning.pytorch.TrainResult": Move(None, "TrainResult was removed in 1.0: return the loss and log with self.log"),
+    "lightning.pytorch.EvalResult": Move(None, "EvalResult was removed in 1.0: log with self.log in the step"),
+    "lightning.pytorch.core.step_result.TrainResult": Move(None, "TrainResult was removed in 1.0: return the loss and log with self.log"),
+    "lightning.pytorch.core.step_result.EvalResult": Move(None, "EvalResult was removed in 1.0: log with self.log in the step"),
     "lightning.pytorch.core.decorators.auto_move_data": Move(
         None, "@auto_move_data was removed: the Trainer moves batches to the device itself", uses_removed=True
     ),
@@ -79,6 +83,10 @@ TASK_METRICS = frozenset({
     "Accuracy", "Precision", "Recall", "F1", "F1Score", "FBeta", "FBetaScore", "AUROC", "ConfusionMatrix",
     "AveragePrecision", "ROC", "PrecisionRecallCurve", "StatScores", "Specificity", "HammingDistance",
     "JaccardIndex", "IoU", "CohenKappa", "MatthewsCorrCoef", "MatthewsCorrcoef",
+    # the functional forms (pytorch_lightning.metrics.functional.accuracy, ...)
+    "accuracy", "precision", "recall", "f1", "f1_score", "fbeta", "fbeta_score", "auroc", "confusion_matrix",
+    "average_precision", "roc", "precision_recall_curve", "stat_scores", "specificity", "hamming_distance",
+    "jaccard_index", "iou", "cohen_kappa", "matthews_corrcoef",
 })
 TASK_NOTE = (
     "torchmetrics needs `task=` (\"binary\", \"multiclass\" with num_classes=, or \"multilabel\" with "

@@ -109,10 +109,12 @@ def _inline_trainer(lines: list[str], data: object) -> list[tuple[int, str, str]
 def _rewrite_flags(
     lines: list[str], section: _Section, flags: dict[str, object], newline: str
 ) -> tuple[list[str], list[str], list[tuple[int, str, str]]]:
+    """Each 1.x key becomes its 2.x keys where it stood; a key set twice is written once."""
+    plan = _plan(flags)
     out: list[str] = lines[: section.start]
     changes: list[str] = []
     notes: list[tuple[int, str, str]] = []
-    present = {key for key in flags}
+    written_keys: set[str] = set()
     index = section.start
     while index < section.end:
         line = lines[index]
@@ -122,35 +124,60 @@ def _rewrite_flags(
             index += 1
             continue
         key, stop = match["key"], _value_end(lines, index, section.indent, section.end)
-        outcome = _outcome(key, flags.get(key))
-        if outcome is None:
+        action = plan.get(key)
+        if action is None:
+            out.extend(lines[index:stop])
+            written_keys.add(key)
+            index = stop
+            continue
+        if isinstance(action, str):  # what YAML cannot do: the line stays, with a note
+            notes.append((len(out), action, "manual"))
             out.extend(lines[index:stop])
             index = stop
             continue
-        pad = match["indent"]
-        new_keys = [k for k, _ in outcome.arguments]
-        clash = [k for k in new_keys if k in present and k != key and k != "accelerator" or k == "accelerator" and
-                 "accelerator" in present and key != "accelerator" and flags.get("accelerator") not in (None, "auto")]
-        yaml_can = not outcome.manual and outcome.callback is None and outcome.to_fit is None and not clash and \
-            not any(isinstance(v, Code) for _, v in outcome.arguments)
-        if not yaml_can:
-            message = outcome.note or _why_not(key, outcome, clash)
-            notes.append((len(out), message, "manual"))
-            out.extend(lines[index:stop])
-            index = stop
-            continue
+        outcome = action
         if outcome.note:
             notes.append((len(out), outcome.note, "review"))
-        written = [f"{pad}{k}: {_yaml_value(v)}" for k, v in outcome.arguments]
+        new = [(k, v) for k, v in outcome.arguments if k not in written_keys]
+        written = [f"{match['indent']}{k}: {_yaml_value(v)}" for k, v in new]
         comment = _trailing_comment(match["rest"])
         if written and comment:
             written[0] += f"  {comment}"
-        out.extend(f"{line}{newline}" for line in written)
-        present.update(new_keys)
+        out.extend(f"{text}{newline}" for text in written)
+        written_keys.update(k for k, _ in new)
         changes.append(f"trainer: {key}: -> {outcome.describes}")
         index = stop
     out.extend(lines[section.end:])
     return out, changes, notes
+
+
+def _plan(flags: dict[str, object]) -> dict[str, Outcome | str]:
+    """What each key becomes: an Outcome to write, or the reason (str) it stays as it is.
+
+    A key the 1.x flags now set (`accelerator: null` beside `gpus: 0`) is dropped when it only said
+    "Lightning decides"; two flags that set one key to different values are both left for a person.
+    """
+    outcomes = {key: o for key, value in flags.items() if (o := _outcome(key, value)) is not None}
+    plan: dict[str, Outcome | str] = {}
+    setting: dict[str, tuple[str, object]] = {}  # new key -> (the flag that sets it, the value)
+    for key, outcome in outcomes.items():
+        if outcome.manual or outcome.callback is not None or outcome.to_fit is not None or \
+                any(isinstance(v, Code) for _, v in outcome.arguments):
+            plan[key] = outcome.note or _why_not(key, outcome, [])
+            continue
+        clash = [k for k, v in outcome.arguments if k in setting and setting[k][1] != v]
+        clash += [k for k, v in outcome.arguments if k in flags and k not in outcomes and k != key
+                  and flags[k] not in (None, "auto") and flags[k] != v]
+        if clash:
+            plan[key] = _why_not(key, outcome, clash)
+            continue
+        plan[key] = outcome
+        for k, v in outcome.arguments:
+            setting.setdefault(k, (key, v))
+    for new_key in setting:
+        if new_key in flags and new_key not in outcomes and not isinstance(plan.get(setting[new_key][0]), str):
+            plan[new_key] = Outcome()  # `accelerator: null` (or the same value): the flag's line says it now
+    return plan
 
 
 def _trailing_comment(rest: str) -> str:

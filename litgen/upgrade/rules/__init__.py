@@ -7,7 +7,7 @@ from litgen.upgrade.rules.argparse_helpers import ArgparseRule
 from litgen.upgrade.rules.epoch_end import EpochEndRule
 from litgen.upgrade.rules.hooks import HooksRule
 from litgen.upgrade.rules.imports import ImportsRule
-from litgen.upgrade.rules.log_calls import LoggingRule
+from litgen.upgrade.rules.module_api import ModuleApiRule
 from litgen.upgrade.rules.optimizers import OptimizersRule
 from litgen.upgrade.rules.trainer import TrainerRule
 
@@ -18,5 +18,5 @@ RULES: tuple[Rule, ...] = (
     EpochEndRule(),
     OptimizersRule(),
     HooksRule(),
-    LoggingRule(),
+    ModuleApiRule(),
 )

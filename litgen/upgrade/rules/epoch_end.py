@@ -80,10 +80,6 @@ class _Returns(cst.CSTTransformer):
         return cst.FlattenSentinel([first, *before[1:], returned.with_changes(leading_lines=[])])
 
 
-def _calls_step_end(value: cst.BaseExpression, stage: Stage) -> bool:
-    return m.matches(value, m.Call(func=m.Attribute(value=m.Name("self"), attr=m.Name(stage.step_end))))
-
-
 class _EpochEnd(RuleTransformer):
     rule = "epoch-end"
 
@@ -113,11 +109,11 @@ class _EpochEnd(RuleTransformer):
             return body
 
         def wrap(value: cst.BaseExpression) -> tuple[list[cst.BaseStatement], cst.BaseExpression] | None:
-            if _calls_step_end(value, stage):
-                return None  # already upgraded
             return [], cst.parse_expression(f"self.{stage.step_end}({code(value)})")
 
         index = methods[stage.step]
+        if m.findall(body[index], m.Call(func=m.Attribute(value=m.Name("self"), attr=m.Name(stage.step_end)))):
+            return body  # the step calls it already (upgraded before, or written that way)
         returns = _Returns(wrap)
         step = body[index].visit(returns)
         if returns.count:
@@ -196,8 +192,9 @@ class _EpochEnd(RuleTransformer):
                 entry = name
             elif is_dict:  # 1.x kept the step's dict with its loss detached
                 entry = f'{{**{name}, "loss": {name}["loss"].detach()}}'
-            else:
-                entry = f'{{"loss": {name}.detach()}}'
+            else:  # a dict or a tensor: only running it tells
+                entry = (f'{{**{name}, "loss": {name}["loss"].detach()}} if isinstance({name}, dict) '
+                         f'else {{"loss": {name}.detach()}}')
             before.append(cst.parse_statement(f"self.{stage.outputs}.append({entry})\n"))
             return before, value
 

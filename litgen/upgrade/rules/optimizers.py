@@ -67,8 +67,11 @@ class _Optimizers(RuleTransformer):
         body[methods["__init__"]] = _with_manual_optimization(init)
         loop = cst.parse_statement(LOOP.format(per=PER_OPTIMIZER))
         assert isinstance(loop, cst.FunctionDef)
-        renamed = step.with_changes(name=cst.Name(PER_OPTIMIZER), leading_lines=[cst.EmptyLine(indent=False)])
-        new: list[cst.BaseStatement] = [self.noted(loop.with_changes(leading_lines=step.leading_lines),
+        # the step keeps its own comments (notes earlier rules put on it); the new loop takes its place
+        comments = [line for line in step.leading_lines if line.comment is not None]
+        blank = [line for line in step.leading_lines if line.comment is None]
+        renamed = step.with_changes(name=cst.Name(PER_OPTIMIZER), leading_lines=[cst.EmptyLine(indent=False), *comments])
+        new: list[cst.BaseStatement] = [self.noted(loop.with_changes(leading_lines=blank),
                           "several optimizers need manual optimization in 2.x: this loop does per batch what 1.x "
                           "did (toggle, step, backward, optimizer step, zero_grad); the step itself is unchanged"),
                renamed]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-import json
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -11,69 +9,34 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 
-from litgen.convert.names import code, dotted
-from litgen.upgrade.flags import FLAGS, TUNING_FLAGS, Callback, Code, NewValue, Outcome, Unknown, Value, accelerator_value
-from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer, keyword, method_name
+import libcst.matchers as m
+
+from litgen.convert.names import code
+from litgen.upgrade.flags import FLAGS, TUNING_FLAGS, Callback, Outcome, accelerator_value
+from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer, method_name
+from litgen.upgrade.rules.trainer_args import argument, callback_call, commas, read_value
+from litgen.upgrade.rules.trainer_calls import FitReceivers, TrainerCalls, TrainerFacts
 
 TRAINER = "lightning.pytorch.Trainer"
 HEAD = "from lightning.pytorch import Trainer\n"  # the examples' import (the imports rule has run before)
-# `trainer.<method>(old=...)` keyword renames (1.x -> 2.x).
-CALL_KEYWORDS: dict[str, dict[str, str]] = {
-    "fit": {"train_dataloader": "train_dataloaders", "val_dataloader": "val_dataloaders"},
-    "validate": {"val_dataloaders": "dataloaders", "test_dataloaders": "dataloaders"},
-    "test": {"test_dataloaders": "dataloaders"},
-    "predict": {"test_dataloaders": "dataloaders"},
-}
-
-
-def read_value(node: cst.BaseExpression) -> Value:
-    """A literal's value, or Unknown(code) for an expression litgen cannot evaluate."""
-    text = code(node)
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return Unknown(text, pure=dotted(node) is not None)
-    if isinstance(value, tuple):
-        value = list(value)
-    return value if isinstance(value, (type(None), bool, int, float, str, list, dict)) else Unknown(text, pure=False)
-
-
-def python(value: NewValue) -> str:
-    if isinstance(value, Code):
-        return value.text
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(python(item) for item in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{python(key)}: {python(item)}" for key, item in value.items()) + "}"
-    return repr(value)
-
-
-def _argument(key: str, value: NewValue, like: cst.Arg) -> cst.Arg:
-    return like.with_changes(keyword=cst.Name(key), value=cst.parse_expression(python(value)))
-
-
-def _callback_call(callback: Callback) -> str:
-    arguments = ", ".join(f"{key}={python(value)}" for key, value in callback.arguments)
-    return f"{callback.name}({arguments})"
 
 
 class _Trainer(RuleTransformer):
     rule = "trainer"
 
-    def __init__(self, context: RuleContext, fitted: set[str]) -> None:
+    def __init__(self, context: RuleContext, facts: TrainerFacts, spread: set[str]) -> None:
         super().__init__(context)
-        self.fitted = fitted  # names whose `.fit(...)` the script calls
-        self.resume: dict[str, cst.BaseExpression] = {}  # trainer name -> checkpoint its fit resumes from
-        self.tuning: dict[str, dict[str, Value]] = {}  # trainer name -> auto_lr_find / auto_scale_batch_size
+        self.facts = facts
+        self.spread = spread  # names passed to a Trainer as `**name`: their keys are Trainer arguments
         self.imports: set[tuple[str, str]] = set()
-        self.trainers: set[str] = set()  # names a `Trainer(...)` is assigned to
+        self.argparse = "arguments_of(" in context.module.code  # the argparse rule wrote Trainer options in
+        self.namespaces = _namespaces(context)
         self._assigned: list[str | None] = []
 
     def visit_Assign(self, node: cst.Assign) -> None:
         target = node.targets[0].target if len(node.targets) == 1 else None
         self._assigned.append(target.value if isinstance(target, cst.Name) else None)
+        self._removed_keys(node)
 
     def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
         self._assigned.pop()
@@ -82,7 +45,34 @@ class _Trainer(RuleTransformer):
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if self.context.qualify(original_node.func) == TRAINER or self._trainer_arguments(original_node):
             return self._trainer(updated_node)
+        if self.argparse and method_name(original_node) == "set_defaults":
+            return self._trainer(updated_node, owner_known=False)  # `parser.set_defaults(gpus=2)`
         return updated_node
+
+    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+        """`args.gpus` where `args` feeds the Trainer: 2.x's command line has no such option."""
+        if isinstance(original_node.value, cst.Name) and original_node.value.value in self.namespaces:
+            flag = original_node.attr.value
+            if flag in FLAGS and flag not in KEPT_FLAGS:
+                self.note(f"`{code(original_node)}`: `--{flag}` is no longer a Trainer option in 2.x", "manual")
+        return updated_node
+
+    def _removed_keys(self, node: cst.Assign) -> None:
+        """`params["gpus"] = 1` or `params = {"gpus": 1}` for a dict later spread into a Trainer."""
+        for target in node.targets:
+            subscript = target.target
+            if isinstance(subscript, cst.Subscript) and isinstance(subscript.value, cst.Name) and subscript.value.value in self.spread:
+                key = subscript.slice[0].slice if len(subscript.slice) == 1 else None
+                if isinstance(key, cst.Index) and isinstance(key.value, cst.SimpleString):
+                    self._removed_key(str(key.value.evaluated_value))
+            if isinstance(subscript, cst.Name) and subscript.value in self.spread and isinstance(node.value, cst.Dict):
+                for element in node.value.elements:
+                    if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString):
+                        self._removed_key(str(element.key.evaluated_value))
+
+    def _removed_key(self, key: str) -> None:
+        if key in FLAGS and key not in KEPT_FLAGS:
+            self.note(f"`{key}` goes to a Trainer through `**`, and 2.x has no such argument", "manual")
 
     def _trainer_arguments(self, call: cst.Call) -> bool:
         """`arguments_of(Trainer, args, gpus=0)` (what the argparse rule made of `from_argparse_args`)."""
@@ -91,62 +81,71 @@ class _Trainer(RuleTransformer):
             and self.context.qualify(call.args[0].value) == TRAINER
         )
 
-    def _trainer(self, call: cst.Call) -> cst.Call:
-        owner = self._assigned[-1] if self._assigned else None
+    def _trainer(self, call: cst.Call, owner_known: bool = True) -> cst.Call:
+        owner = self._assigned[-1] if self._assigned and owner_known else None
         if owner is not None:
-            self.trainers.add(owner)
-        args: list[cst.Arg] = []
+            self.facts.trainers.add(owner)
+        args: list[tuple[cst.Arg, bool]] = []  # (argument, written by litgen)
         callbacks: list[Callback] = []
+        notes: list[tuple[str, str]] = []
+        changes: list[str] = []
         for arg in call.args:
             name = arg.keyword.value if arg.keyword is not None else None
-            if name == "accelerator":
-                outcome = accelerator_value(read_value(arg.value))
-            elif name in FLAGS:
-                outcome = FLAGS[name](read_value(arg.value))
-            else:
-                outcome = None
+            outcome = _outcome(name, arg)
             if outcome is None or name is None:
-                args.append(arg)
+                args.append((arg, False))
                 continue
             if name in TUNING_FLAGS and owner is not None:
-                self.tuning.setdefault(owner, {})[name] = read_value(arg.value)
-            if outcome.to_fit is not None and (owner is None or owner not in self.fitted):
+                self.facts.tuning.setdefault(owner, {})[name] = read_value(arg.value)
+            if outcome.to_fit is not None and (owner is None or owner not in self.facts.fitted):
                 outcome = Outcome(note=f"`{name}=` was removed: pass it to `fit(..., ckpt_path=...)`", manual=True)
             if outcome.to_fit is not None and owner is not None:
-                self.resume[owner] = arg.value
+                self.facts.resume[owner] = arg.value
             if outcome.note is not None:
-                self.note(outcome.note, "manual" if outcome.manual else "review")
+                notes.append((outcome.note, "manual" if outcome.manual else "review"))
             if outcome.manual:
-                args.append(arg)
+                args.append((arg, False))
                 continue
-            if not outcome.arguments and args:
-                args[-1] = args[-1].with_changes(comma=arg.comma)  # the layout (line breaks) after it stays
-            args.extend(_argument(key, value, arg) for key, value in outcome.arguments)
+            if not outcome.arguments and args and not _has_comment(arg.comma):
+                args[-1] = (args[-1][0].with_changes(comma=arg.comma), args[-1][1])  # keep the line breaks after it
+            args.extend((argument(key, value, arg), True) for key, value in outcome.arguments)
             if outcome.callback is not None:
                 callbacks.append(outcome.callback)
-            self.change(f"Trainer({name}=...) -> {outcome.describes}")
-        args = self._deduplicated(args)
+            changes.append(f"Trainer({name}=...) -> {outcome.describes}")
+        merged = self._merged(args)
+        if merged is None:
+            return call  # two arguments disagree: nothing is rewritten, the note says why
+        for message, kind in notes:
+            self.note(message, kind)  # type: ignore[arg-type]
+        for change in changes:
+            self.change(change)
         if callbacks:
-            args = self._with_callbacks(args, callbacks)
-        return call.with_changes(args=_commas(args, call))
+            merged = self._with_callbacks(merged, callbacks)
+        return call.with_changes(args=commas(merged, call))
 
-    def _deduplicated(self, args: list[cst.Arg]) -> list[cst.Arg]:
-        seen: dict[str, str] = {}
-        kept: list[cst.Arg] = []
-        for arg in args:
+    def _merged(self, args: list[tuple[cst.Arg, bool]]) -> list[cst.Arg] | None:
+        """One argument per keyword: litgen's replaces the script's `None`/"auto"; a real clash is refused."""
+        chosen: dict[str, tuple[cst.Arg, bool]] = {}
+        for arg, new in args:
             name = arg.keyword.value if arg.keyword is not None else None
-            if name is not None and name in seen:
-                if seen[name] != code(arg.value):
-                    self.note(f"`{name}=` is given twice with different values after the upgrade: keep one", "manual")
-                    kept.append(arg)
+            if name is None or name not in chosen:
+                if name is not None:
+                    chosen[name] = (arg, new)
                 continue
-            if name is not None:
-                seen[name] = code(arg.value)
-            kept.append(arg)
-        return kept
+            previous, previous_new = chosen[name]
+            if code(previous.value) == code(arg.value):
+                continue
+            if previous_new != new and code((arg if previous_new else previous).value) in UNSET:
+                chosen[name] = (previous, True) if previous_new else (arg, True)
+                continue
+            self.note(f"after the upgrade `{name}=` would be given twice ({code(previous.value)} and "
+                      f"{code(arg.value)}): set the 2.x arguments by hand", "manual")
+            return None
+        kept = {id(arg) for arg, _ in chosen.values()}
+        return [arg for arg, _ in args if arg.keyword is None or id(arg) in kept]
 
     def _with_callbacks(self, args: list[cst.Arg], callbacks: list[Callback]) -> list[cst.Arg]:
-        made = [_callback_call(c) for c in callbacks]
+        made = [callback_call(c) for c in callbacks]
         for callback in callbacks:
             self.imports.add((callback.qualified.rpartition(".")[0], callback.name))
         for index, arg in enumerate(args):
@@ -164,107 +163,48 @@ class _Trainer(RuleTransformer):
                 args[index] = arg.with_changes(value=cst.parse_expression(value))
             return args
         template = args[-1] if args else cst.Arg(cst.Name("x"))
+        if len(args) >= 2:  # the new argument goes on its own line when the others do
+            args[-1] = args[-1].with_changes(comma=args[-2].comma)
         return [*args, template.with_changes(keyword=cst.Name("callbacks"), value=cst.parse_expression(f"[{', '.join(made)}]"),
                                              equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))]
 
 
-def _commas(args: list[cst.Arg], call: cst.Call) -> list[cst.Arg]:
-    """Every argument but the last ends in a comma; the last keeps whatever the call's last one had."""
-    trailing = call.args[-1].comma if call.args else cst.MaybeSentinel.DEFAULT
-    fixed = []
-    for index, arg in enumerate(args):
-        if index < len(args) - 1:
-            if isinstance(arg.comma, cst.MaybeSentinel):
-                arg = arg.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-        else:
-            arg = arg.with_changes(comma=trailing)
-        fixed.append(arg)
-    return fixed
+UNSET = frozenset({"None", '"auto"', "'auto'"})  # a value that only says "Lightning decides"
+KEPT_FLAGS = frozenset({"precision", "accumulate_grad_batches"})  # 2.x still takes these (some values change)
 
 
-class _TrainerCalls(RuleTransformer):
-    """`trainer.fit(train_dataloader=...)` keyword renames, `ckpt_path=` from the Trainer, `tune()` -> Tuner."""
-
-    rule = "trainer"
-
-    def __init__(self, context: RuleContext, found: _Trainer) -> None:
-        super().__init__(context)
-        self.found = found
-        self.tuner_needed = False
-
-    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        method = method_name(original_node)
-        receiver = dotted(original_node.func.value) if isinstance(original_node.func, cst.Attribute) else None
-        if method is None or receiver is None or not self._is_trainer(receiver, original_node):
-            return updated_node
-        renames = CALL_KEYWORDS.get(method, {})
-        args = []
-        for arg in updated_node.args:
-            if arg.keyword is not None and arg.keyword.value in renames:
-                new = renames[arg.keyword.value]
-                self.change(f"{method}({arg.keyword.value}=...) -> {method}({new}=...)")
-                arg = arg.with_changes(keyword=cst.Name(new))
-            args.append(arg)
-        if method == "fit" and receiver in self.found.resume and keyword(updated_node, "ckpt_path") is None:
-            template = args[-1] if args else cst.Arg(cst.Name("x"))
-            checkpoint = template.with_changes(keyword=cst.Name("ckpt_path"), value=self.found.resume[receiver],
-                                               equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
-            args = _commas([*args, checkpoint], updated_node)
-            self.change("Trainer(resume_from_checkpoint=...) -> fit(ckpt_path=...)")
-        return updated_node.with_changes(args=args)
-
-    def _is_trainer(self, receiver: str, call: cst.Call) -> bool:
-        return receiver in self.found.trainers or "trainer" in receiver.lower()
-
-    def leave_SimpleStatementLine(
-        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
-    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:
-        """`trainer.tune(model, ...)` as a statement -> the Tuner calls its Trainer flags asked for."""
-        if len(updated_node.body) != 1 or not isinstance(updated_node.body[0], cst.Expr):
-            return updated_node
-        call = updated_node.body[0].value
-        if not isinstance(call, cst.Call) or method_name(call) != "tune" or not isinstance(call.func, cst.Attribute):
-            return updated_node
-        receiver = dotted(call.func.value)
-        if receiver is None or receiver not in self.found.trainers:
-            if receiver is not None and "trainer" in receiver.lower():
-                self.note("`Trainer.tune()` was removed: run `Tuner(trainer).lr_find(model)` or "
-                          "`.scale_batch_size(model)` (from lightning.pytorch.tuner)", "manual")
-            return updated_node
-        flags = self.found.tuning.get(receiver, {})
-        if not any(value not in (None, False) for value in flags.values()):
-            self.change("trainer.tune(...) removed: its Trainer asked for no tuning, so 1.x did nothing there")
-            return cst.RemovalSentinel.REMOVE
-        arguments = ", ".join(code(arg) for arg in call.args).rstrip(", ")
-        statements = []
-        tuner = "tuner"
-        statements.append(f"{tuner} = Tuner({receiver})")
-        size = flags.get("auto_scale_batch_size")  # 1.x tune() scaled the batch size first, then found the lr
-        if size not in (None, False):
-            mode = f", mode={python(size)}" if isinstance(size, str) else ""
-            statements.append(f"{tuner}.scale_batch_size({arguments}{mode})")
-        lr = flags.get("auto_lr_find")
-        if lr not in (None, False):
-            attribute = f", attr_name={python(lr)}" if isinstance(lr, str) else ""
-            statements.append(f"{tuner}.lr_find({arguments}{attribute})")
-        if any(isinstance(value, Unknown) for value in flags.values()):
-            self.note("the Trainer's tuning flags were expressions: the Tuner runs both searches; drop what you do not need")
-        self.tuner_needed = True
-        self.change("trainer.tune(...) -> Tuner(trainer)")
-        nodes = [cst.parse_statement(text + "\n") for text in statements]
-        nodes[0] = nodes[0].with_changes(leading_lines=updated_node.leading_lines)
-        return cst.FlattenSentinel(nodes)
+def _outcome(name: str | None, arg: cst.Arg) -> Outcome | None:
+    if name == "accelerator":
+        return accelerator_value(read_value(arg.value))
+    if name in FLAGS:
+        return FLAGS[name](read_value(arg.value))
+    return None
 
 
-class _FitReceivers(cst.CSTVisitor):
-    def __init__(self) -> None:
+def _has_comment(comma: cst.Comma | cst.MaybeSentinel) -> bool:
+    return isinstance(comma, cst.Comma) and "#" in code(cst.Arg(cst.Name("x"), comma=comma))
+
+
+def _namespaces(context: RuleContext) -> set[str]:
+    """Names handed to `arguments_of(Trainer, NAME, ...)`: their attributes were Trainer options."""
+    found = set()
+    for call in m.findall(context.module, m.Call(func=m.Name("arguments_of"))):
+        assert isinstance(call, cst.Call)
+        if len(call.args) >= 2 and isinstance(call.args[1].value, cst.Name) and context.qualify(call.args[0].value) == TRAINER:
+            found.add(call.args[1].value.value)
+    return found
+
+
+class _Spread(cst.CSTVisitor):
+    """Names spread into a Trainer call (`Trainer(**params)`)."""
+
+    def __init__(self, context: RuleContext) -> None:
+        self.context = context
         self.names: set[str] = set()
 
     def visit_Call(self, node: cst.Call) -> None:
-        if method_name(node) in ("fit", "tune") and isinstance(node.func, cst.Attribute):
-            receiver = dotted(node.func.value)
-            if receiver is not None:
-                self.names.add(receiver)
+        if self.context.qualify(node.func) == TRAINER:
+            self.names |= {a.value.value for a in node.args if a.star == "**" and isinstance(a.value, cst.Name)}
 
 
 class TrainerRule(Rule):
@@ -312,20 +252,32 @@ class TrainerRule(Rule):
         ),
         Example(HEAD + "trainer = Trainer(accelerator='gpu', devices=2, strategy='ddp', accumulate_grad_batches=4)\n"),
         Example("result = optimizer.fit(train_dataloader=x)\n"),
+        Example(
+            "trainer.tuner.lr_find(model, train_dataloader=loader)\n",
+            "from lightning.pytorch.tuner import Tuner\n\nTuner(trainer).lr_find(model, train_dataloaders=loader)\n",
+        ),
+        Example(HEAD + "trainer = Trainer(gpus=None, accelerator=None)\n", HEAD + 'trainer = Trainer(accelerator="cpu")\n'),
+        Example(
+            HEAD + "trainer = Trainer(\n    weights_summary=None,\n    auto_lr_find=True,  # find the lr\n    max_epochs=5,\n)\n",
+            HEAD + "trainer = Trainer(\n    enable_model_summary=False,\n    max_epochs=5,\n)\n",
+        ),
     )
 
     def applies(self, source: str) -> bool:
         return "Trainer" in source or "trainer" in source
 
     def transformer(self, context: RuleContext) -> cst.CSTTransformer:
-        return _Trainer(context, set())
+        return _Trainer(context, TrainerFacts(), set())
 
     def apply(self, module: cst.Module, context: RuleContext) -> cst.Module:
-        receivers = _FitReceivers()
+        receivers = FitReceivers()
         module.visit(receivers)
-        construction = _Trainer(context, receivers.names)
+        spread = _Spread(context)
+        module.visit(spread)
+        facts = TrainerFacts(fitted=receivers.names)
+        construction = _Trainer(context, facts, spread.names)
         module = module.visit(construction)
-        calls = _TrainerCalls(context, construction)
+        calls = TrainerCalls(context, facts)
         module = module.visit(calls)
         needed = set(construction.imports)
         if calls.tuner_needed:

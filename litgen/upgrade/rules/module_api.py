@@ -1,4 +1,4 @@
-"""`self.log(...)` arguments 2.x removed, and 0.x-style step results that 2.x silently ignores."""
+"""LightningModule calls 2.x changed: `self.log(...)` arguments, `self.hparams = ...`, 0.x-style step results."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ RESULT_KEYS = ("log", "progress_bar")
 STEPS = ("training_step", "validation_step", "test_step", "training_step_end", "validation_step_end", "test_step_end")
 
 
-class _Logging(RuleTransformer):
-    rule = "logging"
+class _ModuleApi(RuleTransformer):
+    rule = "module-api"
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
@@ -69,6 +69,20 @@ class _Logging(RuleTransformer):
             args[-1] = args[-1].with_changes(comma=updated_node.args[-1].comma)
         return updated_node.with_changes(args=args)
 
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine:
+        """`self.hparams = hparams` (1.x allowed it; 2.x's hparams cannot be assigned) -> save_hyperparameters."""
+        if not self._in_module() or len(updated_node.body) != 1:
+            return updated_node
+        assign = updated_node.body[0]
+        if not m.matches(assign, m.Assign(targets=[m.AssignTarget(m.Attribute(value=m.Name("self"), attr=m.Name("hparams")))])):
+            return updated_node
+        assert isinstance(assign, cst.Assign)
+        self.change("self.hparams = ... -> self.save_hyperparameters(...)")
+        call = cst.Expr(cst.Call(func=cst.parse_expression("self.save_hyperparameters"), args=[cst.Arg(assign.value)]))
+        return updated_node.with_changes(body=[call])
+
     def leave_Return(self, original_node: cst.Return, updated_node: cst.Return) -> cst.Return:
         """A step returning `{"log": ..., "progress_bar": ...}` (0.x results): 2.x ignores those keys."""
         if not self._in_module() or not self._method or self._method[-1] not in STEPS:
@@ -87,9 +101,9 @@ class _Logging(RuleTransformer):
 HEAD = "import lightning.pytorch as pl\n"
 
 
-class LoggingRule(Rule):
-    name = "logging"
-    summary = "self.log arguments 2.x removed; step results with 'log'/'progress_bar' entries"
+class ModuleApiRule(Rule):
+    name = "module-api"
+    summary = "self.log arguments 2.x removed; self.hparams assignment; step results with 'log'/'progress_bar' entries"
     examples: ClassVar[Sequence[Example]] = (
         Example(
             HEAD + "class M(pl.LightningModule):\n    def f(self):\n        self.log('a', 1, sync_dist=True, sync_dist_op='mean')\n",
@@ -101,10 +115,16 @@ class LoggingRule(Rule):
         ),
         Example(HEAD + "class M(pl.LightningModule):\n    def f(self):\n        self.log('a', 1, reduce_fx='sum')\n"),
         Example("class Other:\n    def f(self):\n        self.log('a', 1, sync_dist_op='sum')\n"),
+        Example(
+            HEAD + "class M(pl.LightningModule):\n    def __init__(self, hparams):\n        super().__init__()\n"
+            "        self.hparams = hparams\n",
+            HEAD + "class M(pl.LightningModule):\n    def __init__(self, hparams):\n        super().__init__()\n"
+            "        self.save_hyperparameters(hparams)\n",
+        ),
     )
 
     def applies(self, source: str) -> bool:
-        return "self.log" in source or "return {" in source
+        return "self.log" in source or "return {" in source or "self.hparams =" in source
 
     def transformer(self, context: RuleContext) -> cst.CSTTransformer:
-        return _Logging(context)
+        return _ModuleApi(context)
