@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from litgen.convert.script import parse
 from litgen.errors import ConversionError
-from litgen.review import review_lines
-from litgen.upgrade.rule import Note, RuleContext
+from litgen.upgrade.rule import Change, RuleContext, line_map
 from litgen.upgrade.rules import RULES
 
 
 @dataclass(frozen=True)
 class PlacedNote:
-    """A note as the report shows it: the line of its `# litgen:` comment in the upgraded text."""
+    """A note as the report shows it, at its line in the original file (None: the line went)."""
 
     line: int | None
     message: str
@@ -28,7 +29,7 @@ class Upgraded:
     path: str
     original: str
     upgraded: str
-    changes: tuple[str, ...]
+    changes: tuple[Change, ...]
     notes: tuple[PlacedNote, ...]
 
     @property
@@ -53,32 +54,18 @@ def upgrade_source(source: str, filename: str) -> Upgraded:
 
 
 def _apply_rules(module: cst.Module, source: str, filename: str) -> Upgraded:
-    changes: list[str] = []
-    notes: list[Note] = []
-    unplaced: list[Note] = []
+    changes: list[Change] = []
+    notes: list[PlacedNote] = []
     for rule in RULES:
-        if not rule.applies(module.code):
+        text = module.code
+        if not rule.applies(text):
             continue
-        context = RuleContext(module, filename)
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        context = RuleContext(module, filename, positions)
         module = rule.apply(module, context)
-        changes.extend(f"{rule.name}: {change}" for change in context.changes)
-        notes.extend(context.notes)
-        unplaced.extend(context.unplaced)
-    upgraded = module.code
-    return Upgraded(filename, source, upgraded, tuple(changes), _place(upgraded, notes, unplaced))
-
-
-def _place(upgraded: str, notes: list[Note], unplaced: list[Note]) -> tuple[PlacedNote, ...]:
-    """Each note with the line of its `# litgen:` comment in the upgraded text (None: its statement went)."""
-    lines = [text.strip() for text in upgraded.splitlines()]
-    used: set[int] = set()
-    placed: list[PlacedNote] = []
-    for note in notes:
-        line = None
-        if not any(note is other for other in unplaced):
-            first = review_lines(note.message)[0]
-            line = next((n for n, text in enumerate(lines, start=1) if text == first and n not in used), None)
-            if line is not None:
-                used.add(line)
-        placed.append(PlacedNote(line, note.message, note.kind, note.rule))
-    return tuple(dict.fromkeys(placed))
+        to_original = line_map(text, source) if text != source else None
+        def original(line: int | None) -> int | None:
+            return to_original(line) if to_original is not None and line is not None else line
+        changes.extend(dataclasses.replace(c, line=original(c.line)) for c in context.changes)
+        notes.extend(PlacedNote(original(n.line), n.message, n.kind, n.rule) for n in context.notes)
+    return Upgraded(filename, source, module.code, tuple(changes), tuple(dict.fromkeys(notes)))

@@ -29,6 +29,9 @@ def text_lines(report: UpgradeReport) -> list[tuple[str, bool]]:
             lines.append((f"upgraded {result.path} ({_plural(len(upgraded.changes), 'change')}{kept})", report.diff_only))
         elif result.changed:
             lines.append((f"would upgrade {result.path} ({_plural(len(upgraded.changes), 'change')})", True))
+        for change in upgraded.changes:
+            where = f"{result.path}:{change.line}" if change.line is not None else f"{result.path}"
+            lines.append((f"  {where}: {change.rule}: {change.text}", report.diff_only))
         for note in upgraded.notes:
             where = f"{result.path}:{note.line}" if note.line is not None else f"{result.path}"
             label = "needs you" if note.kind == "manual" else "review"
@@ -62,7 +65,9 @@ def _file_json(result: FileResult) -> dict[str, Any]:
         "changed": result.changed,
         "written": result.written,
         "backup": str(result.backup) if result.backup is not None else None,
-        "changes": list(upgraded.changes) if upgraded is not None else [],
+        "changes": [
+            {"line": c.line, "rule": c.rule, "change": c.text} for c in (upgraded.changes if upgraded else ())
+        ],
         "notes": [
             {"line": n.line, "kind": n.kind, "rule": n.rule, "message": n.message} for n in (upgraded.notes if upgraded else ())
         ],

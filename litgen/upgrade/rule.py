@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+import difflib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from litgen.convert.names import ImportTable, dotted
 from litgen.review import StatementT, review
@@ -61,6 +63,14 @@ class Note:
     message: str
     kind: NoteKind
     rule: str
+    line: int | None = None  # in the text the rule read (the engine maps it to the original file)
+
+
+@dataclass(frozen=True)
+class Change:
+    text: str
+    rule: str
+    line: int | None = None
 
 
 @dataclass
@@ -69,12 +79,25 @@ class RuleContext:
 
     module: cst.Module
     filename: str
-    changes: list[str] = field(default_factory=list)
+    positions: Mapping[cst.CSTNode, CodeRange] = field(default_factory=dict)  # of the module's own nodes
+    changes: list[Change] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)  # also written as comments, except where noted `unplaced`
     unplaced: list[Note] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.imports = ImportTable(self.module)
+        self._translate: Callable[[int], int | None] | None = None
+
+    def line_of(self, node: cst.CSTNode | None) -> int | None:
+        position = self.positions.get(node) if node is not None else None
+        if position is None:
+            return None
+        return self._translate(position.start.line) if self._translate is not None else position.start.line
+
+    def rebase(self, module: cst.Module) -> None:
+        """A rule's second pass reads MODULE (its first pass's output): lines still count in the rule's input."""
+        self.positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        self._translate = line_map(module.code, self.module.code)
 
     def imported(self, node: cst.CSTNode | None) -> str | None:
         """The full dotted name of something the script imported (`pl.Trainer` -> `pytorch_lightning.Trainer`)."""
@@ -120,26 +143,33 @@ class RuleTransformer(cst.CSTTransformer):
         super().__init__()
         self.context = context
         self._pending: list[list[Note]] = []
+        self._lines: list[int | None] = []  # the line of each statement being visited, innermost last
 
-    def change(self, what: str) -> None:
-        self.context.changes.append(what)
+    def _line(self, at: cst.CSTNode | None) -> int | None:
+        line = self.context.line_of(at)
+        return line if line is not None else next((n for n in reversed(self._lines) if n is not None), None)
+
+    def change(self, what: str, at: cst.CSTNode | None = None) -> None:
+        """Record a rewrite, at the line of AT (an original node) or of the statement being visited."""
+        self.context.changes.append(Change(what, self.rule, self._line(at)))
 
     def note(self, message: str, kind: NoteKind = "review") -> None:
-        note = Note(message, kind, self.rule)
+        note = Note(message, kind, self.rule, self._line(None))
         self.context.notes.append(note)
         if self._pending:
             self._pending[-1].append(note)
         else:
             self.context.unplaced.append(note)
 
-    def noted(self, statement: StatementT, message: str, kind: NoteKind = "review") -> StatementT:
+    def noted(self, statement: StatementT, message: str, kind: NoteKind = "review", at: cst.CSTNode | None = None) -> StatementT:
         """STATEMENT with the note as a comment above it (for rules that rebuild statements themselves)."""
-        self.context.notes.append(Note(message, kind, self.rule))
+        self.context.notes.append(Note(message, kind, self.rule, self._line(at if at is not None else statement)))
         return review(statement, [message])
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, cst.BaseStatement):
             self._pending.append([])
+            self._lines.append(self.context.line_of(node))
         return super().on_visit(node)
 
     def on_leave(  # type: ignore[override]
@@ -147,6 +177,7 @@ class RuleTransformer(cst.CSTTransformer):
     ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
         result = super().on_leave(original_node, updated_node)
         if isinstance(original_node, cst.BaseStatement):
+            self._lines.pop()
             notes = self._pending.pop()
             if notes:
                 result = _with_notes(result, [note.message for note in notes], self.context, notes)
@@ -177,5 +208,23 @@ def method_name(call: cst.Call) -> str | None:
 
 
 __all__ = [
-    "Example", "Note", "Rule", "RuleContext", "RuleTransformer", "canonical", "dotted", "keyword", "method_name", "namespace",
+    "Change", "Example", "Note", "Rule", "RuleContext", "RuleTransformer", "canonical", "dotted", "keyword",
+    "line_map", "method_name", "namespace",
 ]
+
+
+def line_map(later: str, earlier: str) -> Callable[[int], int | None]:
+    """Map a line of LATER (an intermediate text) to the same line of EARLIER (the original file)."""
+    matcher = difflib.SequenceMatcher(None, earlier.splitlines(), later.splitlines(), autojunk=False)
+    blocks = matcher.get_opcodes()
+
+    def lookup(line: int) -> int | None:
+        index = line - 1
+        for tag, i1, i2, j1, j2 in blocks:
+            if j1 <= index < j2:
+                if tag == "equal":
+                    return i1 + (index - j1) + 1
+                return min(i1 + (index - j1), max(i2 - 1, i1)) + 1  # a changed line: where the old lines were
+        return None
+
+    return lookup

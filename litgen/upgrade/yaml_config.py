@@ -18,7 +18,7 @@ from litgen.review import review_lines
 from litgen.upgrade.engine import PlacedNote, Upgraded
 from litgen.upgrade.flags import FLAGS, Code, NewValue, Outcome, Unknown, Value, accelerator_value
 from litgen.upgrade.moves import MOVED_NAMES
-from litgen.upgrade.rule import namespace
+from litgen.upgrade.rule import Change, namespace
 
 YAML_SUFFIXES = (".yaml", ".yml")
 TRAINER_TARGETS = ("pytorch_lightning.Trainer", "lightning.pytorch.Trainer", "lightning.Trainer")
@@ -45,15 +45,15 @@ def upgrade_yaml(text: str, filename: str) -> Upgraded:
                               line=mark.line + 1 if mark is not None else None) from None
     lines = text.splitlines(keepends=True)
     newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
-    changes: list[str] = []
-    notes: list[tuple[int, str, str]] = []  # (line index, message, kind)
+    changes: list[Change] = []
+    notes: list[tuple[int, int, str, str]] = []  # (output line index, original line, message, kind)
     section = _trainer_section(lines, data)
     if section is not None:
         flags = data if _is_hydra_trainer(data) else data.get("trainer", {})
         lines, changes, notes = _rewrite_flags(lines, section, flags, newline)
     else:
         notes = _inline_trainer(lines, data)
-    lines = _rewrite_class_paths(lines, changes)
+    lines = _rewrite_class_paths(lines, changes, text.splitlines(keepends=True))
     upgraded, placed = _with_notes(lines, notes, newline)
     return Upgraded(filename, text, upgraded, tuple(changes), placed)
 
@@ -95,25 +95,25 @@ def _yaml_value(value: NewValue) -> str:
     return json.dumps(value)
 
 
-def _inline_trainer(lines: list[str], data: object) -> list[tuple[int, str, str]]:
+def _inline_trainer(lines: list[str], data: object) -> list[tuple[int, int, str, str]]:
     """A `trainer: {gpus: 2}` flow mapping is not rewritten: say so where it is, if it holds 1.x flags."""
     trainer = data.get("trainer") if isinstance(data, dict) else None
     if not isinstance(trainer, dict) or not any(_outcome(key, value) is not None for key, value in trainer.items()):
         return []
     index = next((i for i, line in enumerate(lines) if line.startswith("trainer:")), 0)
     old = ", ".join(key for key, value in trainer.items() if _outcome(key, value) is not None)
-    return [(index, f"the trainer section is written inline; litgen rewrites one key per line: upgrade {old} by hand "
+    return [(index, index + 1, f"the trainer section is written inline; litgen rewrites one key per line: upgrade {old} by hand "
              "or write the section as a block", "manual")]
 
 
 def _rewrite_flags(
     lines: list[str], section: _Section, flags: dict[str, object], newline: str
-) -> tuple[list[str], list[str], list[tuple[int, str, str]]]:
+) -> tuple[list[str], list[Change], list[tuple[int, int, str, str]]]:
     """Each 1.x key becomes its 2.x keys where it stood; a key set twice is written once."""
     plan = _plan(flags)
     out: list[str] = lines[: section.start]
-    changes: list[str] = []
-    notes: list[tuple[int, str, str]] = []
+    changes: list[Change] = []
+    notes: list[tuple[int, int, str, str]] = []
     written_keys: set[str] = set()
     index = section.start
     while index < section.end:
@@ -131,13 +131,13 @@ def _rewrite_flags(
             index = stop
             continue
         if isinstance(action, str):  # what YAML cannot do: the line stays, with a note
-            notes.append((len(out), action, "manual"))
+            notes.append((len(out), index + 1, action, "manual"))
             out.extend(lines[index:stop])
             index = stop
             continue
         outcome = action
         if outcome.note:
-            notes.append((len(out), outcome.note, "review"))
+            notes.append((len(out), index + 1, outcome.note, "review"))
         new = [(k, v) for k, v in outcome.arguments if k not in written_keys]
         written = [f"{match['indent']}{k}: {_yaml_value(v)}" for k, v in new]
         comment = _trailing_comment(match["rest"])
@@ -145,7 +145,7 @@ def _rewrite_flags(
             written[0] += f"  {comment}"
         out.extend(f"{text}{newline}" for text in written)
         written_keys.update(k for k, _ in new)
-        changes.append(f"trainer: {key}: -> {outcome.describes}")
+        changes.append(Change(f"{key}: -> {outcome.describes}", "trainer", index + 1))
         index = stop
     out.extend(lines[section.end:])
     return out, changes, notes
@@ -205,7 +205,7 @@ def _why_not(key: str, outcome: Outcome, clash: list[str]) -> str:
     return f"`{key}` was removed in 2.x"
 
 
-def _rewrite_class_paths(lines: list[str], changes: list[str]) -> list[str]:
+def _rewrite_class_paths(lines: list[str], changes: list[Change], original: list[str]) -> list[str]:
     out = []
     for line in lines:
         match = _CLASS_PATH.match(line)
@@ -215,26 +215,29 @@ def _rewrite_class_paths(lines: list[str], changes: list[str]) -> list[str]:
             move = MOVED_NAMES.get(new)
             if move is not None and move.new is not None:
                 new = move.new
+            number = original.index(line) + 1 if line in original else None
             line = match["head"] + new + line[match.end():]
-            changes.append(f"class path: {old} -> {new}")
+            changes.append(Change(f"{old} -> {new}", "imports", number))
         out.append(line)
     return out
 
 
-def _with_notes(lines: list[str], notes: list[tuple[int, str, str]], newline: str) -> tuple[str, tuple[PlacedNote, ...]]:
+def _with_notes(
+    lines: list[str], notes: list[tuple[int, int, str, str]], newline: str
+) -> tuple[str, tuple[PlacedNote, ...]]:
     """Comments above the lines the notes are about; a comment already there is not added twice."""
-    by_line: dict[int, list[tuple[str, str]]] = {}
-    for index, message, kind in notes:
-        by_line.setdefault(index, []).append((message, kind))
+    by_line: dict[int, list[tuple[int, str, str]]] = {}
+    for index, original, message, kind in notes:
+        by_line.setdefault(index, []).append((original, message, kind))
     out: list[str] = []
     placed: list[PlacedNote] = []
     for index, line in enumerate(lines):
-        for message, kind in by_line.get(index, []):
+        for original, message, kind in by_line.get(index, []):
             pad = line[: len(line) - len(line.lstrip(" "))]
             wrapped = review_lines(message)
             already = out and out[-len(wrapped):] == [f"{pad}{w}{newline}" for w in wrapped]
             if not already:
                 out.extend(f"{pad}{w}{newline}" for w in wrapped)
-            placed.append(PlacedNote(len(out) - len(wrapped) + 1, message, kind, "trainer"))
+            placed.append(PlacedNote(original, message, kind, "trainer"))
         out.append(line)
     return "".join(out), tuple(placed)

@@ -133,7 +133,7 @@ def test_outside_git_a_changed_file_is_rewritten_and_the_original_kept_as_orig(t
     [result] = report.files
     assert result.written and result.changed and result.backup == backup
     assert result.error is None and not report.failed
-    assert any("train_dataloaders" in change for change in result.upgraded.changes)
+    assert any("train_dataloaders" in change.text for change in result.upgraded.changes)
 
 
 def test_a_yaml_config_in_a_folder_is_upgraded_with_a_backup(tmp_path: Path) -> None:

@@ -44,3 +44,19 @@ def test_the_upgraded_classifier_passes_litgen_check() -> None:
 
     [result] = check_programs([FIXTURES / "classifier_1x" / "expected.py"], timeout=240)
     assert result.ok, f"{result.reason}\n{result.output_tail}"
+
+
+def test_each_change_is_reported_at_its_line_in_the_original_file() -> None:
+    source = (FIXTURES / "classifier_1x" / "input.py").read_text(encoding="utf-8")
+    lines = source.splitlines()
+    changes = upgrade_source(source, "input.py").changes
+    assert all(change.line is not None and 1 <= change.line <= len(lines) for change in changes)
+    where = {change.text: lines[change.line - 1].strip() for change in changes if change.line is not None}
+    assert where["on_batch_end -> on_train_batch_end"] == "def on_batch_end(self):"
+    assert where["training_epoch_end(outputs) -> on_train_epoch_end reading self.training_step_outputs"] == (
+        "def training_epoch_end(self, outputs):"
+    )
+    assert where["fit(train_dataloader=...) -> fit(train_dataloaders=...)"].startswith("trainer.fit(")
+    assert where["pytorch_lightning.utilities.seed.seed_everything -> lightning.pytorch.seed_everything"].startswith(
+        "from pytorch_lightning.utilities.seed import"
+    )

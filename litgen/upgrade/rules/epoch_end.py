@@ -87,11 +87,13 @@ class _EpochEnd(RuleTransformer):
         super().__init__(context)
         self.modules = {name for name, kind in lightning_classes(context.module, context).items() if kind == "module"}
         self.accumulates = "accumulate_grad_batches" in context.module.code
+        self._originals: dict[str, cst.FunctionDef] = {}  # the class's methods as read (their lines)
 
     def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
         if original_node.name.value not in self.modules or not isinstance(updated_node.body, cst.IndentedBlock):
             return updated_node
         body = list(updated_node.body.body)
+        self._originals = {s.name.value: s for s in original_node.body.body if isinstance(s, cst.FunctionDef)}  # type: ignore[union-attr]
         for stage in STAGES:
             body = self._step_end(body, stage)
             body = self._epoch_end(body, stage)
@@ -115,11 +117,13 @@ class _EpochEnd(RuleTransformer):
         if m.findall(body[index], m.Call(func=m.Attribute(value=m.Name("self"), attr=m.Name(stage.step_end)))):
             return body  # the step calls it already (upgraded before, or written that way)
         returns = _Returns(wrap)
-        step = body[index].visit(returns)
+        original = body[index]
+        step = original.visit(returns)
         if returns.count:
             assert isinstance(step, cst.FunctionDef)
-            body[index] = self.noted(step, STEP_END_NOTE.format(end=stage.step_end, step=stage.step))
-            self.change(f"{stage.step} calls {stage.step_end}")
+            body[index] = self.noted(step, STEP_END_NOTE.format(end=stage.step_end, step=stage.step),
+                                     at=self._originals.get(stage.step))
+            self.change(f"{stage.step} calls {stage.step_end}", at=self._originals.get(stage.step))
         return body
 
     # --- *_epoch_end --------------------------------------------------------------------------
@@ -140,7 +144,7 @@ class _EpochEnd(RuleTransformer):
         renamed = hook.with_changes(name=cst.Name(stage.hook), params=hook.params.with_changes(params=only_self))
         if outputs is None or outputs not in _names_in(hook.body):
             body[index] = renamed
-            self.change(f"{stage.epoch_end} -> {stage.hook}")
+            self.change(f"{stage.epoch_end} -> {stage.hook}", at=self._originals.get(stage.epoch_end))
             return body
         step_index = methods.get(stage.step)
         step = body[step_index] if step_index is not None else None
@@ -174,7 +178,8 @@ class _EpochEnd(RuleTransformer):
             opener = opener.with_changes(body=opener.body.with_changes(body=[make_list]))
             body.insert(index, opener.with_changes(leading_lines=hook.leading_lines))
             body[index + 1] = upgraded_hook.with_changes(leading_lines=[cst.EmptyLine(indent=False)])
-        self.change(f"{stage.epoch_end}(outputs) -> {stage.hook} reading self.{stage.outputs}")
+        self.change(f"{stage.epoch_end}(outputs) -> {stage.hook} reading self.{stage.outputs}",
+                    at=self._originals.get(stage.epoch_end))
         return body
 
     def _collect(self, step: cst.FunctionDef, stage: Stage) -> cst.FunctionDef | None:
@@ -203,7 +208,7 @@ class _EpochEnd(RuleTransformer):
         if not returns.count or not isinstance(collected, cst.FunctionDef):
             return None
         if stage.training and self.accumulates:
-            return self.noted(collected, ACCUMULATE_NOTE)
+            return self.noted(collected, ACCUMULATE_NOTE, at=self._originals.get(stage.step))
         return collected
 
 

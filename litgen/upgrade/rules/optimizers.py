@@ -28,6 +28,10 @@ SCHEDULERS = '''def on_train_epoch_end(self):
     for scheduler in self.lr_schedulers() or []:  # manual optimization steps its schedulers itself
         scheduler.step()
 '''
+LOOP_NOTE = (
+    "several optimizers need manual optimization in 2.x: this loop does per batch what 1.x did (toggle, step, "
+    "backward, optimizer step, zero_grad); the step itself is unchanged"
+)
 MANUAL = "2.x trains several optimizers only with manual optimization, and litgen cannot rewrite this one: {why}"
 OVERRIDES = ("optimizer_step", "optimizer_zero_grad", "backward", "manual_backward")
 
@@ -55,12 +59,13 @@ class _Optimizers(RuleTransformer):
         methods = {s.name.value: i for i, s in enumerate(body) if isinstance(s, cst.FunctionDef)}
         index = methods.get("training_step")
         step = body[index] if index is not None else None
+        read = {s.name.value: s for s in original_node.body.body if isinstance(s, cst.FunctionDef)}  # type: ignore[union-attr]
         if not isinstance(step, cst.FunctionDef) or [p.name.value for p in step.params.params][3:4] != ["optimizer_idx"]:
             return updated_node
         assert index is not None
         why = self._blocker(body, methods, step)
         if why is not None:
-            body[index] = self.noted(step, MANUAL.format(why=why), "manual")
+            body[index] = self.noted(step, MANUAL.format(why=why), "manual", at=read.get("training_step"))
             return updated_node.with_changes(body=updated_node.body.with_changes(body=body))
         init = body[methods["__init__"]]
         assert isinstance(init, cst.FunctionDef)
@@ -71,15 +76,14 @@ class _Optimizers(RuleTransformer):
         comments = [line for line in step.leading_lines if line.comment is not None]
         blank = [line for line in step.leading_lines if line.comment is None]
         renamed = step.with_changes(name=cst.Name(PER_OPTIMIZER), leading_lines=[cst.EmptyLine(indent=False), *comments])
-        new: list[cst.BaseStatement] = [self.noted(loop.with_changes(leading_lines=blank),
-                          "several optimizers need manual optimization in 2.x: this loop does per batch what 1.x "
-                          "did (toggle, step, backward, optimizer step, zero_grad); the step itself is unchanged"),
-               renamed]
+        loop = self.noted(loop.with_changes(leading_lines=blank), LOOP_NOTE, at=read.get("training_step"))
+        new: list[cst.BaseStatement] = [loop, renamed]
         if self._steps_schedulers(body, methods):
             epoch_end = cst.parse_statement(SCHEDULERS)
             new.append(epoch_end.with_changes(leading_lines=[cst.EmptyLine(indent=False)]))
         body[index:index + 1] = new
-        self.change("training_step(..., optimizer_idx) -> manual optimization over self.optimizers()")
+        self.change("training_step(..., optimizer_idx) -> manual optimization over self.optimizers()",
+                    at=read.get("training_step"))
         return updated_node.with_changes(body=updated_node.body.with_changes(body=body))
 
     def _blocker(self, body: list[cst.BaseStatement], methods: dict[str, int], step: cst.FunctionDef) -> str | None:

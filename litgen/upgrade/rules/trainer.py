@@ -277,6 +277,7 @@ class TrainerRule(Rule):
         facts = TrainerFacts(fitted=receivers.names)
         construction = _Trainer(context, facts, spread.names)
         module = module.visit(construction)
+        context.rebase(module)
         calls = TrainerCalls(context, facts)
         module = module.visit(calls)
         needed = set(construction.imports)
