@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import libcst as cst
@@ -12,6 +14,9 @@ from litgen.convert.script import parse
 from litgen.errors import ConversionError
 from litgen.upgrade.rule import Change, RuleContext, line_map
 from litgen.upgrade.rules import RULES
+
+
+_LIGHTNING_CLASS = re.compile(r"^class\s+(\w+)\s*\([^)]*Lightning(?:Data)?Module\b", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -42,18 +47,30 @@ class Upgraded:
         return any(note.kind == "manual" for note in self.notes)
 
 
-def upgrade_source(source: str, filename: str) -> Upgraded:
-    """Upgrade one Python file's text; raises ConversionError (file:line) when it does not parse."""
+def project_classes(sources: Iterable[str]) -> frozenset[str]:
+    """Names of the LightningModule/DataModule classes the files define (their 1.x helpers are inherited).
+
+    A file upgraded on its own cannot see that `RandomData` from `data.py` is a DataModule; the
+    files upgraded together tell it.
+    """
+    return frozenset(name for source in sources for name in _LIGHTNING_CLASS.findall(source))
+
+
+def upgrade_source(source: str, filename: str, project: frozenset[str] = frozenset()) -> Upgraded:
+    """Upgrade one Python file's text; raises ConversionError (file:line) when it does not parse.
+
+    PROJECT names Lightning classes other files of the same upgrade define (`project_classes`).
+    """
     if "lightning" not in source:
         return Upgraded(filename, source, source, (), ())
     module = parse(source, filename)  # a ConversionError naming the line Python names
     try:
-        return _apply_rules(module, source, filename)
+        return _apply_rules(module, source, filename, project)
     except RecursionError:
         raise ConversionError("the code nests too deeply to be upgraded", path=filename) from None
 
 
-def _apply_rules(module: cst.Module, source: str, filename: str) -> Upgraded:
+def _apply_rules(module: cst.Module, source: str, filename: str, project: frozenset[str]) -> Upgraded:
     changes: list[Change] = []
     notes: list[PlacedNote] = []
     for rule in RULES:
@@ -61,7 +78,7 @@ def _apply_rules(module: cst.Module, source: str, filename: str) -> Upgraded:
         if not rule.applies(text):
             continue
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-        context = RuleContext(module, filename, positions)
+        context = RuleContext(module, filename, positions, project=project)
         module = rule.apply(module, context)
         to_original = line_map(text, source) if text != source else None
         def original(line: int | None) -> int | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from litgen.errors import LitgenError, UsageError
 from litgen.source_files import decode_script, read_script_bytes, rewrite_keeping_backup, unified_diff, write_atomically
-from litgen.upgrade.engine import Upgraded, upgrade_source
+from litgen.upgrade.engine import Upgraded, project_classes, upgrade_source
 from litgen.upgrade.yaml_config import YAML_SUFFIXES, upgrade_yaml
 
 PYTHON_SUFFIXES = (".py",)
@@ -83,19 +83,31 @@ def upgrade_paths(paths: list[Path], *, diff_only: bool = False) -> UpgradeRepor
     """Upgrade every file under PATHS in place (or, with DIFF_ONLY, only say how)."""
     report = UpgradeReport(diff_only=diff_only)
     sources: dict[Path, bytes] = {}
+    texts: dict[Path, str] = {}
     for path in find_files(paths):
         result = FileResult(path)
         report.files.append(result)
         try:
             raw = read_script_bytes(path, EXPECTED)
-            text, _ = decode_script(raw, path)
-            result.upgraded = upgrade_yaml(text, str(path)) if path.suffix in YAML_SUFFIXES else upgrade_source(text, str(path))
+            texts[path], _ = decode_script(raw, path)
         except LitgenError as error:
             if isinstance(error, UsageError) and len(paths) == 1 and paths[0] == path:
                 raise  # the one file named cannot be read: a usage error (exit 2)
             result.error = error
             continue
         sources[path] = raw
+    project = project_classes(text for path, text in texts.items() if path.suffix in PYTHON_SUFFIXES)
+    for result in report.files:
+        path = result.path
+        if path not in texts:
+            continue
+        try:
+            text = texts[path]
+            result.upgraded = upgrade_yaml(text, str(path)) if path.suffix in YAML_SUFFIXES else upgrade_source(text, str(path), project)
+        except LitgenError as error:
+            result.error = error
+            sources.pop(path, None)
+            continue
         if diff_only and result.changed:
             assert result.upgraded is not None
             result.diff = unified_diff(result.upgraded.original, result.upgraded.upgraded, str(path), str(path))

@@ -74,6 +74,7 @@ MOVED_MODULES: dict[str, str] = {
     "lightning.pytorch.core.lightning": "lightning.pytorch",
     "lightning.pytorch.callbacks.base": "lightning.pytorch.callbacks",
     "lightning.pytorch.loggers.base": "lightning.pytorch.loggers",
+    "lightning.pytorch.utilities.cli": "lightning.pytorch.cli",
     "lightning.pytorch.metrics": "torchmetrics",
     "lightning.pytorch.metrics.functional": "torchmetrics.functional",
 }

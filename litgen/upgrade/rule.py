@@ -82,6 +82,7 @@ class RuleContext:
     positions: Mapping[cst.CSTNode, CodeRange] = field(default_factory=dict)  # of the module's own nodes
     changes: list[Change] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)  # also written as comments, except where noted `unplaced`
+    project: frozenset[str] = frozenset()  # Lightning classes other files of this upgrade define
     unplaced: list[Note] = field(default_factory=list)
 
     def __post_init__(self) -> None:

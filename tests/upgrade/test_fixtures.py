@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,9 +10,22 @@ from pathlib import Path
 import pytest
 
 from litgen.upgrade.engine import upgrade_source
+from litgen.upgrade.files import upgrade_paths
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "upgrade"
 CASES = sorted(p.name for p in FIXTURES.iterdir() if (p / "expected.py").exists())
+PROJECT = FIXTURES / "project_1x"
+PROJECT_FILES = ("cli.py", "config.yaml", "data.py", "model.py", "train.py")
+
+
+@pytest.fixture
+def upgraded_project(tmp_path: Path) -> Path:
+    """A copy of the 1.x project, upgraded in place (outside git: NAME.orig backups)."""
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT, project)
+    report = upgrade_paths([project])
+    assert not report.failed and all(f.written for f in report.files), [(f.path, f.upgraded and f.upgraded.notes) for f in report.files]
+    return project
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -38,14 +52,6 @@ def test_the_upgraded_classifier_trains_with_its_command_line_and_epoch_outputs(
     assert lines.count("validation: 2 batches") == 3  # the sanity check, then one per epoch (64 samples / 32)
 
 
-@pytest.mark.slow
-def test_the_upgraded_classifier_passes_litgen_check() -> None:
-    from litgen.check import check_programs
-
-    [result] = check_programs([FIXTURES / "classifier_1x" / "expected.py"], timeout=240)
-    assert result.ok, f"{result.reason}\n{result.output_tail}"
-
-
 def test_each_change_is_reported_at_its_line_in_the_original_file() -> None:
     source = (FIXTURES / "classifier_1x" / "input.py").read_text(encoding="utf-8")
     lines = source.splitlines()
@@ -60,3 +66,57 @@ def test_each_change_is_reported_at_its_line_in_the_original_file() -> None:
     assert where["pytorch_lightning.utilities.seed.seed_everything -> lightning.pytorch.seed_everything"].startswith(
         "from pytorch_lightning.utilities.seed import"
     )
+
+
+def test_the_project_upgrades_every_file_as_pinned_and_a_second_run_changes_nothing(upgraded_project: Path) -> None:
+    for name in PROJECT_FILES:
+        expected = (FIXTURES / "project_1x.expected" / name).read_text(encoding="utf-8")
+        assert (upgraded_project / name).read_text(encoding="utf-8") == expected, name
+        assert (upgraded_project / f"{name}.orig").read_bytes() == (PROJECT / name).read_bytes()
+    again = upgrade_paths([upgraded_project])
+    assert not any(f.changed for f in again.files)
+
+
+def test_a_datamodule_from_another_file_of_the_project_gets_its_argparse_helpers_too(upgraded_project: Path) -> None:
+    train = (upgraded_project / "train.py").read_text(encoding="utf-8")
+    assert "parser = add_arguments_of(RandomData, parser)" in train
+    assert "data = RandomData(**arguments_of(RandomData, args))" in train
+
+
+@pytest.mark.slow
+def test_every_upgraded_fixture_trains_under_litgen_check() -> None:
+    from litgen.check import check_programs
+
+    results = check_programs([FIXTURES / case / "expected.py" for case in CASES], timeout=240)
+    assert all(r.ok for r in results), [(r.target, r.reason, r.output_tail) for r in results if not r.ok]
+
+
+@pytest.mark.slow
+def test_the_upgraded_project_trains_from_its_argparse_and_its_lightningcli_entry_points(upgraded_project: Path) -> None:
+    from litgen.check import check_programs
+
+    [argparse_run] = check_programs([upgraded_project / "train.py"], script_args=["--batch_size", "32"], timeout=240)
+    assert argparse_run.ok, f"{argparse_run.reason}\n{argparse_run.output_tail}"
+    config = str(upgraded_project / "config.yaml")
+    [cli_run] = check_programs([upgraded_project / "cli.py"], script_args=["fit", "--config", config], timeout=240)
+    assert cli_run.ok, f"{cli_run.reason}\n{cli_run.output_tail}"
+
+
+@pytest.mark.slow
+def test_the_upgraded_gan_trains_both_optimizers_and_steps_their_schedulers_each_epoch(tmp_path: Path) -> None:
+    run = subprocess.run([sys.executable, str(FIXTURES / "gan_1x" / "expected.py")], capture_output=True, text=True,
+                         timeout=600, cwd=tmp_path, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    # 4 batches x 2 optimizers per epoch (1.x counted each optimizer's step); StepLR halves the lr each epoch
+    assert "epoch 0 done at step 8" in run.stdout and "epoch 1 done at step 16" in run.stdout
+    assert "final lr 0.0025" in run.stdout
+
+
+@pytest.mark.slow
+def test_upgrade_check_runs_the_upgraded_program(tmp_path: Path) -> None:
+    script = tmp_path / "train.py"
+    shutil.copy(FIXTURES / "classifier_1x" / "input.py", script)
+    run = subprocess.run([sys.executable, "-m", "litgen", "upgrade", str(script), "--check"], capture_output=True,
+                         text=True, timeout=600, cwd=tmp_path, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert f"PASS {script}" in run.stdout

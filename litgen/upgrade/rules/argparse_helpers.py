@@ -81,7 +81,7 @@ class _Argparse(RuleTransformer):
         if self.context.qualify(receiver) in (TRAINER, "lightning.pytorch.LightningDataModule"):
             return code(receiver)
         name = dotted(receiver)
-        if name in self.datamodules and name not in self.own_methods:
+        if name is not None and name in (self.datamodules | self.context.project) and name not in self.own_methods:
             return name
         return None
 

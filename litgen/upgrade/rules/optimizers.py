@@ -79,8 +79,16 @@ class _Optimizers(RuleTransformer):
         loop = self.noted(loop.with_changes(leading_lines=blank), LOOP_NOTE, at=read.get("training_step"))
         new: list[cst.BaseStatement] = [loop, renamed]
         if self._steps_schedulers(body, methods):
-            epoch_end = cst.parse_statement(SCHEDULERS)
-            new.append(epoch_end.with_changes(leading_lines=[cst.EmptyLine(indent=False)]))
+            stepping = cst.parse_statement(SCHEDULERS)
+            assert isinstance(stepping, cst.FunctionDef)
+            existing = next((methods[n] for n in ("on_train_epoch_end", "on_epoch_end") if n in methods), None)
+            if existing is not None:  # the hook the class has (the hooks rule renames a 1.x one) steps them last
+                hook = body[existing]
+                assert isinstance(hook, cst.FunctionDef)
+                inner = hook.body.with_changes(body=[*hook.body.body, *stepping.body.body])  # type: ignore[attr-defined]
+                body[existing] = hook.with_changes(body=inner)
+            else:
+                new.append(stepping.with_changes(leading_lines=[cst.EmptyLine(indent=False)]))
         body[index:index + 1] = new
         self.change("training_step(..., optimizer_idx) -> manual optimization over self.optimizers()",
                     at=read.get("training_step"))
@@ -103,8 +111,6 @@ class _Optimizers(RuleTransformer):
                             ("monitor", "a scheduler monitors a metric")):
             if needle in text:
                 return why
-        if "on_train_epoch_end" in methods and self._steps_schedulers(body, methods):
-            return "the class already defines `on_train_epoch_end`, where its schedulers would have to be stepped"
         return None
 
     @staticmethod
