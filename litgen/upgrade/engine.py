@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from litgen.convert.script import parse
 from litgen.errors import ConversionError
@@ -73,16 +72,21 @@ def upgrade_source(source: str, filename: str, project: frozenset[str] = frozens
 def _apply_rules(module: cst.Module, source: str, filename: str, project: frozenset[str]) -> Upgraded:
     changes: list[Change] = []
     notes: list[PlacedNote] = []
+    moved = False  # whether an earlier rule changed the text (its lines then need mapping back)
     for rule in RULES:
-        text = module.code
-        if not rule.applies(text):
+        if not rule.applies(source):  # the original text: a rule's construct does not appear from nowhere
             continue
-        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-        context = RuleContext(module, filename, positions, project=project)
+        context = RuleContext(module, filename, project=project)
         module = rule.apply(module, context)
-        to_original = line_map(text, source) if text != source else None
-        def original(line: int | None) -> int | None:
-            return to_original(line) if to_original is not None and line is not None else line
-        changes.extend(dataclasses.replace(c, line=original(c.line)) for c in context.changes)
-        notes.extend(PlacedNote(original(n.line), n.message, n.kind, n.rule) for n in context.notes)
+        if context.changes or context.notes:
+            where = context.lines()
+            to_original = line_map(context.module.code, source) if moved else None
+
+            def original(node: cst.CSTNode | None) -> int | None:
+                line = where(node)
+                return to_original(line) if to_original is not None and line is not None else line
+
+            changes.extend(dataclasses.replace(c, line=original(c.at), at=None) for c in context.changes)
+            notes.extend(PlacedNote(original(n.at), n.message, n.kind, n.rule) for n in context.notes)
+            moved = True
     return Upgraded(filename, source, module.code, tuple(changes), tuple(dict.fromkeys(notes)))

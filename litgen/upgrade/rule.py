@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 import difflib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from litgen.convert.names import ImportTable, dotted
 from litgen.review import StatementT, review
@@ -63,7 +63,8 @@ class Note:
     message: str
     kind: NoteKind
     rule: str
-    line: int | None = None  # in the text the rule read (the engine maps it to the original file)
+    line: int | None = None  # in the original file (the engine fills it in from `at`)
+    at: cst.CSTNode | None = field(default=None, compare=False, repr=False)  # the node, in the text the rule read
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class Change:
     text: str
     rule: str
     line: int | None = None
+    at: cst.CSTNode | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -79,26 +81,32 @@ class RuleContext:
 
     module: cst.Module
     filename: str
-    positions: Mapping[cst.CSTNode, CodeRange] = field(default_factory=dict)  # of the module's own nodes
     changes: list[Change] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)  # also written as comments, except where noted `unplaced`
-    project: frozenset[str] = frozenset()  # Lightning classes other files of this upgrade define
     unplaced: list[Note] = field(default_factory=list)
+    project: frozenset[str] = frozenset()  # Lightning classes other files of this upgrade define
+    passes: list[cst.Module] = field(default_factory=list)  # the texts a rule's later passes read (`rebase`)
 
     def __post_init__(self) -> None:
         self.imports = ImportTable(self.module)
-        self._translate: Callable[[int], int | None] | None = None
-
-    def line_of(self, node: cst.CSTNode | None) -> int | None:
-        position = self.positions.get(node) if node is not None else None
-        if position is None:
-            return None
-        return self._translate(position.start.line) if self._translate is not None else position.start.line
 
     def rebase(self, module: cst.Module) -> None:
-        """A rule's second pass reads MODULE (its first pass's output): lines still count in the rule's input."""
-        self.positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-        self._translate = line_map(module.code, self.module.code)
+        """A rule's second pass reads MODULE, its first pass's output; the engine still finds its lines."""
+        self.passes.append(module)
+
+    def lines(self) -> Callable[[cst.CSTNode | None], int | None]:
+        """Where nodes the rule recorded are, in the text it read; computed only when something was recorded."""
+        found: dict[cst.CSTNode, int] = {}
+        for index, module in enumerate([self.module, *self.passes]):
+            positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+            translate = line_map(module.code, self.module.code) if index else None
+            for node in [c.at for c in self.changes] + [n.at for n in self.notes]:
+                position = positions.get(node) if node is not None and node not in found else None
+                if position is not None:
+                    line = translate(position.start.line) if translate is not None else position.start.line
+                    if line is not None:
+                        found[node] = line  # type: ignore[index]
+        return lambda node: found.get(node) if node is not None else None
 
     def imported(self, node: cst.CSTNode | None) -> str | None:
         """The full dotted name of something the script imported (`pl.Trainer` -> `pytorch_lightning.Trainer`)."""
@@ -144,18 +152,17 @@ class RuleTransformer(cst.CSTTransformer):
         super().__init__()
         self.context = context
         self._pending: list[list[Note]] = []
-        self._lines: list[int | None] = []  # the line of each statement being visited, innermost last
+        self._statements: list[cst.CSTNode] = []  # the statements being visited, innermost last
 
-    def _line(self, at: cst.CSTNode | None) -> int | None:
-        line = self.context.line_of(at)
-        return line if line is not None else next((n for n in reversed(self._lines) if n is not None), None)
+    def _where(self, at: cst.CSTNode | None) -> cst.CSTNode | None:
+        return at if at is not None else (self._statements[-1] if self._statements else None)
 
     def change(self, what: str, at: cst.CSTNode | None = None) -> None:
-        """Record a rewrite, at the line of AT (an original node) or of the statement being visited."""
-        self.context.changes.append(Change(what, self.rule, self._line(at)))
+        """Record a rewrite, at AT (a node the rule read) or at the statement being visited."""
+        self.context.changes.append(Change(what, self.rule, at=self._where(at)))
 
     def note(self, message: str, kind: NoteKind = "review") -> None:
-        note = Note(message, kind, self.rule, self._line(None))
+        note = Note(message, kind, self.rule, at=self._where(None))
         self.context.notes.append(note)
         if self._pending:
             self._pending[-1].append(note)
@@ -164,13 +171,13 @@ class RuleTransformer(cst.CSTTransformer):
 
     def noted(self, statement: StatementT, message: str, kind: NoteKind = "review", at: cst.CSTNode | None = None) -> StatementT:
         """STATEMENT with the note as a comment above it (for rules that rebuild statements themselves)."""
-        self.context.notes.append(Note(message, kind, self.rule, self._line(at if at is not None else statement)))
+        self.context.notes.append(Note(message, kind, self.rule, at=self._where(at if at is not None else statement)))
         return review(statement, [message])
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, cst.BaseStatement):
             self._pending.append([])
-            self._lines.append(self.context.line_of(node))
+            self._statements.append(node)
         return super().on_visit(node)
 
     def on_leave(  # type: ignore[override]
@@ -178,7 +185,7 @@ class RuleTransformer(cst.CSTTransformer):
     ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
         result = super().on_leave(original_node, updated_node)
         if isinstance(original_node, cst.BaseStatement):
-            self._lines.pop()
+            self._statements.pop()
             notes = self._pending.pop()
             if notes:
                 result = _with_notes(result, [note.message for note in notes], self.context, notes)

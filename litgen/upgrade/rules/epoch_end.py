@@ -89,6 +89,9 @@ class _EpochEnd(RuleTransformer):
         self.accumulates = "accumulate_grad_batches" in context.module.code
         self._originals: dict[str, cst.FunctionDef] = {}  # the class's methods as read (their lines)
 
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False  # methods are rewritten whole from leave_ClassDef; their bodies need no visit
+
     def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
         if original_node.name.value not in self.modules or not isinstance(updated_node.body, cst.IndentedBlock):
             return updated_node

@@ -100,7 +100,7 @@ class _Hooks(RuleTransformer):
         return updated_node
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return True
+        return False  # a hook's name and parameters are all this rule reads: its body is not visited
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
         if not self._classes or self._classes[-1][0] is None:
@@ -191,7 +191,7 @@ class HooksRule(Rule):
     )
 
     def applies(self, source: str) -> bool:
-        return "class " in source
+        return "class " in source and any(hook in source for kind in HOOKS.values() for hook in kind)
 
     def transformer(self, context: RuleContext) -> cst.CSTTransformer:
         return _Hooks(context)

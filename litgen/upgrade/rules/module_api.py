@@ -124,7 +124,7 @@ class ModuleApiRule(Rule):
     )
 
     def applies(self, source: str) -> bool:
-        return "self.log" in source or "return {" in source or "self.hparams =" in source
+        return any(needle in source for needle in ("sync_dist_op", "tbptt_", "self.hparams =", "progress_bar", "'log'", '"log"'))
 
     def transformer(self, context: RuleContext) -> cst.CSTTransformer:
         return _ModuleApi(context)

@@ -52,6 +52,9 @@ class _Optimizers(RuleTransformer):
             ) if needle in source
         ]
 
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False  # training_step is rewritten whole from leave_ClassDef
+
     def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
         if original_node.name.value not in self.modules or not isinstance(updated_node.body, cst.IndentedBlock):
             return updated_node
