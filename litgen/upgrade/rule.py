@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 import libcst as cst
+import libcst.matchers as m
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from litgen.convert.names import ImportTable, dotted
@@ -207,6 +208,11 @@ def _with_notes(
     return result
 
 
+def names_in(node: cst.CSTNode) -> set[str]:
+    """Every identifier NODE mentions (what a new name must not clash with, what a body reads)."""
+    return {name.value for name in m.findall(node, m.Name())}  # type: ignore[attr-defined]
+
+
 def keyword(call: cst.Call, name: str) -> cst.Arg | None:
     return next((arg for arg in call.args if arg.keyword is not None and arg.keyword.value == name), None)
 
@@ -217,7 +223,7 @@ def method_name(call: cst.Call) -> str | None:
 
 __all__ = [
     "Change", "Example", "Note", "Rule", "RuleContext", "RuleTransformer", "canonical", "dotted", "keyword",
-    "line_map", "method_name", "namespace",
+    "line_map", "method_name", "names_in", "namespace",
 ]
 
 

@@ -13,7 +13,7 @@ import libcst.matchers as m
 from litgen.convert.names import code
 from litgen.review import review_lines
 from litgen.upgrade.classes import lightning_classes
-from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer
+from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer, names_in
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ class _EpochEnd(RuleTransformer):
         outputs = params[1].name.value if len(params) > 1 else None
         only_self = [params[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)] if params else []
         renamed = hook.with_changes(name=cst.Name(stage.hook), params=hook.params.with_changes(params=only_self))
-        if outputs is None or outputs not in _names_in(hook.body):
+        if outputs is None or outputs not in names_in(hook.body):
             body[index] = renamed
             self.change(f"{stage.epoch_end} -> {stage.hook}", at=self._originals.get(stage.epoch_end))
             return body
@@ -217,10 +217,6 @@ class _EpochEnd(RuleTransformer):
 
 def _methods(body: list[cst.BaseStatement]) -> dict[str, int]:
     return {s.name.value: i for i, s in enumerate(body) if isinstance(s, cst.FunctionDef)}
-
-
-def _names_in(node: cst.CSTNode) -> set[str]:
-    return {n.value for n in m.findall(node, m.Name())}  # type: ignore[attr-defined]
 
 
 def _dict_names(function: cst.FunctionDef) -> set[str]:

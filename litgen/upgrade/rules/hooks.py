@@ -10,7 +10,7 @@ import libcst as cst
 
 from litgen.review import review_lines
 from litgen.upgrade.classes import Kind, lightning_classes
-from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer
+from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer, names_in
 
 _TRAIN_ONLY = "1.x also ran `{old}` around validation and test epochs; 2.x runs `{new}` for training epochs only"
 
@@ -72,17 +72,6 @@ CALLBACK_HOOKS: dict[str, HookChange] = {
 HOOKS: dict[Kind, dict[str, HookChange]] = {"module": MODULE_HOOKS, "callback": CALLBACK_HOOKS, "datamodule": {}}
 
 
-def _names_in(node: cst.CSTNode) -> set[str]:
-    found: set[str] = set()
-
-    class _Names(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            found.add(name.value)
-
-    node.visit(_Names())
-    return found
-
-
 class _Hooks(RuleTransformer):
     rule = "hooks"
 
@@ -118,7 +107,7 @@ class _Hooks(RuleTransformer):
         dropped = [p for p in params if p in change.drop]
         if change.new is None and not dropped:
             return updated_node
-        used = _names_in(original_node.body)
+        used = names_in(original_node.body)
         if any(p in used for p in dropped):
             gone = ", ".join(f"`{p}`" for p in dropped if p in used)
             self.note(f"`{name}` reads {gone}, which 2.x no longer passes: rewrite it without", "manual")

@@ -12,7 +12,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from litgen.convert.names import dotted
 from litgen.upgrade.moves import MOVED_MODULES, MOVED_NAMES, TASK_METRICS, TASK_NOTE, Move
 from litgen.review import review_lines
-from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer, namespace
+from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer, names_in, namespace
 
 LEGACY = "pytorch_lightning"
 
@@ -36,7 +36,7 @@ class _Imports(RuleTransformer):
         super().__init__(context)
         self.renames: dict[str, str] = {}  # local names whose import changed name (`LightningLoggerBase` -> `Logger`)
         self.needed: set[str] = set()  # modules the rewritten chains need imported (`torchmetrics`)
-        self.bound = _bound_names(context.module)
+        self.bound = names_in(context.module)
         self.bare_legacy = any(  # `import pytorch_lightning`: chains `pytorch_lightning.x` are rewritten
             name == LEGACY for name in context.imports.aliases if context.imports.aliases[name] == LEGACY
         )
@@ -170,19 +170,6 @@ def _root(node: cst.BaseExpression) -> str | None:
     while isinstance(node, cst.Attribute):
         node = node.value
     return node.value if isinstance(node, cst.Name) else None
-
-
-def _bound_names(module: cst.Module) -> set[str]:
-    class _Names(cst.CSTVisitor):
-        def __init__(self) -> None:
-            self.found: set[str] = set()
-
-        def visit_Name(self, node: cst.Name) -> None:
-            self.found.add(node.value)
-
-    collector = _Names()
-    module.visit(collector)
-    return collector.found
 
 
 class ImportsRule(Rule):
