@@ -106,7 +106,7 @@ def _add_slurm(project: Project, options: Mapping[str, str]) -> MergeReport:
 
 
 def _components_root() -> Path:
-    from litgen.new import templates_root
+    from litgen.catalog import templates_root
 
     return templates_root() / "_components"
 

@@ -12,40 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# Template lookup lives in litgen/catalog.py; its names are re-exported for `litgen templates` and callers.
+from litgen.catalog import DEFAULT_TEMPLATE, TemplateInfo, find_template, list_templates, templates_root
 from litgen.errors import UsageError
 from litgen.scratch import make_scratch
 
-DEFAULT_TEMPLATE = "classifier"
-
-
-@dataclass(frozen=True)
-class TemplateInfo:
-    """What `litgen templates` shows about one template."""
-
-    name: str
-    path: Path
-    description: str
-    questions: list[str]
-    multiselect: frozenset[str] = frozenset()
-    types: Mapping[str, str] = field(default_factory=dict)  # question -> copier type (str, int, float, bool, ...)
-    choices: Mapping[str, list[Any]] = field(default_factory=dict)  # question -> the values it accepts
-    defaults: Mapping[str, Any] = field(default_factory=dict)  # question -> its default (may be a Jinja template)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "description": self.description,
-            "questions": [
-                {
-                    "name": question,
-                    "type": self.types.get(question, "str"),
-                    "default": self.defaults.get(question),
-                    "choices": self.choices.get(question),
-                    "multiselect": question in self.multiselect,
-                }
-                for question in self.questions
-            ],
-        }
+__all__ = ["DEFAULT_TEMPLATE", "CreatedProject", "TemplateInfo", "create_project", "find_template", "list_templates",
+           "parse_data_pairs", "templates_root"]
 
 
 @dataclass
@@ -54,77 +27,6 @@ class CreatedProject:
 
     dest: Path
     backups: list[Path] = field(default_factory=list)
-
-
-def templates_root() -> Path:
-    """The folder holding the templates: inside the wheel, or the repository's top-level templates/."""
-    package_dir = Path(__file__).resolve().parent
-    shipped = package_dir / "templates"  # where the wheel puts them (see pyproject force-include)
-    if shipped.is_dir():
-        return shipped
-    return package_dir.parent / "templates"  # editable install / source checkout
-
-
-def _read_copier_yml(template_dir: Path) -> dict[str, Any]:
-    import yaml
-
-    config_file = template_dir / "copier.yml"
-    # libyaml's loader when PyYAML was built with it: the pure-Python one costs ~10 ms per template here
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        loaded = yaml.load(config_file.read_text(encoding="utf-8"), Loader=loader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        problem = getattr(error, "problem", None) or "not valid YAML"
-        raise UsageError(f"is not valid YAML: {problem}", path=config_file, line=mark.line + 1 if mark else None) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"cannot read it: {error}", path=config_file) from None
-    if not isinstance(loaded, dict):
-        raise UsageError("is not a copier configuration (expected a mapping)", path=config_file)
-    return loaded
-
-
-def _template_info(template_dir: Path) -> TemplateInfo:
-    config = _read_copier_yml(template_dir)
-    description_file = template_dir / "DESCRIPTION"
-    description = description_file.read_text(encoding="utf-8").strip() if description_file.exists() else ""
-    # copier treats every key that does not start with "_" as a question
-    questions = [key for key in config if not key.startswith("_")]
-    multiselect = frozenset(
-        key for key in questions if isinstance(config[key], dict) and config[key].get("multiselect")
-    )
-    specs = {key: config[key] for key in questions if isinstance(config[key], dict)}
-    types = {key: str(spec.get("type", "str")) for key, spec in specs.items()}
-    choices = {key: _choice_values(spec["choices"]) for key, spec in specs.items() if spec.get("choices")}
-    defaults = {key: spec.get("default") for key, spec in specs.items() if "default" in spec}
-    defaults.update({key: config[key] for key in questions if key not in specs})  # `question: default` shorthand
-    return TemplateInfo(template_dir.name, template_dir, description, questions, multiselect, types, choices, defaults)
-
-
-def _choice_values(choices: Any) -> list[Any]:
-    """copier's choices as the values an answer may take: a list, or a mapping of label -> value."""
-    if isinstance(choices, dict):
-        return [value[0] if isinstance(value, list) and value else value for value in choices.values()]
-    return list(choices) if isinstance(choices, list) else [choices]
-
-
-def list_templates() -> list[TemplateInfo]:
-    """Every template shipped with litgen, sorted with the default first."""
-    root = templates_root()
-    found = [_template_info(d) for d in sorted(root.iterdir()) if (d / "copier.yml").is_file()]
-    return sorted(found, key=lambda info: (info.name != DEFAULT_TEMPLATE, info.name))
-
-
-def find_template(name: str) -> TemplateInfo:
-    """The shipped template called NAME, or a local copier template folder, or a UsageError listing both kinds."""
-    local = Path(name).expanduser()
-    if (local / "copier.yml").is_file():
-        return _template_info(local.resolve())
-    shipped = templates_root() / name
-    if "/" not in name and not name.startswith((".", "_")) and (shipped / "copier.yml").is_file():
-        return _template_info(shipped)  # only this template's copier.yml is parsed
-    names = ", ".join(info.name for info in list_templates()) or "none"
-    raise UsageError(f"unknown template '{name}'; available templates: {names} (or a folder with a copier.yml)")
 
 
 def parse_data_pairs(pairs: Iterable[str]) -> dict[str, str]:
@@ -220,7 +122,7 @@ def _render(info: TemplateInfo, target: Path, answers: Mapping[str, str], use_de
         copier.run_copy(
             str(info.path),
             into,
-            data=dict(data),
+            data={**data, **info.preset},  # e.g. task: gan, for a template that is a task of a shared one
             defaults=defaults,
             unsafe=False,
             quiet=True,
@@ -252,7 +154,7 @@ def _render(info: TemplateInfo, target: Path, answers: Mapping[str, str], use_de
     # A shipped template is recorded as `litgen:<name>` at a git tag of its content, so `litgen update` can merge later versions.
     from litgen.template_source import pin_for_new_project, record_pinned_source
 
-    record_pinned_source(target, pin_for_new_project(info.path))
+    record_pinned_source(target, pin_for_new_project(info))
 
 
 def _given_answers(info: TemplateInfo, rendered: Path) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import litgen
+from litgen import catalog
 from litgen.errors import LitgenError, UsageError
 from litgen.template_source import (
     BUNDLE_PATH,
@@ -104,9 +105,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--version", default=litgen.__version__)
     parser.add_argument("--replace", action="store_true", help="re-record the newest release (before it is published)")
     options = parser.parse_args(argv)
-    from litgen.new import templates_root
-
-    templates_dir = (options.templates or templates_root()).resolve()
+    templates_dir = (options.templates or catalog.templates_root()).resolve()
     try:
         if options.action == "list":
             for tag in sorted_by_version(list(bundle_tags(options.bundle))):

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import litgen
+from litgen import catalog
 from litgen.errors import LitgenError, UsageError
 
 if TYPE_CHECKING:
@@ -207,10 +208,18 @@ class TemplateSource:
     def repo_for(self, name: str) -> Path:
         return self.cache_dir / "templates" / f"{name}.git"
 
+    def folder_of(self, name: str) -> Path | None:
+        """The installed folder of template NAME: its own, or the shared one whose task it is."""
+        if (self.templates_root / name / "copier.yml").is_file():
+            return self.templates_root / name
+        if self.templates_root == catalog.templates_root().resolve():
+            return catalog.shipped_folder(name)
+        return None
+
     def pin(self, name: str) -> PinnedTemplate:
         """The tag holding the installed template NAME exactly, creating a development tag if no release matches."""
-        folder = self.templates_root / name
-        if not (folder / "copier.yml").is_file():
+        folder = self.folder_of(name)
+        if folder is None:
             raise UsageError(f"litgen {self.version} ships no template '{name}'")
         repo = self.repo_for(name)
         with _locked(self.cache_dir / "templates" / ".lock"):
@@ -227,7 +236,7 @@ class TemplateSource:
     def existing(self, name: str, tag: str) -> PinnedTemplate | None:
         """Template NAME at TAG if the cache (after importing the bundle) has it, else None."""
         repo = self.repo_for(name)
-        if not (self.templates_root / name / "copier.yml").is_file() and not repo.is_dir():
+        if self.folder_of(name) is None and not repo.is_dir():
             return None
         with _locked(self.cache_dir / "templates" / ".lock"):
             self._sync_releases(name, repo)
@@ -259,12 +268,30 @@ class TemplateSource:
             parent: str | None = None
             for tag in sorted_by_version(list(releases)):
                 commit, _, when = releases[tag]
-                if not git_succeeds("cat-file", "-e", f"{commit}:{name}/copier.yml", git_dir=repo):
+                folder = self._release_folder(repo, commit, name)
+                if folder is None:
                     continue  # this release did not have the template yet
-                tree = git("rev-parse", f"{commit}:{name}", git_dir=repo).strip()
+                tree = git("rev-parse", f"{commit}:{folder}", git_dir=repo).strip()
                 parent = commit_tree(repo, tree, parent, f"litgen {tag.removeprefix('v')}: template {name}", when)
                 git("update-ref", f"refs/tags/{tag}", parent, git_dir=repo)  # releases are authoritative
         git("config", "litgen.bundle", digest, git_dir=repo)
+
+    @staticmethod
+    def _release_folder(repo: Path, commit: str, name: str) -> str | None:
+        """The folder of release COMMIT that holds template NAME: its own, else a shared one with task NAME."""
+        if git_succeeds("cat-file", "-e", f"{commit}:{name}/copier.yml", git_dir=repo):
+            return name
+        from litgen.catalog import read_copier_yml, tasks_of
+
+        listing = git("ls-tree", "--name-only", "-d", commit, git_dir=repo).split()
+        for folder in (entry for entry in listing if not entry.startswith((".", "_"))):
+            if not git_succeeds("cat-file", "-e", f"{commit}:{folder}/copier.yml", git_dir=repo):
+                continue
+            with tempfile.TemporaryDirectory(prefix="litgen-release-") as scratch:
+                Path(scratch, "copier.yml").write_text(git("show", f"{commit}:{folder}/copier.yml", git_dir=repo))
+                if name in tasks_of(read_copier_yml(Path(scratch))):
+                    return folder
+        return None
 
     def _tag_development_tree(self, repo: Path, tree: str, tags: Mapping[str, tuple[str, str, int]]) -> str:
         """Commit TREE as ``v<version>+dev.<n>`` on top of the newest release not above the installed version."""
@@ -303,17 +330,16 @@ def cache_errors(source: TemplateSource) -> Iterator[None]:
 
 def installed_source() -> TemplateSource:
     """The source for the installed litgen: its templates folder, its bundle and the user's cache."""
-    from litgen.new import templates_root
-
-    return TemplateSource(templates_root().resolve(), BUNDLE_PATH, default_cache_dir(), litgen.__version__)
+    return TemplateSource(catalog.templates_root().resolve(), BUNDLE_PATH, default_cache_dir(), litgen.__version__)
 
 
-def shipped_template_name(template_path: Path) -> str | None:
-    """The name of a template folder that litgen ships, or None for a user's own template folder."""
-    from litgen.new import templates_root
-
-    path = template_path.resolve()
-    return path.name if path.parent == templates_root().resolve() else None
+def shipped_template_name(info: catalog.TemplateInfo) -> str | None:
+    """The name of a template that litgen ships, or None for a user's own template folder."""
+    path = info.path.resolve()
+    if path.parent != catalog.templates_root().resolve():
+        return None
+    folder = catalog.shipped_folder(info.name)
+    return info.name if folder is not None and folder.resolve() == path else None
 
 
 def set_answers_source(answers_file: Path, src_path: str, commit: str | None = None) -> None:
@@ -346,9 +372,9 @@ def set_answers_source(answers_file: Path, src_path: str, commit: str | None = N
     os.replace(partial, answers_file)
 
 
-def pin_for_new_project(template_path: Path) -> PinnedTemplate | None:
+def pin_for_new_project(info: catalog.TemplateInfo) -> PinnedTemplate | None:
     """The version ``litgen new`` records for a shipped template; None for a user's template folder or without git."""
-    name = shipped_template_name(template_path)
+    name = shipped_template_name(info)
     if name is None:
         return None
     problem = None if git_available() else "git is not installed"

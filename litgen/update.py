@@ -191,7 +191,17 @@ def update_project(path: Path, source: TemplateSource | None = None) -> MergeRep
             path=project.answers_file,
         )
     require_clean_git(project.root)
-    return merge_template_change(project, old, target)
+    return merge_template_change(project, old, target, _task_answer(project, source))
+
+
+def _task_answer(project: Project, source: TemplateSource) -> dict[str, str]:
+    """``task: <template>`` when the template is now a task of a shared one and the project predates that."""
+    from litgen.catalog import TASK_QUESTION
+
+    folder = source.folder_of(project.template)
+    if TASK_QUESTION in project.answers or folder is None or folder.name == project.template:
+        return {}
+    return {TASK_QUESTION: project.template}
 
 
 def require_clean_git(root: Path) -> None:

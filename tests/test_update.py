@@ -77,7 +77,7 @@ def test_update_of_a_real_classifier_project(tmp_path: Path, monkeypatch: pytest
     root = tmp_path / "templates"
     shutil.copytree(Path(litgen.__file__).parent.parent / "templates" / "classifier", root / "classifier",
                     ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr("litgen.new.templates_root", lambda: root)
+    monkeypatch.setattr("litgen.catalog.templates_root", lambda: root)
     monkeypatch.setattr("litgen.template_source.BUNDLE_PATH", tmp_path / "history.bundle")
     monkeypatch.setattr(litgen, "__version__", "1.0.0")
     add_release(tmp_path / "history.bundle", root, "1.0.0")

@@ -65,7 +65,7 @@ class Releases:
                 "project/NOTES.md": "Notes that version 1.1 drops.\n",
             },
         )
-        monkeypatch.setattr("litgen.new.templates_root", lambda: self.root)
+        monkeypatch.setattr("litgen.catalog.templates_root", lambda: self.root)
         monkeypatch.setattr("litgen.template_source.BUNDLE_PATH", self.bundle)
 
     def release(self, version: str) -> TemplateSource:

@@ -1,0 +1,205 @@
+"""The shipped templates and what each asks: template lookup by name, shared by new, update, add and releases.
+
+A shipped copier template may serve several litgen templates through a ``task`` question: each
+of its choices is listed as a template of its own (``classifier``, ``gan``, ...), whose questions
+are those the task asks (copier's ``when``) with the choices the task allows (copier's per-choice
+``validator``). Rendering such a template passes ``task`` as a fixed answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from litgen.errors import UsageError
+
+DEFAULT_TEMPLATE = "classifier"
+TASK_QUESTION = "task"
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    """What `litgen templates` shows about one template, and the fixed answers that select it."""
+
+    name: str
+    path: Path
+    description: str
+    questions: list[str]
+    multiselect: frozenset[str] = frozenset()
+    types: Mapping[str, str] = field(default_factory=dict)  # question -> copier type (str, int, float, bool, ...)
+    choices: Mapping[str, list[Any]] = field(default_factory=dict)  # question -> the values it accepts
+    defaults: Mapping[str, Any] = field(default_factory=dict)  # question -> its default (may be a Jinja template)
+    preset: Mapping[str, str] = field(default_factory=dict)  # answers the name fixes, e.g. {"task": "gan"}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "questions": [
+                {
+                    "name": question,
+                    "type": self.types.get(question, "str"),
+                    "default": self.defaults.get(question),
+                    "choices": self.choices.get(question),
+                    "multiselect": question in self.multiselect,
+                }
+                for question in self.questions
+            ],
+        }
+
+
+def templates_root() -> Path:
+    """The folder holding the templates: inside the wheel, or the repository's top-level templates/."""
+    package_dir = Path(__file__).resolve().parent
+    shipped = package_dir / "templates"  # where the wheel puts them (see pyproject force-include)
+    if shipped.is_dir():
+        return shipped
+    return package_dir.parent / "templates"  # editable install / source checkout
+
+
+def read_copier_yml(template_dir: Path) -> dict[str, Any]:
+    """TEMPLATE_DIR/copier.yml as a mapping, or a UsageError naming the file (and line) that is wrong."""
+    import yaml
+
+    config_file = template_dir / "copier.yml"
+    # libyaml's loader when PyYAML was built with it: the pure-Python one costs ~10 ms per template here
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        loaded = yaml.load(config_file.read_text(encoding="utf-8"), Loader=loader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        problem = getattr(error, "problem", None) or "not valid YAML"
+        raise UsageError(f"is not valid YAML: {problem}", path=config_file, line=mark.line + 1 if mark else None) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"cannot read it: {error}", path=config_file) from None
+    if not isinstance(loaded, dict):
+        raise UsageError("is not a copier configuration (expected a mapping)", path=config_file)
+    return loaded
+
+
+def _choice_values(choices: Any) -> list[Any]:
+    """copier's choices as the values an answer may take: a list, or a mapping of label -> value."""
+    if isinstance(choices, dict):
+        values = [value.get("value") if isinstance(value, dict) else value for value in choices.values()]
+        return [value[0] if isinstance(value, list) and value else value for value in values]
+    return list(choices) if isinstance(choices, list) else [choices]
+
+
+def _render(text: Any, context: Mapping[str, Any]) -> Any:
+    """TEXT rendered with CONTEXT when it is a Jinja string that needs nothing else; else TEXT unchanged."""
+    if not isinstance(text, str) or ("{{" not in text and "{%" not in text):
+        return text
+    import jinja2
+
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    try:
+        return environment.from_string(text).render(context).strip()
+    except jinja2.TemplateError:  # it depends on other answers: show it as copier will evaluate it
+        return text
+
+
+def _task_choices(spec: Mapping[str, Any], context: Mapping[str, Any]) -> list[Any]:
+    """The choices of a question that the task does not disable (copier's per-choice validator)."""
+    choices = spec["choices"]
+    if not isinstance(choices, dict):
+        return _choice_values(choices)
+    allowed = {
+        label: value
+        for label, value in choices.items()
+        if not (isinstance(value, dict) and _render(value.get("validator", ""), context))
+    }
+    return _choice_values(allowed)
+
+
+def _info(template_dir: Path, name: str, config: Mapping[str, Any], preset: Mapping[str, str]) -> TemplateInfo:
+    description_file = template_dir / "DESCRIPTION"
+    description = description_file.read_text(encoding="utf-8").strip() if description_file.exists() else ""
+    # copier treats every key that does not start with "_" as a question; a preset one is not asked.
+    questions = [key for key in config if not key.startswith("_") and key not in preset]
+    specs = {key: config[key] for key in questions if isinstance(config[key], dict)}
+    if preset:
+        description = _render(_task_label(config, preset[TASK_QUESTION]), preset)
+        # A question the task does not ask (`when` false), or a computed value, is not one of its questions.
+        questions = [key for key in questions if key not in specs or _render(specs[key].get("when", True), preset)
+                     not in (False, "false", "False", "")]
+        specs = {key: spec for key, spec in specs.items() if key in questions}
+    multiselect = frozenset(key for key, spec in specs.items() if spec.get("multiselect"))
+    types = {key: str(spec.get("type", "str")) for key, spec in specs.items()}
+    choices = {key: _task_choices(spec, preset) for key, spec in specs.items() if spec.get("choices")}
+    defaults = {key: spec.get("default") for key, spec in specs.items() if "default" in spec}
+    if preset:  # a default that depends only on the task is shown as its value for this task
+        defaults = {key: _typed(_render(value, preset), types[key]) for key, value in defaults.items()}
+    defaults.update({key: config[key] for key in questions if key not in specs})  # `question: default` shorthand
+    return TemplateInfo(name, template_dir, description, questions, multiselect, types, choices, defaults, dict(preset))
+
+
+def _typed(value: Any, kind: str) -> Any:
+    """A rendered default as the question's type (Jinja renders text); unchanged if it does not convert."""
+    converters: dict[str, Any] = {"int": int, "float": float, "bool": lambda text: text.lower() == "true"}
+    if not isinstance(value, str) or kind not in converters or "{" in value:
+        return value
+    try:
+        return converters[kind](value)
+    except ValueError:
+        return value
+
+
+def _task_label(config: Mapping[str, Any], task: str) -> str:
+    choices = config[TASK_QUESTION]["choices"]
+    return next(label for label, value in choices.items() if value == task) if isinstance(choices, dict) else task
+
+
+def tasks_of(config: Mapping[str, Any]) -> list[str]:
+    """The tasks a template serves through its ``task`` question (none for an ordinary template)."""
+    spec = config.get(TASK_QUESTION)
+    return [str(task) for task in _choice_values(spec["choices"])] if isinstance(spec, dict) and spec.get("choices") else []
+
+
+def _shipped_infos(template_dir: Path) -> list[TemplateInfo]:
+    """The templates a shipped folder provides: one per task, or the folder itself."""
+    config = read_copier_yml(template_dir)
+    tasks = tasks_of(config)
+    if not tasks:
+        return [_info(template_dir, template_dir.name, config, {})]
+    return [_info(template_dir, task, config, {TASK_QUESTION: task}) for task in tasks]
+
+
+def list_templates() -> list[TemplateInfo]:
+    """Every template shipped with litgen, sorted with the default first."""
+    root = templates_root()
+    found = [
+        info
+        for folder in sorted(root.iterdir())
+        if (folder / "copier.yml").is_file() and not folder.name.startswith((".", "_"))
+        for info in _shipped_infos(folder)
+    ]
+    return sorted(found, key=lambda info: (info.name != DEFAULT_TEMPLATE, info.name))
+
+
+def find_template(name: str) -> TemplateInfo:
+    """The shipped template called NAME, or a local copier template folder, or a UsageError listing both kinds."""
+    local = Path(name).expanduser()
+    if (local / "copier.yml").is_file():
+        folder = local.resolve()
+        return _info(folder, folder.name, read_copier_yml(folder), {})
+    if "/" not in name and not name.startswith((".", "_")):
+        own = templates_root() / name
+        if (own / "copier.yml").is_file():  # only this template's copier.yml is parsed
+            plain = _shipped_infos(own)
+            if [info.name for info in plain] == [name]:
+                return plain[0]
+        shipped = next((info for info in list_templates() if info.name == name), None)
+        if shipped is not None:
+            return shipped
+    names = ", ".join(info.name for info in list_templates()) or "none"
+    raise UsageError(f"unknown template '{name}'; available templates: {names} (or a folder with a copier.yml)")
+
+
+def shipped_folder(name: str) -> Path | None:
+    """The shipped folder holding template NAME (its own folder, or the folder whose task it is), or None."""
+    root = templates_root()
+    if (root / name / "copier.yml").is_file():
+        return root / name
+    return next((info.path for info in list_templates() if info.name == name and info.preset), None)
