@@ -118,6 +118,9 @@ class ProbeState:
         self.trainer_policy: Callable[[dict[str, Any], str], tuple[dict[str, Any], list[str]]] = (
             lambda kwargs, package: force_cpu_fast_dev_run(kwargs, cpu_map=self.cpu_map)
         )
+        # `litgen check --deep` builds its own Trainers inside the program's run; while this is set,
+        # they are built as asked (no fast_dev_run, no counter callback).
+        self.passthrough = False
         self.started = time.monotonic()
         self._last_write = 0.0
 
@@ -150,6 +153,9 @@ class ProbeState:
 
 
 STATE = ProbeState()
+# Called with each Trainer package patch_trainer patches later (pytorch_lightning is patched when the
+# program imports it); a probe plugin that wraps more of the Trainer registers itself here.
+PATCH_HOOKS: list[Callable[[ModuleType], None]] = []
 
 
 def _make_counter_callback(callback_base: type) -> type:
@@ -203,6 +209,10 @@ def patch_trainer(package: ModuleType) -> None:
 
     @functools.wraps(original_init)
     def forced_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        if STATE.passthrough:
+            original_init(self, *args, **kwargs)
+            return
+        self._litgen_program_kwargs = dict(kwargs)  # what the program asked for, before forcing (check --deep)
         forced, notes = STATE.trainer_policy(kwargs, package.__name__)
         forced["callbacks"] = [*as_list(forced.get("callbacks")), counter_class()]
         STATE.trainers += 1
@@ -214,6 +224,8 @@ def patch_trainer(package: ModuleType) -> None:
 
     forced_init._litgen_probe = True  # type: ignore[attr-defined]
     trainer_class.__init__ = forced_init
+    for hook in PATCH_HOOKS:
+        hook(package)
 
 
 class PatchPytorchLightningOnImport(importlib.abc.MetaPathFinder):

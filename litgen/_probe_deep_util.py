@@ -1,0 +1,252 @@
+"""Helpers of `litgen check --deep` inside the probe: Trainer settings for a short real fit, its recorder, and failure texts."""
+
+# Imported inside a probe child only (litgen/_probe_deep.py, litgen/_probe_deep_steps.py). Stays
+# importable without torch: torch and Lightning are looked up when a function needs them, so the
+# pure helpers (deep_trainer_kwargs, same_state, weights_only_reason) are unit-testable cheaply.
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import os
+import pickle
+import re
+from collections.abc import Iterator
+from types import ModuleType, TracebackType
+from typing import Any
+
+from litgen._probe_trainer import exception_line, force_cpu_fast_dev_run
+
+LIGHTNING_PACKAGES = ("lightning", "pytorch_lightning", "lightning_fabric")
+
+
+class DeepFailure(Exception):
+    """A sub-check failed; the message is its one-line reason."""
+
+
+class DeepSkip(Exception):
+    """A sub-check cannot run (what it needs failed before it); the message is its one-line reason."""
+
+
+def deep_trainer_kwargs(
+    program: dict[str, Any], *, root: str, epochs: int, batches: int, cpu_map: bool = False
+) -> tuple[dict[str, Any], list[str]]:
+    """The program's own Trainer arguments for a short real fit: EPOCHS epochs of BATCHES batches on one CPU.
+
+    GPU-only settings are mapped as `litgen check` maps them. Checkpointing is on and goes, with the
+    logs, under ROOT (a scratch folder); settings that would stop the fit early or make it long go.
+    The caller adds the callbacks, the logger and, for DDP, devices and strategy.
+    """
+    kwargs, notes = force_cpu_fast_dev_run(program, cpu_map=cpu_map)
+    val_batches = program.get("limit_val_batches")
+    interval = program.get("val_check_interval")
+    kwargs.update(
+        fast_dev_run=False,
+        max_epochs=epochs,
+        min_epochs=None,
+        max_steps=-1,
+        min_steps=None,
+        max_time=None,
+        limit_train_batches=batches,
+        # a program that turned validation off keeps it off; otherwise two batches show it works
+        limit_val_batches=0 if val_batches in (0, 0.0) else 2,
+        val_check_interval=1.0 if isinstance(interval, int) and interval > batches else interval if interval is not None else 1.0,
+        log_every_n_steps=1,
+        enable_checkpointing=True,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=root,
+        profiler=None,
+        barebones=False,
+    )
+    return kwargs, notes
+
+
+def is_lightning_class(value: Any) -> bool:
+    """Whether VALUE's class comes from Lightning itself (its callbacks are Lightning's to get right)."""
+    return type(value).__module__.split(".")[0] in LIGHTNING_PACKAGES
+
+
+def is_stateful(callback: Any, callback_base: type) -> bool:
+    """A callback that saves a state in checkpoints (overrides state_dict), as Lightning decides it."""
+    return getattr(type(callback), "state_dict", None) is not getattr(callback_base, "state_dict", None)
+
+
+def plain(value: Any) -> Any:
+    """VALUE with tensors as nested lists, so that two states compare with == and print readably."""
+    if hasattr(value, "detach") and hasattr(value, "tolist"):
+        return value.detach().cpu().tolist()
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"  # nan != nan, but a restored nan is restored
+    return value if isinstance(value, (int, float, str, bool, type(None))) else repr(value)
+
+
+def short(value: Any, limit: int = 80) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def loss_of(outputs: Any) -> float | None:
+    """The loss a training step returned (a tensor, or a dict holding 'loss'), as a float."""
+    if isinstance(outputs, dict):
+        outputs = outputs.get("loss")
+    if outputs is None or not hasattr(outputs, "detach"):
+        return None
+    try:
+        return float(outputs.detach())
+    except (TypeError, ValueError, RuntimeError):
+        return None
+
+
+def first_difference(first: list[float], second: list[float], rtol: float = 1e-6) -> int | None:
+    """The first step whose losses differ (beyond RTOL), the shorter length if one ran fewer; None if equal."""
+    for index, (a, b) in enumerate(zip(first, second)):
+        if not (a == b or abs(a - b) <= rtol * max(abs(a), abs(b))):
+            return index
+    return None if len(first) == len(second) else min(len(first), len(second))
+
+
+def _frames(error: BaseException) -> Iterator[TracebackType]:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:  # the cause chain too: Lightning re-raises
+        seen.add(id(current))
+        frame = current.__traceback__
+        while frame is not None:
+            yield frame
+            frame = frame.tb_next
+        current = current.__cause__ or current.__context__
+
+
+def raised_while_saving(error: BaseException) -> bool:
+    """Whether ERROR came out of writing a checkpoint (Trainer.save_checkpoint or torch.save)."""
+    for frame in _frames(error):
+        code = frame.tb_frame.f_code
+        if code.co_name in ("save_checkpoint", "_save_checkpoint", "dump_checkpoint") or (
+            code.co_name in ("save", "_save") and code.co_filename.endswith(os.path.join("torch", "serialization.py"))
+        ):
+            return True
+    return False
+
+
+def unpicklable_hyperparameters(*owners: Any) -> list[str]:
+    """`name (type)` for each hyper-parameter of the module or data module that pickle cannot save."""
+    found: list[str] = []
+    for owner in owners:
+        hparams = getattr(owner, "hparams", None)
+        for name, value in (dict(hparams) if hparams else {}).items():
+            try:
+                pickle.dumps(value)
+            except Exception:  # noqa: BLE001 - whatever pickle raises, this value is what cannot be saved
+                found.append(f"{name} ({type(value).__name__})")
+    return found
+
+
+def saving_reason(error: BaseException, model: Any, datamodule: Any) -> str:
+    culprits = unpicklable_hyperparameters(model, datamodule)
+    hint = (
+        f"; hyper-parameter {', '.join(culprits)} cannot be pickled (pass it to save_hyperparameters(ignore=[...]) "
+        "or save a plain value instead)"
+        if culprits
+        else ""
+    )
+    return f"a checkpoint could not be saved: {exception_line(error)}{hint}"
+
+
+_UNSUPPORTED = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
+
+
+def find_object(data: Any, qualified: str, where: str = "checkpoint") -> str | None:
+    """Where in a loaded checkpoint a value of class QUALIFIED (or that class itself) sits."""
+    kind = type(data)
+    if f"{kind.__module__}.{kind.__qualname__}" == qualified or (
+        isinstance(data, type) and f"{data.__module__}.{data.__qualname__}" == qualified
+    ):
+        return where
+    if isinstance(data, dict):
+        items: Any = ((f"{where}[{key!r}]", value) for key, value in data.items())
+    elif isinstance(data, (list, tuple)):
+        items = ((f"{where}[{index}]", value) for index, value in enumerate(data))
+    elif hasattr(data, "__dict__") and not isinstance(data, type) and not hasattr(data, "detach"):
+        items = ((f"{where}.{key}", value) for key, value in vars(data).items())
+    else:
+        return None
+    for path, value in items:
+        found = find_object(value, qualified, path)
+        if found is not None:
+            return found
+    return None
+
+
+def weights_only_reason(error: BaseException, checkpoint: dict[str, Any] | None) -> str:
+    """Why torch.load with its default weights_only=True refused a checkpoint, naming the object and where it is."""
+    match = _UNSUPPORTED.search(str(error))
+    if match is None:
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        detail = next((line for line in lines if "WeightsUnpickler error" in line), lines[0] if lines else type(error).__name__)
+        return f"torch.load refuses the checkpoint with its default weights_only=True: {detail[:200]}"
+    name = match.group(1)
+    where = find_object(checkpoint, name) if checkpoint is not None else None
+    at = f" at {where}" if where else ""
+    return (
+        f"torch.load refuses the checkpoint with its default weights_only=True (torch >= 2.6): it holds a {name}{at}; "
+        "save plain values (numbers, strings, dicts) there, or allow the class with torch.serialization.add_safe_globals"
+    )
+
+
+def callback_base(package: ModuleType) -> type:
+    return importlib.import_module(f"{package.__name__}.callbacks").Callback  # type: ignore[no-any-return]
+
+
+def recorder_class(package: ModuleType) -> type:
+    """A Callback (of the program's Lightning package) recording what a deep fit did, per process."""
+    base = callback_base(package)
+
+    class LitgenDeepRecorder(base):  # type: ignore[misc, valid-type]
+        def __init__(self, rank_dir: str | None = None) -> None:
+            self.rank_dir = rank_dir
+            self.losses: list[float] = []
+            self.batches = 0
+            self.start: tuple[int, int] | None = None
+            self.states: list[tuple[str, str, Any, bool]] = []  # (class, state_key, state, Lightning's own)
+
+        def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+            self.start = (int(trainer.global_step), int(trainer.current_epoch))
+            self.states = [
+                (type(callback).__name__, str(callback.state_key), plain(callback.state_dict()), is_lightning_class(callback))
+                for callback in trainer.callbacks
+                if is_stateful(callback, base)
+            ]
+
+        def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
+            self.batches += 1
+            loss = loss_of(outputs)
+            if loss is not None:
+                self.losses.append(loss)
+            self._write_rank(trainer, finished=False)
+
+        def on_train_end(self, trainer: Any, pl_module: Any) -> None:
+            self._write_rank(trainer, finished=True)
+
+        def _write_rank(self, trainer: Any, *, finished: bool) -> None:
+            # DDP: each rank is a forked process; its record reaches the judge as a file, even if it hangs later
+            if self.rank_dir is None:
+                return
+            record = {
+                "rank": int(trainer.global_rank),
+                "batches": self.batches,
+                "global_step": int(trainer.global_step),
+                "finished": finished,
+                "metrics": sorted(trainer.callback_metrics) if finished else [],
+            }
+            path = os.path.join(self.rank_dir, f"rank{record['rank']}.json")
+            with open(f"{path}.tmp", "w", encoding="utf-8") as handle:
+                json.dump(record, handle)
+            os.replace(f"{path}.tmp", path)
+
+    return LitgenDeepRecorder
