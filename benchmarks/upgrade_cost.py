@@ -10,7 +10,9 @@ from timing import REPO, Figure, median_seconds
 
 FIXTURES = REPO / "tests" / "fixtures" / "upgrade"
 COPIES = 20
-GOAL_LINES_PER_S = 1000
+# The goal is a ratio to parsing the same files in the same run (this machine's noise cancels): 16x a
+# libcst parse was ~1000 lines/s here when it was set, i.e. about two parses' worth per rule.
+GOAL_PARSE_RATIO = 16
 
 
 def one_x_project(work: Path) -> tuple[Path, int]:
@@ -38,6 +40,6 @@ def bench_upgrade(work: Path, runs: int) -> list[Figure]:
     per_run = median_seconds(lambda: upgrade_paths([root], diff_only=True), runs=runs)
     rate = lines / per_run
     figure = Figure(f"upgrade: throughput ({lines} lines of 1.x code, --diff, in-process)", rate, "lines/s",
-                    "libcst parse of the same files", parse_only, per_run / parse_only, f">= {GOAL_LINES_PER_S} lines/s")
-    figure.met = rate >= GOAL_LINES_PER_S
+                    "libcst parse of the same files", parse_only, per_run / parse_only, f"ratio <= {GOAL_PARSE_RATIO}")
+    figure.met = per_run / parse_only <= GOAL_PARSE_RATIO
     return [figure]

@@ -10,6 +10,7 @@ from typing import Protocol
 import libcst as cst
 
 from litgen.convert.symbols import Symbols
+from litgen.cst_walk import walk
 
 
 def dotted(node: cst.CSTNode | None) -> str | None:
@@ -89,15 +90,12 @@ class ImportTable:
                 elif isinstance(node, cst.ImportFrom):
                     collector.visit_ImportFrom(node)
             return
-        stack: list[cst.CSTNode] = [module]
-        while stack:  # statements only: imports never hide inside expressions (which can nest deeply)
-            node = stack.pop()
+        # Statements only: imports never hide inside expressions (which can nest deeply).
+        for node in walk(module, enter=lambda node: not isinstance(node, cst.BaseExpression)):
             if isinstance(node, cst.Import):
                 collector.visit_Import(node)
             elif isinstance(node, cst.ImportFrom):
                 collector.visit_ImportFrom(node)
-            elif not isinstance(node, cst.BaseExpression):
-                stack.extend(reversed(node.children))
 
     def qualify(self, node: cst.CSTNode | None) -> str | None:
         name = dotted(node)

@@ -6,6 +6,7 @@ from typing import Literal
 
 import libcst as cst
 
+from litgen.cst_walk import find
 from litgen.upgrade.rule import RuleContext
 
 Kind = Literal["module", "datamodule", "callback"]
@@ -20,11 +21,9 @@ def lightning_classes(module: cst.Module, context: RuleContext) -> dict[str, Kin
     """Class name -> what it is, for the classes of MODULE that derive from Lightning's (at any depth)."""
     classes: dict[str, list[cst.BaseExpression]] = {}
 
-    class _Collect(cst.CSTVisitor):
-        def visit_ClassDef(self, node: cst.ClassDef) -> None:
-            classes[node.name.value] = [base.value for base in node.bases]
-
-    module.visit(_Collect())
+    # No class is defined inside a simple statement: not entering them skips most of the tree.
+    for node in find(module, cst.ClassDef, enter=lambda node: not isinstance(node, cst.SimpleStatementLine)):
+        classes[node.name.value] = [base.value for base in node.bases]
     found: dict[str, Kind] = {}
     changed = True
     while changed:  # a class deriving from one found earlier (`class Base(pl.LightningModule)`, `class M(Base)`)

@@ -14,7 +14,6 @@ from litgen.errors import ConversionError
 from litgen.upgrade.rule import Change, RuleContext, line_map
 from litgen.upgrade.rules import RULES
 
-
 _LIGHTNING_CLASS = re.compile(r"^class\s+(\w+)\s*\([^)]*Lightning(?:Data)?Module\b", re.MULTILINE)
 
 
@@ -79,8 +78,8 @@ def _apply_rules(module: cst.Module, source: str, filename: str, project: frozen
         context = RuleContext(module, filename, project=project)
         module = rule.apply(module, context)
         if context.changes or context.notes:
-            where = context.lines()
-            to_original = line_map(context.module.code, source) if moved else None
+            where, read = context.lines()
+            to_original = line_map(read, source) if moved else None
 
             def original(node: cst.CSTNode | None) -> int | None:
                 line = where(node)

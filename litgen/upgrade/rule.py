@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 import difflib
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 import libcst as cst
-import libcst.matchers as m
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from litgen.convert.names import ImportTable, dotted
+from litgen.cst_walk import find
 from litgen.review import StatementT, review
+from litgen.upgrade.positions import start_lines
 
 NoteKind = Literal["review", "manual"]
 
@@ -95,19 +95,26 @@ class RuleContext:
         """A rule's second pass reads MODULE, its first pass's output; the engine still finds its lines."""
         self.passes.append(module)
 
-    def lines(self) -> Callable[[cst.CSTNode | None], int | None]:
-        """Where nodes the rule recorded are, in the text it read; computed only when something was recorded."""
+    def lines(self) -> tuple[Callable[[cst.CSTNode | None], int | None], str]:
+        """Where the nodes the rule recorded are, in the text it read, and that text.
+
+        Computed only when something was recorded: it costs a code generation pass per text read.
+        """
         found: dict[cst.CSTNode, int] = {}
+        recorded = [c.at for c in self.changes if c.at is not None] + [n.at for n in self.notes if n.at is not None]
+        read = ""
         for index, module in enumerate([self.module, *self.passes]):
-            positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-            translate = line_map(module.code, self.module.code) if index else None
-            for node in [c.at for c in self.changes] + [n.at for n in self.notes]:
-                position = positions.get(node) if node is not None and node not in found else None
-                if position is not None:
-                    line = translate(position.start.line) if translate is not None else position.start.line
-                    if line is not None:
-                        found[node] = line  # type: ignore[index]
-        return lambda node: found.get(node) if node is not None else None
+            starts, code = start_lines(module, [node for node in recorded if node not in found])
+            if not index:
+                read = code
+                found.update(starts)
+                continue
+            translate = line_map(code, read)
+            for node, line in starts.items():
+                mapped = translate(line)
+                if mapped is not None:
+                    found[node] = mapped
+        return (lambda node: found.get(node) if node is not None else None), read
 
     def imported(self, node: cst.CSTNode | None) -> str | None:
         """The full dotted name of something the script imported (`pl.Trainer` -> `pytorch_lightning.Trainer`)."""
@@ -210,7 +217,7 @@ def _with_notes(
 
 def names_in(node: cst.CSTNode) -> set[str]:
     """Every identifier NODE mentions (what a new name must not clash with, what a body reads)."""
-    return {name.value for name in m.findall(node, m.Name())}  # type: ignore[attr-defined]
+    return {name.value for name in find(node, cst.Name)}
 
 
 def keyword(call: cst.Call, name: str) -> cst.Arg | None:

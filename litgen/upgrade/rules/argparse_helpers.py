@@ -9,14 +9,14 @@ keep working, and the result imports nothing of litgen.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import ClassVar
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
 
 from litgen.convert.names import code, dotted
 from litgen.review import review_lines
+from litgen.upgrade.added_imports import add_imports
 from litgen.upgrade.classes import lightning_classes
 from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer, method_name
 
@@ -123,12 +123,17 @@ def _classes_defining(module: cst.Module, methods: tuple[str, ...]) -> set[str]:
     return found
 
 
+@cache
+def _helper_functions() -> Sequence[cst.BaseStatement]:
+    return cst.parse_module(HELPERS).body  # nodes are immutable: one parse serves every file
+
+
 def _with_helpers(module: cst.Module) -> cst.Module:
     """The helper functions after the file's leading imports (once: a second run finds them there)."""
     defined = {s.name.value for s in module.body if isinstance(s, cst.FunctionDef)}
     if set(HELPER_NAMES) <= defined:
         return module
-    helpers = list(cst.parse_module(HELPERS).body)
+    helpers = list(_helper_functions())
     helpers[0] = helpers[0].with_changes(leading_lines=[cst.EmptyLine(indent=False)] * 2)
     body = list(module.body)
     position = 0
@@ -177,6 +182,4 @@ class ArgparseRule(Rule):
         module = module.visit(transformer)
         if not transformer.used:
             return module
-        codemod = CodemodContext()
-        AddImportsVisitor.add_needed_import(codemod, "inspect")
-        return _with_helpers(AddImportsVisitor(codemod).transform_module(module))
+        return _with_helpers(add_imports(module, [("inspect", None)]))

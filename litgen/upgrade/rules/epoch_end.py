@@ -11,6 +11,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from litgen.convert.names import code
+from litgen.cst_walk import find
 from litgen.review import review_lines
 from litgen.upgrade.classes import lightning_classes
 from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer, names_in
@@ -117,7 +118,7 @@ class _EpochEnd(RuleTransformer):
             return [], cst.parse_expression(f"self.{stage.step_end}({code(value)})")
 
         index = methods[stage.step]
-        if m.findall(body[index], m.Call(func=m.Attribute(value=m.Name("self"), attr=m.Name(stage.step_end)))):
+        if any(m.matches(call, m.Call(func=m.Attribute(value=m.Name("self"), attr=m.Name(stage.step_end)))) for call in find(body[index], cst.Call)):
             return body  # the step calls it already (upgraded before, or written that way)
         returns = _Returns(wrap)
         original = body[index]
@@ -222,9 +223,9 @@ def _methods(body: list[cst.BaseStatement]) -> dict[str, int]:
 def _dict_names(function: cst.FunctionDef) -> set[str]:
     """Names the method assigns a dict literal to (`result = {"loss": loss}`)."""
     found = set()
-    for assign in m.findall(function, m.Assign(value=m.Dict())):
-        assert isinstance(assign, cst.Assign)
-        found |= {t.target.value for t in assign.targets if isinstance(t.target, cst.Name)}
+    for assign in find(function, cst.Assign):
+        if isinstance(assign.value, cst.Dict):
+            found |= {t.target.value for t in assign.targets if isinstance(t.target, cst.Name)}
     return found
 
 

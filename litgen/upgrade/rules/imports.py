@@ -6,12 +6,11 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
 
 from litgen.convert.names import dotted
-from litgen.upgrade.moves import MOVED_MODULES, MOVED_NAMES, TASK_METRICS, TASK_NOTE, Move
 from litgen.review import review_lines
+from litgen.upgrade.added_imports import add_imports
+from litgen.upgrade.moves import MOVED_MODULES, MOVED_NAMES, TASK_METRICS, TASK_NOTE, Move
 from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer, names_in, namespace
 
 LEGACY = "pytorch_lightning"
@@ -229,9 +228,4 @@ class ImportsRule(Rule):
     def apply(self, module: cst.Module, context: RuleContext) -> cst.Module:
         transformer = _Imports(context)
         result = module.visit(transformer)
-        if transformer.needed:
-            codemod = CodemodContext()
-            for needed in sorted(transformer.needed):
-                AddImportsVisitor.add_needed_import(codemod, needed)
-            result = AddImportsVisitor(codemod).transform_module(result)
-        return result
+        return add_imports(result, [(needed, None) for needed in transformer.needed])

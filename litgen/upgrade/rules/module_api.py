@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -14,6 +15,8 @@ from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer, key
 SELF_LOG = m.Call(func=m.Attribute(value=m.Name("self"), attr=m.Name("log") | m.Name("log_dict")))
 REDUCE_NOTE = "`sync_dist_op=` became `reduce_fx=`, which also decides how the epoch value is reduced"
 RESULT_KEYS = ("log", "progress_bar")
+# What the rule reads; `progress_bar` alone would also match every `enable_progress_bar=` flag.
+_NEEDLES = re.compile(r"sync_dist_op|tbptt_|self\.hparams\s*=(?!=)|[\"'](?:log|progress_bar)[\"']")
 STEPS = ("training_step", "validation_step", "test_step", "training_step_end", "validation_step_end", "test_step_end")
 
 
@@ -124,7 +127,7 @@ class ModuleApiRule(Rule):
     )
 
     def applies(self, source: str) -> bool:
-        return any(needle in source for needle in ("sync_dist_op", "tbptt_", "self.hparams =", "progress_bar", "'log'", '"log"'))
+        return _NEEDLES.search(source) is not None
 
     def transformer(self, context: RuleContext) -> cst.CSTTransformer:
         return _ModuleApi(context)

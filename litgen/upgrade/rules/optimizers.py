@@ -9,6 +9,7 @@ from typing import ClassVar
 import libcst as cst
 import libcst.matchers as m
 
+from litgen.cst_walk import find
 from litgen.upgrade.classes import lightning_classes
 from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer
 
@@ -129,7 +130,8 @@ def _with_manual_optimization(init: cst.FunctionDef) -> cst.FunctionDef:
     statements = list(init.body.body)  # type: ignore[attr-defined]
     position = 0
     for index, statement in enumerate(statements):
-        if m.findall(statement, m.Call(func=m.Attribute(value=m.Call(func=m.Name("super")), attr=m.Name("__init__")))):
+        super_init = m.Call(func=m.Attribute(value=m.Call(func=m.Name("super")), attr=m.Name("__init__")))
+        if any(m.matches(call, super_init) for call in find(statement, cst.Call)):
             position = index + 1
             break
     line = cst.parse_statement("self.automatic_optimization = False  # several optimizers (see training_step)\n")

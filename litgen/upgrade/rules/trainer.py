@@ -6,16 +6,15 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
-
 import libcst.matchers as m
 
-from litgen.convert.names import code
+from litgen.convert.names import code, dotted
+from litgen.cst_walk import find
+from litgen.upgrade.added_imports import add_imports
 from litgen.upgrade.flags import FLAGS, TUNING_FLAGS, Callback, Outcome, accelerator_value
 from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer, method_name
 from litgen.upgrade.rules.trainer_args import argument, callback_call, commas, read_value
-from litgen.upgrade.rules.trainer_calls import FitReceivers, TrainerCalls, TrainerFacts
+from litgen.upgrade.rules.trainer_calls import TrainerCalls, TrainerFacts, fit_receivers
 
 TRAINER = "lightning.pytorch.Trainer"
 HEAD = "from lightning.pytorch import Trainer\n"  # the examples' import (the imports rule has run before)
@@ -24,13 +23,14 @@ HEAD = "from lightning.pytorch import Trainer\n"  # the examples' import (the im
 class _Trainer(RuleTransformer):
     rule = "trainer"
 
-    def __init__(self, context: RuleContext, facts: TrainerFacts, spread: set[str]) -> None:
+    def __init__(self, context: RuleContext, facts: TrainerFacts, calls: Sequence[cst.Call]) -> None:
         super().__init__(context)
         self.facts = facts
-        self.spread = spread  # names passed to a Trainer as `**name`: their keys are Trainer arguments
+        self.spread = _spread(calls, context)  # names passed to a Trainer as `**name`: their keys are Trainer arguments
         self.imports: set[tuple[str, str]] = set()
-        self.argparse = "arguments_of(" in context.module.code  # the argparse rule wrote Trainer options in
-        self.namespaces = _namespaces(context)
+        # The argparse rule wrote Trainer options in (its helpers are called by these names).
+        self.argparse = any((dotted(call.func) or "").endswith("arguments_of") for call in calls)
+        self.namespaces = _namespaces(calls, context)
         self._assigned: list[str | None] = []
 
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -185,26 +185,22 @@ def _has_comment(comma: cst.Comma | cst.MaybeSentinel) -> bool:
     return isinstance(comma, cst.Comma) and "#" in code(cst.Arg(cst.Name("x"), comma=comma))
 
 
-def _namespaces(context: RuleContext) -> set[str]:
+def _namespaces(calls: Sequence[cst.Call], context: RuleContext) -> set[str]:
     """Names handed to `arguments_of(Trainer, NAME, ...)`: their attributes were Trainer options."""
     found = set()
-    for call in m.findall(context.module, m.Call(func=m.Name("arguments_of"))):
-        assert isinstance(call, cst.Call)
-        if len(call.args) >= 2 and isinstance(call.args[1].value, cst.Name) and context.qualify(call.args[0].value) == TRAINER:
+    for call in calls:
+        if m.matches(call.func, m.Name("arguments_of")) and len(call.args) >= 2 and isinstance(call.args[1].value, cst.Name) and context.qualify(call.args[0].value) == TRAINER:
             found.add(call.args[1].value.value)
     return found
 
 
-class _Spread(cst.CSTVisitor):
+def _spread(calls: Sequence[cst.Call], context: RuleContext) -> set[str]:
     """Names spread into a Trainer call (`Trainer(**params)`)."""
-
-    def __init__(self, context: RuleContext) -> None:
-        self.context = context
-        self.names: set[str] = set()
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if self.context.qualify(node.func) == TRAINER:
-            self.names |= {a.value.value for a in node.args if a.star == "**" and isinstance(a.value, cst.Name)}
+    names = set()
+    for call in calls:
+        if context.qualify(call.func) == TRAINER:
+            names |= {a.value.value for a in call.args if a.star == "**" and isinstance(a.value, cst.Name)}
+    return names
 
 
 class TrainerRule(Rule):
@@ -267,25 +263,16 @@ class TrainerRule(Rule):
         return "Trainer" in source or "trainer" in source
 
     def transformer(self, context: RuleContext) -> cst.CSTTransformer:
-        return _Trainer(context, TrainerFacts(), set())
+        return _Trainer(context, TrainerFacts(), list(find(context.module, cst.Call)))
 
     def apply(self, module: cst.Module, context: RuleContext) -> cst.Module:
-        receivers = FitReceivers()
-        module.visit(receivers)
-        spread = _Spread(context)
-        module.visit(spread)
-        facts = TrainerFacts(fitted=receivers.names)
-        construction = _Trainer(context, facts, spread.names)
+        calls = list(find(module, cst.Call))  # one walk serves every question asked of the calls
+        construction = _Trainer(context, TrainerFacts(fitted=fit_receivers(calls)), calls)
         module = module.visit(construction)
         context.rebase(module)
-        calls = TrainerCalls(context, facts)
-        module = module.visit(calls)
+        later_calls = TrainerCalls(context, construction.facts)
+        module = module.visit(later_calls)
         needed = set(construction.imports)
-        if calls.tuner_needed:
+        if later_calls.tuner_needed:
             needed.add(("lightning.pytorch.tuner", "Tuner"))
-        if needed:
-            codemod = CodemodContext()
-            for module_name, obj in sorted(needed):
-                AddImportsVisitor.add_needed_import(codemod, module_name, obj)
-            module = AddImportsVisitor(codemod).transform_module(module)
-        return module
+        return add_imports(module, needed)

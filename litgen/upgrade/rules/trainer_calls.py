@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -115,14 +116,14 @@ class TrainerCalls(RuleTransformer):
         return cst.FlattenSentinel(nodes)
 
 
-class FitReceivers(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.names: set[str] = set()
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if method_name(node) in ("fit", "tune") and isinstance(node.func, cst.Attribute):
-            receiver = dotted(node.func.value)
+def fit_receivers(calls: Iterable[cst.Call]) -> set[str]:
+    """Names whose `fit`/`tune` CALLS call (`trainer.fit(...)`: `trainer`)."""
+    names = set()
+    for call in calls:
+        if method_name(call) in ("fit", "tune") and isinstance(call.func, cst.Attribute):
+            receiver = dotted(call.func.value)
             if receiver is not None:
-                self.names.add(receiver)
+                names.add(receiver)
+    return names
 
 
