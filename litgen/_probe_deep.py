@@ -21,7 +21,7 @@ import sys
 import sysconfig
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from types import ModuleType
 from typing import Any
 
@@ -90,7 +90,7 @@ def install(options: dict[str, Any]) -> None:
 
 def finish(exit_code: int) -> None:
     """After the program: say so if it never called fit (nothing was deep-checked)."""
-    if RUN is not None and not RUN.seen_fit:
+    if RUN is not None and not RUN.seen_fit and exit_code == 0:
         RUN.report.notes.append("the program never called Trainer.fit, so there was nothing to check deeply")
         RUN.report.write()
 
@@ -201,10 +201,8 @@ def _kept_program_state(model: Any, trainer: Any) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        try:
+        with suppress(Exception):  # a module that refuses it keeps the last deep Trainer
             model.trainer = trainer  # the program's code after fit reads self.trainer
-        except Exception:  # noqa: BLE001 - a module that refuses it keeps the last deep Trainer
-            pass
 
 
 def _numpy_state() -> tuple[ModuleType, Any] | None:
@@ -216,9 +214,8 @@ def _program_frame(depth: int = 2) -> str | None:
     """`file:line` of the caller DEPTH frames up, if it is the program's own code (not a library's)."""
     frame = sys._getframe(depth)
     filename = frame.f_code.co_filename
-    libraries = {sysconfig.get_paths()[key] for key in ("stdlib", "purelib", "platlib")}
-    here = os.path.dirname(os.path.abspath(__file__))
-    if filename.startswith("<") or filename.startswith(here) or any(filename.startswith(path) for path in libraries):
+    libraries = tuple(sysconfig.get_paths()[key] for key in ("stdlib", "purelib", "platlib"))
+    if filename.startswith(("<", os.path.dirname(os.path.abspath(__file__)), *libraries)):
         return None
     return f"{os.path.basename(filename)}:{frame.f_lineno}"
 

@@ -24,14 +24,17 @@ from litgen._probe_deep_util import (
     DeepFailure,
     DeepSkip,
     deep_trainer_kwargs,
+    error_line,
     first_difference,
     plain,
+    rank_error,
+    rank_records,
     recorder_class,
     short,
+    watch_ranks,
     weights_only_reason,
 )
-from litgen._probe_trainer import as_list, exception_line
-from litgen._proctree import kill_descendants
+from litgen._probe_trainer import as_list
 
 Outcome = tuple[str, str]  # ("pass" | "skipped", reason); a failure raises DeepFailure
 DDP_ALLOWANCE_S = 30.0  # a DDP fit may take this long plus DDP_FACTOR times the 1-process fit
@@ -135,10 +138,10 @@ class DeepSteps:
             self._fit(trainer)
             checkpoint = self.run_dir / "fit" / "last.ckpt"
             trainer.save_checkpoint(str(checkpoint))
-        except Exception as error:  # noqa: BLE001 - the program's failure is this sub-check's verdict
+        except Exception as error:
             if raised_while_saving(error):
                 raise DeepFailure(saving_reason(error, self.model, self.data.get("datamodule"))) from error
-            raise DeepFailure(f"the {self.epochs}-epoch fit failed: {exception_line(error)}") from error
+            raise DeepFailure(f"the {self.epochs}-epoch fit failed: {error_line(error)}") from error
         if trainer.global_step == 0:
             raise DeepFailure(f"no optimizer step ran in {self.epochs} epochs of up to {self.batches} batches")
         self.final_weights = copy.deepcopy(self.model.state_dict())
@@ -162,7 +165,7 @@ class DeepSteps:
         fitted = self._need_fit()
         try:
             saved = torch.load(fitted.checkpoint)  # torch's own defaults: weights_only=True since torch 2.6
-        except Exception as error:  # noqa: BLE001 - the refusal is the verdict
+        except Exception as error:
             trusted = torch.load(fitted.checkpoint, weights_only=False)  # our own file, to name what was refused
             raise DeepFailure(weights_only_reason(error, trusted)) from error
         module_class = type(self.model)
@@ -180,7 +183,7 @@ class DeepSteps:
     def _load_from_checkpoint(self, module_class: type, path: Path, saved: dict[str, Any]) -> tuple[Any, list[str]]:
         """load_from_checkpoint as a user calls it; arguments save_hyperparameters left out are passed as the program built them."""
         saved_names = set((saved.get("hyper_parameters") or {}).keys())
-        parameters = inspect.signature(module_class.__init__).parameters.values()
+        parameters = inspect.signature(module_class).parameters.values()  # __init__'s, without self
         needed = [
             parameter.name
             for parameter in parameters
@@ -197,9 +200,9 @@ class DeepSteps:
             )
         given = {name: copy.deepcopy(getattr(self.model, name)) for name in needed}
         try:
-            return module_class.load_from_checkpoint(str(path), map_location="cpu", **given), needed
-        except Exception as error:  # noqa: BLE001
-            raise DeepFailure(f"{module_class.__name__}.load_from_checkpoint fails: {exception_line(error)}") from error
+            return module_class.load_from_checkpoint(str(path), map_location="cpu", **given), needed  # type: ignore[attr-defined]
+        except Exception as error:
+            raise DeepFailure(f"{module_class.__name__}.load_from_checkpoint fails: {error_line(error)}") from error
 
     # --- (c) resume ---------------------------------------------------------------------------------
 
@@ -210,8 +213,11 @@ class DeepSteps:
         trainer, recorder = self._trainer("resume", epochs=fitted.epoch + 1, share_checkpoints_with="fit")
         try:
             self._fit(trainer, ckpt_path=str(fitted.checkpoint))
-        except Exception as error:  # noqa: BLE001
-            raise DeepFailure(f"resuming from the checkpoint failed: {exception_line(error)}") from error
+        except Exception as error:
+            if "Weights only load failed" in str(error):  # Lightning resumes with torch's default weights_only
+                trusted = torch.load(fitted.checkpoint, weights_only=False)
+                raise DeepFailure(f"resuming with fit(ckpt_path=...) fails: {weights_only_reason(error, trusted)}") from error
+            raise DeepFailure(f"resuming from the checkpoint failed: {error_line(error)}") from error
         if recorder.start is None:
             raise DeepFailure("resuming from the checkpoint ran no training at all")
         step, epoch = recorder.start
@@ -287,23 +293,24 @@ class DeepSteps:
         trainer, recorder = self._trainer("repeat", epochs=self.epochs)
         try:
             self._fit(trainer)
-        except Exception as error:  # noqa: BLE001
-            raise DeepFailure(f"the second seeded fit failed: {exception_line(error)}") from error
+        except Exception as error:
+            raise DeepFailure(f"the second seeded fit failed: {error_line(error)}") from error
         first, second = list(fitted.losses), list(recorder.losses)
         hint = f" (unseeded: {'; '.join(self.unseeded[:3])})" if self.unseeded else ""
-        cause = f"something draws random numbers that {self.seed.how} does not seed{hint}"
+        cause = f"something draws random numbers that seed_everything does not seed{hint}"
+        asked = f"not reproducible although the program asks for it ({self.seed.how})"
         index = first_difference(first, second)
         if index is not None:
             if index >= min(len(first), len(second)):
-                raise DeepFailure(f"not reproducible: the same seeded fit ran {len(first)} steps, then {len(second)}; {cause}")
+                raise DeepFailure(f"{asked}: the same seeded fit ran {len(first)} steps, then {len(second)}; {cause}")
             raise DeepFailure(
-                f"not reproducible: with {self.seed.how}, the loss at step {index} was {first[index]:.6g} in one fit "
-                f"and {second[index]:.6g} in the same fit repeated; {cause}"
+                f"{asked}: the loss at step {index} was {first[index]:.6g} in one fit and {second[index]:.6g} "
+                f"in the same fit repeated; {cause}"
             )
         weights = self.model.state_dict()
         assert self.final_weights is not None
         if any(not torch.equal(weights[key], value) for key, value in self.final_weights.items() if key in weights):
-            raise DeepFailure(f"not reproducible: with {self.seed.how}, the same fit twice ends with different weights; {cause}")
+            raise DeepFailure(f"{asked}: the same fit twice ends with different weights; {cause}")
         losses = f"the same {len(first)} losses and" if first else "the same"
         return "pass", f"the same seeded fit twice gave {losses} weights ({self.seed.how})"
 
@@ -312,53 +319,35 @@ class DeepSteps:
     def ddp(self) -> Outcome:
         if self.devices < 2:
             return "skipped", "--devices 1 asks for no DDP run"
-        import json
-
         spent = self.fitted.elapsed_s if self.fitted is not None else 10.0
         budget = min(self.deadline - time.monotonic() - 2.0, DDP_ALLOWANCE_S + DDP_FACTOR * spent)
         if budget < 5:
             raise DeepFailure("no time left for the DDP fit within --timeout")
-        rank_dir = self.run_dir / "ddp-ranks"
-        rank_dir.mkdir(parents=True, exist_ok=True)
-        strategy = self._lightning("strategies").DDPStrategy(
-            start_method="fork",  # the ranks inherit the program's objects (and the probe), no script re-run
-            process_group_backend="gloo",
-            timeout=timedelta(seconds=budget),  # a collective one rank never reaches fails instead of hanging
-            find_unused_parameters="find_unused_parameters_true" in str(self.program_kwargs.get("strategy", "")),
-        )
-        trainer, _ = self._trainer("ddp", epochs=self.epochs, devices=self.devices, strategy=strategy, rank_dir=str(rank_dir))
-        timed_out = threading.Event()
-
-        def stop_hung_ranks() -> None:
-            timed_out.set()
-            kill_descendants(os.getpid())
-
-        watchdog = threading.Timer(budget, stop_hung_ranks)
-        watchdog.daemon = True
-        watchdog.start()
-        failure: BaseException | None = None
-        try:
-            self._fit(trainer)
-        except Exception as error:  # noqa: BLE001 - judged below, with what each rank recorded
-            failure = error
-        finally:
-            watchdog.cancel()
-        ranks = {}
-        for path in rank_dir.glob("rank*.json"):
-            record = json.loads(path.read_text(encoding="utf-8"))
-            ranks[int(record["rank"])] = record
+        find_unused = "find_unused_parameters_true" in str(self.program_kwargs.get("strategy", ""))
+        rank_dir, failure, expired = self._ddp_fit("ddp", budget, find_unused)
+        if failure is not None and not find_unused and "find_unused_parameters" in str(failure):
+            # Programs with manual optimization typically pick DDP's find_unused_parameters variant when asked for
+            # 'ddp' (only given a DDP strategy by name can they): check with it, and say so.
+            self._note("the DDP fit needed find_unused_parameters=True (some parameters get no gradient in a step); "
+                       "the program's own DDP runs must use strategy='ddp_find_unused_parameters_true'")
+            rank_dir, failure, expired = self._ddp_fit("ddp-find-unused", budget, True)
+        ranks = rank_records(rank_dir)
         steps = ", ".join(f"rank {rank} ran {ranks[rank]['batches']}" for rank in sorted(ranks))
-        counts = {record["batches"] for record in ranks.values()}
-        if len(counts) > 1:
+        planned = {rank: record.get("planned") for rank, record in ranks.items()}
+        if len(ranks) == self.devices and None not in planned.values() and len(set(planned.values())) > 1:
+            per_rank = ", ".join(f"rank {rank}: {planned[rank]}" for rank in sorted(planned))
             raise DeepFailure(
-                f"the {self.devices} DDP processes took different numbers of training steps ({steps}); DDP needs the "
-                "same number on every rank (keep use_distributed_sampler=True or give every rank as many batches)"
+                f"the {self.devices} DDP processes get different numbers of training batches per epoch ({per_rank}), "
+                "so they wait for each other forever; keep use_distributed_sampler=True or give every rank as many batches"
             )
+        counts = {record["batches"] for record in ranks.values()}
+        if failure is None and len(counts) > 1:
+            raise DeepFailure(f"the {self.devices} DDP processes took different numbers of training steps ({steps})")
         label = f"the {self.devices}-process DDP fit (gloo, CPU)"
-        if timed_out.is_set():
+        if expired:
             raise DeepFailure(f"{label} did not finish within {budget:.0f} s: its processes hung ({steps or 'no rank started'})")
         if failure is not None:
-            raise DeepFailure(f"{label} failed: {exception_line(failure).splitlines()[0]}")
+            raise DeepFailure(f"{label} failed: {rank_error(failure)}")
         if len(ranks) != self.devices or not all(record["finished"] for record in ranks.values()):
             raise DeepFailure(f"{label} ended without every rank finishing its fit ({steps or 'no rank started'})")
         expected = set(self.fitted.metrics) if self.fitted is not None else set()
@@ -370,6 +359,32 @@ class DeepSteps:
             )
         metrics = f"; rank 0 logged {', '.join(ranks[0]['metrics'])}" if ranks[0]["metrics"] else ""
         return "pass", f"{self.devices} processes (gloo) x {ranks[0]['batches']} steps each{metrics}"
+
+    def _ddp_fit(self, name: str, budget: float, find_unused: bool) -> tuple[Path, BaseException | None, bool]:
+        """One DDP fit of forked CPU processes, killed after BUDGET s: its rank folder, failure, and whether it ran out of time."""
+        rank_dir = self.run_dir / f"{name}-ranks"
+        rank_dir.mkdir(parents=True, exist_ok=True)
+        strategy = self._lightning("strategies").DDPStrategy(
+            start_method="fork",  # the ranks inherit the program's objects (and the probe), no script re-run
+            process_group_backend="gloo",
+            timeout=timedelta(seconds=budget),  # a collective one rank never reaches fails instead of hanging
+            find_unused_parameters=find_unused,
+        )
+        trainer, _ = self._trainer(name, epochs=self.epochs, devices=self.devices, strategy=strategy, rank_dir=str(rank_dir))
+        stopped, expired = threading.Event(), threading.Event()
+        watch = threading.Thread(
+            target=watch_ranks, args=(rank_dir, self.devices, time.monotonic() + budget, stopped, expired), daemon=True
+        )
+        watch.start()
+        failure: BaseException | None = None
+        try:
+            self._fit(trainer)
+        except Exception as error:  # noqa: BLE001 - judged by the caller, with what each rank recorded
+            failure = error
+        finally:
+            stopped.set()
+            watch.join()
+        return rank_dir, failure, expired.is_set()
 
     def _need_fit(self) -> FitRecord:
         if self.fitted is None:

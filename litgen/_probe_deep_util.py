@@ -12,11 +12,15 @@ import math
 import os
 import pickle
 import re
+import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any
 
 from litgen._probe_trainer import exception_line, force_cpu_fast_dev_run
+from litgen._proctree import kill_descendants
 
 LIGHTNING_PACKAGES = ("lightning", "pytorch_lightning", "lightning_fabric")
 
@@ -84,6 +88,14 @@ def plain(value: Any) -> Any:
     if isinstance(value, float) and math.isnan(value):
         return "nan"  # nan != nan, but a restored nan is restored
     return value if isinstance(value, (int, float, str, bool, type(None))) else repr(value)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def error_line(error: BaseException) -> str:
+    """exception_line without terminal colour codes (torch puts some in its messages)."""
+    return _ANSI.sub("", exception_line(error))
 
 
 def short(value: Any, limit: int = 80) -> str:
@@ -215,13 +227,17 @@ def recorder_class(package: ModuleType) -> type:
             self.start: tuple[int, int] | None = None
             self.states: list[tuple[str, str, Any, bool]] = []  # (class, state_key, state, Lightning's own)
 
-        def on_train_start(self, trainer: Any, pl_module: Any) -> None:
-            self.start = (int(trainer.global_step), int(trainer.current_epoch))
+        def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
+            # after a resume restored the callbacks, before the sanity check can change their state
             self.states = [
                 (type(callback).__name__, str(callback.state_key), plain(callback.state_dict()), is_lightning_class(callback))
                 for callback in trainer.callbacks
                 if is_stateful(callback, base)
             ]
+
+        def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+            self.start = (int(trainer.global_step), int(trainer.current_epoch))  # the loops are restored by now
+            self._write_rank(trainer, finished=False)
 
         def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
             self.batches += 1
@@ -240,6 +256,7 @@ def recorder_class(package: ModuleType) -> type:
             record = {
                 "rank": int(trainer.global_rank),
                 "batches": self.batches,
+                "planned": _batches_per_epoch(trainer),
                 "global_step": int(trainer.global_step),
                 "finished": finished,
                 "metrics": sorted(trainer.callback_metrics) if finished else [],
@@ -250,3 +267,43 @@ def recorder_class(package: ModuleType) -> type:
             os.replace(f"{path}.tmp", path)
 
     return LitgenDeepRecorder
+
+
+def _batches_per_epoch(trainer: Any) -> int | None:
+    """The training batches this process will run each epoch (after limit_train_batches); None if unknown."""
+    count = getattr(trainer, "num_training_batches", None)
+    return int(count) if isinstance(count, (int, float)) and math.isfinite(count) else None
+
+
+def rank_error(error: BaseException) -> str:
+    """One line for a DDP failure; a rank's exception arrives as its whole traceback text, whose last line says it."""
+    text = str(error)
+    if "terminated with the following error" in text:
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        rank = text.split("Process ", 1)[1].split(" ", 1)[0] if "Process " in text else "?"
+        return f"rank {rank}: {lines[-1][:300]}" if lines else error_line(error)
+    return error_line(error)
+
+
+def rank_records(rank_dir: Path) -> dict[int, dict[str, Any]]:
+    records: dict[int, dict[str, Any]] = {}
+    for path in rank_dir.glob("rank*.json"):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # being replaced right now: the next look reads it
+        records[int(record["rank"])] = record
+    return records
+
+
+def watch_ranks(rank_dir: Path, devices: int, deadline: float, stopped: threading.Event, expired: threading.Event) -> None:
+    """Kill the DDP processes when they run out of time (setting EXPIRED), or as soon as every rank says how
+    many batches it gets and the counts differ (they would hang until the timeout). Ends when STOPPED is set."""
+    while not stopped.wait(0.1):
+        planned = [record.get("planned") for record in rank_records(rank_dir).values()]
+        uneven = len(planned) == devices and None not in planned and len(set(planned)) > 1
+        if uneven or time.monotonic() >= deadline:
+            if not uneven:
+                expired.set()
+            kill_descendants(os.getpid())
+            return

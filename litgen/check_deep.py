@@ -134,7 +134,7 @@ def judge_deep(base: CheckResult, report: dict[str, Any] | None, *, timeout: flo
     checks: dict[str, SubCheck] = {}
     fdr = recorded.get("fast_dev_run")
     if base.ok:
-        checks["fast_dev_run"] = SubCheck("fast_dev_run", "pass", base.summary, fdr.elapsed_s if fdr else base.elapsed_s)
+        checks["fast_dev_run"] = SubCheck("fast_dev_run", "pass", _fast_dev_run_summary(base), fdr.elapsed_s if fdr else base.elapsed_s)
         if fdr is None:
             checks["fit"] = SubCheck("fit", "fail", "the program never called Trainer.fit; the deep sub-checks run on the model and data of its first fit")
     elif running not in (None, "fast_dev_run") and fdr is not None and fdr.status == "pass":
@@ -162,3 +162,10 @@ def _not_run_reason(checks: dict[str, SubCheck]) -> str:
     if failed == "fast_dev_run":
         return "the fast_dev_run pass failed"
     return f"not run: {failed} failed" if failed else "not run"
+
+
+def _fast_dev_run_summary(base: CheckResult) -> str:
+    def plural(count: int, word: str) -> str:
+        return f"{count} {word}{'' if count == 1 else 's'}"
+
+    return f"{plural(base.train_batches, 'training step')}, {plural(base.val_batches, 'validation step')}"

@@ -12,9 +12,12 @@ from typing import Annotated, Optional
 import typer
 
 from litgen import __version__
-from litgen.cli_options import DevicesOption, RtolOption, SeedOption, StepsOption, VerifyTimeoutOption, make_verify_options
+from litgen.cli_check import CHECK_WHAT, run_checks
+from litgen.cli_options import CheckDevicesOption, CheckJsonOption, DeepOption, DevicesOption, KeepGoingOption, RtolOption
+from litgen.cli_options import SeedOption, StepsOption, VerifyTimeoutOption, deep_settings, make_verify_options
 from litgen.cli_report import (
     next_steps,
+    print_check_json,
     print_check_results,
     print_verify_report,
     progress_line,
@@ -74,6 +77,7 @@ def new(
         Optional[list[str]], typer.Option("--data", "-d", metavar="KEY=VALUE", help="Answer a question (repeatable).")
     ] = None,
     no_check: Annotated[bool, typer.Option("--no-check", help="Skip the fast_dev_run validation.")] = False,
+    deep: DeepOption = False,
     force: Annotated[
         bool,
         typer.Option("--force", help="Render into a non-empty DEST; changed files are first saved as *.bak."),
@@ -82,16 +86,16 @@ def new(
     """Render a Lightning project from a copier template into DEST, then prove it trains (fast_dev_run)."""
     from litgen.new import create_project, parse_data_pairs
 
+    if deep and no_check:
+        raise UsageError("--deep deepens the check that --no-check skips; give one of them")
     answers = parse_data_pairs(data or [])
     created = create_project(dest, template=template, answers=answers, use_defaults=defaults, force=force)
     for backup in created.backups:
         typer.echo(f"kept your previous file as {backup}", err=True)
     typer.echo(f"created {created.dest} from template '{template}'")
     if not no_check:
-        from litgen.check import check_programs
-
-        typer.echo("checking that it trains (one fast_dev_run batch on CPU; importing Lightning takes a few seconds) ...")
-        results = check_programs([created.dest], progress=progress_line)
+        typer.echo(f"checking that it trains ({CHECK_WHAT[deep]} on CPU; importing Lightning takes a few seconds) ...")
+        results = run_checks([created.dest], deep=deep)
         print_check_results(results)
         raise_if_failed(results)
     for line in next_steps(created.dest):
@@ -125,28 +129,35 @@ def templates(
 @app.command()
 def check(
     paths: Annotated[list[Path], typer.Argument(metavar="PATH", help="Lightning scripts or generated project folders.")],
-    timeout: Annotated[float, typer.Option("--timeout", metavar="S", help="Seconds before a program is killed.")] = 300.0,
+    timeout: Annotated[float, typer.Option("--timeout", metavar="S", help="Seconds before a program (all its sub-checks) is killed.")] = 300.0,
     cpu_map: Annotated[
         bool,
         typer.Option(
             "--cpu-map", help="Also map GPU-only settings of a program that sets accelerator='cpu' itself."
         ),
     ] = False,
+    deep: DeepOption = False,
+    devices: CheckDevicesOption = None,
+    keep_going: KeepGoingOption = False,
+    as_json: CheckJsonOption = False,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Also show the end of a passing program's output.")
     ] = False,
 ) -> None:
     """Run programs with fast_dev_run forced (CPU, offline, scratch dir); pass if a training step ran.
 
-    Arguments after `--` are passed to every script; relative paths among them are resolved against
-    the current folder. A LightningCLI script without a subcommand runs `fit`.
+    --deep then checks what fast_dev_run hides: a short real fit with checkpoints, loading the
+    checkpoint, resuming from it, a seeded repeat and a DDP fit on CPU processes. Arguments after
+    `--` are passed to every script; relative paths among them are resolved against the current
+    folder. A LightningCLI script without a subcommand runs `fit`.
     """
-    from litgen.check import check_programs
-
-    results = check_programs(
-        paths, timeout=timeout, script_args=_script_args(), cpu_map=cpu_map, progress=progress_line
-    )
-    print_check_results(results, verbose=verbose)
+    ddp_devices, keep_going = deep_settings(deep, devices, keep_going)
+    results = run_checks(paths, deep=deep, timeout=timeout, cpu_map=cpu_map, devices=ddp_devices, keep_going=keep_going,
+                         script_args=_script_args())
+    if as_json:
+        print_check_json(results)
+    else:
+        print_check_results(results, verbose=verbose)
     raise_if_failed(results)
 
 
@@ -161,6 +172,7 @@ def convert(
         bool, typer.Option("--in-place", help="Rewrite INPUT itself; the original is kept as INPUT.orig.")
     ] = False,
     run_check: Annotated[bool, typer.Option("--check", help="Run `litgen check` on the converted script.")] = False,
+    deep: Annotated[bool, typer.Option("--deep", help="With --check: run `litgen check --deep` instead.")] = False,
     run_verify: Annotated[
         bool, typer.Option("--verify", help="Then run `litgen verify INPUT OUTPUT` (the options below are its own).")
     ] = False,
@@ -179,6 +191,8 @@ def convert(
         raise UsageError("--diff writes nothing; it cannot be combined with --in-place or --output")
     if in_place and output is not None:
         raise UsageError("--in-place and --output are exclusive")
+    if deep and not run_check:
+        raise UsageError("--deep deepens --check; add --check")
     if diff and (run_check or run_verify):
         raise UsageError("--check and --verify run the written output; they cannot be combined with --diff")
     if in_place and run_verify:
@@ -192,12 +206,8 @@ def convert(
         if as_json:  # scripts reading --json get an object on stdout either way; the exit code says which
             typer.echo(json.dumps({"input": str(input), "error": refused.reason, "line": refused.line}, indent=2))
         raise
-    results = []
-    if run_check:
-        from litgen.check import check_programs
-
-        # An input that is already Lightning has no output: checking it is what the user asked for.
-        results = check_programs([report.output_path or input])
+    # an input that is already Lightning has no output: checking it is what the user asked for
+    results = run_checks([report.output_path or input], deep=deep) if run_check else []
     verified = None
     if verify_options is not None and report.output_path is not None and not any(not r.ok for r in results):
         from litgen.verify import verify_programs

@@ -1,4 +1,4 @@
-"""Command-line options `convert --verify` and `verify` share, and the VerifyOptions they make."""
+"""Command-line options several commands share (verify's, check's --deep), and the VerifyOptions they make."""
 
 from __future__ import annotations
 
@@ -32,3 +32,30 @@ def make_verify_options(
     return VerifyOptions(
         steps=parse_steps(steps), devices=devices, rtol=rtol, timeout=timeout, seed=seed, script_args=tuple(script_args)
     )
+
+
+DeepOption = Annotated[
+    bool,
+    typer.Option(
+        "--deep",
+        help="Also run a short real fit, load its checkpoint, resume it, repeat it seeded and run it as CPU DDP.",
+    ),
+]
+CheckDevicesOption = Annotated[
+    int | None, typer.Option("--devices", metavar="N", help="With --deep: processes of the DDP fit (default 2; 1 skips it).")
+]
+KeepGoingOption = Annotated[
+    bool, typer.Option("--keep-going", help="With --deep: run every sub-check even after one failed.")
+]
+CheckJsonOption = Annotated[bool, typer.Option("--json", help="Print the verdicts as JSON on stdout.")]
+
+
+def deep_settings(deep: bool, devices: int | None, keep_going: bool) -> tuple[int, bool]:
+    """--devices and --keep-going belong to --deep: refuse them without it; the DDP processes (default 2)."""
+    from litgen.errors import UsageError
+
+    if not deep and (devices is not None or keep_going):
+        raise UsageError(f"{'--devices' if devices is not None else '--keep-going'} only applies to --deep; add --deep")
+    if devices is not None and devices < 1:
+        raise UsageError(f"--devices must be 1 or more processes, got {devices}")
+    return (2 if devices is None else devices), keep_going

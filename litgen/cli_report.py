@@ -10,7 +10,10 @@ import typer
 from litgen.errors import CheckFailed, Diverged, LitgenError
 
 if TYPE_CHECKING:  # imported by the commands that produce them, never on the --help path
+    from collections.abc import Sequence
+
     from litgen.check import CheckResult
+    from litgen.check_deep import DeepResult
     from litgen.verify import VerifyReport
 
 
@@ -19,9 +22,14 @@ def progress_line(line: str) -> None:
     typer.echo(f"litgen: {line}", err=True)
 
 
-def print_check_results(results: list[CheckResult], *, verbose: bool = False) -> None:
-    """PASS lines on stdout; FAIL lines, the failing output and notes on stderr."""
+def print_check_results(results: Sequence[CheckResult | DeepResult], *, verbose: bool = False) -> None:
+    """PASS lines on stdout; FAIL lines, the failing output and notes on stderr (deep results as tables)."""
+    from litgen.check_deep import DeepResult
+
     for result in results:
+        if isinstance(result, DeepResult):
+            _print_deep(result, verbose=verbose)
+            continue
         if result.ok:
             typer.echo(f"PASS {result.target} ({result.summary})")
             if verbose and result.output_tail:
@@ -32,14 +40,63 @@ def print_check_results(results: list[CheckResult], *, verbose: bool = False) ->
                 typer.echo(result.output_tail.rstrip(), err=True)
         for note in result.notes:
             typer.echo(f"  note: {note}", err=True)
+    deep = [result for result in results if isinstance(result, DeepResult)]
+    if len(deep) > 1:
+        _print_deep_table(deep)
 
 
-def raise_if_failed(results: list[CheckResult]) -> None:
+def _print_deep(result: DeepResult, *, verbose: bool) -> None:
+    failed = result.first_failure
+    if failed is None:
+        typer.echo(f"PASS {result.target} (deep check in {result.elapsed_s:.1f} s)")
+    else:
+        typer.echo(f"FAIL {result.target}: {failed.name}: {failed.reason}", err=True)
+    width = max(len(check.name) for check in result.subchecks)
+    for check in result.subchecks:
+        took = f"{check.elapsed_s:5.1f} s" if check.status != "skipped" else "      -"
+        typer.echo(f"  {check.name:<{width}}  {check.status:<7}  {took}  {check.reason}", err=failed is not None)
+    tail = result.base.output_tail
+    if tail and (verbose or (failed is not None and failed.name == "fast_dev_run")):
+        typer.echo(tail.rstrip(), err=failed is not None)
+    for note in result.notes:
+        typer.echo(f"  note: {note}", err=True)
+
+
+def _print_deep_table(results: Sequence[DeepResult]) -> None:
+    """One row per program, one column per sub-check: the overview of several programs."""
+    names = [check.name for check in results[0].subchecks]
+    width = max(len(str(result.target)) for result in results)
+    columns = [max(len(name), 7) for name in names]
+    typer.echo("")
+    typer.echo("  ".join([f"{'program':<{width}}", *(f"{name:<{size}}" for name, size in zip(names, columns)), "time"]))
+    for result in results:
+        cells = [f"{check.status:<{size}}" for check, size in zip(result.subchecks, columns)]
+        typer.echo("  ".join([f"{result.target!s:<{width}}", *cells, f"{result.elapsed_s:.1f} s"]))
+
+
+def raise_if_failed(results: Sequence[CheckResult | DeepResult]) -> None:
     """The first failure as the command's one-line error (exit 1)."""
+    from litgen.check_deep import DeepResult
+
     failed = [r for r in results if not r.ok]
-    if failed:
-        first = failed[0]
-        raise CheckFailed(f"did not train under fast_dev_run: {first.reason}", path=first.target)
+    if not failed:
+        return
+    first = failed[0]
+    if isinstance(first, DeepResult):
+        check = first.first_failure
+        if check is not None and check.name != "fast_dev_run":
+            raise CheckFailed(f"failed the deep check at {check.name}: {check.reason}", path=first.target)
+        reason = check.reason if check is not None else first.base.reason
+    else:
+        reason = first.reason
+    raise CheckFailed(f"did not train under fast_dev_run: {reason}", path=first.target)
+
+
+def print_check_json(results: Sequence[CheckResult | DeepResult]) -> None:
+    """Every verdict as one JSON list on stdout (what --json promises scripts, pass or fail)."""
+    import json
+
+    typer.echo(json.dumps([result.to_json() for result in results], indent=2))
 
 
 def print_verify_report(report: VerifyReport) -> None:
