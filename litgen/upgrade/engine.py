@@ -88,4 +88,10 @@ def _apply_rules(module: cst.Module, source: str, filename: str, project: frozen
             changes.extend(dataclasses.replace(c, line=original(c.at), at=None) for c in context.changes)
             notes.extend(PlacedNote(original(n.at), n.message, n.kind, n.rule) for n in context.notes)
             moved = True
-    return Upgraded(filename, source, module.code, tuple(changes), tuple(dict.fromkeys(notes)))
+    return Upgraded(filename, source, module.code, tuple(sorted(changes, key=_by_line)),
+                    tuple(sorted(dict.fromkeys(notes), key=_by_line)))
+
+
+def _by_line(item: Change | PlacedNote) -> tuple[bool, int]:
+    """The report reads top to bottom; `sorted` keeps rule order on one line, unplaced items go last."""
+    return item.line is None, item.line or 0

@@ -61,7 +61,7 @@ class TrainerCalls(RuleTransformer):
             checkpoint = template.with_changes(keyword=cst.Name("ckpt_path"), value=self.found.resume[receiver],
                                                equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
             args = commas([*args, checkpoint], updated_node)
-            self.change("Trainer(resume_from_checkpoint=...) -> fit(ckpt_path=...)")
+            self.change("fit(ckpt_path=...) from Trainer(resume_from_checkpoint=...)")
         return updated_node.with_changes(args=args)
 
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
