@@ -23,14 +23,13 @@ from typing import Any
 from litgen._probe_deep_util import (
     DeepFailure,
     DeepSkip,
+    check_callback_states,
     deep_trainer_kwargs,
     error_line,
     first_difference,
-    plain,
     rank_error,
     rank_records,
     recorder_class,
-    short,
     watch_ranks,
     weights_only_reason,
 )
@@ -49,7 +48,9 @@ class FitRecord:
     epoch: int
     losses: tuple[float, ...]
     metrics: tuple[str, ...]
-    checkpoint: Path
+    checkpoint: Path  # saved when the fit ended
+    interrupted: Path  # saved when its next-to-last epoch ended, as if the run had stopped there
+    interrupted_step: int
     elapsed_s: float
 
 
@@ -102,12 +103,12 @@ class DeepSteps:
                 callback.dirpath = str(checkpoint_dir / f"checkpoints-{index}")  # never into the user's folders
         return callbacks
 
-    def _trainer(self, name: str, *, epochs: int, share_checkpoints_with: str | None = None,
-                 devices: int = 1, strategy: Any = "auto", rank_dir: str | None = None) -> tuple[Any, Any]:
+    def _trainer(self, name: str, *, epochs: int, share_checkpoints_with: str | None = None, devices: int = 1,
+                 strategy: Any = "auto", rank_dir: str | None = None, checkpoint_after: tuple[int, str] | None = None) -> tuple[Any, Any]:
         root = self.run_dir / name
         root.mkdir(parents=True, exist_ok=True)
         kwargs, _ = deep_trainer_kwargs(self.program_kwargs, root=str(root), epochs=epochs, batches=self.batches, cpu_map=self.cpu_map)
-        recorder = recorder_class(self.package)(rank_dir)
+        recorder = recorder_class(self.package)(rank_dir, checkpoint_after)
         checkpoints = self.run_dir / (share_checkpoints_with or name)
         kwargs["callbacks"] = [*self._fresh_callbacks(checkpoints), recorder]
         if kwargs.get("logger") is not False:  # logging on, into the scratch folder whatever the program logs to
@@ -133,7 +134,8 @@ class DeepSteps:
 
         started = time.monotonic()
         self._seed()
-        trainer, recorder = self._trainer("fit", epochs=self.epochs)
+        interrupted = self.run_dir / "fit" / "interrupted.ckpt"
+        trainer, recorder = self._trainer("fit", epochs=self.epochs, checkpoint_after=(self.epochs - 2, str(interrupted)))
         try:
             self._fit(trainer)
             checkpoint = self.run_dir / "fit" / "last.ckpt"
@@ -151,6 +153,8 @@ class DeepSteps:
             losses=tuple(recorder.losses),
             metrics=tuple(sorted(trainer.callback_metrics)),
             checkpoint=checkpoint,
+            interrupted=interrupted,
+            interrupted_step=recorder.checkpoint_step if recorder.checkpoint_step is not None else -1,
             elapsed_s=time.monotonic() - started,
         )
         size = checkpoint.stat().st_size / 1024
@@ -207,60 +211,37 @@ class DeepSteps:
     # --- (c) resume ---------------------------------------------------------------------------------
 
     def resume(self) -> Outcome:
+        """Resume the checkpoint of the fit's next-to-last epoch, as a rerun after an interruption would."""
         import torch
 
         fitted = self._need_fit()
-        trainer, recorder = self._trainer("resume", epochs=fitted.epoch + 1, share_checkpoints_with="fit")
+        if fitted.interrupted_step < 0 or not fitted.interrupted.exists():
+            raise DeepFailure(f"the fit saved no checkpoint at the end of epoch {fitted.epoch - 2} to resume from")
+        trainer, recorder = self._trainer("resume", epochs=self.epochs, share_checkpoints_with="fit")
         try:
-            self._fit(trainer, ckpt_path=str(fitted.checkpoint))
+            self._fit(trainer, ckpt_path=str(fitted.interrupted))
         except Exception as error:
             if "Weights only load failed" in str(error):  # Lightning resumes with torch's default weights_only
-                trusted = torch.load(fitted.checkpoint, weights_only=False)
+                trusted = torch.load(fitted.interrupted, weights_only=False)
                 raise DeepFailure(f"resuming with fit(ckpt_path=...) fails: {weights_only_reason(error, trusted)}") from error
             raise DeepFailure(f"resuming from the checkpoint failed: {error_line(error)}") from error
         if recorder.start is None:
             raise DeepFailure("resuming from the checkpoint ran no training at all")
         step, epoch = recorder.start
-        if (step, epoch) != (fitted.global_step, fitted.epoch):
+        if (step, epoch) != (fitted.interrupted_step, fitted.epoch - 1):
             raise DeepFailure(
                 f"resuming did not continue where the checkpoint stopped: epoch {epoch}, global step {step} "
-                f"(the checkpoint was saved at epoch {fitted.epoch}, global step {fitted.global_step})"
+                f"(the checkpoint was saved after epoch {fitted.epoch - 2} ended, at global step {fitted.interrupted_step})"
             )
-        per_epoch = fitted.global_step // max(1, fitted.epoch)
-        if trainer.global_step != fitted.global_step + per_epoch or trainer.current_epoch != fitted.epoch + 1:
+        if (trainer.global_step, trainer.current_epoch) != (fitted.global_step, fitted.epoch):
             raise DeepFailure(
-                f"the resumed fit did not run one more epoch: it ended at epoch {trainer.current_epoch}, global step "
-                f"{trainer.global_step} (expected epoch {fitted.epoch + 1}, step {fitted.global_step + per_epoch})"
+                f"the resumed fit did not end where the uninterrupted one did: epoch {trainer.current_epoch}, global step "
+                f"{trainer.global_step} (the uninterrupted fit: epoch {fitted.epoch}, step {fitted.global_step})"
             )
-        saved = torch.load(fitted.checkpoint, weights_only=False).get("callbacks") or {}
-        restored = self._check_callback_states(recorder.states, saved)
+        saved = torch.load(fitted.interrupted, weights_only=False).get("callbacks") or {}
+        restored = check_callback_states(recorder.states, saved)
         states = f"; {restored} callback state{'s' if restored != 1 else ''} restored" if restored else ""
-        return "pass", f"continued at epoch {epoch}, step {step} and ran to epoch {trainer.current_epoch}, step {trainer.global_step}{states}"
-
-    @staticmethod
-    def _check_callback_states(states: list[tuple[str, str, Any, bool]], saved: dict[str, Any]) -> int:
-        by_key: dict[str, list[str]] = {}
-        for name, key, _, _ in states:
-            by_key.setdefault(key, []).append(name)
-        for key, names in by_key.items():
-            if len(names) > 1:
-                raise DeepFailure(
-                    f"callbacks {' and '.join(names)} share the state_key {key!r}: the checkpoint keeps one state for "
-                    "both, so a resume gives each the same state; give each a distinct state_key"
-                )
-        restored = 0
-        for name, key, state, lightnings_own in states:
-            if lightnings_own:
-                continue  # Lightning's callbacks restore themselves (and some, like Timer, legitimately move on)
-            if key not in saved:
-                raise DeepFailure(f"callback {name} has a state_dict, but the checkpoint holds no state under its state_key {key!r}")
-            if plain(saved[key]) != state:
-                raise DeepFailure(
-                    f"callback {name} lost its state on resume: the checkpoint holds {short(plain(saved[key]))}, "
-                    f"after resuming it has {short(state)} (its load_state_dict does not restore what state_dict saves)"
-                )
-            restored += 1
-        return restored
+        return "pass", f"continued at epoch {epoch}, step {step} and ended at epoch {trainer.current_epoch}, step {trainer.global_step} as the uninterrupted fit did{states}"
 
     # --- (d) determinism -------------------------------------------------------------------------
 

@@ -220,8 +220,10 @@ def recorder_class(package: ModuleType) -> type:
     base = callback_base(package)
 
     class LitgenDeepRecorder(base):  # type: ignore[misc, valid-type]
-        def __init__(self, rank_dir: str | None = None) -> None:
+        def __init__(self, rank_dir: str | None = None, checkpoint_after: tuple[int, str] | None = None) -> None:
             self.rank_dir = rank_dir
+            self.checkpoint_after = checkpoint_after  # (epoch, path): save a checkpoint when that epoch ends
+            self.checkpoint_step: int | None = None
             self.losses: list[float] = []
             self.batches = 0
             self.start: tuple[int, int] | None = None
@@ -245,6 +247,12 @@ def recorder_class(package: ModuleType) -> type:
             if loss is not None:
                 self.losses.append(loss)
             self._write_rank(trainer, finished=False)
+
+        def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+            # where an interrupted run's last checkpoint would be: what the resume sub-check resumes from
+            if self.checkpoint_after is not None and trainer.current_epoch == self.checkpoint_after[0]:
+                trainer.save_checkpoint(self.checkpoint_after[1])
+                self.checkpoint_step = int(trainer.global_step)
 
         def on_train_end(self, trainer: Any, pl_module: Any) -> None:
             self._write_rank(trainer, finished=True)
@@ -307,3 +315,29 @@ def watch_ranks(rank_dir: Path, devices: int, deadline: float, stopped: threadin
                 expired.set()
             kill_descendants(os.getpid())
             return
+
+
+def check_callback_states(states: list[tuple[str, str, Any, bool]], saved: dict[str, Any]) -> int:
+    """Fail on stateful callbacks sharing a state_key, or one whose state after a resume is not what was saved; return how many were restored."""
+    by_key: dict[str, list[str]] = {}
+    for name, key, _, _ in states:
+        by_key.setdefault(key, []).append(name)
+    for key, names in by_key.items():
+        if len(names) > 1:
+            raise DeepFailure(
+                f"callbacks {' and '.join(names)} share the state_key {key!r}: the checkpoint keeps one state for "
+                "both, so a resume gives each the same state; give each a distinct state_key"
+            )
+    restored = 0
+    for name, key, state, lightnings_own in states:
+        if lightnings_own:
+            continue  # Lightning's callbacks restore themselves (and some, like Timer, legitimately move on)
+        if key not in saved:
+            raise DeepFailure(f"callback {name} has a state_dict, but the checkpoint holds no state under its state_key {key!r}")
+        if plain(saved[key]) != state:
+            raise DeepFailure(
+                f"callback {name} lost its state on resume: the checkpoint holds {short(plain(saved[key]))}, "
+                f"after resuming it has {short(state)} (its load_state_dict does not restore what state_dict saves)"
+            )
+        restored += 1
+    return restored
