@@ -1,8 +1,9 @@
 """Trainer flags and class paths in YAML configs (LightningCLI, Hydra), rewritten line by line.
 
 Only the lines that change are touched, so the user's comments, order and layout stay. The flags
-come from the same table as the code rule (`flags.FLAGS`); what YAML cannot hold (an expression, a
-callback to add, an argument of `fit`) is left in place with a `# litgen:` comment.
+come from the same table as the code rule (`flags.FLAGS`). A flag that became a callback adds it to
+`trainer.callbacks` in a LightningCLI config (`class_path`/`init_args`); what YAML cannot hold (an
+expression, a callback outside LightningCLI, an argument of `fit`) stays with a `# litgen:` comment.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import yaml
 from litgen.errors import ConversionError
 from litgen.review import review_lines
 from litgen.upgrade.engine import PlacedNote, Upgraded
-from litgen.upgrade.flags import FLAGS, Code, NewValue, Outcome, Unknown, Value, accelerator_value
+from litgen.upgrade.flags import FLAGS, Callback, Code, NewValue, Outcome, Unknown, Value, accelerator_value
 from litgen.upgrade.moves import MOVED_NAMES
 from litgen.upgrade.rule import Change, namespace
 
@@ -49,13 +50,53 @@ def upgrade_yaml(text: str, filename: str) -> Upgraded:
     notes: list[tuple[int, int, str, str]] = []  # (output line index, original line, message, kind)
     section = _trainer_section(lines, data)
     if section is not None:
-        flags = data if _is_hydra_trainer(data) else data.get("trainer", {})
-        lines, changes, notes = _rewrite_flags(lines, section, flags, newline)
+        hydra = _is_hydra_trainer(data)
+        flags = data if hydra else data.get("trainer", {})
+        callbacks = _callback_list(lines, section, flags) if not hydra and _is_lightning_cli(text, data) else None
+        lines, changes, notes = _rewrite_flags(lines, section, flags, newline, callbacks)
     else:
         notes = _inline_trainer(lines, data)
     lines = _rewrite_class_paths(lines, changes, text.splitlines(keepends=True))
     upgraded, placed = _with_notes(lines, notes, newline)
     return Upgraded(filename, text, upgraded, tuple(changes), placed)
+
+
+def _is_lightning_cli(text: str, data: dict[str, object]) -> bool:
+    """A LightningCLI config builds callbacks from `class_path` items; a config a script loads itself does not."""
+    return "class_path:" in text or "seed_everything" in data
+
+
+@dataclass(frozen=True)
+class _CallbackList:
+    """Where new `trainer.callbacks` items go: after the existing block list, or as a new key."""
+
+    after: int | None  # the line index after the list's last item; None: no `callbacks:` key yet
+    item_indent: int
+
+
+def _callback_list(lines: list[str], section: _Section, flags: dict[str, object]) -> _CallbackList | None:
+    """None when callbacks cannot be added line by line (an inline list, a single mapping, a string)."""
+    current = flags.get("callbacks")
+    if current is None and "callbacks" not in flags:
+        return _CallbackList(None, section.indent + 2)
+    for index in range(section.start, section.end):
+        match = _KEY.match(lines[index].rstrip("\r\n"))
+        if match and match["key"] == "callbacks" and len(match["indent"]) == section.indent:
+            if match["rest"].split("#")[0].strip() or not isinstance(current, list):
+                return None
+            stop = _value_end(lines, index, section.indent, section.end)
+            items = [line for line in lines[index + 1 : stop] if line.lstrip().startswith("- ")]
+            return _CallbackList(stop, len(items[0]) - len(items[0].lstrip(" "))) if items else None
+    return None
+
+
+def _callback_item(callback: Callback, indent: int, newline: str) -> list[str]:
+    pad = " " * indent
+    lines = [f"{pad}- class_path: {callback.qualified}{newline}"]
+    if callback.arguments:
+        lines.append(f"{pad}  init_args:{newline}")
+        lines.extend(f"{pad}    {key}: {_yaml_value(value)}{newline}" for key, value in callback.arguments)
+    return lines
 
 
 def _is_hydra_trainer(data: object) -> bool:
@@ -90,6 +131,8 @@ def _value_end(lines: list[str], index: int, indent: int, end: int) -> int:
 
 
 def _yaml_value(value: NewValue) -> str:
+    if isinstance(value, dict):  # a flow mapping: JSON would turn `{0: 8}`'s epoch keys into strings
+        return "{" + ", ".join(f"{_yaml_value(k)}: {_yaml_value(v)}" for k, v in value.items()) + "}"
     if isinstance(value, str):
         return value if re.fullmatch(r"[A-Za-z][\w.-]*", value) and value not in ("true", "false", "null") else json.dumps(value)
     return json.dumps(value)
@@ -107,10 +150,15 @@ def _inline_trainer(lines: list[str], data: object) -> list[tuple[int, int, str,
 
 
 def _rewrite_flags(
-    lines: list[str], section: _Section, flags: dict[str, object], newline: str
+    lines: list[str], section: _Section, flags: dict[str, object], newline: str, callbacks: _CallbackList | None
 ) -> tuple[list[str], list[Change], list[tuple[int, int, str, str]]]:
-    """Each 1.x key becomes its 2.x keys where it stood; a key set twice is written once."""
-    plan = _plan(flags)
+    """Each 1.x key becomes its 2.x keys where it stood; a key set twice is written once.
+
+    Callbacks the flags became join the `callbacks:` list, or start one where the first such flag stood.
+    """
+    plan = _plan(flags, callbacks is not None)
+    added = [o.callback for o in plan.values() if isinstance(o, Outcome) and o.callback is not None]
+    new_list = callbacks is not None and callbacks.after is None
     out: list[str] = lines[: section.start]
     changes: list[Change] = []
     notes: list[tuple[int, int, str, str]] = []
@@ -127,6 +175,8 @@ def _rewrite_flags(
         action = plan.get(key)
         if action is None:
             out.extend(lines[index:stop])
+            if key == "callbacks" and added and callbacks is not None and callbacks.after == stop:
+                out.extend(line for callback in added for line in _callback_item(callback, callbacks.item_indent, newline))
             written_keys.add(key)
             index = stop
             continue
@@ -144,6 +194,10 @@ def _rewrite_flags(
         if written and comment:
             written[0] += f"  {comment}"
         out.extend(f"{text}{newline}" for text in written)
+        if outcome.callback is not None and new_list and callbacks is not None:
+            out.append(f"{match['indent']}callbacks:{newline}")
+            out.extend(line for callback in added for line in _callback_item(callback, callbacks.item_indent, newline))
+            new_list = False
         written_keys.update(k for k, _ in new)
         changes.append(Change(f"{key}: -> {outcome.describes}", "trainer", index + 1))
         index = stop
@@ -151,7 +205,7 @@ def _rewrite_flags(
     return out, changes, notes
 
 
-def _plan(flags: dict[str, object]) -> dict[str, Outcome | str]:
+def _plan(flags: dict[str, object], callbacks_allowed: bool) -> dict[str, Outcome | str]:
     """What each key becomes: an Outcome to write, or the reason (str) it stays as it is.
 
     A key the 1.x flags now set (`accelerator: null` beside `gpus: 0`) is dropped when it only said
@@ -161,7 +215,7 @@ def _plan(flags: dict[str, object]) -> dict[str, Outcome | str]:
     plan: dict[str, Outcome | str] = {}
     setting: dict[str, tuple[str, object]] = {}  # new key -> (the flag that sets it, the value)
     for key, outcome in outcomes.items():
-        if outcome.manual or outcome.callback is not None or outcome.to_fit is not None or \
+        if outcome.manual or (outcome.callback is not None and not callbacks_allowed) or outcome.to_fit is not None or \
                 any(isinstance(v, Code) for _, v in outcome.arguments):
             plan[key] = outcome.note or _why_not(key, outcome, [])
             continue
@@ -187,7 +241,7 @@ def _trailing_comment(rest: str) -> str:
 
 
 def _outcome(key: str, raw: object) -> Outcome | None:
-    value: Value = raw if isinstance(raw, (type(None), bool, int, float, str, list)) else Unknown(repr(raw), pure=False)
+    value: Value = raw if isinstance(raw, (type(None), bool, int, float, str, list, dict)) else Unknown(repr(raw), pure=False)
     if key == "accelerator":
         return accelerator_value(value)
     rewrite = FLAGS.get(key)

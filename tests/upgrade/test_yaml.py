@@ -44,14 +44,14 @@ trainer:
   strategy: ddp
   precision: "16-mixed"
   use_distributed_sampler: false
-  # litgen: `progress_bar_refresh_rate` was removed: add the callback
-  #   `lightning.pytorch.callbacks.TQDMProgressBar` (refresh_rate: 5) to trainer.callbacks
-  progress_bar_refresh_rate: 5
   callbacks:
     - class_path: lightning.pytorch.callbacks.ModelCheckpoint
       init_args:
         monitor: val_loss  # lower is better
     - class_path: lightning.pytorch.callbacks.LearningRateMonitor
+    - class_path: lightning.pytorch.callbacks.TQDMProgressBar
+      init_args:
+        refresh_rate: 5
 model:
   gpus: 2
   lr: 0.1
@@ -67,7 +67,7 @@ def _trainer(text: str) -> dict:
 def test_a_lightning_cli_config_is_upgraded_line_by_line() -> None:
     upgraded = upgrade_yaml(CLI_CONFIG, "config.yaml")
     assert upgraded.upgraded == CLI_EXPECTED
-    assert upgraded.changed and upgraded.needs_hands
+    assert upgraded.changed and not upgraded.notes
     assert upgraded.original == CLI_CONFIG and upgraded.path == "config.yaml"
 
 
@@ -79,7 +79,8 @@ def test_the_upgraded_config_loads_with_2x_flags_only() -> None:
     assert trainer["use_distributed_sampler"] is False
     for removed in ("gpus", "distributed_backend", "replace_sampler_ddp"):
         assert removed not in trainer
-    assert trainer["progress_bar_refresh_rate"] == 5  # left for the user, with a note
+    assert "progress_bar_refresh_rate" not in trainer
+    assert trainer["callbacks"][-1] == {"class_path": "lightning.pytorch.callbacks.TQDMProgressBar", "init_args": {"refresh_rate": 5}}
 
 
 def test_each_change_is_listed() -> None:
@@ -94,7 +95,7 @@ def test_each_change_is_listed() -> None:
         "pytorch_lightning.callbacks.LearningRateLogger -> lightning.pytorch.callbacks.LearningRateMonitor"
         in changes
     )
-    assert not any("progress_bar_refresh_rate" in change for change in changes)
+    assert "progress_bar_refresh_rate: -> callbacks += TQDMProgressBar(...)" in changes
 
 
 def test_a_trailing_comment_stays_on_the_first_new_line() -> None:
@@ -115,12 +116,17 @@ def test_a_block_list_of_gpus_becomes_devices() -> None:
     assert _trainer(upgraded)["devices"] == [0, 1]
 
 
+# A config the script loads itself (no `class_path`, no `seed_everything`): a `class_path` item
+# would reach `Trainer(callbacks=...)` as a dict, so the callback is left for the user.
+SCRIPT_CONFIG = CLI_CONFIG.replace("seed_everything: 42\n", "").replace("class_path: pytorch_lightning.callbacks.", "name: ")
+
+
 def test_a_flag_left_for_the_user_gets_one_litgen_comment_and_a_manual_note_with_its_line() -> None:
-    upgraded = upgrade_yaml(CLI_CONFIG, "config.yaml")
+    upgraded = upgrade_yaml(SCRIPT_CONFIG, "config.yaml")
     [note] = upgraded.notes
     assert note.kind == "manual" and note.rule == "trainer"
     assert "progress_bar_refresh_rate" in note.message and "TQDMProgressBar" in note.message
-    assert CLI_CONFIG.splitlines()[note.line - 1] == "  progress_bar_refresh_rate: 5"  # the line as it was
+    assert SCRIPT_CONFIG.splitlines()[note.line - 1] == "  progress_bar_refresh_rate: 5"  # the line as it was
     lines = upgraded.upgraded.splitlines()
     index = lines.index("  progress_bar_refresh_rate: 5")
     assert lines[index - 2] == "  # litgen: `progress_bar_refresh_rate` was removed: add the callback"
@@ -185,19 +191,20 @@ def test_class_paths_and_targets_move_to_the_lightning_namespace() -> None:
 def test_comments_blank_lines_and_key_order_elsewhere_are_untouched() -> None:
     upgraded = upgrade_yaml(CLI_CONFIG, "config.yaml").upgraded
     untouched = [line for line in CLI_CONFIG.splitlines() if not line.strip().startswith(
-        ("gpus:", "distributed_backend:", "precision:", "replace_sampler_ddp:", "- class_path:")
+        ("gpus:", "distributed_backend:", "precision:", "replace_sampler_ddp:", "progress_bar_refresh_rate:", "- class_path:")
     )]
-    kept = [line for line in upgraded.splitlines() if line in untouched]
-    assert kept == untouched  # every other line is still there, in the same order
+    remaining = iter(upgraded.splitlines())
+    assert all(line in remaining for line in untouched)  # every other line is still there, in the same order
     assert upgraded.count("\n\n") == CLI_CONFIG.count("\n\n")
     assert list(yaml.safe_load(upgraded)) == ["seed_everything", "trainer", "model", "data"]
 
 
 def test_a_second_run_changes_nothing_and_does_not_repeat_the_comment() -> None:
-    once = upgrade_yaml(CLI_CONFIG, "config.yaml")
-    twice = upgrade_yaml(once.upgraded, "config.yaml")
-    assert twice.upgraded == once.upgraded
-    assert not twice.changed
+    for config in (CLI_CONFIG, SCRIPT_CONFIG):
+        once = upgrade_yaml(config, "config.yaml")
+        twice = upgrade_yaml(once.upgraded, "config.yaml")
+        assert twice.upgraded == once.upgraded
+        assert not twice.changed
     assert twice.upgraded.count("# litgen:") == 1
     assert [(n.message, n.kind) for n in twice.notes] == [(n.message, n.kind) for n in once.notes]
 
@@ -264,3 +271,30 @@ def test_a_flag_that_stays_as_it_is_is_not_listed_as_a_change() -> None:
 def test_a_2x_flag_value_is_left_byte_for_byte(line: str) -> None:
     text = f"trainer:\n  {line}\n  max_epochs: 3\n"
     assert upgrade_yaml(text, "c.yaml").upgraded == text
+
+
+def test_flags_that_became_callbacks_start_a_callbacks_list_where_the_first_stood() -> None:
+    config = (
+        "seed_everything: 1\ntrainer:\n  weights_summary: full\n  accumulate_grad_batches:\n    0: 8\n    4: 4\n"
+        "  max_epochs: 3\n"
+    )
+    upgraded = upgrade_yaml(config, "c.yaml")
+    assert upgraded.upgraded == (
+        "seed_everything: 1\ntrainer:\n  callbacks:\n"
+        "    - class_path: lightning.pytorch.callbacks.ModelSummary\n      init_args:\n        max_depth: -1\n"
+        "    - class_path: lightning.pytorch.callbacks.GradientAccumulationScheduler\n"
+        "      init_args:\n        scheduling: {0: 8, 4: 4}\n"
+        "  max_epochs: 3\n"
+    )
+    schedule = _trainer(upgraded.upgraded)["callbacks"][1]["init_args"]["scheduling"]
+    assert schedule == {0: 8, 4: 4}  # epochs stay integers
+    assert not upgraded.notes
+    assert upgrade_yaml(upgraded.upgraded, "c.yaml").upgraded == upgraded.upgraded
+
+
+def test_an_inline_callbacks_list_is_left_for_the_user() -> None:
+    config = "seed_everything: 1\ntrainer:\n  callbacks: [{class_path: x.Y}]\n  weights_summary: full\n"
+    upgraded = upgrade_yaml(config, "c.yaml")
+    [note] = upgraded.notes
+    assert note.kind == "manual" and "ModelSummary" in note.message and note.line == 4
+    assert "  weights_summary: full\n" in upgraded.upgraded
