@@ -26,8 +26,8 @@ from types import ModuleType
 from typing import Any
 
 from litgen import _probe_trainer
-from litgen._probe_deep_util import DeepFailure, DeepSkip
-from litgen._probe_trainer import STATE, exception_line
+from litgen._probe_deep_util import DeepFailure, DeepSkip, error_line, module_attributes
+from litgen._probe_trainer import STATE
 
 SUBCHECKS = ("fast_dev_run", "fit", "load", "resume", "determinism", "ddp")
 _DEADLINE_MARGIN_S = 3.0  # leave the probe time to record a DDP timeout before it kills the whole child
@@ -121,7 +121,11 @@ def _wrap_fit(package: ModuleType) -> None:
                           f"{batches} training step{'s' if batches != 1 else ''}" if batches else "no training step ran",
                           time.monotonic() - started)
         if batches:
-            _run_deep(run, package, self, program_kwargs, arguments, callbacks)
+            try:
+                _run_deep(run, package, self, program_kwargs, arguments, callbacks)
+            except Exception as error:  # noqa: BLE001 - litgen's own failure must not become the program's
+                name = run.report.running or "fit"
+                run.report.record(name, "fail", f"litgen's {name} check crashed: {error_line(error)}", 0.0)
         return result
 
     fit._litgen_deep = True  # type: ignore[attr-defined]
@@ -161,7 +165,7 @@ def _run_deep(run: _Run, package: ModuleType, trainer: Any, program_kwargs: dict
             except DeepSkip as skip:
                 status, reason = "skipped", str(skip)
             except Exception as error:  # noqa: BLE001 - a sub-check's own crash still fails only that sub-check
-                status, reason = "fail", f"{name} check crashed: {exception_line(error)}"
+                status, reason = "fail", f"{name} check crashed: {error_line(error)}"
             report.record(name, status, reason, time.monotonic() - started)
             sys.stdout.flush()
         report.notes.extend(note for note in steps.notes if note not in report.notes)
@@ -183,6 +187,7 @@ def _kept_program_state(model: Any, trainer: Any) -> Iterator[None]:
     import torch
 
     weights = copy.deepcopy(model.state_dict())
+    attributes = module_attributes(model)
     rng = (random.getstate(), torch.get_rng_state())
     numpy_state = _numpy_state()
     environment = {key: os.environ.get(key) for key in ("PL_GLOBAL_SEED", "PL_SEED_WORKERS")}
@@ -192,6 +197,7 @@ def _kept_program_state(model: Any, trainer: Any) -> Iterator[None]:
     finally:
         STATE.passthrough = False
         model.load_state_dict(weights)
+        model.__dict__.update(attributes)
         random.setstate(rng[0])
         torch.set_rng_state(rng[1])
         if numpy_state is not None:

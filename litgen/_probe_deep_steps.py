@@ -27,6 +27,8 @@ from litgen._probe_deep_util import (
     deep_trainer_kwargs,
     error_line,
     first_difference,
+    module_attributes,
+    module_attributes_copy,
     rank_error,
     rank_records,
     recorder_class,
@@ -85,6 +87,7 @@ class DeepSteps:
         self.notes: list[str] = []
         self.seed = self._seed_request()
         self.initial = copy.deepcopy(model.state_dict())  # both seeded fits start from these weights
+        self.initial_attributes = module_attributes(model)  # and these attributes
         self.fitted: FitRecord | None = None
         self.final_weights: dict[str, torch.Tensor] | None = None
 
@@ -262,6 +265,7 @@ class DeepSteps:
     def _seed(self) -> None:
         if self.seed is not None:
             self.model.load_state_dict(self.initial)
+            self.model.__dict__.update(module_attributes_copy(self.initial_attributes))
             self.package.seed_everything(self.seed.seed, workers=self.seed.workers, verbose=False)
 
     def determinism(self) -> Outcome:

@@ -98,6 +98,49 @@ def error_line(error: BaseException) -> str:
     return _ANSI.sub("", exception_line(error))
 
 
+def _simple(value: Any) -> bool:
+    if isinstance(value, (list, tuple)):
+        return all(_simple(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _simple(item) for key, item in value.items())
+    return isinstance(value, (int, float, str, bool, type(None))) or hasattr(value, "detach")
+
+
+def module_attributes(module: Any) -> dict[str, Any]:
+    """Copies of a module's plain attributes (numbers, strings, tensors), which its hooks may change during a fit.
+
+    A rerun of the program starts with them as __init__ set them; a repeated fit in this process must
+    too (a hand-written early stopping keeps its best loss in one), so they are put back before it.
+    """
+    skipped = {*module._parameters, *module._buffers, *module._modules}
+    kept: dict[str, Any] = {}
+    for name, value in vars(module).items():
+        if not name.startswith("_") and name not in skipped and _simple(value):
+            copied = _copy(value)
+            if copied is not _UNCOPYABLE:
+                kept[name] = copied
+    return kept
+
+
+_UNCOPYABLE = object()
+
+
+def module_attributes_copy(attributes: dict[str, Any]) -> dict[str, Any]:
+    """A fresh copy of what module_attributes kept (each repeated fit gets its own)."""
+    return {name: _copy(value) for name, value in attributes.items()}
+
+
+def _copy(value: Any) -> Any:
+    import copy
+
+    if hasattr(value, "detach"):
+        return value.detach().clone()  # a tensor still in the autograd graph cannot be deep-copied
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # noqa: BLE001 - e.g. a list holding a graph tensor: left as the fit leaves it
+        return _UNCOPYABLE
+
+
 def short(value: Any, limit: int = 80) -> str:
     text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
