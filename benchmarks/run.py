@@ -103,10 +103,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5, help="timed runs per figure (median is reported)")
     parser.add_argument("--only", nargs="*", default=None,
-                        help="sections to run: startup scaffold validate convert upgrade verify training")
+                        help="sections to run: startup scaffold validate deep convert upgrade verify training")
     parser.add_argument("--json", type=Path, default=REPO / ".bench" / "results.json")
     args = parser.parse_args()
-    wanted = set(args.only or ["startup", "scaffold", "validate", "convert", "upgrade", "verify", "training"])
+    wanted = set(args.only or ["startup", "scaffold", "validate", "deep", "convert", "upgrade", "verify", "training"])
     figures: list[Figure] = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="litgen-bench-") as tmp:
@@ -119,6 +119,10 @@ def main() -> None:
         project = default_project(work / "validate")
         if "validate" in wanted:
             figures += bench_validation(args.runs, project, work / "validate")
+        if "deep" in wanted:
+            from deep_cost import bench_deep
+
+            figures += bench_deep(project, args.runs)
         if "convert" in wanted:
             (work / "convert").mkdir()
             figures += bench_conversion(args.runs, work / "convert")
