@@ -15,9 +15,10 @@ import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
+if TYPE_CHECKING:
+    from litgen.catalog import TemplateInfo
 
 CASES_DIR = Path(__file__).parent / "fixtures" / "pairwise"
 # Free-form questions whose values decide what other answers are valid (e.g. slurm needs a fixed
@@ -29,21 +30,17 @@ Factor = tuple[str, str | None]  # (question, multiselect item or None)
 Pair = tuple[tuple[Factor, Any], tuple[Factor, Any]]
 
 
-def factors_of(template_dir: Path) -> dict[Factor, list[Any]]:
-    """Each factor of TEMPLATE_DIR's questions with the values it takes."""
-    config = yaml.safe_load((template_dir / "copier.yml").read_text())
+def factors_of(info: TemplateInfo) -> dict[Factor, list[Any]]:
+    """Each factor of the template's questions (as `litgen templates` lists them) with the values it takes."""
     factors: dict[Factor, list[Any]] = {}
-    for name, spec in config.items():
-        if name.startswith("_") or not isinstance(spec, dict):
-            continue
-        choices = spec.get("choices")
-        values = list(choices.values()) if isinstance(choices, dict) else list(choices or [])
-        if spec.get("multiselect"):
+    for name in info.questions:
+        values = list(info.choices.get(name) or [])
+        if name in info.multiselect:
             for item in values:
                 factors[(name, item)] = [True, False]
         elif values:
             factors[(name, None)] = values
-        elif spec.get("type") == "bool":
+        elif info.types.get(name) == "bool":
             factors[(name, None)] = [True, False]
         elif name in EXTRA_VALUES:
             factors[(name, None)] = list(EXTRA_VALUES[name])
@@ -77,13 +74,14 @@ def answers_of(case: dict[Factor, Any]) -> dict[str, Any]:
     return answers
 
 
-def refusal(template_dir: Path, answers: dict[str, Any]) -> str | None:
+def refusal(info: TemplateInfo, answers: dict[str, Any]) -> str | None:
     """None if the template accepts ANSWERS (rest at defaults), else the validator's message."""
     import copier
 
     with tempfile.TemporaryDirectory() as scratch:
+        data = {**answers, **info.preset}
         try:
-            copier.run_copy(str(template_dir), scratch, data=answers, defaults=True, quiet=True, pretend=True)
+            copier.run_copy(str(info.path), scratch, data=data, defaults=True, quiet=True, pretend=True)
         except (ValueError, TypeError) as error:
             return " ".join(str(error).split())
     return None
@@ -117,10 +115,10 @@ def _complete(
     return case
 
 
-def generate(template_dir: Path, seed: int = 0) -> dict[str, Any]:
-    """Greedy pairwise cases (AETG-style) for TEMPLATE_DIR, with the pairs no valid case can hold."""
+def generate(info: TemplateInfo, seed: int = 0) -> dict[str, Any]:
+    """Greedy pairwise cases (AETG-style) for a template, with the pairs no valid case can hold."""
     rng = random.Random(seed)
-    factors = factors_of(template_dir)
+    factors = factors_of(info)
     uncovered = all_pairs(factors)
     cases: list[dict[Factor, Any]] = []
     infeasible: dict[Pair, str] = {}
@@ -130,7 +128,7 @@ def generate(template_dir: Path, seed: int = 0) -> dict[str, Any]:
         best, best_gain = None, 0
         for attempt in range(SEARCH_ATTEMPTS):
             candidate = _complete(seed_case, factors, uncovered, rng, randomness=attempt / SEARCH_ATTEMPTS)
-            reason = refusal(template_dir, answers_of(candidate))
+            reason = refusal(info, answers_of(candidate))
             if reason is not None:
                 continue
             new = len(pairs_of(candidate) & uncovered)
@@ -140,13 +138,13 @@ def generate(template_dir: Path, seed: int = 0) -> dict[str, Any]:
                 break  # a good-enough valid case; more search buys little
         if best is None:
             # The message worth recording is the one for the pair itself, the rest at defaults.
-            infeasible[target] = refusal(template_dir, answers_of(seed_case)) or "no valid completion found"
+            infeasible[target] = refusal(info, answers_of(seed_case)) or "no valid completion found"
             uncovered.discard(target)
             continue
         cases.append(best)
         uncovered -= pairs_of(best)
     return {
-        "template": template_dir.name,
+        "template": info.name,
         "cases": [answers_of(case) for case in cases],
         "infeasible": [
             {"pair": [[list(f1), v1], [list(f2), v2]], "reason": reason}
@@ -159,12 +157,12 @@ def case_file(template_name: str) -> Path:
     return CASES_DIR / f"{template_name}.json"
 
 
-def write(template_dirs: Iterable[Path]) -> None:
+def write(infos: Iterable[TemplateInfo]) -> None:
     CASES_DIR.mkdir(parents=True, exist_ok=True)
-    for template_dir in template_dirs:
-        result = generate(template_dir)
-        case_file(template_dir.name).write_text(json.dumps(result, indent=1) + "\n")
-        print(f"{template_dir.name}: {len(result['cases'])} cases, {len(result['infeasible'])} infeasible pairs")
+    for info in infos:
+        result = generate(info)
+        case_file(info.name).write_text(json.dumps(result, indent=1) + "\n")
+        print(f"{info.name}: {len(result['cases'])} cases, {len(result['infeasible'])} infeasible pairs")
 
 
 if __name__ == "__main__":
@@ -172,5 +170,4 @@ if __name__ == "__main__":
     from litgen.new import find_template, list_templates
 
     names = sys.argv[1:]
-    dirs = [find_template(name).path for name in names] if names else [info.path for info in list_templates()]
-    write(dirs)
+    write([find_template(name) for name in names] if names else list_templates())

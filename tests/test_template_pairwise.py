@@ -25,7 +25,7 @@ def _load(info: TemplateInfo) -> dict[str, Any]:
 
 def _as_case(answers: dict[str, Any], info: TemplateInfo) -> dict[Any, Any]:
     """Back from copier answers to factor values, so coverage is computed from what will be rendered."""
-    factors = factors_of(info.path)
+    factors = factors_of(info)
     case: dict[Any, Any] = {}
     for name, item in factors:
         if item is None:
@@ -53,7 +53,7 @@ def _pair(raw: list[list[Any]]) -> Pair:
 @pytest.mark.parametrize("info", TEMPLATES, ids=[t.name for t in TEMPLATES])
 def test_cases_cover_every_feasible_pair(info: TemplateInfo) -> None:
     data = _load(info)
-    factors = factors_of(info.path)
+    factors = factors_of(info)
     for answers in data["cases"]:
         assert set(answers) == {name for name, _ in factors}, f"questions changed; {REGENERATE.format(name=info.name)}"
     covered = set().union(*(pairs_of(_as_case(answers, info)) for answers in data["cases"]))
@@ -67,7 +67,7 @@ def test_pairs_called_infeasible_are_refused_by_the_template(info: TemplateInfo)
     for entry in _load(info)["infeasible"]:
         (f1, v1), (f2, v2) = _pair(entry["pair"])
         answers = answers_of({f1: v1, f2: v2})
-        assert refusal(info.path, answers) is not None, f"{answers} is accepted, so it must be covered"
+        assert refusal(info, answers) is not None, f"{answers} is accepted, so it must be covered"
 
 
 @pytest.mark.slow
