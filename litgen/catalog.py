@@ -8,6 +8,7 @@ are those the task asks (copier's ``when``) with the choices the task allows (co
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,11 +94,19 @@ def _render(text: Any, context: Mapping[str, Any]) -> Any:
         return text
     import jinja2
 
-    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     try:
-        return environment.from_string(text).render(context).strip()
+        return _compiled(text).render(context).strip()
     except jinja2.TemplateError:  # it depends on other answers: show it as copier will evaluate it
         return text
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(text: str) -> Any:
+    """TEXT compiled once: every task's listing renders the same questions' Jinja strings."""
+    import jinja2
+
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    return environment.from_string(text)
 
 
 def _task_choices(spec: Mapping[str, Any], context: Mapping[str, Any]) -> list[Any]:
@@ -166,16 +175,29 @@ def _shipped_infos(template_dir: Path) -> list[TemplateInfo]:
     return [_info(template_dir, task, config, {TASK_QUESTION: task}) for task in tasks]
 
 
-def list_templates() -> list[TemplateInfo]:
-    """Every template shipped with litgen, sorted with the default first."""
+def _shipped_folders() -> list[Path]:
+    """The shipped template folders (``_components`` and hidden folders are not templates)."""
     root = templates_root()
-    found = [
-        info
+    return [
+        folder
         for folder in sorted(root.iterdir())
         if (folder / "copier.yml").is_file() and not folder.name.startswith((".", "_"))
-        for info in _shipped_infos(folder)
     ]
+
+
+def list_templates() -> list[TemplateInfo]:
+    """Every template shipped with litgen, sorted with the default first."""
+    found = [info for folder in _shipped_folders() for info in _shipped_infos(folder)]
     return sorted(found, key=lambda info: (info.name != DEFAULT_TEMPLATE, info.name))
+
+
+def _shipped_task(name: str) -> tuple[Path, dict[str, Any]] | None:
+    """The shipped folder whose ``task`` question offers NAME, with its copier.yml; None if none does."""
+    for folder in _shipped_folders():
+        config = read_copier_yml(folder)
+        if name in tasks_of(config):
+            return folder, config
+    return None
 
 
 def find_template(name: str) -> TemplateInfo:
@@ -190,9 +212,10 @@ def find_template(name: str) -> TemplateInfo:
             plain = _shipped_infos(own)
             if [info.name for info in plain] == [name]:
                 return plain[0]
-        shipped = next((info for info in list_templates() if info.name == name), None)
-        if shipped is not None:
-            return shipped
+        task = _shipped_task(name)  # only the task asked for is described
+        if task is not None:
+            folder, config = task
+            return _info(folder, name, config, {TASK_QUESTION: name})
     names = ", ".join(info.name for info in list_templates()) or "none"
     raise UsageError(f"unknown template '{name}'; available templates: {names} (or a folder with a copier.yml)")
 
@@ -202,4 +225,5 @@ def shipped_folder(name: str) -> Path | None:
     root = templates_root()
     if (root / name / "copier.yml").is_file():
         return root / name
-    return next((info.path for info in list_templates() if info.name == name and info.preset), None)
+    task = _shipped_task(name)
+    return task[0] if task is not None else None
