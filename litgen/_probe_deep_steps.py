@@ -209,6 +209,13 @@ class DeepSteps:
         try:
             return module_class.load_from_checkpoint(str(path), map_location="cpu", **given), needed  # type: ignore[attr-defined]
         except Exception as error:
+            text = str(error)
+            if "Error(s) in loading state_dict" in text:  # the first line says only that; the next ones say what
+                detail = " ".join(line.strip() for line in text.splitlines()[1:3] if line.strip())[:240]
+                hint = "" if saved_names else "; its __init__ saves no hyper-parameters (call self.save_hyperparameters())"
+                raise DeepFailure(
+                    f"{module_class.__name__}.load_from_checkpoint builds a module the saved weights do not fit: {detail}{hint}"
+                ) from error
             raise DeepFailure(f"{module_class.__name__}.load_from_checkpoint fails: {error_line(error)}") from error
 
     # --- (c) resume ---------------------------------------------------------------------------------
