@@ -14,7 +14,7 @@ from litgen.cst_walk import find
 from litgen.review import review_lines
 from litgen.upgrade.added_imports import add_imports
 from litgen.upgrade.classes import lightning_classes
-from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer
+from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer
 
 TRAINER = "lightning.pytorch.Trainer"
 # `x.trainer` is a Trainer for these receivers; `cfg.trainer.gpus` (a Hydra or argparse config) is a flag, not one.
@@ -154,7 +154,7 @@ class _Attributes(RuleTransformer):
         return updated_node
 
 
-HEAD = "import lightning.pytorch as pl\n"
+HEAD = PL_IMPORT
 
 
 class AttributesRule(Rule):

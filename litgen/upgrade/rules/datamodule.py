@@ -17,7 +17,7 @@ import libcst.matchers as m
 from litgen.convert.names import code
 from litgen.cst_walk import find
 from litgen.upgrade.classes import lightning_classes
-from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer
+from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer
 
 DATAMODULE = "lightning.pytorch.LightningDataModule"
 ATTRIBUTES = ("train_transforms", "val_transforms", "test_transforms", "dims")  # 1.x's positional order
@@ -146,7 +146,7 @@ class _DataModuleApi(RuleTransformer):
         return updated_node
 
 
-HEAD = "import lightning.pytorch as pl\n"
+HEAD = PL_IMPORT
 CLASS = HEAD + "class Data(pl.LightningDataModule):\n    def __init__(self):\n"
 
 

@@ -14,7 +14,7 @@ from litgen.convert.names import code
 from litgen.cst_walk import find
 from litgen.review import review_lines
 from litgen.upgrade.classes import lightning_classes
-from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer, names_in
+from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer, names_in
 
 
 @dataclass(frozen=True)
@@ -229,7 +229,7 @@ def _dict_names(function: cst.FunctionDef) -> set[str]:
     return found
 
 
-HEAD = "import lightning.pytorch as pl\n"
+HEAD = PL_IMPORT
 
 
 class EpochEndRule(Rule):

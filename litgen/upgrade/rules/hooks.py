@@ -10,7 +10,7 @@ import libcst as cst
 
 from litgen.review import review_lines
 from litgen.upgrade.classes import Kind, lightning_classes
-from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer, names_in
+from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer, names_in
 
 _TRAIN_ONLY = "1.x also ran `{old}` around validation and test epochs; 2.x runs `{new}` for training epochs only"
 
@@ -142,7 +142,7 @@ def _commas(params: list[cst.Param]) -> list[cst.Param]:
     return fixed
 
 
-HEAD = "import lightning.pytorch as pl\n"
+HEAD = PL_IMPORT
 
 
 class HooksRule(Rule):

@@ -10,7 +10,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from litgen.upgrade.classes import lightning_classes
-from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer, keyword
+from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer, keyword
 
 SELF_LOG = m.Call(func=m.Attribute(value=m.Name("self"), attr=m.Name("log") | m.Name("log_dict")))
 REDUCE_NOTE = "`sync_dist_op=` became `reduce_fx=`, which also decides how the epoch value is reduced"
@@ -101,7 +101,7 @@ class _ModuleApi(RuleTransformer):
         return updated_node
 
 
-HEAD = "import lightning.pytorch as pl\n"
+HEAD = PL_IMPORT
 
 
 class ModuleApiRule(Rule):

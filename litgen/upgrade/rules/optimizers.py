@@ -11,7 +11,7 @@ import libcst.matchers as m
 
 from litgen.cst_walk import find
 from litgen.upgrade.classes import lightning_classes
-from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer
+from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer
 
 PER_OPTIMIZER = "training_step_per_optimizer"
 LOOP = '''def training_step(self, batch, batch_idx):
@@ -139,7 +139,7 @@ def _with_manual_optimization(init: cst.FunctionDef) -> cst.FunctionDef:
     return init.with_changes(body=init.body.with_changes(body=statements))
 
 
-HEAD = "import lightning.pytorch as pl\n"
+HEAD = PL_IMPORT
 GAN = (
     HEAD + "class GAN(pl.LightningModule):\n"
     "    def __init__(self):\n        super().__init__()\n        self.g, self.d = G(), D()\n\n"
