@@ -24,7 +24,11 @@ Statement = cst.SimpleStatementLine | cst.BaseCompoundStatement
 def add_imports(module: cst.Module, needed: Iterable[Needed]) -> cst.Module:
     """MODULE with the NEEDED imports that none of its top-level imports provides yet."""
     present = _top_level_imports(module.body)
-    wanted = sorted(item for item in set(needed) if item not in present and (item[1] is None or (item[0], "*") not in present))
+    wanted = sorted(
+        item
+        for item in set(needed)
+        if item not in present and (item[1] is None or (item[0], "*") not in present)
+    )
     if not wanted:
         return module
     body = list(module.body)
@@ -39,9 +43,13 @@ def add_imports(module: cst.Module, needed: Iterable[Needed]) -> cst.Module:
             objects[name].append(obj)
     block = [_joined(statement, objects) for statement in body[start:end]]
     added = [cst.parse_statement(f"import {name}") for name in plain] + [
-        cst.parse_statement(f"from {name} import {', '.join(objs)}") for name, objs in objects.items() if objs
+        cst.parse_statement(f"from {name} import {', '.join(objs)}")
+        for name, objs in objects.items()
+        if objs
     ]
-    return module.with_changes(body=[*body[:start], *block, *added, *_blank_line_before(body[end:])])
+    return module.with_changes(
+        body=[*body[:start], *block, *added, *_blank_line_before(body[end:])]
+    )
 
 
 def _is_import_line(statement: cst.BaseStatement) -> bool:
@@ -57,8 +65,10 @@ def _is_docstring_or_strict(statement: cst.BaseStatement) -> bool:
     if isinstance(small, cst.Expr):
         return isinstance(small.value, cst.SimpleString)
     return (
-        isinstance(small, cst.Assign) and len(small.targets) == 1
-        and isinstance(small.targets[0].target, cst.Name) and small.targets[0].target.value == "__strict__"
+        isinstance(small, cst.Assign)
+        and len(small.targets) == 1
+        and isinstance(small.targets[0].target, cst.Name)
+        and small.targets[0].target.value == "__strict__"
     )
 
 
@@ -68,7 +78,12 @@ def _joined(statement: cst.BaseStatement, objects: dict[str, list[str]]) -> cst.
         return statement
     smalls = list(statement.body)
     for index, small in enumerate(smalls):
-        if not isinstance(small, cst.ImportFrom) or small.relative or small.module is None or isinstance(small.names, cst.ImportStar):
+        if (
+            not isinstance(small, cst.ImportFrom)
+            or small.relative
+            or small.module is None
+            or isinstance(small.names, cst.ImportStar)
+        ):
             continue
         source = dotted(small.module) or ""
         if objects.get(source):
@@ -95,11 +110,23 @@ def _top_level_imports(body: Iterable[cst.BaseStatement]) -> set[Needed]:
             continue
         for small in statement.body:
             if isinstance(small, cst.Import):
-                found.update((dotted(alias.name) or "", None) for alias in small.names if alias.asname is None)
-            elif isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None:
+                found.update(
+                    (dotted(alias.name) or "", None)
+                    for alias in small.names
+                    if alias.asname is None
+                )
+            elif (
+                isinstance(small, cst.ImportFrom)
+                and not small.relative
+                and small.module is not None
+            ):
                 source = dotted(small.module) or ""
                 if isinstance(small.names, cst.ImportStar):
                     found.add((source, "*"))
                 else:
-                    found.update((source, dotted(alias.name)) for alias in small.names if alias.asname is None)
+                    found.update(
+                        (source, dotted(alias.name))
+                        for alias in small.names
+                        if alias.asname is None
+                    )
     return found

@@ -22,7 +22,9 @@ def lightning_classes(module: cst.Module, context: RuleContext) -> dict[str, Kin
     classes: dict[str, list[cst.BaseExpression]] = {}
 
     # No class is defined inside a simple statement: not entering them skips most of the tree.
-    for node in find(module, cst.ClassDef, enter=lambda node: not isinstance(node, cst.SimpleStatementLine)):
+    for node in find(
+        module, cst.ClassDef, enter=lambda node: not isinstance(node, cst.SimpleStatementLine)
+    ):
         classes[node.name.value] = [base.value for base in node.bases]
     found: dict[str, Kind] = {}
     changed = True

@@ -68,12 +68,16 @@ def upgrade_source(source: str, filename: str, project: frozenset[str] = frozens
         raise ConversionError("the code nests too deeply to be upgraded", path=filename) from None
 
 
-def _apply_rules(module: cst.Module, source: str, filename: str, project: frozenset[str]) -> Upgraded:
+def _apply_rules(
+    module: cst.Module, source: str, filename: str, project: frozenset[str]
+) -> Upgraded:
     changes: list[Change] = []
     notes: list[PlacedNote] = []
     moved = False  # whether an earlier rule changed the text (its lines then need mapping back)
     for rule in RULES:
-        if not rule.applies(source):  # the original text: a rule's construct does not appear from nowhere
+        if not rule.applies(
+            source
+        ):  # the original text: a rule's construct does not appear from nowhere
             continue
         context = RuleContext(module, filename, project=project)
         module = rule.apply(module, context)
@@ -85,11 +89,20 @@ def _apply_rules(module: cst.Module, source: str, filename: str, project: frozen
                 line = where(node)
                 return to_original(line) if to_original is not None and line is not None else line
 
-            changes.extend(dataclasses.replace(c, line=original(c.at), at=None) for c in context.changes)
-            notes.extend(PlacedNote(original(n.at), n.message, n.kind, n.rule) for n in context.notes)
+            changes.extend(
+                dataclasses.replace(c, line=original(c.at), at=None) for c in context.changes
+            )
+            notes.extend(
+                PlacedNote(original(n.at), n.message, n.kind, n.rule) for n in context.notes
+            )
             moved = True
-    return Upgraded(filename, source, module.code, tuple(sorted(changes, key=_by_line)),
-                    tuple(sorted(dict.fromkeys(notes), key=_by_line)))
+    return Upgraded(
+        filename,
+        source,
+        module.code,
+        tuple(sorted(changes, key=_by_line)),
+        tuple(sorted(dict.fromkeys(notes), key=_by_line)),
+    )
 
 
 def _by_line(item: Change | PlacedNote) -> tuple[bool, int]:

@@ -12,13 +12,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from litgen.errors import LitgenError, UsageError
-from litgen.source_files import decode_script, read_script_bytes, rewrite_keeping_backup, unified_diff, write_atomically
+from litgen.source_files import (
+    decode_script,
+    read_script_bytes,
+    rewrite_keeping_backup,
+    unified_diff,
+    write_atomically,
+)
 from litgen.upgrade.engine import Upgraded, project_classes, upgrade_source
 from litgen.upgrade.yaml_config import YAML_SUFFIXES, upgrade_yaml
 
 PYTHON_SUFFIXES = (".py",)
 EXPECTED = "a Python file, a YAML config or a folder of them"
-SKIPPED_FOLDERS = frozenset({"__pycache__", "node_modules", "site-packages", "build", "dist", "venv", "env"})
+SKIPPED_FOLDERS = frozenset(
+    {"__pycache__", "node_modules", "site-packages", "build", "dist", "venv", "env"}
+)
 
 
 @dataclass
@@ -43,7 +51,10 @@ class UpgradeReport:
     @property
     def failed(self) -> bool:
         """Something could not be upgraded: a file that did not parse, or a spot left for a person."""
-        return any(f.error is not None or (f.upgraded is not None and f.upgraded.needs_hands) for f in self.files)
+        return any(
+            f.error is not None or (f.upgraded is not None and f.upgraded.needs_hands)
+            for f in self.files
+        )
 
 
 def find_files(paths: list[Path]) -> list[Path]:
@@ -56,7 +67,9 @@ def find_files(paths: list[Path]) -> list[Path]:
             found.extend(_walk(path))
         elif path.exists() or path.is_symlink():
             if path.suffix not in (*PYTHON_SUFFIXES, *YAML_SUFFIXES):
-                raise UsageError(f"is neither a .py file nor a YAML config; expected {EXPECTED}", path=path)
+                raise UsageError(
+                    f"is neither a .py file nor a YAML config; expected {EXPECTED}", path=path
+                )
             found.append(path)
         else:
             raise UsageError(f"no such file or folder; expected {EXPECTED}", path=path)
@@ -72,7 +85,11 @@ def _walk(folder: Path) -> list[Path]:
         if entry.is_symlink():
             continue  # a link may lead out of the folder the user named
         if entry.is_dir():
-            if not entry.name.startswith(".") and entry.name not in SKIPPED_FOLDERS and not entry.name.endswith(".egg-info"):
+            if (
+                not entry.name.startswith(".")
+                and entry.name not in SKIPPED_FOLDERS
+                and not entry.name.endswith(".egg-info")
+            ):
                 files.extend(_walk(entry))
         elif entry.suffix in (*PYTHON_SUFFIXES, *YAML_SUFFIXES) and entry.is_file():
             files.append(entry)
@@ -96,49 +113,76 @@ def upgrade_paths(paths: list[Path], *, diff_only: bool = False) -> UpgradeRepor
             result.error = error
             continue
         sources[path] = raw
-    project = project_classes(text for path, text in texts.items() if path.suffix in PYTHON_SUFFIXES)
+    project = project_classes(
+        text for path, text in texts.items() if path.suffix in PYTHON_SUFFIXES
+    )
     for result in report.files:
         path = result.path
         if path not in texts:
             continue
         try:
             text = texts[path]
-            result.upgraded = upgrade_yaml(text, str(path)) if path.suffix in YAML_SUFFIXES else upgrade_source(text, str(path), project)
+            result.upgraded = (
+                upgrade_yaml(text, str(path))
+                if path.suffix in YAML_SUFFIXES
+                else upgrade_source(text, str(path), project)
+            )
         except LitgenError as error:
             result.error = error
             sources.pop(path, None)
             continue
         if diff_only and result.changed:
             assert result.upgraded is not None
-            result.diff = unified_diff(result.upgraded.original, result.upgraded.upgraded, str(path), str(path))
+            result.diff = unified_diff(
+                result.upgraded.original, result.upgraded.upgraded, str(path), str(path)
+            )
     if diff_only:
         return report
     changing = [f for f in report.files if f.changed]
     tracked = _refuse_dirty_trees([f.path for f in changing])
     for result in changing:  # every refusal before the first write: all files or none
         if result.path.is_symlink():
-            raise UsageError(f"is a symbolic link; upgrade the file it points to ({result.path.resolve()}) instead",
-                             path=result.path)
+            raise UsageError(
+                f"is a symbolic link; upgrade the file it points to ({result.path.resolve()}) instead",
+                path=result.path,
+            )
         backup = result.path.with_name(result.path.name + ".orig")
-        if result.path.resolve() not in tracked and backup.exists() and backup.read_bytes() != sources[result.path]:
-            raise UsageError(f"{backup} already exists; move it away before upgrading in place", path=result.path)
+        if (
+            result.path.resolve() not in tracked
+            and backup.exists()
+            and backup.read_bytes() != sources[result.path]
+        ):
+            raise UsageError(
+                f"{backup} already exists; move it away before upgrading in place", path=result.path
+            )
     for result in changing:
         assert result.upgraded is not None
         _, encoding = decode_script(sources[result.path], result.path)
         new = result.upgraded.upgraded.encode(encoding)
         if result.path.resolve() in tracked:
             if result.path.read_bytes() != sources[result.path]:
-                raise UsageError("changed while upgrading it; nothing more was written, try again", path=result.path)
+                raise UsageError(
+                    "changed while upgrading it; nothing more was written, try again",
+                    path=result.path,
+                )
             write_atomically(result.path, new)
         else:
-            result.backup = rewrite_keeping_backup(result.path, sources[result.path], new, "upgrade", "upgrading")
+            result.backup = rewrite_keeping_backup(
+                result.path, sources[result.path], new, "upgrade", "upgrading"
+            )
         result.written = True
     return report
 
 
 def _git(folder: Path, *args: str) -> subprocess.CompletedProcess[str] | None:
     try:
-        return subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=60, check=False)
+        return subprocess.run(
+            ["git", "-C", str(folder), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None  # no git: the files are treated as outside git (backups)
 
@@ -157,7 +201,11 @@ def _refuse_dirty_trees(paths: list[Path]) -> set[Path]:
             status = _git(root, "status", "--porcelain", "--untracked-files=no")
             dirty = status is None or status.returncode != 0 or bool(status.stdout.strip())
             if dirty:
-                first = status.stdout.lstrip("\n").splitlines()[0][3:] if status is not None and status.stdout.strip() else "?"
+                first = (
+                    status.stdout.lstrip("\n").splitlines()[0][3:]
+                    if status is not None and status.stdout.strip()
+                    else "?"
+                )
                 raise UsageError(
                     f"the git work tree has uncommitted changes ({first}); commit or stash them first, "
                     "so the upgrade can be reviewed with `git diff` and undone with git",

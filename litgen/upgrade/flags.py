@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-Plain = None | bool | int | float | str | list | dict  # a value written literally in the code or the YAML
+Plain = (
+    None | bool | int | float | str | list | dict
+)  # a value written literally in the code or the YAML
 
 
 @dataclass(frozen=True)
@@ -72,21 +74,32 @@ def _kept(reason: str) -> Outcome:
 def _gpus(value: Value) -> Outcome:
     if isinstance(value, Unknown):
         if not value.pure:
-            return _kept("`gpus=` was removed: set `accelerator=` and `devices=` from this expression")
+            return _kept(
+                "`gpus=` was removed: set `accelerator=` and `devices=` from this expression"
+            )
         text = value.code
         return Outcome(
-            (("accelerator", Code(f'"cuda" if {text} else "cpu"')), ("devices", Code(f'{text} if {text} else "auto"'))),
+            (
+                ("accelerator", Code(f'"cuda" if {text} else "cpu"')),
+                ("devices", Code(f'{text} if {text} else "auto"')),
+            ),
             note="`gpus=` became `accelerator=`/`devices=`: no GPUs (0 or None) means the CPU",
         )
     if value is None or value in (0, "0", "") or value == []:
-        return Outcome((("accelerator", "cpu"),))  # 1.x trained on the CPU; 2.x would take every GPU it sees
-    return Outcome((("accelerator", "cuda"), ("devices", value)))  # "gpu" would also take Apple's MPS
+        return Outcome(
+            (("accelerator", "cpu"),)
+        )  # 1.x trained on the CPU; 2.x would take every GPU it sees
+    return Outcome(
+        (("accelerator", "cuda"), ("devices", value))
+    )  # "gpu" would also take Apple's MPS
 
 
 def _devices_of(accelerator: str) -> Callable[[Value], Outcome]:
     def rewrite(value: Value) -> Outcome:
         if isinstance(value, Unknown):
-            return _kept(f"this argument was removed: pass `accelerator=\"{accelerator}\", devices=` instead")
+            return _kept(
+                f'this argument was removed: pass `accelerator="{accelerator}", devices=` instead'
+            )
         if value is None or value == 0:
             return Outcome()
         return Outcome((("accelerator", accelerator), ("devices", value)))
@@ -94,7 +107,8 @@ def _devices_of(accelerator: str) -> Callable[[Value], Outcome]:
     return rewrite
 
 
-# 1.x strategy spellings (as `accelerator=` or `distributed_backend=`) -> 2.x `strategy=`; None: removed in 2.x.
+# 1.x strategy spellings (as `accelerator=` or `distributed_backend=`) -> 2.x `strategy=`; None:
+# removed in 2.x.
 STRATEGIES: dict[str, str | None] = {
     "ddp": "ddp",
     "ddp_spawn": "ddp_spawn",
@@ -109,7 +123,7 @@ STRATEGIES: dict[str, str | None] = {
     "ddp_sharded_spawn": None,
     "ddp_fully_sharded": "fsdp",
 }
-STRATEGY_GONE = "strategy {name!r} was removed in 2.0 (use \"ddp\" or \"fsdp\")"
+STRATEGY_GONE = 'strategy {name!r} was removed in 2.0 (use "ddp" or "fsdp")'
 
 
 def _strategy(value: Value) -> Outcome:
@@ -137,8 +151,14 @@ def _progress_bar(value: Value) -> Outcome:
     if isinstance(value, int) and not isinstance(value, bool):
         if value == 1:
             return Outcome()
-        return Outcome(callback=Callback("lightning.pytorch.callbacks.TQDMProgressBar", (("refresh_rate", value),)))
-    return _kept("`progress_bar_refresh_rate=` was removed: `enable_progress_bar=False`, or TQDMProgressBar(refresh_rate=N)")
+        return Outcome(
+            callback=Callback(
+                "lightning.pytorch.callbacks.TQDMProgressBar", (("refresh_rate", value),)
+            )
+        )
+    return _kept(
+        "`progress_bar_refresh_rate=` was removed: `enable_progress_bar=False`, or TQDMProgressBar(refresh_rate=N)"
+    )
 
 
 def _weights_summary(value: Value) -> Outcome:
@@ -147,8 +167,12 @@ def _weights_summary(value: Value) -> Outcome:
     if value == "top":
         return Outcome()
     if value == "full":
-        return Outcome(callback=Callback("lightning.pytorch.callbacks.ModelSummary", (("max_depth", -1),)))
-    return _kept("`weights_summary=` was removed: `enable_model_summary=False` or ModelSummary(max_depth=N)")
+        return Outcome(
+            callback=Callback("lightning.pytorch.callbacks.ModelSummary", (("max_depth", -1),))
+        )
+    return _kept(
+        "`weights_summary=` was removed: `enable_model_summary=False` or ModelSummary(max_depth=N)"
+    )
 
 
 def _stochastic_weight_avg(value: Value) -> Outcome:
@@ -191,13 +215,15 @@ def _reload_every_epoch(value: Value) -> Outcome:
         return Outcome((("reload_dataloaders_every_n_epochs", 1),))
     if value is False:
         return Outcome()
-    return _kept("`reload_dataloaders_every_epoch=` was removed: `reload_dataloaders_every_n_epochs=1`")
+    return _kept(
+        "`reload_dataloaders_every_epoch=` was removed: `reload_dataloaders_every_n_epochs=1`"
+    )
 
 
 def _amp_backend(value: Value) -> Outcome:
     if value == "native":
         return Outcome()
-    return _kept("apex AMP was removed in 2.0: use `precision=\"16-mixed\"` (torch AMP)")
+    return _kept('apex AMP was removed in 2.0: use `precision="16-mixed"` (torch AMP)')
 
 
 def _resume(value: Value) -> Outcome:
@@ -218,7 +244,12 @@ def _checkpoint_callback(value: Value) -> Outcome:
 def _accumulate(value: Value) -> Outcome | None:
     """A schedule `{epoch: batches}` is a callback in 2.x; a number stays an argument."""
     if isinstance(value, dict):
-        return Outcome(callback=Callback("lightning.pytorch.callbacks.GradientAccumulationScheduler", (("scheduling", value),)))
+        return Outcome(
+            callback=Callback(
+                "lightning.pytorch.callbacks.GradientAccumulationScheduler",
+                (("scheduling", value),),
+            )
+        )
     return None
 
 
@@ -226,10 +257,13 @@ FLAGS: dict[str, Callable[[Value], Outcome | None]] = {  # None: the value needs
     "gpus": _gpus,
     "tpu_cores": _devices_of("tpu"),
     "num_processes": _devices_of("cpu"),
-    "ipus": _removed("IPU support left Lightning in 2.0 (package lightning-graphcore)", manual_unless=None),
+    "ipus": _removed(
+        "IPU support left Lightning in 2.0 (package lightning-graphcore)", manual_unless=None
+    ),
     "auto_select_gpus": _removed(
         "`auto_select_gpus=` was removed: pass `devices=find_usable_cuda_devices(N)` "
-        "(from lightning.pytorch.accelerators)", manual_unless=False
+        "(from lightning.pytorch.accelerators)",
+        manual_unless=False,
     ),
     "distributed_backend": _strategy,
     "progress_bar_refresh_rate": _progress_bar,
@@ -245,14 +279,20 @@ FLAGS: dict[str, Callable[[Value], Outcome | None]] = {  # None: the value needs
     "min_nb_epochs": _rename("min_epochs"),
     "track_grad_norm": _removed(
         "`track_grad_norm=` was removed: log `lightning.pytorch.utilities.grad_norm(self, norm_type=N)` "
-        "in `on_before_optimizer_step`", manual_unless=-1
+        "in `on_before_optimizer_step`",
+        manual_unless=-1,
     ),
     "terminate_on_nan": _removed(
         "`terminate_on_nan=` was removed: 2.x does not stop on NaN losses by itself (`detect_anomaly=True` "
-        "finds where they come from)", manual_unless=False
+        "finds where they come from)",
+        manual_unless=False,
     ),
-    "flush_logs_every_n_steps": _removed("`flush_logs_every_n_steps=` moved to the logger (e.g. CSVLogger)", manual_unless=100),
-    "log_gpu_memory": _removed("`log_gpu_memory=` was removed: add DeviceStatsMonitor() to callbacks"),
+    "flush_logs_every_n_steps": _removed(
+        "`flush_logs_every_n_steps=` moved to the logger (e.g. CSVLogger)", manual_unless=100
+    ),
+    "log_gpu_memory": _removed(
+        "`log_gpu_memory=` was removed: add DeviceStatsMonitor() to callbacks"
+    ),
     "prepare_data_per_node": _removed(
         "`prepare_data_per_node=` moved to the module: set `self.prepare_data_per_node` in its __init__",
         manual_unless=True,
@@ -263,12 +303,16 @@ FLAGS: dict[str, Callable[[Value], Outcome | None]] = {  # None: the value needs
         manual_unless="max_size_cycle",
     ),
     "move_metrics_to_cpu": _removed(manual_unless=False),
-    "process_position": _removed("`process_position=` moved to TQDMProgressBar(process_position=N)", manual_unless=0),
+    "process_position": _removed(
+        "`process_position=` moved to TQDMProgressBar(process_position=N)", manual_unless=0
+    ),
     "truncated_bptt_steps": _removed(
         "truncated back-propagation through time was removed in 2.0: split the sequence in training_step "
         "(manual optimization)"
     ),
-    "weights_save_path": _removed("`weights_save_path=` was removed: pass ModelCheckpoint(dirpath=...)"),
+    "weights_save_path": _removed(
+        "`weights_save_path=` was removed: pass ModelCheckpoint(dirpath=...)"
+    ),
     "enable_pl_optimizer": _removed(),
     "accumulate_grad_batches": _accumulate,
     "auto_lr_find": _removed(),  # acts only through trainer.tune(), which the fit-call rule rewrites

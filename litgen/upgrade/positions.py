@@ -43,7 +43,11 @@ class _LineRecordingState(CodegenState):
 
     @contextmanager
     def record_syntactic_position(
-        self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None, end_node: cst.CSTNode | None = None
+        self,
+        node: cst.CSTNode,
+        *,
+        start_node: cst.CSTNode | None = None,
+        end_node: cst.CSTNode | None = None,
     ) -> Iterator[None]:
         if node not in self.wanted:
             yield
@@ -65,9 +69,13 @@ class _LineRecordingState(CodegenState):
             self.found[node] = start
 
 
-def start_lines(module: cst.Module, nodes: Collection[cst.CSTNode]) -> tuple[dict[cst.CSTNode, int], str]:
+def start_lines(
+    module: cst.Module, nodes: Collection[cst.CSTNode]
+) -> tuple[dict[cst.CSTNode, int], str]:
     """The 1-based line where each of NODES starts in MODULE (as PositionProvider gives it), and MODULE's code."""
-    state = _LineRecordingState(default_indent=module.default_indent, default_newline=module.default_newline)
+    state = _LineRecordingState(
+        default_indent=module.default_indent, default_newline=module.default_newline
+    )
     state.wanted = set(nodes)
     module._codegen(state)
     return state.found, "".join(state.tokens)

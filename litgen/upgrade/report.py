@@ -26,9 +26,16 @@ def text_lines(report: UpgradeReport) -> list[tuple[str, bool]]:
             continue
         if result.written:
             kept = f"; the original is {result.backup}" if result.backup is not None else ""
-            lines.append((f"upgraded {result.path} ({_plural(len(upgraded.changes), 'change')}{kept})", report.diff_only))
+            lines.append(
+                (
+                    f"upgraded {result.path} ({_plural(len(upgraded.changes), 'change')}{kept})",
+                    report.diff_only,
+                )
+            )
         elif result.changed:
-            lines.append((f"would upgrade {result.path} ({_plural(len(upgraded.changes), 'change')})", True))
+            lines.append(
+                (f"would upgrade {result.path} ({_plural(len(upgraded.changes), 'change')})", True)
+            )
         for change in upgraded.changes:
             where = f"{result.path}:{change.line}" if change.line is not None else f"{result.path}"
             lines.append((f"  {where}: {change.rule}: {change.text}", report.diff_only))
@@ -37,7 +44,13 @@ def text_lines(report: UpgradeReport) -> list[tuple[str, bool]]:
             label = "needs you" if note.kind == "manual" else "review"
             lines.append((f"{where}: {label}: {note.message}", report.diff_only))
     changed = sum(1 for f in report.files if f.changed)
-    manual = sum(1 for f in report.files if f.upgraded is not None for n in f.upgraded.notes if n.kind == "manual")
+    manual = sum(
+        1
+        for f in report.files
+        if f.upgraded is not None
+        for n in f.upgraded.notes
+        if n.kind == "manual"
+    )
     errors = sum(1 for f in report.files if f.error is not None)
     verb = "would change" if report.diff_only else "upgraded"
     summary = f"{_plural(len(report.files), 'file')} read, {changed} {verb}"
@@ -66,12 +79,16 @@ def _file_json(result: FileResult) -> dict[str, Any]:
         "written": result.written,
         "backup": str(result.backup) if result.backup is not None else None,
         "changes": [
-            {"line": c.line, "rule": c.rule, "change": c.text} for c in (upgraded.changes if upgraded else ())
+            {"line": c.line, "rule": c.rule, "change": c.text}
+            for c in (upgraded.changes if upgraded else ())
         ],
         "notes": [
-            {"line": n.line, "kind": n.kind, "rule": n.rule, "message": n.message} for n in (upgraded.notes if upgraded else ())
+            {"line": n.line, "kind": n.kind, "rule": n.rule, "message": n.message}
+            for n in (upgraded.notes if upgraded else ())
         ],
-        "error": None if result.error is None else {"line": result.error.line, "reason": result.error.reason},
+        "error": None
+        if result.error is None
+        else {"line": result.error.line, "reason": result.error.reason},
         "diff": result.diff,
     }
 

@@ -68,7 +68,9 @@ class Note:
     kind: NoteKind
     rule: str
     line: int | None = None  # in the original file (the engine fills it in from `at`)
-    at: cst.CSTNode | None = field(default=None, compare=False, repr=False)  # the node, in the text the rule read
+    at: cst.CSTNode | None = field(
+        default=None, compare=False, repr=False
+    )  # the node, in the text the rule read
 
 
 @dataclass(frozen=True)
@@ -86,10 +88,14 @@ class RuleContext:
     module: cst.Module
     filename: str
     changes: list[Change] = field(default_factory=list)
-    notes: list[Note] = field(default_factory=list)  # also written as comments, except where noted `unplaced`
+    notes: list[Note] = field(
+        default_factory=list
+    )  # also written as comments, except where noted `unplaced`
     unplaced: list[Note] = field(default_factory=list)
     project: frozenset[str] = frozenset()  # Lightning classes other files of this upgrade define
-    passes: list[cst.Module] = field(default_factory=list)  # the texts a rule's later passes read (`rebase`)
+    passes: list[cst.Module] = field(
+        default_factory=list
+    )  # the texts a rule's later passes read (`rebase`)
 
     def __post_init__(self) -> None:
         self.imports = ImportTable(self.module)
@@ -104,7 +110,9 @@ class RuleContext:
         Computed only when something was recorded: it costs a code generation pass per text read.
         """
         found: dict[cst.CSTNode, int] = {}
-        recorded = [c.at for c in self.changes if c.at is not None] + [n.at for n in self.notes if n.at is not None]
+        recorded = [c.at for c in self.changes if c.at is not None] + [
+            n.at for n in self.notes if n.at is not None
+        ]
         read = ""
         for index, module in enumerate([self.module, *self.passes]):
             starts, code = start_lines(module, [node for node in recorded if node not in found])
@@ -180,9 +188,17 @@ class RuleTransformer(cst.CSTTransformer):
         else:
             self.context.unplaced.append(note)
 
-    def noted(self, statement: StatementT, message: str, kind: NoteKind = "review", at: cst.CSTNode | None = None) -> StatementT:
+    def noted(
+        self,
+        statement: StatementT,
+        message: str,
+        kind: NoteKind = "review",
+        at: cst.CSTNode | None = None,
+    ) -> StatementT:
         """STATEMENT with the note as a comment above it (for rules that rebuild statements themselves)."""
-        self.context.notes.append(Note(message, kind, self.rule, at=self._where(at if at is not None else statement)))
+        self.context.notes.append(
+            Note(message, kind, self.rule, at=self._where(at if at is not None else statement))
+        )
         return review(statement, [message])
 
     def on_visit(self, node: cst.CSTNode) -> bool:
@@ -211,7 +227,11 @@ def _with_notes(
 ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
     if isinstance(result, cst.BaseStatement):
         return review(result, messages)
-    if isinstance(result, cst.FlattenSentinel) and result.nodes and isinstance(result.nodes[0], cst.BaseStatement):
+    if (
+        isinstance(result, cst.FlattenSentinel)
+        and result.nodes
+        and isinstance(result.nodes[0], cst.BaseStatement)
+    ):
         first = review(result.nodes[0], messages)
         return cst.FlattenSentinel([first, *result.nodes[1:]])
     context.unplaced.extend(notes)  # the statement went away: the report still says it
@@ -224,7 +244,9 @@ def names_in(node: cst.CSTNode) -> set[str]:
 
 
 def keyword(call: cst.Call, name: str) -> cst.Arg | None:
-    return next((arg for arg in call.args if arg.keyword is not None and arg.keyword.value == name), None)
+    return next(
+        (arg for arg in call.args if arg.keyword is not None and arg.keyword.value == name), None
+    )
 
 
 def method_name(call: cst.Call) -> str | None:
@@ -232,14 +254,27 @@ def method_name(call: cst.Call) -> str | None:
 
 
 __all__ = [
-    "Change", "Example", "Note", "Rule", "RuleContext", "RuleTransformer", "canonical", "dotted", "keyword",
-    "line_map", "method_name", "names_in", "namespace",
+    "Change",
+    "Example",
+    "Note",
+    "Rule",
+    "RuleContext",
+    "RuleTransformer",
+    "canonical",
+    "dotted",
+    "keyword",
+    "line_map",
+    "method_name",
+    "names_in",
+    "namespace",
 ]
 
 
 def line_map(later: str, earlier: str) -> Callable[[int], int | None]:
     """Map a line of LATER (an intermediate text) to the same line of EARLIER (the original file)."""
-    matcher = difflib.SequenceMatcher(None, earlier.splitlines(), later.splitlines(), autojunk=False)
+    matcher = difflib.SequenceMatcher(
+        None, earlier.splitlines(), later.splitlines(), autojunk=False
+    )
     blocks = matcher.get_opcodes()
 
     def lookup(line: int) -> int | None:
@@ -248,7 +283,9 @@ def line_map(later: str, earlier: str) -> Callable[[int], int | None]:
             if j1 <= index < j2:
                 if tag == "equal":
                     return i1 + (index - j1) + 1
-                return min(i1 + (index - j1), max(i2 - 1, i1)) + 1  # a changed line: where the old lines were
+                return (
+                    min(i1 + (index - j1), max(i2 - 1, i1)) + 1
+                )  # a changed line: where the old lines were
         return None
 
     return lookup

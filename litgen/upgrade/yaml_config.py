@@ -17,20 +17,33 @@ import yaml
 from litgen.errors import ConversionError
 from litgen.review import review_lines
 from litgen.upgrade.engine import PlacedNote, Upgraded
-from litgen.upgrade.flags import FLAGS, Callback, Code, NewValue, Outcome, Unknown, Value, accelerator_value
+from litgen.upgrade.flags import (
+    FLAGS,
+    Callback,
+    Code,
+    NewValue,
+    Outcome,
+    Unknown,
+    Value,
+    accelerator_value,
+)
 from litgen.upgrade.moves import MOVED_NAMES
 from litgen.upgrade.rule import Change, namespace
 
 YAML_SUFFIXES = (".yaml", ".yml")
 TRAINER_TARGETS = ("pytorch_lightning.Trainer", "lightning.pytorch.Trainer", "lightning.Trainer")
 _KEY = re.compile(r"^(?P<indent>[ ]*)(?P<key>[A-Za-z_][A-Za-z0-9_]*):(?P<rest>.*)$")
-_CLASS_PATH = re.compile(r"^(?P<head>\s*(?:-\s+)?(?:_target_|class_path)\s*:\s*['\"]?)(?P<path>pytorch_lightning(?:\.[\w.]+)?)")
+_CLASS_PATH = re.compile(
+    r"^(?P<head>\s*(?:-\s+)?(?:_target_|class_path)\s*:\s*['\"]?)(?P<path>pytorch_lightning(?:\.[\w.]+)?)"
+)
 
 
 @dataclass
 class _Section:
     indent: int  # the indentation of the flags' keys
-    start: int  # first line index after the section header (0 for a whole-file Hydra trainer config)
+    start: (
+        int  # first line index after the section header (0 for a whole-file Hydra trainer config)
+    )
     end: int
 
 
@@ -42,8 +55,11 @@ def upgrade_yaml(text: str, filename: str) -> Upgraded:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        raise ConversionError(f"not valid YAML: {getattr(error, 'problem', error)}", path=filename,
-                              line=mark.line + 1 if mark is not None else None) from None
+        raise ConversionError(
+            f"not valid YAML: {getattr(error, 'problem', error)}",
+            path=filename,
+            line=mark.line + 1 if mark is not None else None,
+        ) from None
     lines = text.splitlines(keepends=True)
     newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
     changes: list[Change] = []
@@ -52,7 +68,11 @@ def upgrade_yaml(text: str, filename: str) -> Upgraded:
     if section is not None:
         hydra = _is_hydra_trainer(data)
         flags = data if hydra else data.get("trainer", {})
-        callbacks = _callback_list(lines, section, flags) if not hydra and _is_lightning_cli(text, data) else None
+        callbacks = (
+            _callback_list(lines, section, flags)
+            if not hydra and _is_lightning_cli(text, data)
+            else None
+        )
         lines, changes, notes = _rewrite_flags(lines, section, flags, newline, callbacks)
     else:
         notes = _inline_trainer(lines, data)
@@ -74,7 +94,9 @@ class _CallbackList:
     item_indent: int
 
 
-def _callback_list(lines: list[str], section: _Section, flags: dict[str, object]) -> _CallbackList | None:
+def _callback_list(
+    lines: list[str], section: _Section, flags: dict[str, object]
+) -> _CallbackList | None:
     """None when callbacks cannot be added line by line (an inline list, a single mapping, a string)."""
     current = flags.get("callbacks")
     if current is None and "callbacks" not in flags:
@@ -95,7 +117,9 @@ def _callback_item(callback: Callback, indent: int, newline: str) -> list[str]:
     lines = [f"{pad}- class_path: {callback.qualified}{newline}"]
     if callback.arguments:
         lines.append(f"{pad}  init_args:{newline}")
-        lines.extend(f"{pad}    {key}: {_yaml_value(value)}{newline}" for key, value in callback.arguments)
+        lines.extend(
+            f"{pad}    {key}: {_yaml_value(value)}{newline}" for key, value in callback.arguments
+        )
     return lines
 
 
@@ -110,12 +134,25 @@ def _trainer_section(lines: list[str], data: object) -> _Section | None:
         return None
     for index, line in enumerate(lines):
         match = _KEY.match(line.rstrip("\r\n"))
-        if match and match["indent"] == "" and match["key"] == "trainer" and not match["rest"].strip():
+        if (
+            match
+            and match["indent"] == ""
+            and match["key"] == "trainer"
+            and not match["rest"].strip()
+        ):
             end = index + 1
-            while end < len(lines) and (not lines[end].strip() or lines[end].startswith((" ", "#"))):
+            while end < len(lines) and (
+                not lines[end].strip() or lines[end].startswith((" ", "#"))
+            ):
                 end += 1
-            child = next((len(lines[i]) - len(lines[i].lstrip(" ")) for i in range(index + 1, end)
-                          if lines[i].strip() and not lines[i].lstrip().startswith("#")), 2)
+            child = next(
+                (
+                    len(lines[i]) - len(lines[i].lstrip(" "))
+                    for i in range(index + 1, end)
+                    if lines[i].strip() and not lines[i].lstrip().startswith("#")
+                ),
+                2,
+            )
             return _Section(child, index + 1, end)
     return None
 
@@ -123,7 +160,9 @@ def _trainer_section(lines: list[str], data: object) -> _Section | None:
 def _value_end(lines: list[str], index: int, indent: int, end: int) -> int:
     """The line after KEY's value (a block value continues on more-indented lines)."""
     after = index + 1
-    while after < end and (not lines[after].strip() or len(lines[after]) - len(lines[after].lstrip(" ")) > indent):
+    while after < end and (
+        not lines[after].strip() or len(lines[after]) - len(lines[after].lstrip(" ")) > indent
+    ):
         after += 1
     while after > index + 1 and not lines[after - 1].strip():
         after -= 1  # blank lines before the next key belong to the layout, not to this value
@@ -131,26 +170,47 @@ def _value_end(lines: list[str], index: int, indent: int, end: int) -> int:
 
 
 def _yaml_value(value: NewValue) -> str:
-    if isinstance(value, dict):  # a flow mapping: JSON would turn `{0: 8}`'s epoch keys into strings
-        return "{" + ", ".join(f"{_yaml_value(k)}: {_yaml_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(
+        value, dict
+    ):  # a flow mapping: JSON would turn `{0: 8}`'s epoch keys into strings
+        return (
+            "{" + ", ".join(f"{_yaml_value(k)}: {_yaml_value(v)}" for k, v in value.items()) + "}"
+        )
     if isinstance(value, str):
-        return value if re.fullmatch(r"[A-Za-z][\w.-]*", value) and value not in ("true", "false", "null") else json.dumps(value)
+        return (
+            value
+            if re.fullmatch(r"[A-Za-z][\w.-]*", value) and value not in ("true", "false", "null")
+            else json.dumps(value)
+        )
     return json.dumps(value)
 
 
 def _inline_trainer(lines: list[str], data: object) -> list[tuple[int, int, str, str]]:
     """A `trainer: {gpus: 2}` flow mapping is not rewritten: say so where it is, if it holds 1.x flags."""
     trainer = data.get("trainer") if isinstance(data, dict) else None
-    if not isinstance(trainer, dict) or not any(_outcome(key, value) is not None for key, value in trainer.items()):
+    if not isinstance(trainer, dict) or not any(
+        _outcome(key, value) is not None for key, value in trainer.items()
+    ):
         return []
     index = next((i for i, line in enumerate(lines) if line.startswith("trainer:")), 0)
     old = ", ".join(key for key, value in trainer.items() if _outcome(key, value) is not None)
-    return [(index, index + 1, f"the trainer section is written inline; litgen rewrites one key per line: upgrade {old} by hand "
-             "or write the section as a block", "manual")]
+    return [
+        (
+            index,
+            index + 1,
+            f"the trainer section is written inline; litgen rewrites one key per line: upgrade {old} by hand "
+            "or write the section as a block",
+            "manual",
+        )
+    ]
 
 
 def _rewrite_flags(
-    lines: list[str], section: _Section, flags: dict[str, object], newline: str, callbacks: _CallbackList | None
+    lines: list[str],
+    section: _Section,
+    flags: dict[str, object],
+    newline: str,
+    callbacks: _CallbackList | None,
 ) -> tuple[list[str], list[Change], list[tuple[int, int, str, str]]]:
     """Each 1.x key becomes its 2.x keys where it stood; a key set twice is written once.
 
@@ -176,7 +236,11 @@ def _rewrite_flags(
         if action is None:
             out.extend(lines[index:stop])
             if key == "callbacks" and added and callbacks is not None and callbacks.after == stop:
-                out.extend(line for callback in added for line in _callback_item(callback, callbacks.item_indent, newline))
+                out.extend(
+                    line
+                    for callback in added
+                    for line in _callback_item(callback, callbacks.item_indent, newline)
+                )
             written_keys.add(key)
             index = stop
             continue
@@ -196,12 +260,16 @@ def _rewrite_flags(
         out.extend(f"{text}{newline}" for text in written)
         if outcome.callback is not None and new_list and callbacks is not None:
             out.append(f"{match['indent']}callbacks:{newline}")
-            out.extend(line for callback in added for line in _callback_item(callback, callbacks.item_indent, newline))
+            out.extend(
+                line
+                for callback in added
+                for line in _callback_item(callback, callbacks.item_indent, newline)
+            )
             new_list = False
         written_keys.update(k for k, _ in new)
         changes.append(Change(f"{key}: -> {outcome.describes}", "trainer", index + 1))
         index = stop
-    out.extend(lines[section.end:])
+    out.extend(lines[section.end :])
     return out, changes, notes
 
 
@@ -215,13 +283,24 @@ def _plan(flags: dict[str, object], callbacks_allowed: bool) -> dict[str, Outcom
     plan: dict[str, Outcome | str] = {}
     setting: dict[str, tuple[str, object]] = {}  # new key -> (the flag that sets it, the value)
     for key, outcome in outcomes.items():
-        if outcome.manual or (outcome.callback is not None and not callbacks_allowed) or outcome.to_fit is not None or \
-                any(isinstance(v, Code) for _, v in outcome.arguments):
+        if (
+            outcome.manual
+            or (outcome.callback is not None and not callbacks_allowed)
+            or outcome.to_fit is not None
+            or any(isinstance(v, Code) for _, v in outcome.arguments)
+        ):
             plan[key] = outcome.note or _why_not(key, outcome, [])
             continue
         clash = [k for k, v in outcome.arguments if k in setting and setting[k][1] != v]
-        clash += [k for k, v in outcome.arguments if k in flags and k not in outcomes and k != key
-                  and flags[k] not in (None, "auto") and flags[k] != v]
+        clash += [
+            k
+            for k, v in outcome.arguments
+            if k in flags
+            and k not in outcomes
+            and k != key
+            and flags[k] not in (None, "auto")
+            and flags[k] != v
+        ]
         if clash:
             plan[key] = _why_not(key, outcome, clash)
             continue
@@ -229,19 +308,33 @@ def _plan(flags: dict[str, object], callbacks_allowed: bool) -> dict[str, Outcom
         for k, v in outcome.arguments:
             setting.setdefault(k, (key, v))
     for new_key in setting:
-        if new_key in flags and new_key not in outcomes and not isinstance(plan.get(setting[new_key][0]), str):
-            plan[new_key] = Outcome()  # `accelerator: null` (or the same value): the flag's line says it now
+        if (
+            new_key in flags
+            and new_key not in outcomes
+            and not isinstance(plan.get(setting[new_key][0]), str)
+        ):
+            plan[new_key] = (
+                Outcome()
+            )  # `accelerator: null` (or the same value): the flag's line says it now
     return plan
 
 
 def _trailing_comment(rest: str) -> str:
     """The `# ...` comment after a scalar value (`gpus: 2  # two cards`), or ""."""
     match = re.search(r"\s#.*$", rest)
-    return match.group(0).strip() if match and rest.count('"') % 2 == 0 and rest.count("'") % 2 == 0 else ""
+    return (
+        match.group(0).strip()
+        if match and rest.count('"') % 2 == 0 and rest.count("'") % 2 == 0
+        else ""
+    )
 
 
 def _outcome(key: str, raw: object) -> Outcome | None:
-    value: Value = raw if isinstance(raw, (type(None), bool, int, float, str, list, dict)) else Unknown(repr(raw), pure=False)
+    value: Value = (
+        raw
+        if isinstance(raw, (type(None), bool, int, float, str, list, dict))
+        else Unknown(repr(raw), pure=False)
+    )
     if key == "accelerator":
         return accelerator_value(value)
     rewrite = FLAGS.get(key)
@@ -270,7 +363,7 @@ def _rewrite_class_paths(lines: list[str], changes: list[Change], original: list
             if move is not None and move.new is not None:
                 new = move.new
             number = original.index(line) + 1 if line in original else None
-            line = match["head"] + new + line[match.end():]
+            line = match["head"] + new + line[match.end() :]
             changes.append(Change(f"{old} -> {new}", "imports", number))
         out.append(line)
     return out
@@ -289,7 +382,7 @@ def _with_notes(
         for original, message, kind in by_line.get(index, []):
             pad = line[: len(line) - len(line.lstrip(" "))]
             wrapped = review_lines(message)
-            already = out and out[-len(wrapped):] == [f"{pad}{w}{newline}" for w in wrapped]
+            already = out and out[-len(wrapped) :] == [f"{pad}{w}{newline}" for w in wrapped]
             if not already:
                 out.extend(f"{pad}{w}{newline}" for w in wrapped)
             placed.append(PlacedNote(original, message, kind, "trainer"))

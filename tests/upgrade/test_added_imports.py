@@ -24,7 +24,11 @@ SOURCES = {
 NEEDED: list[list[Needed]] = [
     [("inspect", None)],
     [("lightning.pytorch.tuner", "Tuner")],
-    [("torchmetrics", None), ("lightning.pytorch.callbacks", "StochasticWeightAveraging"), ("lightning.pytorch.tuner", "Tuner")],
+    [
+        ("torchmetrics", None),
+        ("lightning.pytorch.callbacks", "StochasticWeightAveraging"),
+        ("lightning.pytorch.tuner", "Tuner"),
+    ],
 ]
 
 
@@ -49,6 +53,7 @@ def test_already_imported_at_top_level_is_not_added_again() -> None:
 
 
 def test_an_import_inside_a_function_does_not_count_for_module_level_use() -> None:
-    # AddImportsVisitor counts `import inspect` inside f() as present; code at module level would fail.
+    # AddImportsVisitor counts `import inspect` inside f() as present; code at module level would
+    # fail.
     code = add_imports(cst.parse_module(SOURCES["nested function"]), [("inspect", None)]).code
     assert code.startswith("import os\nimport inspect\n")

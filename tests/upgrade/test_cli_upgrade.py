@@ -24,12 +24,19 @@ SWA = "import pytorch_lightning as pl\ntrainer = pl.Trainer(stochastic_weight_av
 
 @pytest.fixture(autouse=True)
 def _outside_any_enclosing_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))  # inherited by the subprocesses
+    monkeypatch.setenv(
+        "GIT_CEILING_DIRECTORIES", str(tmp_path.parent)
+    )  # inherited by the subprocesses
 
 
 def litgen(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [sys.executable, "-m", "litgen", *args], capture_output=True, text=True, cwd=cwd, timeout=120, check=False
+        [sys.executable, "-m", "litgen", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        check=False,
     )
     assert "Traceback" not in result.stderr, result.stderr
     return result
@@ -74,7 +81,10 @@ def test_a_file_that_does_not_parse_exits_1_naming_it(tmp_path: Path) -> None:
     (tmp_path / "train.py").write_text(OLD, encoding="utf-8")
     result = litgen("upgrade", ".", cwd=tmp_path)
     assert result.returncode == 1
-    assert any(line.startswith("broken.py:") and "not valid Python" in line for line in result.stderr.splitlines())
+    assert any(
+        line.startswith("broken.py:") and "not valid Python" in line
+        for line in result.stderr.splitlines()
+    )
     assert "1 file could not be read" in result.stderr
     assert len(_error_lines(result.stderr)) == 1
     assert (tmp_path / "train.py").read_text(encoding="utf-8") == NEW
@@ -133,7 +143,9 @@ def test_diff_prints_a_unified_diff_on_stdout_and_writes_nothing(tmp_path: Path)
     assert "+trainer.fit(model, train_dataloaders=loader)\n" in result.stdout
     assert "--- trainer.yaml\n+++ trainer.yaml\n" in result.stdout
     assert "+  accelerator: cuda\n+  devices: 2\n" in result.stdout
-    assert all(line[:1] in ("-", "+", " ", "@") for line in result.stdout.splitlines())  # only the diff
+    assert all(
+        line[:1] in ("-", "+", " ", "@") for line in result.stdout.splitlines()
+    )  # only the diff
     assert "would upgrade train.py (3 changes)" in result.stderr
     assert "2 files read, 2 would change" in result.stderr
 
@@ -196,7 +208,12 @@ IMPORT_PROBE = (
 
 def test_importing_the_upgrade_modules_does_not_import_torch_or_lightning(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", IMPORT_PROBE], capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False
+        [sys.executable, "-c", IMPORT_PROBE],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
 
@@ -218,7 +235,11 @@ def test_an_upgrade_run_never_imports_torch_or_lightning(tmp_path: Path) -> None
     (tmp_path / "trainer.yaml").write_text("trainer:\n  gpus: 2\n", encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-c", PROBE, str(tmp_path)],
-        capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("EXIT 0 HEAVY []"), result.stdout[-500:]

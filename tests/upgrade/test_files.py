@@ -40,7 +40,9 @@ def _write(path: Path, text: str) -> Path:
 
 
 def _git(repo: Path, *args: str) -> str:
-    done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=60, check=True)
+    done = subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=60, check=True
+    )
     return done.stdout
 
 
@@ -69,12 +71,23 @@ def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
 # --- find_files -----------------------------------------------------------------------------------
 
 
-def test_walk_finds_python_and_yaml_files_and_skips_hidden_build_and_linked_entries(tmp_path: Path) -> None:
+def test_walk_finds_python_and_yaml_files_and_skips_hidden_build_and_linked_entries(
+    tmp_path: Path,
+) -> None:
     for name in ("a.py", "conf.yaml", "conf2.yml", "sub/b.py", "sub/deeper/c.yaml"):
         _write(tmp_path / name, PLAIN)
     for name in ("notes.txt", "data.json", "script.pyc", "a.py.orig"):
         _write(tmp_path / name, PLAIN)
-    for skipped in (".hidden", "__pycache__", "venv", ".venv", "build", "dist", "node_modules", "pkg.egg-info"):
+    for skipped in (
+        ".hidden",
+        "__pycache__",
+        "venv",
+        ".venv",
+        "build",
+        "dist",
+        "node_modules",
+        "pkg.egg-info",
+    ):
         _write(tmp_path / skipped / "x.py", PLAIN)
     outside = _write(tmp_path.parent / f"{tmp_path.name}-outside" / "far.py", PLAIN)
     (tmp_path / "linked_file.py").symlink_to(tmp_path / "a.py")
@@ -83,7 +96,11 @@ def test_walk_finds_python_and_yaml_files_and_skips_hidden_build_and_linked_entr
     found = find_files([tmp_path])
 
     assert [p.relative_to(tmp_path).as_posix() for p in found] == [
-        "a.py", "conf.yaml", "conf2.yml", "sub/b.py", "sub/deeper/c.yaml",
+        "a.py",
+        "conf.yaml",
+        "conf2.yml",
+        "sub/b.py",
+        "sub/deeper/c.yaml",
     ]
 
 
@@ -93,7 +110,9 @@ def test_a_file_named_twice_or_inside_a_named_folder_is_listed_once(tmp_path: Pa
 
 
 @pytest.mark.parametrize("name", ["notes.txt", "setup.cfg", "train.ipynb"])
-def test_an_explicit_file_that_is_neither_python_nor_yaml_is_a_usage_error(tmp_path: Path, name: str) -> None:
+def test_an_explicit_file_that_is_neither_python_nor_yaml_is_a_usage_error(
+    tmp_path: Path, name: str
+) -> None:
     other = _write(tmp_path / name, PLAIN)
     with pytest.raises(UsageError) as raised:
         upgrade_paths([other])
@@ -121,10 +140,13 @@ def test_an_explicit_link_to_a_folder_is_a_usage_error(tmp_path: Path) -> None:
     assert (tmp_path / "real" / "train.py").read_text(encoding="utf-8") == OLD
 
 
-# --- outside git: NAME.orig backups --------------------------------------------------------------------
+# --- outside git: NAME.orig backups
+# --------------------------------------------------------------------
 
 
-def test_outside_git_a_changed_file_is_rewritten_and_the_original_kept_as_orig(tmp_path: Path) -> None:
+def test_outside_git_a_changed_file_is_rewritten_and_the_original_kept_as_orig(
+    tmp_path: Path,
+) -> None:
     script = _write(tmp_path / "train.py", OLD)
     report = upgrade_paths([tmp_path])
     assert script.read_text(encoding="utf-8") == NEW
@@ -150,7 +172,8 @@ def test_an_unchanged_file_gets_no_backup_and_is_not_written(tmp_path: Path) -> 
     report = upgrade_paths([tmp_path])
     assert _snapshot(tmp_path) == before
     assert [(r.path, r.changed, r.written, r.backup) for r in report.files] == [
-        (already, False, False, None), (plain, False, False, None),
+        (already, False, False, None),
+        (plain, False, False, None),
     ]
 
 
@@ -164,7 +187,10 @@ def test_a_second_run_changes_nothing_and_writes_nothing(tmp_path: Path) -> None
     again = upgrade_paths([tmp_path])
 
     assert _snapshot(tmp_path) == before  # same bytes, same mtimes, no new files
-    assert [r.path.name for r in again.files] == ["train.py", "trainer.yaml"]  # the .orig files are not read
+    assert [r.path.name for r in again.files] == [
+        "train.py",
+        "trainer.yaml",
+    ]  # the .orig files are not read
     assert not any(r.changed or r.written for r in again.files)
     assert not again.failed
 
@@ -191,7 +217,8 @@ def test_an_existing_orig_equal_to_the_file_is_reused(tmp_path: Path) -> None:
     assert report.files[0].written
 
 
-# --- inside git --------------------------------------------------------------------------------------
+# --- inside git
+# --------------------------------------------------------------------------------------
 
 
 def test_inside_a_clean_git_tree_the_file_is_rewritten_without_a_backup(tmp_path: Path) -> None:
@@ -233,11 +260,13 @@ def test_an_untracked_file_in_a_clean_repo_gets_a_backup(tmp_path: Path) -> None
     assert untracked.read_text(encoding="utf-8") == NEW
     assert (repo / "new_train.py.orig").read_text(encoding="utf-8") == OLD
     assert {r.path.name: r.backup for r in report.files} == {
-        "new_train.py": repo / "new_train.py.orig", "tracked.py": None,
+        "new_train.py": repo / "new_train.py.orig",
+        "tracked.py": None,
     }
 
 
-# --- diff only, errors, what is written ------------------------------------------------------------------
+# --- diff only, errors, what is written
+# ------------------------------------------------------------------
 
 
 def test_diff_only_writes_nothing_and_holds_a_unified_diff(tmp_path: Path) -> None:
@@ -255,9 +284,13 @@ def test_diff_only_writes_nothing_and_holds_a_unified_diff(tmp_path: Path) -> No
     assert unchanged.diff is None and not unchanged.changed
 
 
-def test_a_file_that_does_not_parse_is_reported_and_the_others_still_upgraded(tmp_path: Path) -> None:
+def test_a_file_that_does_not_parse_is_reported_and_the_others_still_upgraded(
+    tmp_path: Path,
+) -> None:
     good = _write(tmp_path / "a_good.py", OLD)
-    broken = _write(tmp_path / "b_broken.py", "import pytorch_lightning as pl\n\ndef oops(:\n    pass\n")
+    broken = _write(
+        tmp_path / "b_broken.py", "import pytorch_lightning as pl\n\ndef oops(:\n    pass\n"
+    )
     config = _write(tmp_path / "c.yaml", OLD_YAML)
     report = upgrade_paths([tmp_path])
     assert report.failed
@@ -266,7 +299,9 @@ def test_a_file_that_does_not_parse_is_reported_and_the_others_still_upgraded(tm
     assert isinstance(error, ConversionError) and error.exit_code == 1
     assert error.line is not None
     assert str(error).startswith(f"{broken}:{error.line}: not valid Python")
-    assert broken.read_text(encoding="utf-8").startswith("import pytorch_lightning")  # left as it was
+    assert broken.read_text(encoding="utf-8").startswith(
+        "import pytorch_lightning"
+    )  # left as it was
     assert not (tmp_path / "b_broken.py.orig").exists()
     assert good.read_text(encoding="utf-8") == NEW and results["a_good.py"].written
     assert config.read_text(encoding="utf-8") == NEW_YAML and results["c.yaml"].written
@@ -292,9 +327,13 @@ def test_a_single_file_that_does_not_parse_is_reported_not_raised(tmp_path: Path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.py"]
 
 
-def test_a_single_undecodable_file_is_a_usage_error_but_in_a_folder_it_is_reported(tmp_path: Path) -> None:
+def test_a_single_undecodable_file_is_a_usage_error_but_in_a_folder_it_is_reported(
+    tmp_path: Path,
+) -> None:
     undecodable = tmp_path / "latin.py"
-    undecodable.write_bytes(b"import pytorch_lightning as pl\nname = '\xe9'\n")  # not UTF-8, no coding cookie
+    undecodable.write_bytes(
+        b"import pytorch_lightning as pl\nname = '\xe9'\n"
+    )  # not UTF-8, no coding cookie
     good = _write(tmp_path / "train.py", OLD)
     with pytest.raises(UsageError, match="cannot decode"):
         upgrade_paths([undecodable])
@@ -312,8 +351,11 @@ def test_no_temporary_files_are_left_behind(tmp_path: Path) -> None:
     upgrade_paths([tmp_path])
     names = sorted(p.name for p in tmp_path.iterdir())
     assert not [n for n in names if n.startswith(".") or n.endswith(".tmp")]
-    assert names == sorted([f"train{i}.py" for i in range(3)] + [f"train{i}.py.orig" for i in range(3)]
-                           + ["trainer.yaml", "trainer.yaml.orig"])
+    assert names == sorted(
+        [f"train{i}.py" for i in range(3)]
+        + [f"train{i}.py.orig" for i in range(3)]
+        + ["trainer.yaml", "trainer.yaml.orig"]
+    )
 
 
 def test_an_executable_script_stays_executable_and_so_does_its_backup(tmp_path: Path) -> None:
@@ -343,7 +385,8 @@ def test_a_utf8_bom_and_crlf_line_endings_are_kept(tmp_path: Path) -> None:
     assert script.read_bytes() == b"\xef\xbb\xbf" + NEW.replace("\n", "\r\n").encode("utf-8")
 
 
-# --- known bugs ------------------------------------------------------------------------------------------
+# --- known bugs
+# ------------------------------------------------------------------------------------------
 
 
 def test_a_syntax_error_is_reported_at_its_own_line(tmp_path: Path) -> None:
@@ -355,7 +398,11 @@ def test_a_syntax_error_is_reported_at_its_own_line(tmp_path: Path) -> None:
 
 def test_a_deeply_nested_but_valid_file_is_reported_not_crashing_the_run(tmp_path: Path) -> None:
     good = _write(tmp_path / "a_train.py", OLD)
-    text = "import pytorch_lightning as pl\nHELP = (\n" + "".join(f'    "line {i}\\n"\n' for i in range(1000)) + ")\n"
+    text = (
+        "import pytorch_lightning as pl\nHELP = (\n"
+        + "".join(f'    "line {i}\\n"\n' for i in range(1000))
+        + ")\n"
+    )
     compile(text, "b_help.py", "exec")  # valid Python
     _write(tmp_path / "b_help.py", text)
     report = upgrade_paths([tmp_path])

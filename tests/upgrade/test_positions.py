@@ -13,7 +13,11 @@ from litgen.upgrade.positions import start_lines
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 # The 1.x fixtures, and the converter's raw scripts for the variety of their statements.
-SOURCES = sorted((FIXTURES / "upgrade").rglob("*.py")) + [p for p in sorted((FIXTURES / "convert").glob("*/input.py")) if "syntax_error" not in p.parent.name]
+SOURCES = sorted((FIXTURES / "upgrade").rglob("*.py")) + [
+    p
+    for p in sorted((FIXTURES / "convert").glob("*/input.py"))
+    if "syntax_error" not in p.parent.name
+]
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(FIXTURES)))
@@ -23,7 +27,9 @@ def test_every_node_starts_where_position_provider_says(path: Path) -> None:
     nodes = [node for node in walk(module) if node in expected]
     found, code = start_lines(module, nodes)
     assert code == module.code
-    assert {node: found[node] for node in nodes} == {node: expected[node].start.line for node in nodes}
+    assert {node: found[node] for node in nodes} == {
+        node: expected[node].start.line for node in nodes
+    }
 
 
 def test_only_the_asked_nodes_are_recorded() -> None:

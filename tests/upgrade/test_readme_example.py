@@ -34,8 +34,13 @@ def test_readme_example_upgrades_as_shown(tmp_path: Path) -> None:
     script = tmp_path / "train.py"
     script.write_text(before, encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "litgen", "upgrade", "train.py"], capture_output=True, text=True, cwd=tmp_path,
-        env={**os.environ, "GIT_CEILING_DIRECTORIES": str(tmp_path.parent)}, timeout=120, check=False,
+        [sys.executable, "-m", "litgen", "upgrade", "train.py"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "GIT_CEILING_DIRECTORIES": str(tmp_path.parent)},
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert script.read_text(encoding="utf-8") == after

@@ -24,14 +24,19 @@ def test_every_rule_module_is_registered_once() -> None:
         if path.stem == "__init__":
             continue
         module = importlib.import_module(f"litgen.upgrade.rules.{path.stem}")
-        defined |= {c for _, c in inspect.getmembers(module, inspect.isclass) if issubclass(c, Rule) and c is not Rule
-                    and c.__module__ == module.__name__}
+        defined |= {
+            c
+            for _, c in inspect.getmembers(module, inspect.isclass)
+            if issubclass(c, Rule) and c is not Rule and c.__module__ == module.__name__
+        }
     registered = [type(rule) for rule in RULES]
     assert sorted(registered, key=str) == sorted(defined, key=str)
     assert len({rule.name for rule in RULES}) == len(RULES)
 
 
-@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
+@pytest.mark.parametrize(
+    "path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE))
+)
 def test_no_module_is_over_400_lines(path: Path) -> None:
     assert len(path.read_text(encoding="utf-8").splitlines()) <= 400
 
@@ -47,7 +52,9 @@ def test_lightning_2_code_is_left_as_it_is(path: Path) -> None:
 @pytest.mark.slow
 def test_every_moved_name_exists_in_the_installed_lightning() -> None:
     """The table's targets are real 2.x names (a typo there would break every upgraded file)."""
-    for target in [move.new for move in MOVED_NAMES.values() if move.new is not None] + list(MOVED_MODULES.values()):
+    for target in [move.new for move in MOVED_NAMES.values() if move.new is not None] + list(
+        MOVED_MODULES.values()
+    ):
         try:
             importlib.import_module(target)
             continue

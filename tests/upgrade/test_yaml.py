@@ -80,17 +80,25 @@ def test_the_upgraded_config_loads_with_2x_flags_only() -> None:
     for removed in ("gpus", "distributed_backend", "replace_sampler_ddp"):
         assert removed not in trainer
     assert "progress_bar_refresh_rate" not in trainer
-    assert trainer["callbacks"][-1] == {"class_path": "lightning.pytorch.callbacks.TQDMProgressBar", "init_args": {"refresh_rate": 5}}
+    assert trainer["callbacks"][-1] == {
+        "class_path": "lightning.pytorch.callbacks.TQDMProgressBar",
+        "init_args": {"refresh_rate": 5},
+    }
 
 
 def test_each_change_is_listed() -> None:
     changes = {c.text: c.line for c in upgrade_yaml(CLI_CONFIG, "config.yaml").changes}
     original = CLI_CONFIG.splitlines()
-    for text, key in (("gpus: -> accelerator='cuda', devices=2", "gpus"), ("distributed_backend: -> strategy='ddp'", "distributed_backend"),
-                      ("precision: -> precision='16-mixed'", "precision"),
-                      ("replace_sampler_ddp: -> use_distributed_sampler=False", "replace_sampler_ddp")):
+    for text, key in (
+        ("gpus: -> accelerator='cuda', devices=2", "gpus"),
+        ("distributed_backend: -> strategy='ddp'", "distributed_backend"),
+        ("precision: -> precision='16-mixed'", "precision"),
+        ("replace_sampler_ddp: -> use_distributed_sampler=False", "replace_sampler_ddp"),
+    ):
         assert text in changes
-        assert original[changes[text] - 1].strip().startswith(f"{key}:")  # the line in the file as it was
+        assert (
+            original[changes[text] - 1].strip().startswith(f"{key}:")
+        )  # the line in the file as it was
     assert (
         "pytorch_lightning.callbacks.LearningRateLogger -> lightning.pytorch.callbacks.LearningRateMonitor"
         in changes
@@ -99,8 +107,12 @@ def test_each_change_is_listed() -> None:
 
 
 def test_a_trailing_comment_stays_on_the_first_new_line() -> None:
-    upgraded = upgrade_yaml("trainer:\n  gpus: 4   # all of them\n  max_epochs: 1\n", "c.yaml").upgraded
-    assert upgraded == "trainer:\n  accelerator: cuda  # all of them\n  devices: 4\n  max_epochs: 1\n"
+    upgraded = upgrade_yaml(
+        "trainer:\n  gpus: 4   # all of them\n  max_epochs: 1\n", "c.yaml"
+    ).upgraded
+    assert (
+        upgraded == "trainer:\n  accelerator: cuda  # all of them\n  devices: 4\n  max_epochs: 1\n"
+    )
 
 
 @pytest.mark.parametrize("value", ["null", "0", "~"])
@@ -111,14 +123,18 @@ def test_no_gpus_means_the_cpu(value: str) -> None:
 
 
 def test_a_block_list_of_gpus_becomes_devices() -> None:
-    upgraded = upgrade_yaml("trainer:\n  gpus:\n    - 0\n    - 1\n  max_epochs: 3\n", "c.yaml").upgraded
+    upgraded = upgrade_yaml(
+        "trainer:\n  gpus:\n    - 0\n    - 1\n  max_epochs: 3\n", "c.yaml"
+    ).upgraded
     assert upgraded == "trainer:\n  accelerator: cuda\n  devices: [0, 1]\n  max_epochs: 3\n"
     assert _trainer(upgraded)["devices"] == [0, 1]
 
 
 # A config the script loads itself (no `class_path`, no `seed_everything`): a `class_path` item
 # would reach `Trainer(callbacks=...)` as a dict, so the callback is left for the user.
-SCRIPT_CONFIG = CLI_CONFIG.replace("seed_everything: 42\n", "").replace("class_path: pytorch_lightning.callbacks.", "name: ")
+SCRIPT_CONFIG = CLI_CONFIG.replace("seed_everything: 42\n", "").replace(
+    "class_path: pytorch_lightning.callbacks.", "name: "
+)
 
 
 def test_a_flag_left_for_the_user_gets_one_litgen_comment_and_a_manual_note_with_its_line() -> None:
@@ -126,15 +142,21 @@ def test_a_flag_left_for_the_user_gets_one_litgen_comment_and_a_manual_note_with
     [note] = upgraded.notes
     assert note.kind == "manual" and note.rule == "trainer"
     assert "progress_bar_refresh_rate" in note.message and "TQDMProgressBar" in note.message
-    assert SCRIPT_CONFIG.splitlines()[note.line - 1] == "  progress_bar_refresh_rate: 5"  # the line as it was
+    assert (
+        SCRIPT_CONFIG.splitlines()[note.line - 1] == "  progress_bar_refresh_rate: 5"
+    )  # the line as it was
     lines = upgraded.upgraded.splitlines()
     index = lines.index("  progress_bar_refresh_rate: 5")
-    assert lines[index - 2] == "  # litgen: `progress_bar_refresh_rate` was removed: add the callback"
+    assert (
+        lines[index - 2] == "  # litgen: `progress_bar_refresh_rate` was removed: add the callback"
+    )
 
 
 def test_a_replacement_already_set_is_not_overwritten() -> None:
     upgraded = upgrade_yaml("trainer:\n  gpus: 2\n  devices: 4\n", "c.yaml")
-    assert upgraded.upgraded.endswith("  gpus: 2\n  devices: 4\n")  # both kept, for the user to merge
+    assert upgraded.upgraded.endswith(
+        "  gpus: 2\n  devices: 4\n"
+    )  # both kept, for the user to merge
     [note] = upgraded.notes
     assert note.kind == "manual" and "devices" in note.message and note.line == 2
 
@@ -190,11 +212,24 @@ def test_class_paths_and_targets_move_to_the_lightning_namespace() -> None:
 
 def test_comments_blank_lines_and_key_order_elsewhere_are_untouched() -> None:
     upgraded = upgrade_yaml(CLI_CONFIG, "config.yaml").upgraded
-    untouched = [line for line in CLI_CONFIG.splitlines() if not line.strip().startswith(
-        ("gpus:", "distributed_backend:", "precision:", "replace_sampler_ddp:", "progress_bar_refresh_rate:", "- class_path:")
-    )]
+    untouched = [
+        line
+        for line in CLI_CONFIG.splitlines()
+        if not line.strip().startswith(
+            (
+                "gpus:",
+                "distributed_backend:",
+                "precision:",
+                "replace_sampler_ddp:",
+                "progress_bar_refresh_rate:",
+                "- class_path:",
+            )
+        )
+    ]
     remaining = iter(upgraded.splitlines())
-    assert all(line in remaining for line in untouched)  # every other line is still there, in the same order
+    assert all(
+        line in remaining for line in untouched
+    )  # every other line is still there, in the same order
     assert upgraded.count("\n\n") == CLI_CONFIG.count("\n\n")
     assert list(yaml.safe_load(upgraded)) == ["seed_everything", "trainer", "model", "data"]
 
@@ -252,8 +287,12 @@ def test_keys_named_like_flags_outside_the_trainer_section_are_not_touched() -> 
 
 
 def test_crlf_line_endings_are_kept() -> None:
-    upgraded = upgrade_yaml("trainer:\r\n  gpus: 2  # two\r\n  max_epochs: 3\r\n", "c.yaml").upgraded
-    assert upgraded == "trainer:\r\n  accelerator: cuda  # two\r\n  devices: 2\r\n  max_epochs: 3\r\n"
+    upgraded = upgrade_yaml(
+        "trainer:\r\n  gpus: 2  # two\r\n  max_epochs: 3\r\n", "c.yaml"
+    ).upgraded
+    assert (
+        upgraded == "trainer:\r\n  accelerator: cuda  # two\r\n  devices: 2\r\n  max_epochs: 3\r\n"
+    )
 
 
 def test_a_flow_style_trainer_section_is_upgraded_or_flagged() -> None:
@@ -267,7 +306,9 @@ def test_a_flag_that_stays_as_it_is_is_not_listed_as_a_change() -> None:
     assert upgrade_yaml(once.upgraded, "config.yaml").changes == ()
 
 
-@pytest.mark.parametrize("line", ["precision: 16-mixed", "precision: '16-mixed'", "precision: 32 # full"])
+@pytest.mark.parametrize(
+    "line", ["precision: 16-mixed", "precision: '16-mixed'", "precision: 32 # full"]
+)
 def test_a_2x_flag_value_is_left_byte_for_byte(line: str) -> None:
     text = f"trainer:\n  {line}\n  max_epochs: 3\n"
     assert upgrade_yaml(text, "c.yaml").upgraded == text
@@ -293,7 +334,9 @@ def test_flags_that_became_callbacks_start_a_callbacks_list_where_the_first_stoo
 
 
 def test_an_inline_callbacks_list_is_left_for_the_user() -> None:
-    config = "seed_everything: 1\ntrainer:\n  callbacks: [{class_path: x.Y}]\n  weights_summary: full\n"
+    config = (
+        "seed_everything: 1\ntrainer:\n  callbacks: [{class_path: x.Y}]\n  weights_summary: full\n"
+    )
     upgraded = upgrade_yaml(config, "c.yaml")
     [note] = upgraded.notes
     assert note.kind == "manual" and "ModelSummary" in note.message and note.line == 4

@@ -69,8 +69,14 @@ class _Argparse(RuleTransformer):
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
-        self.datamodules = {n for n, kind in lightning_classes(context.module, context).items() if kind in ("datamodule", "module")}
-        self.own_methods = _classes_defining(context.module, ("add_argparse_args", "from_argparse_args"))
+        self.datamodules = {
+            n
+            for n, kind in lightning_classes(context.module, context).items()
+            if kind in ("datamodule", "module")
+        }
+        self.own_methods = _classes_defining(
+            context.module, ("add_argparse_args", "from_argparse_args")
+        )
         self.used = False
 
     def _owner(self, call: cst.Call) -> str | None:
@@ -81,7 +87,11 @@ class _Argparse(RuleTransformer):
         if self.context.qualify(receiver) in (TRAINER, "lightning.pytorch.LightningDataModule"):
             return code(receiver)
         name = dotted(receiver)
-        if name is not None and name in (self.datamodules | self.context.project) and name not in self.own_methods:
+        if (
+            name is not None
+            and name in (self.datamodules | self.context.project)
+            and name not in self.own_methods
+        ):
             return name
         return None
 
@@ -95,11 +105,16 @@ class _Argparse(RuleTransformer):
                 return updated_node
             receiver = dotted(original_node.func.value)  # type: ignore[attr-defined]
             if receiver is not None and receiver not in self.own_methods and receiver[:1].isupper():
-                self.note(f"if `{receiver}` is a Lightning class, `add_argparse_args` is gone in 2.x: "
-                          f"use `add_arguments_of({receiver}, parser)` as litgen did for the Trainer", "manual")
+                self.note(
+                    f"if `{receiver}` is a Lightning class, `add_argparse_args` is gone in 2.x: "
+                    f"use `add_arguments_of({receiver}, parser)` as litgen did for the Trainer",
+                    "manual",
+                )
             return updated_node
         if method == "parse_argparser":
-            self.note("`parse_argparser` was removed in 2.0: parse with the parser itself", "manual")
+            self.note(
+                "`parse_argparser` was removed in 2.0: parse with the parser itself", "manual"
+            )
             return updated_node
         receiver = original_node.func.value  # type: ignore[attr-defined]
         self.used = True
@@ -108,9 +123,13 @@ class _Argparse(RuleTransformer):
             self.change(f"{owner}.add_argparse_args -> add_arguments_of({owner}, ...)")
             if self.context.qualify(receiver) == TRAINER:
                 self.note(CLI_NOTE)
-            return updated_node.with_changes(func=cst.Name("add_arguments_of"), args=[first, *updated_node.args])
+            return updated_node.with_changes(
+                func=cst.Name("add_arguments_of"), args=[first, *updated_node.args]
+            )
         self.change(f"{owner}.from_argparse_args -> {owner}(**arguments_of({owner}, ...))")
-        inner = updated_node.with_changes(func=cst.Name("arguments_of"), args=[first, *updated_node.args])
+        inner = updated_node.with_changes(
+            func=cst.Name("arguments_of"), args=[first, *updated_node.args]
+        )
         return cst.Call(func=receiver, args=[cst.Arg(inner, star="**")])
 
 
@@ -118,7 +137,10 @@ def _classes_defining(module: cst.Module, methods: tuple[str, ...]) -> set[str]:
     found = set()
     for statement in module.body:
         if isinstance(statement, cst.ClassDef) and isinstance(statement.body, cst.IndentedBlock):
-            if any(isinstance(s, cst.FunctionDef) and s.name.value in methods for s in statement.body.body):
+            if any(
+                isinstance(s, cst.FunctionDef) and s.name.value in methods
+                for s in statement.body.body
+            ):
                 found.add(statement.name.value)
     return found
 
@@ -138,9 +160,15 @@ def _with_helpers(module: cst.Module) -> cst.Module:
     body = list(module.body)
     position = 0
     for index, statement in enumerate(body):
-        if isinstance(statement, cst.SimpleStatementLine) and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body):
+        if isinstance(statement, cst.SimpleStatementLine) and all(
+            isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body
+        ):
             position = index + 1
-        elif index == 0 and isinstance(statement, cst.SimpleStatementLine) and isinstance(statement.body[0], cst.Expr):
+        elif (
+            index == 0
+            and isinstance(statement, cst.SimpleStatementLine)
+            and isinstance(statement.body[0], cst.Expr)
+        ):
             position = 1  # the module docstring
         elif not isinstance(statement, cst.SimpleStatementLine) or position < index:
             break
@@ -149,7 +177,9 @@ def _with_helpers(module: cst.Module) -> cst.Module:
         kept = list(following[0].leading_lines)
         while kept and kept[0].comment is None:
             kept.pop(0)  # blank lines: two are put back, as after any top-level function
-        following[0] = following[0].with_changes(leading_lines=[cst.EmptyLine(indent=False)] * 2 + kept)
+        following[0] = following[0].with_changes(
+            leading_lines=[cst.EmptyLine(indent=False)] * 2 + kept
+        )
     return module.with_changes(body=[*body[:position], *helpers, *following])
 
 
@@ -163,12 +193,18 @@ class ArgparseRule(Rule):
         Example(
             HEAD + "parser = Trainer.add_argparse_args(argparse.ArgumentParser())\n"
             "trainer = Trainer.from_argparse_args(parser.parse_args(), logger=False)\n",
-            HEAD + "import inspect\n\n\n" + HELPERS.strip("\n") + "\n\n\n"
-            + "\n".join(review_lines(CLI_NOTE)) + "\n"
+            HEAD
+            + "import inspect\n\n\n"
+            + HELPERS.strip("\n")
+            + "\n\n\n"
+            + "\n".join(review_lines(CLI_NOTE))
+            + "\n"
             "parser = add_arguments_of(Trainer, argparse.ArgumentParser())\n"
             "trainer = Trainer(**arguments_of(Trainer, parser.parse_args(), logger=False))\n",
         ),
-        Example("import argparse\nparser = argparse.ArgumentParser()\nargs = parser.parse_args()\n"),
+        Example(
+            "import argparse\nparser = argparse.ArgumentParser()\nargs = parser.parse_args()\n"
+        ),
     )
 
     def applies(self, source: str) -> bool:

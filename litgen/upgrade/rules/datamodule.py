@@ -1,10 +1,10 @@
 """LightningDataModule API 2.x removed: the transforms/`dims` constructor arguments, `size()`, the `has_*` flags."""
 
-# 1.x's LightningDataModule(train_transforms=None, val_transforms=None, test_transforms=None, dims=None)
-# kept the four values as attributes (`dims` defaulting to `()`), and `size(dim=None)` returned `dims`
-# or `dims[dim]`. 2.x's constructor takes no arguments and has none of them: `super().__init__(dims=...)`
-# raises, and a read of `self.dims` the class never assigned fails. The rewrite keeps 1.x's values as
-# the plain attributes the class already reads.
+# 1.x's LightningDataModule(train_transforms=None, val_transforms=None, test_transforms=None,
+# dims=None) kept the four values as attributes (`dims` defaulting to `()`), and `size(dim=None)`
+# returned `dims` or `dims[dim]`. 2.x's constructor takes no arguments and has none of them:
+# `super().__init__(dims=...)` raises, and a read of `self.dims` the class never assigned fails. The
+# rewrite keeps 1.x's values as the plain attributes the class already reads.
 
 from __future__ import annotations
 
@@ -20,10 +20,22 @@ from litgen.upgrade.classes import lightning_classes
 from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer
 
 DATAMODULE = "lightning.pytorch.LightningDataModule"
-ATTRIBUTES = ("train_transforms", "val_transforms", "test_transforms", "dims")  # 1.x's positional order
-DEFAULTS = {"train_transforms": "None", "val_transforms": "None", "test_transforms": "None", "dims": "()"}
+ATTRIBUTES = (
+    "train_transforms",
+    "val_transforms",
+    "test_transforms",
+    "dims",
+)  # 1.x's positional order
+DEFAULTS = {
+    "train_transforms": "None",
+    "val_transforms": "None",
+    "test_transforms": "None",
+    "dims": "()",
+}
 HAS_FLAGS = tuple(
-    f"has_{what}_{stage}" for what in ("setup", "teardown") for stage in ("fit", "validate", "test", "predict")
+    f"has_{what}_{stage}"
+    for what in ("setup", "teardown")
+    for stage in ("fit", "validate", "test", "predict")
 ) + ("has_prepared_data",)
 SUPER_INIT = m.Call(func=m.Attribute(value=m.Call(func=m.Name("super")), attr=m.Name("__init__")))
 
@@ -49,9 +61,13 @@ class _DataModuleApi(RuleTransformer):
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
         kinds = lightning_classes(context.module, context)
-        self.datamodules = {name for name, kind in kinds.items() if kind == "datamodule"} | set(context.project)
+        self.datamodules = {name for name, kind in kinds.items() if kind == "datamodule"} | set(
+            context.project
+        )
         self.instances = self._instances(context.module)
-        self._classes: list[tuple[bool, set[str]]] = []  # (derives from Lightning's directly, attributes it needs)
+        self._classes: list[
+            tuple[bool, set[str]]
+        ] = []  # (derives from Lightning's directly, attributes it needs)
         self._methods: list[str] = []
 
     def _instances(self, module: cst.Module) -> set[str]:
@@ -59,31 +75,53 @@ class _DataModuleApi(RuleTransformer):
         names = set()
         for assign in find(module, cst.Assign):
             call = assign.value
-            if isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value in self.datamodules:
+            if (
+                isinstance(call, cst.Call)
+                and isinstance(call.func, cst.Name)
+                and call.func.value in self.datamodules
+            ):
                 names |= {code(t.target) for t in assign.targets}
         return names
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        direct = node.name.value in self.datamodules and any(self.context.qualify(b.value) == DATAMODULE for b in node.bases)
+        direct = node.name.value in self.datamodules and any(
+            self.context.qualify(b.value) == DATAMODULE for b in node.bases
+        )
         read_only, _ = _self_attributes(node) if direct else (set(), set())
         self._classes.append((direct, read_only))
 
-    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
+    def leave_ClassDef(
+        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
+    ) -> cst.ClassDef:
         direct, missing = self._classes.pop()
         if direct and missing and not self._has_super_init(original_node):
             names = ", ".join(f"`self.{name}`" for name in ATTRIBUTES if name in missing)
-            self.note(f"1.x's LightningDataModule gave {names} a default; 2.x does not: assign it in `__init__`", "manual")
+            self.note(
+                f"1.x's LightningDataModule gave {names} a default; 2.x does not: assign it in `__init__`",
+                "manual",
+            )
         return updated_node
 
     @staticmethod
     def _has_super_init(node: cst.ClassDef) -> bool:
-        init = next((s for s in node.body.body if isinstance(s, cst.FunctionDef) and s.name.value == "__init__"), None)
-        return init is not None and any(m.matches(call, SUPER_INIT) for call in find(init, cst.Call))
+        init = next(
+            (
+                s
+                for s in node.body.body
+                if isinstance(s, cst.FunctionDef) and s.name.value == "__init__"
+            ),
+            None,
+        )
+        return init is not None and any(
+            m.matches(call, SUPER_INIT) for call in find(init, cst.Call)
+        )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._methods.append(node.name.value)
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
         self._methods.pop()
         return updated_node
 
@@ -93,7 +131,9 @@ class _DataModuleApi(RuleTransformer):
     def _is_datamodule(self, node: cst.BaseExpression) -> bool:
         if m.matches(node, m.Name("self")):
             return bool(self._classes) and self._classes[-1][0]
-        if m.matches(node, m.Attribute(value=m.Attribute(attr=m.Name("trainer")), attr=m.Name("datamodule"))):
+        if m.matches(
+            node, m.Attribute(value=m.Attribute(attr=m.Name("trainer")), attr=m.Name("datamodule"))
+        ):
             return True  # `self.trainer.datamodule`
         return code(node) in self.instances
 
@@ -101,29 +141,47 @@ class _DataModuleApi(RuleTransformer):
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
     ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
         statement = updated_node.body[0] if len(updated_node.body) == 1 else None
-        if not self._in_direct_init() or not isinstance(statement, cst.Expr) or not m.matches(statement.value, SUPER_INIT):
+        if (
+            not self._in_direct_init()
+            or not isinstance(statement, cst.Expr)
+            or not m.matches(statement.value, SUPER_INIT)
+        ):
             return updated_node
         call = statement.value
         assert isinstance(call, cst.Call)
         if any(arg.star for arg in call.args):
-            self.note("2.x's LightningDataModule.__init__ takes no arguments: pass only what your base class takes")
+            self.note(
+                "2.x's LightningDataModule.__init__ takes no arguments: pass only what your base class takes"
+            )
             return updated_node
         given: dict[str, cst.BaseExpression] = {}
         for index, arg in enumerate(call.args):
-            name = arg.keyword.value if arg.keyword is not None else (ATTRIBUTES[index] if index < len(ATTRIBUTES) else None)
+            name = (
+                arg.keyword.value
+                if arg.keyword is not None
+                else (ATTRIBUTES[index] if index < len(ATTRIBUTES) else None)
+            )
             if name not in ATTRIBUTES:
-                self.note(f"2.x's LightningDataModule.__init__ takes no arguments: `{code(arg.value)}` is not one 1.x took", "manual")
+                self.note(
+                    f"2.x's LightningDataModule.__init__ takes no arguments: `{code(arg.value)}` is not one 1.x took",
+                    "manual",
+                )
                 return updated_node
             given[name] = arg.value
         missing = self._classes[-1][1]
-        lines = [f"self.{name} = {code(given[name]) if name in given else DEFAULTS[name]}"
-                 for name in ATTRIBUTES if name in given or name in missing]
+        lines = [
+            f"self.{name} = {code(given[name]) if name in given else DEFAULTS[name]}"
+            for name in ATTRIBUTES
+            if name in given or name in missing
+        ]
         if not lines:
             return updated_node
         what = ", ".join(name for name in ATTRIBUTES if name in given) or "defaults"
         self.change(f"LightningDataModule.__init__({what}) -> attributes of the DataModule")
         self._classes[-1][1].clear()
-        kept = updated_node.with_changes(body=[statement.with_changes(value=call.with_changes(args=[]))])
+        kept = updated_node.with_changes(
+            body=[statement.with_changes(value=call.with_changes(args=[]))]
+        )
         added = [cst.parse_statement(line) for line in lines]
         if given:  # a comment on the call was about its arguments: it follows them
             kept = kept.with_changes(trailing_whitespace=cst.TrailingWhitespace())
@@ -132,17 +190,28 @@ class _DataModuleApi(RuleTransformer):
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         func = updated_node.func
-        if not isinstance(func, cst.Attribute) or func.attr.value != "size" or not self._is_datamodule(func.value):
+        if (
+            not isinstance(func, cst.Attribute)
+            or func.attr.value != "size"
+            or not self._is_datamodule(func.value)
+        ):
             return updated_node
         dims = cst.Attribute(value=func.value, attr=cst.Name("dims"))
         self.change("DataModule.size() -> .dims")
         if not updated_node.args:
             return dims
-        return cst.Subscript(value=dims, slice=[cst.SubscriptElement(cst.Index(updated_node.args[0].value))])
+        return cst.Subscript(
+            value=dims, slice=[cst.SubscriptElement(cst.Index(updated_node.args[0].value))]
+        )
 
-    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.Attribute:
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.Attribute:
         if original_node.attr.value in HAS_FLAGS and self._is_datamodule(original_node.value):
-            self.note(f"2.x removed `{original_node.attr.value}`: each hook runs once per stage; drop the guard", "manual")
+            self.note(
+                f"2.x removed `{original_node.attr.value}`: each hook runs once per stage; drop the guard",
+                "manual",
+            )
         return updated_node
 
 
@@ -156,12 +225,15 @@ class DataModuleRule(Rule):
     examples: ClassVar[Sequence[Example]] = (
         Example(
             CLASS + "        super().__init__(train_transforms=augment, dims=(1, 28, 28))\n",
-            CLASS + "        super().__init__()\n        self.train_transforms = augment\n        self.dims = (1, 28, 28)\n",
+            CLASS
+            + "        super().__init__()\n        self.train_transforms = augment\n        self.dims = (1, 28, 28)\n",
         ),
         Example(
-            CLASS + "        super().__init__()\n    def setup(self, stage):\n        self.shape = self.size()\n"
+            CLASS
+            + "        super().__init__()\n    def setup(self, stage):\n        self.shape = self.size()\n"
             "        self.first = self.size(0)\n        t = self.val_transforms\n",
-            CLASS + "        super().__init__()\n        self.val_transforms = None\n        self.dims = ()\n"
+            CLASS
+            + "        super().__init__()\n        self.val_transforms = None\n        self.dims = ()\n"
             "    def setup(self, stage):\n        self.shape = self.dims\n        self.first = self.dims[0]\n"
             "        t = self.val_transforms\n",
         ),
@@ -172,7 +244,9 @@ class DataModuleRule(Rule):
             "dm = Data()\nmodel = Net(*dm.dims)\nx = torch.zeros(3).size()\n",
         ),
         Example(CLASS + "        super().__init__()\n        self.dims = (1, 28, 28)\n"),
-        Example("class Data:\n    def __init__(self):\n        super().__init__(dims=(1, 2))\n    def f(self):\n        return self.size()\n"),
+        Example(
+            "class Data:\n    def __init__(self):\n        super().__init__(dims=(1, 2))\n    def f(self):\n        return self.size()\n"
+        ),
     )
 
     def applies(self, source: str) -> bool:

@@ -27,8 +27,13 @@ class HookChange:
 
 
 _COMMON: dict[str, HookChange] = {
-    "on_epoch_start": HookChange("on_train_epoch_start", note=_TRAIN_ONLY.format(old="on_epoch_start", new="on_train_epoch_start")),
-    "on_epoch_end": HookChange("on_train_epoch_end", note=_TRAIN_ONLY.format(old="on_epoch_end", new="on_train_epoch_end")),
+    "on_epoch_start": HookChange(
+        "on_train_epoch_start",
+        note=_TRAIN_ONLY.format(old="on_epoch_start", new="on_train_epoch_start"),
+    ),
+    "on_epoch_end": HookChange(
+        "on_train_epoch_end", note=_TRAIN_ONLY.format(old="on_epoch_end", new="on_train_epoch_end")
+    ),
     "on_pretrain_routine_start": HookChange("on_fit_start"),
     "on_pretrain_routine_end": HookChange("on_fit_start"),
     "on_train_epoch_end": HookChange(drop=("outputs",)),
@@ -39,21 +44,33 @@ MODULE_HOOKS: dict[str, HookChange] = {
     **_COMMON,
     "on_batch_start": HookChange("on_train_batch_start", add=("batch", "batch_idx")),
     "on_batch_end": HookChange("on_train_batch_end", add=("outputs", "batch", "batch_idx")),
-    "optimizer_step": HookChange(drop=("optimizer_idx", "on_tpu", "using_native_amp", "using_lbfgs")),
+    "optimizer_step": HookChange(
+        drop=("optimizer_idx", "on_tpu", "using_native_amp", "using_lbfgs")
+    ),
     "optimizer_zero_grad": HookChange(drop=("optimizer_idx",)),
     "backward": HookChange(drop=("optimizer", "optimizer_idx")),
     "on_before_optimizer_step": HookChange(drop=("optimizer_idx",)),
     "configure_gradient_clipping": HookChange(drop=("optimizer_idx",)),
     "lr_scheduler_step": HookChange(drop=("optimizer_idx",)),
     "on_predict_epoch_end": HookChange(drop=("results", "outputs")),
-    "get_progress_bar_dict": HookChange(ignored="2.x never calls `get_progress_bar_dict`: log with `self.log(..., prog_bar=True)`"),
-    "on_post_move_to_device": HookChange(ignored="2.x never calls `on_post_move_to_device`: tie weights in `__init__` or `setup`"),
-    "on_hpc_save": HookChange(ignored="2.x never calls `on_hpc_save`: use `on_save_checkpoint` (it runs for every checkpoint)"),
-    "on_hpc_load": HookChange(ignored="2.x never calls `on_hpc_load`: use `on_load_checkpoint` (it runs for every checkpoint)"),
+    "get_progress_bar_dict": HookChange(
+        ignored="2.x never calls `get_progress_bar_dict`: log with `self.log(..., prog_bar=True)`"
+    ),
+    "on_post_move_to_device": HookChange(
+        ignored="2.x never calls `on_post_move_to_device`: tie weights in `__init__` or `setup`"
+    ),
+    "on_hpc_save": HookChange(
+        ignored="2.x never calls `on_hpc_save`: use `on_save_checkpoint` (it runs for every checkpoint)"
+    ),
+    "on_hpc_load": HookChange(
+        ignored="2.x never calls `on_hpc_load`: use `on_load_checkpoint` (it runs for every checkpoint)"
+    ),
     "add_to_queue": HookChange(ignored="2.x never calls `add_to_queue`"),
     "get_from_queue": HookChange(ignored="2.x never calls `get_from_queue`"),
     **{
-        f"on_{stage}_dataloader": HookChange(ignored=f"2.x never calls `on_{stage}_dataloader`: do this in `{stage}_dataloader()`")
+        f"on_{stage}_dataloader": HookChange(
+            ignored=f"2.x never calls `on_{stage}_dataloader`: do this in `{stage}_dataloader()`"
+        )
         for stage in ("train", "val", "test", "predict")
     },
 }
@@ -62,14 +79,24 @@ CALLBACK_HOOKS: dict[str, HookChange] = {
     "on_batch_start": HookChange("on_train_batch_start", add=("batch", "batch_idx")),
     "on_batch_end": HookChange("on_train_batch_end", add=("outputs", "batch", "batch_idx")),
     "on_before_optimizer_step": HookChange(drop=("optimizer_idx", "opt_idx")),
-    "on_init_start": HookChange(ignored="2.x never calls `on_init_start`: a callback cannot run before the Trainer exists"),
-    "on_init_end": HookChange(ignored="2.x never calls `on_init_end`: use `setup(trainer, pl_module, stage)`"),
-    "on_keyboard_interrupt": HookChange(ignored=(
-        "2.x never calls `on_keyboard_interrupt`: use `on_exception(self, trainer, pl_module, exception)` "
-        "and check `isinstance(exception, KeyboardInterrupt)`"
-    )),
+    "on_init_start": HookChange(
+        ignored="2.x never calls `on_init_start`: a callback cannot run before the Trainer exists"
+    ),
+    "on_init_end": HookChange(
+        ignored="2.x never calls `on_init_end`: use `setup(trainer, pl_module, stage)`"
+    ),
+    "on_keyboard_interrupt": HookChange(
+        ignored=(
+            "2.x never calls `on_keyboard_interrupt`: use `on_exception(self, trainer, pl_module, exception)` "
+            "and check `isinstance(exception, KeyboardInterrupt)`"
+        )
+    ),
 }
-HOOKS: dict[Kind, dict[str, HookChange]] = {"module": MODULE_HOOKS, "callback": CALLBACK_HOOKS, "datamodule": {}}
+HOOKS: dict[Kind, dict[str, HookChange]] = {
+    "module": MODULE_HOOKS,
+    "callback": CALLBACK_HOOKS,
+    "datamodule": {},
+}
 
 
 class _Hooks(RuleTransformer):
@@ -84,14 +111,20 @@ class _Hooks(RuleTransformer):
         methods = {s.name.value for s in node.body.body if isinstance(s, cst.FunctionDef)}
         self._classes.append((self.kinds.get(node.name.value), methods))
 
-    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
+    def leave_ClassDef(
+        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
+    ) -> cst.ClassDef:
         self._classes.pop()
         return updated_node
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False  # a hook's name and parameters are all this rule reads: its body is not visited
+        return (
+            False  # a hook's name and parameters are all this rule reads: its body is not visited
+        )
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
         if not self._classes or self._classes[-1][0] is None:
             return updated_node
         kind, methods = self._classes[-1]
@@ -110,10 +143,15 @@ class _Hooks(RuleTransformer):
         used = names_in(original_node.body)
         if any(p in used for p in dropped):
             gone = ", ".join(f"`{p}`" for p in dropped if p in used)
-            self.note(f"`{name}` reads {gone}, which 2.x no longer passes: rewrite it without", "manual")
+            self.note(
+                f"`{name}` reads {gone}, which 2.x no longer passes: rewrite it without", "manual"
+            )
             return updated_node
         if change.new is not None and change.new in methods:
-            self.note(f"`{name}` became `{change.new}` in 2.x, which this class already defines: merge them", "manual")
+            self.note(
+                f"`{name}` became `{change.new}` in 2.x, which this class already defines: merge them",
+                "manual",
+            )
             return updated_node
         kept = [p for p in updated_node.params.params if p.name.value not in change.drop]
         added = [cst.Param(cst.Name(p)) for p in change.add if p not in params]
@@ -151,7 +189,8 @@ class HooksRule(Rule):
     examples: ClassVar[Sequence[Example]] = (
         Example(
             HEAD + "class M(pl.LightningModule):\n    def on_batch_start(self):\n        pass\n",
-            HEAD + "class M(pl.LightningModule):\n    def on_train_batch_start(self, batch, batch_idx):\n        pass\n",
+            HEAD
+            + "class M(pl.LightningModule):\n    def on_train_batch_start(self, batch, batch_idx):\n        pass\n",
         ),
         Example(
             HEAD + "class M(pl.LightningModule):\n"
@@ -162,25 +201,40 @@ class HooksRule(Rule):
             "        optimizer.step(closure=optimizer_closure)\n",
         ),
         Example(
-            HEAD + "class C(pl.Callback):\n    def on_train_epoch_end(self, trainer, pl_module, outputs):\n        print(1)\n",
-            HEAD + "class C(pl.Callback):\n    def on_train_epoch_end(self, trainer, pl_module):\n        print(1)\n",
+            HEAD
+            + "class C(pl.Callback):\n    def on_train_epoch_end(self, trainer, pl_module, outputs):\n        print(1)\n",
+            HEAD
+            + "class C(pl.Callback):\n    def on_train_epoch_end(self, trainer, pl_module):\n        print(1)\n",
         ),
         Example(
-            HEAD + "class C(pl.Callback):\n    def on_pretrain_routine_start(self, trainer, pl_module):\n        print(1)\n",
-            HEAD + "class C(pl.Callback):\n    def on_fit_start(self, trainer, pl_module):\n        print(1)\n",
+            HEAD
+            + "class C(pl.Callback):\n    def on_pretrain_routine_start(self, trainer, pl_module):\n        print(1)\n",
+            HEAD
+            + "class C(pl.Callback):\n    def on_fit_start(self, trainer, pl_module):\n        print(1)\n",
         ),
         Example(
             HEAD + "class M(pl.LightningModule):\n    def on_epoch_end(self):\n        print(1)\n",
-            HEAD + "class M(pl.LightningModule):\n"
-            + "".join(f"    {line}\n" for line in review_lines(_TRAIN_ONLY.format(old="on_epoch_end", new="on_train_epoch_end")))
+            HEAD
+            + "class M(pl.LightningModule):\n"
+            + "".join(
+                f"    {line}\n"
+                for line in review_lines(
+                    _TRAIN_ONLY.format(old="on_epoch_end", new="on_train_epoch_end")
+                )
+            )
             + "    def on_train_epoch_end(self):\n        print(1)\n",
         ),
-        Example(HEAD + "class M(pl.LightningModule):\n    def on_train_epoch_end(self):\n        print(1)\n"),
+        Example(
+            HEAD
+            + "class M(pl.LightningModule):\n    def on_train_epoch_end(self):\n        print(1)\n"
+        ),
         Example("class NotLightning:\n    def on_epoch_end(self):\n        pass\n"),
     )
 
     def applies(self, source: str) -> bool:
-        return "class " in source and any(hook in source for kind in HOOKS.values() for hook in kind)
+        return "class " in source and any(
+            hook in source for kind in HOOKS.values() for hook in kind
+        )
 
     def transformer(self, context: RuleContext) -> cst.CSTTransformer:
         return _Hooks(context)

@@ -33,11 +33,17 @@ class _Imports(RuleTransformer):
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
-        self.renames: dict[str, str] = {}  # local names whose import changed name (`LightningLoggerBase` -> `Logger`)
+        self.renames: dict[
+            str, str
+        ] = {}  # local names whose import changed name (`LightningLoggerBase` -> `Logger`)
         self.needed: set[str] = set()  # modules the rewritten chains need imported (`torchmetrics`)
         self.bound = names_in(context.module)
-        self.bare_legacy = any(  # `import pytorch_lightning`: chains `pytorch_lightning.x` are rewritten
-            name == LEGACY for name in context.imports.aliases if context.imports.aliases[name] == LEGACY
+        self.bare_legacy = (
+            any(  # `import pytorch_lightning`: chains `pytorch_lightning.x` are rewritten
+                name == LEGACY
+                for name in context.imports.aliases
+                if context.imports.aliases[name] == LEGACY
+            )
         )
 
     # --- import statements --------------------------------------------------------------------
@@ -71,7 +77,9 @@ class _Imports(RuleTransformer):
         if not kept:
             first = extra.pop(0).with_changes(leading_lines=updated_node.leading_lines)
         else:
-            first = updated_node.with_changes(body=[k.with_changes(semicolon=cst.MaybeSentinel.DEFAULT) for k in kept])
+            first = updated_node.with_changes(
+                body=[k.with_changes(semicolon=cst.MaybeSentinel.DEFAULT) for k in kept]
+            )
         return cst.FlattenSentinel([first, *extra]) if extra else first
 
     def _import_from(self, node: cst.ImportFrom) -> list[cst.ImportFrom] | None:
@@ -83,12 +91,18 @@ class _Imports(RuleTransformer):
         new_base, _ = _moved_module(base)
         if isinstance(node.names, cst.ImportStar):
             return None if new_base == module else [node.with_changes(module=_expression(new_base))]
-        if new_base == module and not any(_move(f"{base}.{dotted(a.name)}", module) for a in node.names):
+        if new_base == module and not any(
+            _move(f"{base}.{dotted(a.name)}", module) for a in node.names
+        ):
             return None
         by_module: dict[str, list[cst.ImportAlias]] = {}
         for alias in node.names:
             name = dotted(alias.name) or ""
-            local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
+            local = (
+                alias.asname.name.value
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name)
+                else name
+            )
             move = _move(f"{base}.{name}", module)
             if move is not None and move.new is None:
                 if move.uses_removed:
@@ -105,7 +119,9 @@ class _Imports(RuleTransformer):
                     self.renames[local] = new_name
                     alias = alias.with_changes(name=cst.Name(new_name))
                 else:
-                    alias = alias.with_changes(name=cst.Name(new_name), asname=cst.AsName(cst.Name(local)))
+                    alias = alias.with_changes(
+                        name=cst.Name(new_name), asname=cst.AsName(cst.Name(local))
+                    )
             by_module.setdefault(new_module, []).append(alias)
             if target != f"{module}.{name}":
                 self.change(f"{module}.{name} -> {target}")
@@ -116,14 +132,23 @@ class _Imports(RuleTransformer):
         return statements  # empty: the whole import went; its notes are listed in the report
 
     # --- references ---------------------------------------------------------------------------
-    def leave_Decorator(self, original_node: cst.Decorator, updated_node: cst.Decorator) -> cst.Decorator | cst.RemovalSentinel:
-        if self.context.qualify(original_node.decorator) == "lightning.pytorch.core.decorators.auto_move_data":
-            self.note("@auto_move_data removed: the Trainer moves each batch to the device before the step")
+    def leave_Decorator(
+        self, original_node: cst.Decorator, updated_node: cst.Decorator
+    ) -> cst.Decorator | cst.RemovalSentinel:
+        if (
+            self.context.qualify(original_node.decorator)
+            == "lightning.pytorch.core.decorators.auto_move_data"
+        ):
+            self.note(
+                "@auto_move_data removed: the Trainer moves each batch to the device before the step"
+            )
             self.change("@auto_move_data removed")
             return cst.RemovalSentinel.REMOVE
         return updated_node
 
-    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.BaseExpression:
         imported = self.context.imported(original_node)
         root = _root(original_node)
         if imported is None or root is None:
@@ -133,7 +158,11 @@ class _Imports(RuleTransformer):
         if move is not None and move.new is None:
             self.note(f"`{qualified}`: {move.note}", "manual")
             return updated_node
-        full, moved_to = (move.new, move.new.rpartition(".")[0]) if move is not None and move.new else _moved_module(qualified)
+        full, moved_to = (
+            (move.new, move.new.rpartition(".")[0])
+            if move is not None and move.new
+            else _moved_module(qualified)
+        )
         if root == LEGACY and self.bare_legacy:
             return _expression(full) if full != imported else updated_node
         if full == qualified:
@@ -151,8 +180,13 @@ class _Imports(RuleTransformer):
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
         qualified = namespace(self.context.imported(original_node.func) or "")
-        legacy_metric = qualified.startswith("lightning.pytorch.metrics.") and qualified.rpartition(".")[2] in TASK_METRICS
-        if legacy_metric and not any(a.keyword is not None and a.keyword.value == "task" for a in original_node.args):
+        legacy_metric = (
+            qualified.startswith("lightning.pytorch.metrics.")
+            and qualified.rpartition(".")[2] in TASK_METRICS
+        )
+        if legacy_metric and not any(
+            a.keyword is not None and a.keyword.value == "task" for a in original_node.args
+        ):
             self.note(TASK_NOTE, "manual")
         return updated_node
 
@@ -176,7 +210,9 @@ class ImportsRule(Rule):
     summary = "one namespace (`lightning.pytorch`); names that moved or were removed in 2.x"
     examples: ClassVar[Sequence[Example]] = (
         Example("import pytorch_lightning as pl\n", "import lightning.pytorch as pl\n"),
-        Example("from pytorch_lightning import Trainer\n", "from lightning.pytorch import Trainer\n"),
+        Example(
+            "from pytorch_lightning import Trainer\n", "from lightning.pytorch import Trainer\n"
+        ),
         Example(
             "import pytorch_lightning\nt = pytorch_lightning.Trainer()\n",
             "import lightning.pytorch\nt = lightning.pytorch.Trainer()\n",
@@ -203,7 +239,9 @@ class ImportsRule(Rule):
         ),
         Example(
             "from pytorch_lightning.metrics import Accuracy\nacc = Accuracy()\n",
-            "from torchmetrics import Accuracy\n" + "\n".join(review_lines(TASK_NOTE)) + "\nacc = Accuracy()\n",
+            "from torchmetrics import Accuracy\n"
+            + "\n".join(review_lines(TASK_NOTE))
+            + "\nacc = Accuracy()\n",
         ),
         Example(
             "from pytorch_lightning.core.decorators import auto_move_data\nclass M:\n    @auto_move_data\n    def forward(self, x): ...\n",
@@ -214,7 +252,9 @@ class ImportsRule(Rule):
             "from pytorch_lightning.callbacks import ProgressBar\nbar = ProgressBar(refresh_rate=5)\n",
             "from lightning.pytorch.callbacks import TQDMProgressBar\nbar = TQDMProgressBar(refresh_rate=5)\n",
         ),
-        Example("from lightning.pytorch.callbacks import ProgressBar\nclass Bar(ProgressBar): ...\n"),
+        Example(
+            "from lightning.pytorch.callbacks import ProgressBar\nclass Bar(ProgressBar): ...\n"
+        ),
         Example("import lightning.pytorch as pl\nfrom lightning.pytorch.loggers import Logger\n"),
         Example("import torch\nfrom torch import nn\n"),
     )

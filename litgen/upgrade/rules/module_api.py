@@ -13,11 +13,20 @@ from litgen.upgrade.classes import lightning_classes
 from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer, keyword
 
 SELF_LOG = m.Call(func=m.Attribute(value=m.Name("self"), attr=m.Name("log") | m.Name("log_dict")))
-REDUCE_NOTE = "`sync_dist_op=` became `reduce_fx=`, which also decides how the epoch value is reduced"
+REDUCE_NOTE = (
+    "`sync_dist_op=` became `reduce_fx=`, which also decides how the epoch value is reduced"
+)
 RESULT_KEYS = ("log", "progress_bar")
 # What the rule reads; `progress_bar` alone would also match every `enable_progress_bar=` flag.
 _NEEDLES = re.compile(r"sync_dist_op|tbptt_|self\.hparams\s*=(?!=)|[\"'](?:log|progress_bar)[\"']")
-STEPS = ("training_step", "validation_step", "test_step", "training_step_end", "validation_step_end", "test_step_end")
+STEPS = (
+    "training_step",
+    "validation_step",
+    "test_step",
+    "training_step_end",
+    "validation_step_end",
+    "test_step_end",
+)
 
 
 class _ModuleApi(RuleTransformer):
@@ -25,21 +34,29 @@ class _ModuleApi(RuleTransformer):
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
-        self.modules = {name for name, kind in lightning_classes(context.module, context).items() if kind == "module"}
+        self.modules = {
+            name
+            for name, kind in lightning_classes(context.module, context).items()
+            if kind == "module"
+        }
         self._class: list[str] = []
         self._method: list[str] = []
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._class.append(node.name.value)
 
-    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
+    def leave_ClassDef(
+        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
+    ) -> cst.ClassDef:
         self._class.pop()
         return updated_node
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._method.append(node.name.value)
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
         self._method.pop()
         return updated_node
 
@@ -58,7 +75,10 @@ class _ModuleApi(RuleTransformer):
                     self.change("self.log(sync_dist_op='mean') -> the default")
                     continue
                 if keyword(original_node, "reduce_fx") is not None:
-                    self.note("`sync_dist_op=` was removed and `reduce_fx=` is given too: keep one", "manual")
+                    self.note(
+                        "`sync_dist_op=` was removed and `reduce_fx=` is given too: keep one",
+                        "manual",
+                    )
                     args.append(arg)
                     continue
                 self.note(REDUCE_NOTE)
@@ -79,11 +99,20 @@ class _ModuleApi(RuleTransformer):
         if not self._in_module() or len(updated_node.body) != 1:
             return updated_node
         assign = updated_node.body[0]
-        if not m.matches(assign, m.Assign(targets=[m.AssignTarget(m.Attribute(value=m.Name("self"), attr=m.Name("hparams")))])):
+        if not m.matches(
+            assign,
+            m.Assign(
+                targets=[m.AssignTarget(m.Attribute(value=m.Name("self"), attr=m.Name("hparams")))]
+            ),
+        ):
             return updated_node
         assert isinstance(assign, cst.Assign)
         self.change("self.hparams = ... -> self.save_hyperparameters(...)")
-        call = cst.Expr(cst.Call(func=cst.parse_expression("self.save_hyperparameters"), args=[cst.Arg(assign.value)]))
+        call = cst.Expr(
+            cst.Call(
+                func=cst.parse_expression("self.save_hyperparameters"), args=[cst.Arg(assign.value)]
+            )
+        )
         return updated_node.with_changes(body=[call])
 
     def leave_Return(self, original_node: cst.Return, updated_node: cst.Return) -> cst.Return:
@@ -92,12 +121,18 @@ class _ModuleApi(RuleTransformer):
             return updated_node
         value = original_node.value
         if isinstance(value, cst.Dict):
-            keys = {e.key.evaluated_value for e in value.elements
-                    if isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString)}
+            keys = {
+                e.key.evaluated_value
+                for e in value.elements
+                if isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString)
+            }
             found = [key for key in RESULT_KEYS if key in keys]
             if found:
                 listed = " and ".join(f"'{key}'" for key in found)
-                self.note(f"2.x ignores the {listed} entries of a step's result: log them with `self.log(...)`", "manual")
+                self.note(
+                    f"2.x ignores the {listed} entries of a step's result: log them with `self.log(...)`",
+                    "manual",
+                )
         return updated_node
 
 
@@ -109,19 +144,27 @@ class ModuleApiRule(Rule):
     summary = "self.log arguments 2.x removed; self.hparams assignment; step results with 'log'/'progress_bar' entries"
     examples: ClassVar[Sequence[Example]] = (
         Example(
-            HEAD + "class M(pl.LightningModule):\n    def f(self):\n        self.log('a', 1, sync_dist=True, sync_dist_op='mean')\n",
-            HEAD + "class M(pl.LightningModule):\n    def f(self):\n        self.log('a', 1, sync_dist=True)\n",
+            HEAD
+            + "class M(pl.LightningModule):\n    def f(self):\n        self.log('a', 1, sync_dist=True, sync_dist_op='mean')\n",
+            HEAD
+            + "class M(pl.LightningModule):\n    def f(self):\n        self.log('a', 1, sync_dist=True)\n",
         ),
         Example(
-            HEAD + "class M(pl.LightningModule):\n    def f(self):\n        self.log('a', 1, tbptt_reduce_fx=torch.mean)\n",
+            HEAD
+            + "class M(pl.LightningModule):\n    def f(self):\n        self.log('a', 1, tbptt_reduce_fx=torch.mean)\n",
             HEAD + "class M(pl.LightningModule):\n    def f(self):\n        self.log('a', 1)\n",
         ),
-        Example(HEAD + "class M(pl.LightningModule):\n    def f(self):\n        self.log('a', 1, reduce_fx='sum')\n"),
+        Example(
+            HEAD
+            + "class M(pl.LightningModule):\n    def f(self):\n        self.log('a', 1, reduce_fx='sum')\n"
+        ),
         Example("class Other:\n    def f(self):\n        self.log('a', 1, sync_dist_op='sum')\n"),
         Example(
-            HEAD + "class M(pl.LightningModule):\n    def __init__(self, hparams):\n        super().__init__()\n"
+            HEAD
+            + "class M(pl.LightningModule):\n    def __init__(self, hparams):\n        super().__init__()\n"
             "        self.hparams = hparams\n",
-            HEAD + "class M(pl.LightningModule):\n    def __init__(self, hparams):\n        super().__init__()\n"
+            HEAD
+            + "class M(pl.LightningModule):\n    def __init__(self, hparams):\n        super().__init__()\n"
             "        self.save_hyperparameters(hparams)\n",
         ),
     )

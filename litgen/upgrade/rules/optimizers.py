@@ -14,7 +14,7 @@ from litgen.upgrade.classes import lightning_classes
 from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer
 
 PER_OPTIMIZER = "training_step_per_optimizer"
-LOOP = '''def training_step(self, batch, batch_idx):
+LOOP = """def training_step(self, batch, batch_idx):
     # 1.x ran the step once per optimizer, in order, each with only its own parameters trainable
     for optimizer_idx, optimizer in enumerate(self.optimizers()):
         self.toggle_optimizer(optimizer)
@@ -24,11 +24,11 @@ LOOP = '''def training_step(self, batch, batch_idx):
             optimizer.step()
             optimizer.zero_grad()
         self.untoggle_optimizer(optimizer)
-'''
-SCHEDULERS = '''def on_train_epoch_end(self):
+"""
+SCHEDULERS = """def on_train_epoch_end(self):
     for scheduler in self.lr_schedulers() or []:  # manual optimization steps its schedulers itself
         scheduler.step()
-'''
+"""
 LOOP_NOTE = (
     "several optimizers need manual optimization in 2.x: this loop does per batch what 1.x did (toggle, step, "
     "backward, optimizer step, zero_grad); the step itself is unchanged"
@@ -42,63 +42,94 @@ class _Optimizers(RuleTransformer):
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
-        self.modules = {n for n, kind in lightning_classes(context.module, context).items() if kind == "module"}
+        self.modules = {
+            n for n, kind in lightning_classes(context.module, context).items() if kind == "module"
+        }
         source = context.module.code
         self.file_blockers = [
-            why for needle, why in (
-                ("gradient_clip_val", "the Trainer clips gradients, which manual optimization must do itself "
-                                      "(`self.clip_gradients`)"),
-                ("accumulate_grad_batches", "gradients are accumulated, which manual optimization must do itself"),
+            why
+            for needle, why in (
+                (
+                    "gradient_clip_val",
+                    "the Trainer clips gradients, which manual optimization must do itself "
+                    "(`self.clip_gradients`)",
+                ),
+                (
+                    "accumulate_grad_batches",
+                    "gradients are accumulated, which manual optimization must do itself",
+                ),
                 ("truncated_bptt", "it uses truncated back-propagation through time"),
-            ) if needle in source
+            )
+            if needle in source
         ]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False  # training_step is rewritten whole from leave_ClassDef
 
-    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
-        if original_node.name.value not in self.modules or not isinstance(updated_node.body, cst.IndentedBlock):
+    def leave_ClassDef(
+        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
+    ) -> cst.ClassDef:
+        if original_node.name.value not in self.modules or not isinstance(
+            updated_node.body, cst.IndentedBlock
+        ):
             return updated_node
         body = list(updated_node.body.body)
         methods = {s.name.value: i for i, s in enumerate(body) if isinstance(s, cst.FunctionDef)}
         index = methods.get("training_step")
         step = body[index] if index is not None else None
         read = {s.name.value: s for s in original_node.body.body if isinstance(s, cst.FunctionDef)}  # type: ignore[union-attr]
-        if not isinstance(step, cst.FunctionDef) or [p.name.value for p in step.params.params][3:4] != ["optimizer_idx"]:
+        if not isinstance(step, cst.FunctionDef) or [p.name.value for p in step.params.params][
+            3:4
+        ] != ["optimizer_idx"]:
             return updated_node
         assert index is not None
         why = self._blocker(body, methods, step)
         if why is not None:
-            body[index] = self.noted(step, MANUAL.format(why=why), "manual", at=read.get("training_step"))
+            body[index] = self.noted(
+                step, MANUAL.format(why=why), "manual", at=read.get("training_step")
+            )
             return updated_node.with_changes(body=updated_node.body.with_changes(body=body))
         init = body[methods["__init__"]]
         assert isinstance(init, cst.FunctionDef)
         body[methods["__init__"]] = _with_manual_optimization(init)
         loop = cst.parse_statement(LOOP.format(per=PER_OPTIMIZER))
         assert isinstance(loop, cst.FunctionDef)
-        # the step keeps its own comments (notes earlier rules put on it); the new loop takes its place
+        # the step keeps its own comments (notes earlier rules put on it); the new loop takes its
+        # place
         comments = [line for line in step.leading_lines if line.comment is not None]
         blank = [line for line in step.leading_lines if line.comment is None]
-        renamed = step.with_changes(name=cst.Name(PER_OPTIMIZER), leading_lines=[cst.EmptyLine(indent=False), *comments])
-        loop = self.noted(loop.with_changes(leading_lines=blank), LOOP_NOTE, at=read.get("training_step"))
+        renamed = step.with_changes(
+            name=cst.Name(PER_OPTIMIZER), leading_lines=[cst.EmptyLine(indent=False), *comments]
+        )
+        loop = self.noted(
+            loop.with_changes(leading_lines=blank), LOOP_NOTE, at=read.get("training_step")
+        )
         new: list[cst.BaseStatement] = [loop, renamed]
         if self._steps_schedulers(body, methods):
             stepping = cst.parse_statement(SCHEDULERS)
             assert isinstance(stepping, cst.FunctionDef)
-            existing = next((methods[n] for n in ("on_train_epoch_end", "on_epoch_end") if n in methods), None)
-            if existing is not None:  # the hook the class has (the hooks rule renames a 1.x one) steps them last
+            existing = next(
+                (methods[n] for n in ("on_train_epoch_end", "on_epoch_end") if n in methods), None
+            )
+            if (
+                existing is not None
+            ):  # the hook the class has (the hooks rule renames a 1.x one) steps them last
                 hook = body[existing]
                 assert isinstance(hook, cst.FunctionDef)
                 inner = hook.body.with_changes(body=[*hook.body.body, *stepping.body.body])  # type: ignore[attr-defined]
                 body[existing] = hook.with_changes(body=inner)
             else:
                 new.append(stepping.with_changes(leading_lines=[cst.EmptyLine(indent=False)]))
-        body[index:index + 1] = new
-        self.change("training_step(..., optimizer_idx) -> manual optimization over self.optimizers()",
-                    at=read.get("training_step"))
+        body[index : index + 1] = new
+        self.change(
+            "training_step(..., optimizer_idx) -> manual optimization over self.optimizers()",
+            at=read.get("training_step"),
+        )
         return updated_node.with_changes(body=updated_node.body.with_changes(body=body))
 
-    def _blocker(self, body: list[cst.BaseStatement], methods: dict[str, int], step: cst.FunctionDef) -> str | None:
+    def _blocker(
+        self, body: list[cst.BaseStatement], methods: dict[str, int], step: cst.FunctionDef
+    ) -> str | None:
         if self.file_blockers:
             return self.file_blockers[0]
         if len(step.params.params) > 4:
@@ -108,11 +139,16 @@ class _Optimizers(RuleTransformer):
             return f"the class overrides `{overridden[0]}`, which manual optimization does not call"
         if "__init__" not in methods:
             return "the class has no `__init__` to set `self.automatic_optimization = False` in"
-        configure = body[methods["configure_optimizers"]] if "configure_optimizers" in methods else None
+        configure = (
+            body[methods["configure_optimizers"]] if "configure_optimizers" in methods else None
+        )
         text = cst.Module([]).code_for_node(configure) if configure is not None else ""
-        for needle, why in (("frequency", "its optimizers have frequencies"), ("interval", "a scheduler runs per step"),
-                            ("ReduceLROnPlateau", "a ReduceLROnPlateau scheduler needs the monitored value"),
-                            ("monitor", "a scheduler monitors a metric")):
+        for needle, why in (
+            ("frequency", "its optimizers have frequencies"),
+            ("interval", "a scheduler runs per step"),
+            ("ReduceLROnPlateau", "a ReduceLROnPlateau scheduler needs the monitored value"),
+            ("monitor", "a scheduler monitors a metric"),
+        ):
             if needle in text:
                 return why
         return None
@@ -130,11 +166,15 @@ def _with_manual_optimization(init: cst.FunctionDef) -> cst.FunctionDef:
     statements = list(init.body.body)  # type: ignore[attr-defined]
     position = 0
     for index, statement in enumerate(statements):
-        super_init = m.Call(func=m.Attribute(value=m.Call(func=m.Name("super")), attr=m.Name("__init__")))
+        super_init = m.Call(
+            func=m.Attribute(value=m.Call(func=m.Name("super")), attr=m.Name("__init__"))
+        )
         if any(m.matches(call, super_init) for call in find(statement, cst.Call)):
             position = index + 1
             break
-    line = cst.parse_statement("self.automatic_optimization = False  # several optimizers (see training_step)\n")
+    line = cst.parse_statement(
+        "self.automatic_optimization = False  # several optimizers (see training_step)\n"
+    )
     statements.insert(position, line)
     return init.with_changes(body=init.body.with_changes(body=statements))
 
@@ -149,32 +189,32 @@ GAN = (
 )
 
 GAN_UPGRADED = HEAD + (
-    'class GAN(pl.LightningModule):\n'
-    '    def __init__(self):\n'
-    '        super().__init__()\n'
-    '        self.automatic_optimization = False  # several optimizers (see training_step)\n'
-    '        self.g, self.d = G(), D()\n'
-    '\n'
-    '    # litgen: several optimizers need manual optimization in 2.x: this loop does per batch what 1.x\n'
-    '    #   did (toggle, step, backward, optimizer step, zero_grad); the step itself is unchanged\n'
-    '    def training_step(self, batch, batch_idx):\n'
-    '        # 1.x ran the step once per optimizer, in order, each with only its own parameters trainable\n'
-    '        for optimizer_idx, optimizer in enumerate(self.optimizers()):\n'
-    '            self.toggle_optimizer(optimizer)\n'
-    '            loss = self.training_step_per_optimizer(batch, batch_idx, optimizer_idx)\n'
-    '            if loss is not None:  # a step that returns None skips that optimizer, as in 1.x\n'
+    "class GAN(pl.LightningModule):\n"
+    "    def __init__(self):\n"
+    "        super().__init__()\n"
+    "        self.automatic_optimization = False  # several optimizers (see training_step)\n"
+    "        self.g, self.d = G(), D()\n"
+    "\n"
+    "    # litgen: several optimizers need manual optimization in 2.x: this loop does per batch what 1.x\n"
+    "    #   did (toggle, step, backward, optimizer step, zero_grad); the step itself is unchanged\n"
+    "    def training_step(self, batch, batch_idx):\n"
+    "        # 1.x ran the step once per optimizer, in order, each with only its own parameters trainable\n"
+    "        for optimizer_idx, optimizer in enumerate(self.optimizers()):\n"
+    "            self.toggle_optimizer(optimizer)\n"
+    "            loss = self.training_step_per_optimizer(batch, batch_idx, optimizer_idx)\n"
+    "            if loss is not None:  # a step that returns None skips that optimizer, as in 1.x\n"
     '                self.manual_backward(loss["loss"] if isinstance(loss, dict) else loss)\n'
-    '                optimizer.step()\n'
-    '                optimizer.zero_grad()\n'
-    '            self.untoggle_optimizer(optimizer)\n'
-    '\n'
-    '    def training_step_per_optimizer(self, batch, batch_idx, optimizer_idx):\n'
-    '        if optimizer_idx == 0:\n'
-    '            return self.g_loss(batch)\n'
-    '        return self.d_loss(batch)\n'
-    '\n'
-    '    def configure_optimizers(self):\n'
-    '        return [Adam(self.g.parameters()), Adam(self.d.parameters())]\n'
+    "                optimizer.step()\n"
+    "                optimizer.zero_grad()\n"
+    "            self.untoggle_optimizer(optimizer)\n"
+    "\n"
+    "    def training_step_per_optimizer(self, batch, batch_idx, optimizer_idx):\n"
+    "        if optimizer_idx == 0:\n"
+    "            return self.g_loss(batch)\n"
+    "        return self.d_loss(batch)\n"
+    "\n"
+    "    def configure_optimizers(self):\n"
+    "        return [Adam(self.g.parameters()), Adam(self.d.parameters())]\n"
 )
 
 
@@ -183,7 +223,10 @@ class OptimizersRule(Rule):
     summary = "training_step(..., optimizer_idx) -> manual optimization over self.optimizers()"
     examples: ClassVar[Sequence[Example]] = (
         Example(GAN, GAN_UPGRADED),
-        Example(HEAD + "class M(pl.LightningModule):\n    def training_step(self, batch, batch_idx):\n        return 1\n"),
+        Example(
+            HEAD
+            + "class M(pl.LightningModule):\n    def training_step(self, batch, batch_idx):\n        return 1\n"
+        ),
     )
 
     def applies(self, source: str) -> bool:

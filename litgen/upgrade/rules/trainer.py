@@ -23,10 +23,14 @@ HEAD = "from lightning.pytorch import Trainer\n"  # the examples' import (the im
 class _Trainer(RuleTransformer):
     rule = "trainer"
 
-    def __init__(self, context: RuleContext, facts: TrainerFacts, calls: Sequence[cst.Call]) -> None:
+    def __init__(
+        self, context: RuleContext, facts: TrainerFacts, calls: Sequence[cst.Call]
+    ) -> None:
         super().__init__(context)
         self.facts = facts
-        self.spread = _spread(calls, context)  # names passed to a Trainer as `**name`: their keys are Trainer arguments
+        self.spread = _spread(
+            calls, context
+        )  # names passed to a Trainer as `**name`: their keys are Trainer arguments
         self.imports: set[tuple[str, str]] = set()
         # The argparse rule wrote Trainer options in (its helpers are called by these names).
         self.argparse = any((dotted(call.func) or "").endswith("arguments_of") for call in calls)
@@ -43,41 +47,65 @@ class _Trainer(RuleTransformer):
         return updated_node
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        if self.context.qualify(original_node.func) == TRAINER or self._trainer_arguments(original_node):
+        if self.context.qualify(original_node.func) == TRAINER or self._trainer_arguments(
+            original_node
+        ):
             return self._trainer(updated_node)
         if self.argparse and method_name(original_node) == "set_defaults":
             return self._trainer(updated_node, owner_known=False)  # `parser.set_defaults(gpus=2)`
         return updated_node
 
-    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.BaseExpression:
         """`args.gpus` where `args` feeds the Trainer: 2.x's command line has no such option."""
-        if isinstance(original_node.value, cst.Name) and original_node.value.value in self.namespaces:
+        if (
+            isinstance(original_node.value, cst.Name)
+            and original_node.value.value in self.namespaces
+        ):
             flag = original_node.attr.value
             if flag in FLAGS and flag not in KEPT_FLAGS:
-                self.note(f"`{code(original_node)}`: `--{flag}` is no longer a Trainer option in 2.x", "manual")
+                self.note(
+                    f"`{code(original_node)}`: `--{flag}` is no longer a Trainer option in 2.x",
+                    "manual",
+                )
         return updated_node
 
     def _removed_keys(self, node: cst.Assign) -> None:
         """`params["gpus"] = 1` or `params = {"gpus": 1}` for a dict later spread into a Trainer."""
         for target in node.targets:
             subscript = target.target
-            if isinstance(subscript, cst.Subscript) and isinstance(subscript.value, cst.Name) and subscript.value.value in self.spread:
+            if (
+                isinstance(subscript, cst.Subscript)
+                and isinstance(subscript.value, cst.Name)
+                and subscript.value.value in self.spread
+            ):
                 key = subscript.slice[0].slice if len(subscript.slice) == 1 else None
                 if isinstance(key, cst.Index) and isinstance(key.value, cst.SimpleString):
                     self._removed_key(str(key.value.evaluated_value))
-            if isinstance(subscript, cst.Name) and subscript.value in self.spread and isinstance(node.value, cst.Dict):
+            if (
+                isinstance(subscript, cst.Name)
+                and subscript.value in self.spread
+                and isinstance(node.value, cst.Dict)
+            ):
                 for element in node.value.elements:
-                    if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString):
+                    if isinstance(element, cst.DictElement) and isinstance(
+                        element.key, cst.SimpleString
+                    ):
                         self._removed_key(str(element.key.evaluated_value))
 
     def _removed_key(self, key: str) -> None:
         if key in FLAGS and key not in KEPT_FLAGS:
-            self.note(f"`{key}` goes to a Trainer through `**`, and 2.x has no such argument", "manual")
+            self.note(
+                f"`{key}` goes to a Trainer through `**`, and 2.x has no such argument", "manual"
+            )
 
     def _trainer_arguments(self, call: cst.Call) -> bool:
         """`arguments_of(Trainer, args, gpus=0)` (what the argparse rule made of `from_argparse_args`)."""
         return (
-            isinstance(call.func, cst.Name) and call.func.value == "arguments_of" and bool(call.args)
+            isinstance(call.func, cst.Name)
+            and call.func.value == "arguments_of"
+            and bool(call.args)
             and self.context.qualify(call.args[0].value) == TRAINER
         )
 
@@ -98,7 +126,9 @@ class _Trainer(RuleTransformer):
             if name in TUNING_FLAGS and owner is not None:
                 self.facts.tuning.setdefault(owner, {})[name] = read_value(arg.value)
             if outcome.to_fit is not None and (owner is None or owner not in self.facts.fitted):
-                outcome = Outcome(note=f"`{name}=` was removed: pass it to `fit(..., ckpt_path=...)`", manual=True)
+                outcome = Outcome(
+                    note=f"`{name}=` was removed: pass it to `fit(..., ckpt_path=...)`", manual=True
+                )
             if outcome.to_fit is not None and owner is not None:
                 self.facts.resume[owner] = arg.value
             if outcome.note is not None:
@@ -107,7 +137,10 @@ class _Trainer(RuleTransformer):
                 args.append((arg, False))
                 continue
             if not outcome.arguments and args and not _has_comment(arg.comma):
-                args[-1] = (args[-1][0].with_changes(comma=arg.comma), args[-1][1])  # keep the line breaks after it
+                args[-1] = (
+                    args[-1][0].with_changes(comma=arg.comma),
+                    args[-1][1],
+                )  # keep the line breaks after it
             args.extend((argument(key, value, arg), True) for key, value in outcome.arguments)
             if outcome.callback is not None:
                 callbacks.append(outcome.callback)
@@ -138,8 +171,11 @@ class _Trainer(RuleTransformer):
             if previous_new != new and code((arg if previous_new else previous).value) in UNSET:
                 chosen[name] = (previous, True) if previous_new else (arg, True)
                 continue
-            self.note(f"after the upgrade `{name}=` would be given twice ({code(previous.value)} and "
-                      f"{code(arg.value)}): set the 2.x arguments by hand", "manual")
+            self.note(
+                f"after the upgrade `{name}=` would be given twice ({code(previous.value)} and "
+                f"{code(arg.value)}): set the 2.x arguments by hand",
+                "manual",
+            )
             return None
         kept = {id(arg) for arg, _ in chosen.values()}
         return [arg for arg, _ in args if arg.keyword is None or id(arg) in kept]
@@ -154,9 +190,14 @@ class _Trainer(RuleTransformer):
             if isinstance(arg.value, cst.List):
                 elements = [*arg.value.elements]
                 if elements:
-                    elements[-1] = elements[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                    elements[-1] = elements[-1].with_changes(
+                        comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                    )
                 elements += [cst.Element(cst.parse_expression(text)) for text in made]
-                elements = [*elements[:-1], elements[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+                elements = [
+                    *elements[:-1],
+                    elements[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT),
+                ]
                 args[index] = arg.with_changes(value=arg.value.with_changes(elements=elements))
             else:
                 value = f"[*({code(arg.value)} or []), {', '.join(made)}]"
@@ -165,12 +206,20 @@ class _Trainer(RuleTransformer):
         template = args[-1] if args else cst.Arg(cst.Name("x"))
         if len(args) >= 2:  # the new argument goes on its own line when the others do
             args[-1] = args[-1].with_changes(comma=args[-2].comma)
-        return [*args, template.with_changes(keyword=cst.Name("callbacks"), value=cst.parse_expression(f"[{', '.join(made)}]"),
-                                             equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))]
+        return [
+            *args,
+            template.with_changes(
+                keyword=cst.Name("callbacks"),
+                value=cst.parse_expression(f"[{', '.join(made)}]"),
+                equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+            ),
+        ]
 
 
 UNSET = frozenset({"None", '"auto"', "'auto'"})  # a value that only says "Lightning decides"
-KEPT_FLAGS = frozenset({"precision", "accumulate_grad_batches"})  # 2.x still takes these (some values change)
+KEPT_FLAGS = frozenset(
+    {"precision", "accumulate_grad_batches"}
+)  # 2.x still takes these (some values change)
 
 
 def _outcome(name: str | None, arg: cst.Arg) -> Outcome | None:
@@ -189,7 +238,12 @@ def _namespaces(calls: Sequence[cst.Call], context: RuleContext) -> set[str]:
     """Names handed to `arguments_of(Trainer, NAME, ...)`: their attributes were Trainer options."""
     found = set()
     for call in calls:
-        if m.matches(call.func, m.Name("arguments_of")) and len(call.args) >= 2 and isinstance(call.args[1].value, cst.Name) and context.qualify(call.args[0].value) == TRAINER:
+        if (
+            m.matches(call.func, m.Name("arguments_of"))
+            and len(call.args) >= 2
+            and isinstance(call.args[1].value, cst.Name)
+            and context.qualify(call.args[0].value) == TRAINER
+        ):
             found.add(call.args[1].value.value)
     return found
 
@@ -199,7 +253,9 @@ def _spread(calls: Sequence[cst.Call], context: RuleContext) -> set[str]:
     names = set()
     for call in calls:
         if context.qualify(call.func) == TRAINER:
-            names |= {a.value.value for a in call.args if a.star == "**" and isinstance(a.value, cst.Name)}
+            names |= {
+                a.value.value for a in call.args if a.star == "**" and isinstance(a.value, cst.Name)
+            }
     return names
 
 
@@ -207,13 +263,22 @@ class TrainerRule(Rule):
     name = "trainer"
     summary = "Trainer arguments 2.x removed or renamed; fit/validate/test keywords; trainer.tune() -> Tuner"
     examples: ClassVar[Sequence[Example]] = (
-        Example(HEAD + "trainer = Trainer(gpus=2)\n", HEAD + 'trainer = Trainer(accelerator="cuda", devices=2)\n'),
-        Example(HEAD + "trainer = Trainer(gpus=0, max_epochs=3)\n", HEAD + 'trainer = Trainer(accelerator="cpu", max_epochs=3)\n'),
+        Example(
+            HEAD + "trainer = Trainer(gpus=2)\n",
+            HEAD + 'trainer = Trainer(accelerator="cuda", devices=2)\n',
+        ),
+        Example(
+            HEAD + "trainer = Trainer(gpus=0, max_epochs=3)\n",
+            HEAD + 'trainer = Trainer(accelerator="cpu", max_epochs=3)\n',
+        ),
         Example(
             HEAD + "trainer = Trainer(gpus=2, accelerator='ddp')\n",
             HEAD + 'trainer = Trainer(accelerator="cuda", devices=2, strategy="ddp")\n',
         ),
-        Example(HEAD + "trainer = Trainer(distributed_backend='ddp')\n", HEAD + 'trainer = Trainer(strategy="ddp")\n'),
+        Example(
+            HEAD + "trainer = Trainer(distributed_backend='ddp')\n",
+            HEAD + 'trainer = Trainer(strategy="ddp")\n',
+        ),
         Example(
             HEAD + "trainer = Trainer(precision=16, checkpoint_callback=False)\n",
             HEAD + 'trainer = Trainer(precision="16-mixed", enable_checkpointing=False)\n',
@@ -223,7 +288,8 @@ class TrainerRule(Rule):
             HEAD + "trainer = Trainer(enable_progress_bar=False, enable_model_summary=False)\n",
         ),
         Example(
-            HEAD + "trainer = Trainer(replace_sampler_ddp=False)\n", HEAD + "trainer = Trainer(use_distributed_sampler=False)\n"
+            HEAD + "trainer = Trainer(replace_sampler_ddp=False)\n",
+            HEAD + "trainer = Trainer(use_distributed_sampler=False)\n",
         ),
         Example(
             HEAD + "trainer = Trainer(progress_bar_refresh_rate=20, callbacks=[early])\n",
@@ -231,30 +297,46 @@ class TrainerRule(Rule):
             "trainer = Trainer(callbacks=[early, TQDMProgressBar(refresh_rate=20)])\n",
         ),
         Example(
-            HEAD + "trainer = Trainer(resume_from_checkpoint='last.ckpt')\ntrainer.fit(model, train_dataloader=loader)\n",
-            HEAD + "trainer = Trainer()\ntrainer.fit(model, train_dataloaders=loader, ckpt_path='last.ckpt')\n",
+            HEAD
+            + "trainer = Trainer(resume_from_checkpoint='last.ckpt')\ntrainer.fit(model, train_dataloader=loader)\n",
+            HEAD
+            + "trainer = Trainer()\ntrainer.fit(model, train_dataloaders=loader, ckpt_path='last.ckpt')\n",
         ),
         Example(
-            HEAD + "trainer = Trainer(auto_lr_find=True)\ntrainer.tune(model)\ntrainer.fit(model)\n",
+            HEAD
+            + "trainer = Trainer(auto_lr_find=True)\ntrainer.tune(model)\ntrainer.fit(model)\n",
             HEAD + "from lightning.pytorch.tuner import Tuner\n\n"
             "trainer = Trainer()\ntuner = Tuner(trainer)\ntuner.lr_find(model)\ntrainer.fit(model)\n",
         ),
-        Example("trainer.test(model, test_dataloaders=loader)\n", "trainer.test(model, dataloaders=loader)\n"),
-        Example(HEAD + "trainer = Trainer()\ntrainer.tune(model)\ntrainer.fit(model)\n", HEAD + "trainer = Trainer()\ntrainer.fit(model)\n"),
+        Example(
+            "trainer.test(model, test_dataloaders=loader)\n",
+            "trainer.test(model, dataloaders=loader)\n",
+        ),
+        Example(
+            HEAD + "trainer = Trainer()\ntrainer.tune(model)\ntrainer.fit(model)\n",
+            HEAD + "trainer = Trainer()\ntrainer.fit(model)\n",
+        ),
         Example(
             HEAD + "trainer = Trainer(accumulate_grad_batches={0: 8, 4: 4})\n",
             HEAD + "from lightning.pytorch.callbacks import GradientAccumulationScheduler\n\n"
             "trainer = Trainer(callbacks=[GradientAccumulationScheduler(scheduling={0: 8, 4: 4})])\n",
         ),
-        Example(HEAD + "trainer = Trainer(accelerator='gpu', devices=2, strategy='ddp', accumulate_grad_batches=4)\n"),
+        Example(
+            HEAD
+            + "trainer = Trainer(accelerator='gpu', devices=2, strategy='ddp', accumulate_grad_batches=4)\n"
+        ),
         Example("result = optimizer.fit(train_dataloader=x)\n"),
         Example(
             "trainer.tuner.lr_find(model, train_dataloader=loader)\n",
             "from lightning.pytorch.tuner import Tuner\n\nTuner(trainer).lr_find(model, train_dataloaders=loader)\n",
         ),
-        Example(HEAD + "trainer = Trainer(gpus=None, accelerator=None)\n", HEAD + 'trainer = Trainer(accelerator="cpu")\n'),
         Example(
-            HEAD + "trainer = Trainer(\n    weights_summary=None,\n    auto_lr_find=True,  # find the lr\n    max_epochs=5,\n)\n",
+            HEAD + "trainer = Trainer(gpus=None, accelerator=None)\n",
+            HEAD + 'trainer = Trainer(accelerator="cpu")\n',
+        ),
+        Example(
+            HEAD
+            + "trainer = Trainer(\n    weights_summary=None,\n    auto_lr_find=True,  # find the lr\n    max_epochs=5,\n)\n",
             HEAD + "trainer = Trainer(\n    enable_model_summary=False,\n    max_epochs=5,\n)\n",
         ),
     )

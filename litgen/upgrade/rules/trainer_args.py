@@ -20,7 +20,11 @@ def read_value(node: cst.BaseExpression) -> Value:
         return Unknown(text, pure=dotted(node) is not None)
     if isinstance(value, tuple):
         value = list(value)
-    return value if isinstance(value, (type(None), bool, int, float, str, list, dict)) else Unknown(text, pure=False)
+    return (
+        value
+        if isinstance(value, (type(None), bool, int, float, str, list, dict))
+        else Unknown(text, pure=False)
+    )
 
 
 def python(value: NewValue) -> str:
@@ -31,7 +35,9 @@ def python(value: NewValue) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(python(item) for item in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{python(key)}: {python(item)}" for key, item in value.items()) + "}"
+        return (
+            "{" + ", ".join(f"{python(key)}: {python(item)}" for key, item in value.items()) + "}"
+        )
     return repr(value)
 
 

@@ -19,7 +19,10 @@ CALL_KEYWORDS: dict[str, dict[str, str]] = {
     "test": {"test_dataloaders": "dataloaders"},
     "predict": {"test_dataloaders": "dataloaders"},
     "lr_find": {"train_dataloader": "train_dataloaders", "val_dataloader": "val_dataloaders"},
-    "scale_batch_size": {"train_dataloader": "train_dataloaders", "val_dataloader": "val_dataloaders"},
+    "scale_batch_size": {
+        "train_dataloader": "train_dataloaders",
+        "val_dataloader": "val_dataloaders",
+    },
 }
 
 
@@ -27,10 +30,16 @@ CALL_KEYWORDS: dict[str, dict[str, str]] = {
 class TrainerFacts:
     """What the Trainer constructions told the call rewrites."""
 
-    fitted: set[str] = field(default_factory=set)  # names whose `.fit(...)`/`.tune(...)` the script calls
+    fitted: set[str] = field(
+        default_factory=set
+    )  # names whose `.fit(...)`/`.tune(...)` the script calls
     trainers: set[str] = field(default_factory=set)  # names a `Trainer(...)` is assigned to
-    resume: dict[str, cst.BaseExpression] = field(default_factory=dict)  # trainer -> checkpoint its fit resumes from
-    tuning: dict[str, dict[str, Value]] = field(default_factory=dict)  # trainer -> auto_lr_find / auto_scale_batch_size
+    resume: dict[str, cst.BaseExpression] = field(
+        default_factory=dict
+    )  # trainer -> checkpoint its fit resumes from
+    tuning: dict[str, dict[str, Value]] = field(
+        default_factory=dict
+    )  # trainer -> auto_lr_find / auto_scale_batch_size
 
 
 class TrainerCalls(RuleTransformer):
@@ -45,7 +54,11 @@ class TrainerCalls(RuleTransformer):
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         method = method_name(original_node)
-        receiver = dotted(original_node.func.value) if isinstance(original_node.func, cst.Attribute) else None
+        receiver = (
+            dotted(original_node.func.value)
+            if isinstance(original_node.func, cst.Attribute)
+            else None
+        )
         if method is None or receiver is None or not self._is_trainer(receiver, original_node):
             return updated_node
         renames = CALL_KEYWORDS.get(method, {})
@@ -56,18 +69,31 @@ class TrainerCalls(RuleTransformer):
                 self.change(f"{method}({arg.keyword.value}=...) -> {method}({new}=...)")
                 arg = arg.with_changes(keyword=cst.Name(new))
             args.append(arg)
-        if method == "fit" and receiver in self.found.resume and keyword(updated_node, "ckpt_path") is None:
+        if (
+            method == "fit"
+            and receiver in self.found.resume
+            and keyword(updated_node, "ckpt_path") is None
+        ):
             template = args[-1] if args else cst.Arg(cst.Name("x"))
-            checkpoint = template.with_changes(keyword=cst.Name("ckpt_path"), value=self.found.resume[receiver],
-                                               equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
+            checkpoint = template.with_changes(
+                keyword=cst.Name("ckpt_path"),
+                value=self.found.resume[receiver],
+                equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+            )
             args = commas([*args, checkpoint], updated_node)
             self.change("fit(ckpt_path=...) from Trainer(resume_from_checkpoint=...)")
         return updated_node.with_changes(args=args)
 
-    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.BaseExpression:
         """`trainer.tuner` (gone in 2.x) -> `Tuner(trainer)`."""
         receiver = dotted(original_node.value)
-        if original_node.attr.value != "tuner" or receiver is None or not self._is_trainer(receiver, None):
+        if (
+            original_node.attr.value != "tuner"
+            or receiver is None
+            or not self._is_trainer(receiver, None)
+        ):
             return updated_node
         self.tuner_needed = True
         self.change(f"{receiver}.tuner -> Tuner({receiver})")
@@ -83,23 +109,36 @@ class TrainerCalls(RuleTransformer):
         if len(updated_node.body) != 1 or not isinstance(updated_node.body[0], cst.Expr):
             return updated_node
         call = updated_node.body[0].value
-        if not isinstance(call, cst.Call) or method_name(call) != "tune" or not isinstance(call.func, cst.Attribute):
+        if (
+            not isinstance(call, cst.Call)
+            or method_name(call) != "tune"
+            or not isinstance(call.func, cst.Attribute)
+        ):
             return updated_node
         receiver = dotted(call.func.value)
         if receiver is None or receiver not in self.found.trainers:
             if receiver is not None and "trainer" in receiver.lower():
-                self.note("`Trainer.tune()` was removed: run `Tuner(trainer).lr_find(model)` or "
-                          "`.scale_batch_size(model)` (from lightning.pytorch.tuner)", "manual")
+                self.note(
+                    "`Trainer.tune()` was removed: run `Tuner(trainer).lr_find(model)` or "
+                    "`.scale_batch_size(model)` (from lightning.pytorch.tuner)",
+                    "manual",
+                )
             return updated_node
         flags = self.found.tuning.get(receiver, {})
         if not any(value not in (None, False) for value in flags.values()):
-            self.change("trainer.tune(...) removed: its Trainer asked for no tuning, so 1.x did nothing there")
+            self.change(
+                "trainer.tune(...) removed: its Trainer asked for no tuning, so 1.x did nothing there"
+            )
             return cst.RemovalSentinel.REMOVE
-        arguments = ", ".join(code(arg.with_changes(comma=cst.MaybeSentinel.DEFAULT)) for arg in call.args)
+        arguments = ", ".join(
+            code(arg.with_changes(comma=cst.MaybeSentinel.DEFAULT)) for arg in call.args
+        )
         statements = []
         tuner = "tuner"
         statements.append(f"{tuner} = Tuner({receiver})")
-        size = flags.get("auto_scale_batch_size")  # 1.x tune() scaled the batch size first, then found the lr
+        size = flags.get(
+            "auto_scale_batch_size"
+        )  # 1.x tune() scaled the batch size first, then found the lr
         if size not in (None, False):
             mode = f", mode={python(size)}" if isinstance(size, str) else ""
             statements.append(f"{tuner}.scale_batch_size({arguments}{mode})")
@@ -108,7 +147,9 @@ class TrainerCalls(RuleTransformer):
             attribute = f", attr_name={python(lr)}" if isinstance(lr, str) else ""
             statements.append(f"{tuner}.lr_find({arguments}{attribute})")
         if any(isinstance(value, Unknown) for value in flags.values()):
-            self.note("the Trainer's tuning flags were expressions: the Tuner runs both searches; drop what you do not need")
+            self.note(
+                "the Trainer's tuning flags were expressions: the Tuner runs both searches; drop what you do not need"
+            )
         self.tuner_needed = True
         self.change("trainer.tune(...) -> Tuner(trainer)")
         nodes = [cst.parse_statement(text + "\n") for text in statements]
@@ -125,5 +166,3 @@ def fit_receivers(calls: Iterable[cst.Call]) -> set[str]:
             if receiver is not None:
                 names.add(receiver)
     return names
-
-
