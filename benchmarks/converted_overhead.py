@@ -18,7 +18,9 @@ FEW, MANY = 1, 31  # epochs; the difference cancels interpreter start-up, import
 
 def _per_epoch_seconds(script: Path, runs: int) -> float:
     def run(epochs: int) -> float:
-        return median_seconds(command([sys.executable, script, "--epochs", str(epochs)], cwd=script.parent), runs=runs)
+        return median_seconds(
+            command([sys.executable, script, "--epochs", str(epochs)], cwd=script.parent), runs=runs
+        )
 
     return (run(MANY) - run(FEW)) / (MANY - FEW)
 
@@ -36,20 +38,37 @@ def bench_heavy(work: Path, runs: int) -> list[Figure]:
     work.mkdir(parents=True, exist_ok=True)
     original, converted = work / "heavy.py", work / "heavy_lightning.py"
     shutil.copyfile(HEAVY, original)
-    converted.write_text(convert_source(HEAVY.read_text(encoding="utf-8"), "heavy.py").converted, encoding="utf-8")
+    converted.write_text(
+        convert_source(HEAVY.read_text(encoding="utf-8"), "heavy.py").converted, encoding="utf-8"
+    )
 
     def per_epoch(script: Path) -> float:
         def run(epochs: int) -> float:
-            return median_seconds(command([sys.executable, script, "--epochs", str(epochs)], cwd=work), runs=runs)
+            return median_seconds(
+                command([sys.executable, script, "--epochs", str(epochs)], cwd=work), runs=runs
+            )
 
         return (run(HEAVY_MANY) - run(HEAVY_FEW)) / (HEAVY_MANY - HEAVY_FEW)
 
     raw = per_epoch(original)
     lightning = per_epoch(converted)
-    step = Figure("train (heavy): raw step", raw / HEAVY_STEPS * 1000, "ms/step", goal=">= 20 ms/step (workload check)")
+    step = Figure(
+        "train (heavy): raw step",
+        raw / HEAVY_STEPS * 1000,
+        "ms/step",
+        goal=">= 20 ms/step (workload check)",
+    )
     step.met = raw / HEAVY_STEPS * 1000 >= 20
-    ratio = Figure("train (heavy): converted epoch", lightning * 1000, "ms/epoch", "raw epoch", raw * 1000,
-                   lightning / raw, "ratio <= 1.10", lightning / raw <= 1.10)
+    ratio = Figure(
+        "train (heavy): converted epoch",
+        lightning * 1000,
+        "ms/epoch",
+        "raw epoch",
+        raw * 1000,
+        lightning / raw,
+        "ratio <= 1.10",
+        lightning / raw <= 1.10,
+    )
     return [step, ratio]
 
 
@@ -62,5 +81,12 @@ def bench_converted(work: Path, runs: int) -> list[Figure]:
     lightning = _per_epoch_seconds(converted, runs) * 1000
     return [
         Figure("train: original script (functions_main)", raw, "ms/epoch"),
-        Figure("train: its litgen conversion", lightning, "ms/epoch", "original script", raw, lightning / raw),
+        Figure(
+            "train: its litgen conversion",
+            lightning,
+            "ms/epoch",
+            "original script",
+            raw,
+            lightning / raw,
+        ),
     ]

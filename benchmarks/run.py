@@ -20,15 +20,27 @@ PYTHON = Path(sys.executable)
 TEMPLATE = "classifier"
 
 
-def ratio_figure(name: str, value: float, baseline_name: str, baseline: float, goal: float, unit: str = "s") -> Figure:
+def ratio_figure(
+    name: str, value: float, baseline_name: str, baseline: float, goal: float, unit: str = "s"
+) -> Figure:
     ratio = value / baseline
-    return Figure(name, value, unit, baseline_name, baseline, ratio, f"ratio <= {goal}", ratio <= goal)
+    return Figure(
+        name, value, unit, baseline_name, baseline, ratio, f"ratio <= {goal}", ratio <= goal
+    )
 
 
 def bench_startup(runs: int) -> list[Figure]:
     floor = median_seconds(command([PYTHON, "-c", "pass"]), runs=runs)
     help_time = median_seconds(command([LITGEN, "--help"]), runs=runs)
-    fig = Figure("startup: litgen --help", help_time, "s", "python -c pass", floor, help_time / floor, "< 0.2 s")
+    fig = Figure(
+        "startup: litgen --help",
+        help_time,
+        "s",
+        "python -c pass",
+        floor,
+        help_time / floor,
+        "< 0.2 s",
+    )
     fig.met = help_time < 0.2
     return [fig]
 
@@ -45,11 +57,26 @@ def bench_scaffolding(runs: int, work: Path) -> list[Figure]:
     def with_copier() -> None:
         # The five templates are the tasks of one copier template; `litgen new` answers the task itself.
         shipped = REPO / "templates" / "lightning"
-        command([VENV_BIN / "copier", "copy", "--defaults", "--quiet", "--data", f"task={TEMPLATE}", shipped, fresh("copier")])()
+        command(
+            [
+                VENV_BIN / "copier",
+                "copy",
+                "--defaults",
+                "--quiet",
+                "--data",
+                f"task={TEMPLATE}",
+                shipped,
+                fresh("copier"),
+            ]
+        )()
 
     copier_time = median_seconds(with_copier, runs=runs)
     litgen_time = median_seconds(with_litgen, runs=runs)
-    return [ratio_figure("scaffold: litgen new --no-check", litgen_time, "copier copy (CLI)", copier_time, 1.0)]
+    return [
+        ratio_figure(
+            "scaffold: litgen new --no-check", litgen_time, "copier copy (CLI)", copier_time, 1.0
+        )
+    ]
 
 
 def default_project(work: Path) -> Path:
@@ -68,7 +95,9 @@ def bench_validation(runs: int, project: Path, work: Path) -> list[Figure]:
     one = median_seconds(command([LITGEN, "check", project]), runs=runs)
     five = median_seconds(command([LITGEN, "check", *copies]), runs=max(3, runs // 2))
     return [
-        ratio_figure("validate: litgen check PROJECT", one, "python -c 'import lightning'", import_floor, 1.3),
+        ratio_figure(
+            "validate: litgen check PROJECT", one, "python -c 'import lightning'", import_floor, 1.3
+        ),
         ratio_figure("validate: litgen check x5 vs x1", five, "litgen check PROJECT", one, 2.0),
     ]
 
@@ -91,24 +120,43 @@ def bench_conversion(runs: int, work: Path) -> list[Figure]:
 
     small_time = median_seconds(convert_small, runs=runs)
     floor = median_seconds(command([PYTHON, "-c", "import libcst"]), runs=runs)
-    rate = Figure(f"convert: throughput ({lines} lines, in-process)", throughput, "lines/s", goal=">= 3000 lines/s")
+    rate = Figure(
+        f"convert: throughput ({lines} lines, in-process)",
+        throughput,
+        "lines/s",
+        goal=">= 3000 lines/s",
+    )
     rate.met = throughput >= 3000
-    wall = Figure("convert: litgen convert, 100-line script", small_time, "s", "python -c 'import libcst'", floor,
-                  small_time / floor, "well under 1 s")
+    wall = Figure(
+        "convert: litgen convert, 100-line script",
+        small_time,
+        "s",
+        "python -c 'import libcst'",
+        floor,
+        small_time / floor,
+        "well under 1 s",
+    )
     wall.met = small_time < 1.0
     return [rate, wall]
 
 
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=5, help="timed runs per figure (median is reported)")
-    parser.add_argument("--only", nargs="*", default=None,
-                        help="sections to run: startup scaffold validate deep convert upgrade verify training")
+    parser.add_argument(
+        "--runs", type=int, default=5, help="timed runs per figure (median is reported)"
+    )
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        default=None,
+        help="sections to run: startup scaffold validate deep convert upgrade verify training",
+    )
     parser.add_argument("--json", type=Path, default=REPO / ".bench" / "results.json")
     args = parser.parse_args()
-    wanted = set(args.only or ["startup", "scaffold", "validate", "deep", "convert", "upgrade", "verify", "training"])
+    wanted = set(
+        args.only
+        or ["startup", "scaffold", "validate", "deep", "convert", "upgrade", "verify", "training"]
+    )
     figures: list[Figure] = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="litgen-bench-") as tmp:

@@ -25,7 +25,7 @@ def feature_transform_{i}(values, scale={i}.0):
     return total
 '''
 
-_TRAINING = '''
+_TRAINING = """
 
 class Net(nn.Module):
     def __init__(self, hidden=64):
@@ -60,7 +60,7 @@ def main():
 
 if __name__ == "__main__":
     main()
-'''
+"""
 
 
 def training_script(lines: int) -> str:

@@ -44,14 +44,20 @@ def median_seconds(action: Callable[[], object], *, runs: int, warmup: int = 1) 
     return statistics.median(samples)
 
 
-def command(argv: Sequence[str | Path], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> Callable[[], None]:
+def command(
+    argv: Sequence[str | Path], *, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> Callable[[], None]:
     """An action that runs ARGV and fails loudly if it exits non-zero (a broken run is no timing)."""
     full_env = {**os.environ, **(env or {})}
 
     def run() -> None:
-        result = subprocess.run([str(a) for a in argv], cwd=cwd, env=full_env, capture_output=True, text=True)
+        result = subprocess.run(
+            [str(a) for a in argv], cwd=cwd, env=full_env, capture_output=True, text=True
+        )
         if result.returncode != 0:
-            raise RuntimeError(f"{' '.join(map(str, argv))} exited {result.returncode}:\n{result.stderr[-2000:]}")
+            raise RuntimeError(
+                f"{' '.join(map(str, argv))} exited {result.returncode}:\n{result.stderr[-2000:]}"
+            )
 
     return run
 
@@ -65,4 +71,6 @@ def print_table(figures: Sequence[Figure]) -> None:
         baseline = f"{fig.baseline:.4g} {fig.unit}" if fig.baseline is not None else ""
         ratio = f"{fig.ratio:.2f}" if fig.ratio is not None else ""
         verdict = {True: "met", False: "MISSED", None: ""}[fig.met]
-        print(f"{fig.name:<46} {value:>12} {baseline:>12} {ratio:>7}  {fig.goal} {verdict}".rstrip())
+        print(
+            f"{fig.name:<46} {value:>12} {baseline:>12} {ratio:>7}  {fig.goal} {verdict}".rstrip()
+        )

@@ -31,7 +31,9 @@ def _load_cli(project: Path, work: Path) -> Any:
 def _build(entry: Any, project: Path, *overrides: str) -> Any:
     """The model, data module and trainer exactly as `python -m PKG fit --config configs/default.yaml` builds them."""
     config = project / "configs" / "default.yaml"
-    return entry.main(["--config", str(config), f"--trainer.max_epochs={EPOCHS}", *overrides], run=False)
+    return entry.main(
+        ["--config", str(config), f"--trainer.max_epochs={EPOCHS}", *overrides], run=False
+    )
 
 
 def _step_timer() -> Any:
@@ -47,7 +49,9 @@ def _step_timer() -> Any:
         def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
             self._epoch_start = time.perf_counter()
 
-        def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
+        def on_train_batch_end(
+            self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
+        ) -> None:
             self.steps += 1
             if batch_idx == trainer.num_training_batches - 1:
                 self.seconds += time.perf_counter() - self._epoch_start
@@ -69,10 +73,16 @@ def _time_barebones(entry: Any, project: Path) -> float:
 
     cli = _build(entry, project, "--trainer.logger=false", "--trainer.callbacks=[]")
     model = cli.model
-    model.log = lambda *args, **kwargs: None  # self.log is refused in barebones mode; the metric updates stay
+    # self.log is refused in barebones mode; the metric updates stay
+    model.log = lambda *args, **kwargs: None
     timer = _step_timer()
     trainer = pl.Trainer(
-        barebones=True, max_epochs=EPOCHS, accelerator="cpu", devices=1, deterministic=True, callbacks=[timer]
+        barebones=True,
+        max_epochs=EPOCHS,
+        accelerator="cpu",
+        devices=1,
+        deterministic=True,
+        callbacks=[timer],
     )
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         trainer.fit(model, cli.datamodule)
@@ -89,7 +99,9 @@ def _time_raw(entry: Any, project: Path) -> float:
     data.setup("fit")
     loader = data.train_dataloader()
     hparams = model.hparams
-    optimizer = torch.optim.Adam(model.parameters(), lr=hparams.lr, weight_decay=hparams.weight_decay)
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=hparams.lr, weight_decay=hparams.weight_decay
+    )
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=EPOCHS * len(loader))
     torch.use_deterministic_algorithms(True)
     seconds, steps = 0.0, 0
@@ -111,7 +123,9 @@ def bench_training(project: Path, work: Path, runs: int) -> list[Figure]:
     entry = _load_cli(project, work)
     hparams = _build(entry, project).model.hparams
     if hparams.optimizer != "adam" or hparams.scheduler != "cosine":
-        raise SystemExit("the raw baseline mirrors the default answers (adam + cosine); render with --defaults")
+        raise SystemExit(
+            "the raw baseline mirrors the default answers (adam + cosine); render with --defaults"
+        )
     timings: dict[str, list[float]] = {"raw": [], "barebones": [], "generated": []}
     measure = {"raw": _time_raw, "barebones": _time_barebones, "generated": _time_generated}
     for name in timings:  # warm-up: first-touch costs (allocator, thread pools, lazy imports)
@@ -119,12 +133,20 @@ def bench_training(project: Path, work: Path, runs: int) -> list[Figure]:
     for _ in range(runs):  # interleaved, so machine noise hits the three variants alike
         for name, samples in timings.items():
             samples.append(measure[name](entry, project))
-    raw, bare, generated = (statistics.median(timings[name]) * 1000 for name in ("raw", "barebones", "generated"))
+    raw, bare, generated = (
+        statistics.median(timings[name]) * 1000 for name in ("raw", "barebones", "generated")
+    )
     overhead = (generated - raw) / (bare - raw) if bare > raw else float("inf")
     figures = [
         Figure("train: raw PyTorch loop", raw, "ms/step"),
         Figure("train: barebones Trainer", bare, "ms/step", "raw loop", raw, bare / raw),
         Figure("train: generated project", generated, "ms/step", "raw loop", raw, generated / raw),
-        Figure("train: overhead (gen-raw)/(bare-raw)", overhead, "x", goal="<= 1.5", met=overhead <= 1.5),
+        Figure(
+            "train: overhead (gen-raw)/(bare-raw)",
+            overhead,
+            "x",
+            goal="<= 1.5",
+            met=overhead <= 1.5,
+        ),
     ]
     return figures

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from timing import REPO, VENV_BIN, Figure, command, median_seconds
 
-FIXTURE = REPO / "tests" / "fixtures" / "convert" / "quickstart"  # 8 steps, a validation loop, small data
+# 8 steps, a validation loop, small data
+FIXTURE = REPO / "tests" / "fixtures" / "convert" / "quickstart"
 
 
 def bench_verify(work: Path, runs: int) -> list[Figure]:
@@ -20,7 +21,9 @@ def bench_verify(work: Path, runs: int) -> list[Figure]:
     run_original = command([sys.executable, original], cwd=work)
     run_converted = command([sys.executable, converted], cwd=work)
     both = median_seconds(run_original, runs=runs) + median_seconds(run_converted, runs=runs)
-    verify = median_seconds(command([VENV_BIN / "litgen", "verify", original, converted, "--steps", "all"]), runs=runs)
+    verify = median_seconds(
+        command([VENV_BIN / "litgen", "verify", original, converted, "--steps", "all"]), runs=runs
+    )
     ratio = verify / both
     return [
         Figure(

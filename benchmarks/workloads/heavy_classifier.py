@@ -1,4 +1,5 @@
 """A CPU-heavy classifier (each step costs tens of milliseconds): converted vs raw epoch time in `make bench`."""
+
 import argparse
 
 import torch
@@ -13,7 +14,9 @@ torch.manual_seed(0)
 features = torch.randn(16384, 512)
 labels = torch.randint(0, 10, (16384,))
 loader = DataLoader(TensorDataset(features, labels), batch_size=512, shuffle=True)
-model = nn.Sequential(nn.Linear(512, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 10))
+model = nn.Sequential(
+    nn.Linear(512, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 10)
+)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 criterion = nn.CrossEntropyLoss()
 
