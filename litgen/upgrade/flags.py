@@ -317,5 +317,33 @@ FLAGS: dict[str, Callable[[Value], Outcome | None]] = {  # None: the value needs
     "accumulate_grad_batches": _accumulate,
     "auto_lr_find": _removed(),  # acts only through trainer.tune(), which the fit-call rule rewrites
     "auto_scale_batch_size": _removed(),
+    # 1.x defaults a full config dump holds, which 2.x refuses (`strategy=None` is "invalid",
+    # `max_steps=None` fails a comparison); other values pass through.
+    "strategy": lambda value: Outcome() if value is None else None,
+    "max_steps": lambda value: Outcome((("max_steps", -1),)) if value is None else None,
 }
 TUNING_FLAGS = ("auto_lr_find", "auto_scale_batch_size")
+KEPT_FLAGS = frozenset(
+    {"precision", "accumulate_grad_batches", "strategy", "max_steps"}
+)  # 2.x still takes these (some values change)
+# Device-count flags whose value said "none of these": in 1.x they chose the CPU only when no
+# `accelerator=` was given (1.x's default accelerator was the CPU, 2.x's "auto" takes a GPU).
+_DEVICE_FLAGS = ("gpus", "num_processes", "tpu_cores")
+
+
+def flag_outcome(name: str, value: Value, given: dict[str, Value]) -> Outcome | None:
+    """What Trainer argument NAME=VALUE becomes, beside the other arguments GIVEN; None: unchanged.
+
+    The one entry for code and YAML, so both read a call's flags the same way.
+    """
+    if name == "accelerator":
+        return accelerator_value(value)
+    accelerator = given.get("accelerator")
+    if name in _DEVICE_FLAGS and accelerator is not None and accelerator_value(accelerator) is None:
+        # An explicit 2.x accelerator decides the device; the 1.x count only says how many.
+        if value is None or value == 0 or (name == "num_processes" and value == 1):
+            return Outcome()
+        if name == "gpus" and not isinstance(value, Unknown) and "devices" not in given:
+            return Outcome((("devices", value),))
+    rewrite = FLAGS.get(name)
+    return rewrite(value) if rewrite is not None else None

@@ -25,7 +25,7 @@ from litgen.upgrade.flags import (
     Outcome,
     Unknown,
     Value,
-    accelerator_value,
+    flag_outcome,
 )
 from litgen.upgrade.moves import MOVED_NAMES
 from litgen.upgrade.rule import Change, namespace
@@ -188,12 +188,13 @@ def _yaml_value(value: NewValue) -> str:
 def _inline_trainer(lines: list[str], data: object) -> list[tuple[int, int, str, str]]:
     """A `trainer: {gpus: 2}` flow mapping is not rewritten: say so where it is, if it holds 1.x flags."""
     trainer = data.get("trainer") if isinstance(data, dict) else None
-    if not isinstance(trainer, dict) or not any(
-        _outcome(key, value) is not None for key, value in trainer.items()
-    ):
+    if not isinstance(trainer, dict):
+        return []
+    given = {str(key): _value(raw) for key, raw in trainer.items()}
+    old = ", ".join(k for k, v in given.items() if flag_outcome(k, v, given) is not None)
+    if not old:
         return []
     index = next((i for i, line in enumerate(lines) if line.startswith("trainer:")), 0)
-    old = ", ".join(key for key, value in trainer.items() if _outcome(key, value) is not None)
     return [
         (
             index,
@@ -279,7 +280,10 @@ def _plan(flags: dict[str, object], callbacks_allowed: bool) -> dict[str, Outcom
     A key the 1.x flags now set (`accelerator: null` beside `gpus: 0`) is dropped when it only said
     "Lightning decides"; two flags that set one key to different values are both left for a person.
     """
-    outcomes = {key: o for key, value in flags.items() if (o := _outcome(key, value)) is not None}
+    given = {key: _value(raw) for key, raw in flags.items()}
+    outcomes = {
+        key: o for key, value in given.items() if (o := flag_outcome(key, value, given)) is not None
+    }
     plan: dict[str, Outcome | str] = {}
     setting: dict[str, tuple[str, object]] = {}  # new key -> (the flag that sets it, the value)
     for key, outcome in outcomes.items():
@@ -329,16 +333,10 @@ def _trailing_comment(rest: str) -> str:
     )
 
 
-def _outcome(key: str, raw: object) -> Outcome | None:
-    value: Value = (
-        raw
-        if isinstance(raw, (type(None), bool, int, float, str, list, dict))
-        else Unknown(repr(raw), pure=False)
-    )
-    if key == "accelerator":
-        return accelerator_value(value)
-    rewrite = FLAGS.get(key)
-    return rewrite(value) if rewrite is not None else None
+def _value(raw: object) -> Value:
+    if isinstance(raw, (type(None), bool, int, float, str, list, dict)):
+        return raw
+    return Unknown(repr(raw), pure=False)
 
 
 def _why_not(key: str, outcome: Outcome, clash: list[str]) -> str:

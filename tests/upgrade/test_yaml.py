@@ -341,3 +341,25 @@ def test_an_inline_callbacks_list_is_left_for_the_user() -> None:
     [note] = upgraded.notes
     assert note.kind == "manual" and "ModelSummary" in note.message and note.line == 4
     assert "  weights_summary: full\n" in upgraded.upgraded
+
+
+def test_an_explicit_accelerator_wins_over_1x_device_flags_that_said_none() -> None:
+    """A 1.6 defaults dump (`accelerator: auto` beside `gpus: null`) kept the GPU in 1.x: so must 2.x."""
+    text = (
+        "_target_: pytorch_lightning.Trainer\n"
+        "accelerator: auto\ndevices: auto\ngpus: null\nnum_processes: 1\n"
+        "strategy: null\nmax_steps: null\nmin_steps: null\n"
+    )
+    upgraded = yaml.safe_load(upgrade_yaml(text, "trainer/default.yaml").upgraded)
+    assert upgraded == {
+        "_target_": "lightning.pytorch.Trainer",
+        "accelerator": "auto",
+        "devices": "auto",
+        "max_steps": -1,
+        "min_steps": None,
+    }
+
+
+def test_without_an_accelerator_no_gpus_still_means_the_cpu() -> None:
+    upgraded = upgrade_yaml("trainer:\n  gpus: null\n  max_epochs: 3\n", "c.yaml").upgraded
+    assert yaml.safe_load(upgraded) == {"trainer": {"accelerator": "cpu", "max_epochs": 3}}

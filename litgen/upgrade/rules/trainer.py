@@ -11,7 +11,15 @@ import libcst.matchers as m
 from litgen.convert.names import code, dotted
 from litgen.cst_walk import find
 from litgen.upgrade.added_imports import add_imports
-from litgen.upgrade.flags import FLAGS, TUNING_FLAGS, Callback, Outcome, accelerator_value
+from litgen.upgrade.flags import (
+    FLAGS,
+    KEPT_FLAGS,
+    TUNING_FLAGS,
+    Callback,
+    Outcome,
+    Value,
+    flag_outcome,
+)
 from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer, method_name
 from litgen.upgrade.rules.trainer_args import argument, callback_call, commas, read_value
 from litgen.upgrade.rules.trainer_calls import TrainerCalls, TrainerFacts, fit_receivers
@@ -117,9 +125,12 @@ class _Trainer(RuleTransformer):
         callbacks: list[Callback] = []
         notes: list[tuple[str, str]] = []
         changes: list[str] = []
+        given: dict[str, Value] = {
+            arg.keyword.value: read_value(arg.value) for arg in call.args if arg.keyword is not None
+        }
         for arg in call.args:
             name = arg.keyword.value if arg.keyword is not None else None
-            outcome = _outcome(name, arg)
+            outcome = None if name is None else flag_outcome(name, given[name], given)
             if outcome is None or name is None:
                 args.append((arg, False))
                 continue
@@ -217,17 +228,6 @@ class _Trainer(RuleTransformer):
 
 
 UNSET = frozenset({"None", '"auto"', "'auto'"})  # a value that only says "Lightning decides"
-KEPT_FLAGS = frozenset(
-    {"precision", "accumulate_grad_batches"}
-)  # 2.x still takes these (some values change)
-
-
-def _outcome(name: str | None, arg: cst.Arg) -> Outcome | None:
-    if name == "accelerator":
-        return accelerator_value(read_value(arg.value))
-    if name in FLAGS:
-        return FLAGS[name](read_value(arg.value))
-    return None
 
 
 def _has_comment(comma: cst.Comma | cst.MaybeSentinel) -> bool:
@@ -329,6 +329,18 @@ class TrainerRule(Rule):
         Example(
             "trainer.tuner.lr_find(model, train_dataloader=loader)\n",
             "from lightning.pytorch.tuner import Tuner\n\nTuner(trainer).lr_find(model, train_dataloaders=loader)\n",
+        ),
+        Example(  # an explicit accelerator decided in 1.x too: the "none" device counts go
+            HEAD + 'trainer = Trainer(accelerator="auto", devices="auto", gpus=None, num_processes=1)\n',
+            HEAD + 'trainer = Trainer(accelerator="auto", devices="auto")\n',
+        ),
+        Example(
+            HEAD + 'trainer = Trainer(accelerator="gpu", gpus=2)\n',
+            HEAD + 'trainer = Trainer(accelerator="gpu", devices=2)\n',
+        ),
+        Example(  # 1.x defaults that 2.x refuses
+            HEAD + "trainer = Trainer(strategy=None, max_steps=None, min_steps=None)\n",
+            HEAD + "trainer = Trainer(max_steps=-1, min_steps=None)\n",
         ),
         Example(
             HEAD + "trainer = Trainer(gpus=None, accelerator=None)\n",
