@@ -11,7 +11,7 @@ import libcst.matchers as m
 
 from litgen.cst_walk import find
 from litgen.upgrade.classes import lightning_classes
-from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer
+from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer, names_in
 
 PER_OPTIMIZER = "training_step_per_optimizer"
 LOOP = """def training_step(self, batch, batch_idx):
@@ -26,13 +26,18 @@ LOOP = """def training_step(self, batch, batch_idx):
         self.untoggle_optimizer(optimizer)
 """
 SCHEDULERS = """def on_train_epoch_end(self):
-    for scheduler in self.lr_schedulers() or []:  # manual optimization steps its schedulers itself
+    # manual optimization steps its schedulers itself; 2.x hands back one scheduler bare
+    schedulers = self.lr_schedulers()
+    if not isinstance(schedulers, list):
+        schedulers = [] if schedulers is None else [schedulers]
+    for scheduler in schedulers:
         scheduler.step()
 """
 LOOP_NOTE = (
     "several optimizers need manual optimization in 2.x: this loop does per batch what 1.x did (toggle, step, "
     "backward, optimizer step, zero_grad); the step itself is unchanged"
 )
+ONE_OPTIMIZER = "training_step(..., optimizer_idx) with one optimizer -> the 2.x signature"
 MANUAL = "2.x trains several optimizers only with manual optimization, and litgen cannot rewrite this one: {why}"
 OVERRIDES = ("optimizer_step", "optimizer_zero_grad", "backward", "manual_backward")
 
@@ -83,6 +88,13 @@ class _Optimizers(RuleTransformer):
         ] != ["optimizer_idx"]:
             return updated_node
         assert index is not None
+        configure = body[methods["configure_optimizers"]] if "configure_optimizers" in methods else None
+        count = _optimizer_count(configure) if isinstance(configure, cst.FunctionDef) else None
+        if count == 1 or (count is None and step.params.params[3].default is not None):
+            # One optimizer: 1.x passed optimizer_idx=0 (its default) and optimized automatically.
+            body[index] = _without_optimizer_idx(step)
+            self.change(ONE_OPTIMIZER, at=read.get("training_step"))
+            return updated_node.with_changes(body=updated_node.body.with_changes(body=body))
         why = self._blocker(body, methods, step)
         if why is not None:
             body[index] = self.noted(
@@ -161,6 +173,45 @@ class _Optimizers(RuleTransformer):
         return "lr_scheduler" in text or "scheduler" in text.lower()
 
 
+def _optimizer_count(configure: cst.FunctionDef) -> int | None:
+    """How many optimizers `configure_optimizers` returns, when every `return` says it plainly."""
+    assigned: dict[str, cst.BaseExpression] = {}
+    for assign in find(configure, cst.Assign):
+        for target in assign.targets:
+            if isinstance(target.target, cst.Name):
+                assigned[target.target.value] = assign.value
+    counts = set()
+    for statement in find(configure, cst.Return):
+        value = statement.value
+        if isinstance(value, cst.Tuple | cst.List) and len(value.elements) == 2:
+            first = value.elements[0].value
+            if isinstance(first, cst.List | cst.Tuple):  # ([optimizers], [schedulers])
+                value = first
+        if isinstance(value, cst.Name):
+            value = assigned.get(value.value, value)
+        if isinstance(value, cst.Call | cst.Dict):  # `Adam(...)`, `{"optimizer": ..., ...}`
+            counts.add(1)
+        elif isinstance(value, cst.List | cst.Tuple) and not any(
+            e.star for e in value.elements if isinstance(e, cst.StarredElement)
+        ):
+            counts.add(len(value.elements) and (1 if len(value.elements) == 1 else 2))
+        else:
+            return None
+    return counts.pop() if len(counts) == 1 else None
+
+
+def _without_optimizer_idx(step: cst.FunctionDef) -> cst.FunctionDef:
+    """`training_step(self, batch, batch_idx, optimizer_idx=0)` -> 2.x's signature; the body still
+    reads `optimizer_idx` as 0 where it uses it."""
+    params = list(step.params.params)
+    params[2] = params[2].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    step = step.with_changes(params=step.params.with_changes(params=params[:3] + params[4:]))
+    if "optimizer_idx" not in names_in(step.body):
+        return step
+    bind = cst.parse_statement("optimizer_idx = 0  # 1.x passed 0: there is one optimizer\n")
+    return step.with_changes(body=step.body.with_changes(body=[bind, *step.body.body]))  # type: ignore[attr-defined]
+
+
 def _with_manual_optimization(init: cst.FunctionDef) -> cst.FunctionDef:
     """`self.automatic_optimization = False` right after `super().__init__(...)` (else first)."""
     statements = list(init.body.body)  # type: ignore[attr-defined]
@@ -226,6 +277,25 @@ class OptimizersRule(Rule):
         Example(
             HEAD
             + "class M(pl.LightningModule):\n    def training_step(self, batch, batch_idx):\n        return 1\n"
+        ),
+        Example(  # one optimizer: 1.x optimized automatically, passing optimizer_idx=0
+            HEAD + "class M(pl.LightningModule):\n"
+            "    def training_step(self, batch, batch_idx, optimizer_idx=0):\n"
+            "        return self.loss(batch, optimizer_idx)\n\n"
+            "    def configure_optimizers(self):\n"
+            "        opt = Adam(self.parameters())\n        return [opt], [StepLR(opt, 1)]\n",
+            HEAD + "class M(pl.LightningModule):\n"
+            "    def training_step(self, batch, batch_idx):\n"
+            "        optimizer_idx = 0  # 1.x passed 0: there is one optimizer\n"
+            "        return self.loss(batch, optimizer_idx)\n\n"
+            "    def configure_optimizers(self):\n"
+            "        opt = Adam(self.parameters())\n        return [opt], [StepLR(opt, 1)]\n",
+        ),
+        Example(  # configure_optimizers is inherited, and the step's default says one optimizer
+            HEAD + "class M(pl.LightningModule):\n"
+            "    def training_step(self, batch, batch_idx, optimizer_idx=0):\n        return self(batch)\n",
+            HEAD + "class M(pl.LightningModule):\n"
+            "    def training_step(self, batch, batch_idx):\n        return self(batch)\n",
         ),
     )
 
