@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 import libcst as cst
+import libcst.matchers as m
 
 from litgen.cst_walk import find
 from litgen.upgrade.rule import RuleContext
@@ -15,6 +16,29 @@ _ROOTS: dict[str, Kind] = {
     "lightning.pytorch.LightningDataModule": "datamodule",
     "lightning.pytorch.callbacks.Callback": "callback",
 }
+
+
+SUPER_INIT = m.Call(func=m.Attribute(value=m.Call(func=m.Name("super")), attr=m.Name("__init__")))
+
+
+def after_super_init(init: cst.FunctionDef, line: str) -> cst.FunctionDef:
+    """`__init__` with LINE (a statement) right after its `super().__init__(...)`, else first."""
+    statements = list(init.body.body)  # type: ignore[attr-defined]
+    position = next(
+        (
+            index + 1
+            for index, statement in enumerate(statements)
+            if any(m.matches(call, SUPER_INIT) for call in find(statement, cst.Call))
+        ),
+        0,
+    )
+    statements.insert(position, cst.parse_statement(line))
+    return init.with_changes(body=init.body.with_changes(body=statements))
+
+
+def derives_from_lightning(node: cst.ClassDef, context: RuleContext) -> bool:
+    """Whether one of the class's bases is Lightning's own (not a class of the project)."""
+    return any(context.qualify(base.value) in _ROOTS for base in node.bases)
 
 
 def lightning_classes(module: cst.Module, context: RuleContext) -> dict[str, Kind]:

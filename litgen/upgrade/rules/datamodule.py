@@ -16,7 +16,7 @@ import libcst.matchers as m
 
 from litgen.convert.names import code
 from litgen.cst_walk import find
-from litgen.upgrade.classes import lightning_classes
+from litgen.upgrade.classes import SUPER_INIT, lightning_classes
 from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer
 
 DATAMODULE = "lightning.pytorch.LightningDataModule"
@@ -37,7 +37,6 @@ HAS_FLAGS = tuple(
     for what in ("setup", "teardown")
     for stage in ("fit", "validate", "test", "predict")
 ) + ("has_prepared_data",)
-SUPER_INIT = m.Call(func=m.Attribute(value=m.Call(func=m.Name("super")), attr=m.Name("__init__")))
 
 
 def _self_attributes(node: cst.CSTNode) -> tuple[set[str], set[str]]:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import ClassVar
 
 import libcst as cst
@@ -13,98 +12,19 @@ import libcst.matchers as m
 from litgen.convert.names import code
 from litgen.cst_walk import find
 from litgen.review import review_lines
-from litgen.upgrade.classes import lightning_classes
+from litgen.upgrade.classes import after_super_init, derives_from_lightning, lightning_classes
 from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer, names_in
+from litgen.upgrade.rules.step_outputs import STAGES, Returns, Stage, collect_outputs, methods_of
 
-
-@dataclass(frozen=True)
-class Stage:
-    epoch_end: str  # the 1.x hook
-    hook: str  # the 2.x hook
-    start: str  # the 2.x hook that opens the epoch (where the list of outputs is made)
-    step: str
-    step_end: str
-    outputs: str  # the attribute that holds the step outputs
-
-    @property
-    def training(self) -> bool:
-        return self.step == "training_step"
-
-
-STAGES = (
-    Stage(
-        "training_epoch_end",
-        "on_train_epoch_end",
-        "on_train_epoch_start",
-        "training_step",
-        "training_step_end",
-        "training_step_outputs",
-    ),
-    Stage(
-        "validation_epoch_end",
-        "on_validation_epoch_end",
-        "on_validation_epoch_start",
-        "validation_step",
-        "validation_step_end",
-        "validation_step_outputs",
-    ),
-    Stage(
-        "test_epoch_end",
-        "on_test_epoch_end",
-        "on_test_epoch_start",
-        "test_step",
-        "test_step_end",
-        "test_step_outputs",
-    ),
-)
 STEP_END_NOTE = "2.x no longer calls `{end}`: `{step}` now calls it on what it returns (as 1.x did on one device)"
-ACCUMULATE_NOTE = "1.x stored the loss in `outputs` divided by accumulate_grad_batches; here it is the step's own loss"
-
-
-class _Returns(cst.CSTTransformer):
-    """Rewrites each `return VALUE` of one method (not of functions nested in it) with `make`."""
-
-    def __init__(self, make: object) -> None:
-        super().__init__()
-        self.make = make
-        self.count = 0
-        self._depth = 0
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        self._depth += 1
-        return self._depth == 1
-
-    def leave_FunctionDef(
-        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
-    ) -> cst.FunctionDef:
-        self._depth -= 1
-        return updated_node
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def leave_SimpleStatementLine(
-        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
-    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
-        last = updated_node.body[-1]
-        if (
-            not isinstance(last, cst.Return)
-            or last.value is None
-            or m.matches(last.value, m.Name("None"))
-        ):
-            return updated_node
-        made = self.make(last.value)  # type: ignore[operator]
-        if made is None:
-            return updated_node
-        self.count += 1
-        before, value = made
-        returned = updated_node.with_changes(
-            body=[*updated_node.body[:-1], last.with_changes(value=value)]
-        )
-        if not before:
-            return returned
-        first = before[0].with_changes(leading_lines=updated_node.leading_lines)
-        return cst.FlattenSentinel([first, *before[1:], returned.with_changes(leading_lines=[])])
+SHADOW_NOTE = (
+    "`{hook}` here replaces any `{hook}` of `{base}` (defined elsewhere), which 1.x still ran after "
+    "`{old}`: if `{base}` has one, end this method with `super().{hook}()`"
+)
+CROSS_CALL_NOTE = (
+    "`{caller}` calls `{step}`, which appends to `self.{outputs}`: create that list in __init__ so "
+    "the call works before the first {stage} epoch"
+)
 
 
 class _EpochEnd(RuleTransformer):
@@ -117,10 +37,45 @@ class _EpochEnd(RuleTransformer):
             for name, kind in lightning_classes(context.module, context).items()
             if kind == "module"
         }
-        self.accumulates = "accumulate_grad_batches" in context.module.code
+        self.classes = {
+            node.name.value: node
+            for node in find(
+                context.module,
+                cst.ClassDef,
+                enter=lambda node: not isinstance(node, cst.SimpleStatementLine),
+            )
+        }
         self._originals: dict[
             str, cst.FunctionDef
         ] = {}  # the class's methods as read (their lines)
+        self._inherited: set[str] = set()  # methods of its base classes in this file
+        self._direct = (
+            True  # the class derives from Lightning's own class, not from one of the project
+        )
+        self._unseen_base: str | None = None  # a base defined in another file
+        self._automatic = True
+
+    def _read_ancestors(self, node: cst.ClassDef) -> None:
+        self._direct = derives_from_lightning(node, self.context)
+        self._inherited, self._unseen_base = set(), None
+        pending, seen = [node], set()
+        while pending:
+            current = pending.pop()
+            for base in current.bases:
+                name = base.value.value if isinstance(base.value, cst.Name) else None
+                parent = self.classes.get(name) if name is not None else None
+                if parent is not None and name not in seen:
+                    seen.add(name)
+                    self._inherited |= {
+                        s.name.value for s in parent.body.body if isinstance(s, cst.FunctionDef)
+                    }
+                    pending.append(parent)
+                elif (
+                    parent is None and self.context.qualify(base.value) is None and name != "object"
+                ):
+                    self._unseen_base = self._unseen_base or cst.Module([]).code_for_node(
+                        base.value
+                    )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False  # methods are rewritten whole from leave_ClassDef; their bodies need no visit
@@ -136,14 +91,50 @@ class _EpochEnd(RuleTransformer):
         self._originals = {
             s.name.value: s for s in original_node.body.body if isinstance(s, cst.FunctionDef)
         }  # type: ignore[union-attr]
+        self._read_ancestors(original_node)
+        self._automatic = "automatic_optimization = False" not in code(original_node)
+        collected: list[Stage] = []
         for stage in STAGES:
             body = self._step_end(body, stage)
-            body = self._epoch_end(body, stage)
+            body, outputs_made = self._epoch_end(body, stage)
+            if outputs_made:
+                collected.append(stage)
+        for stage in collected:
+            body = self._made_in_init(body, stage)
         return updated_node.with_changes(body=updated_node.body.with_changes(body=body))
+
+    def _made_in_init(self, body: list[cst.BaseStatement], stage: Stage) -> list[cst.BaseStatement]:
+        """A step another method calls (`test_step` returning `self.validation_step(...)`) appends
+        outside its own epochs: its list must exist from the start."""
+        callers = [
+            name
+            for name, method in methods_of(body).items()
+            if name != stage.step
+            and any(
+                m.matches(c.func, m.Attribute(value=m.Name("self"), attr=m.Name(stage.step)))
+                for c in find(body[method], cst.Call)
+            )
+        ]
+        if not callers:
+            return body
+        init = methods_of(body).get("__init__")
+        if init is not None:
+            line = f"self.{stage.outputs} = []  # {callers[0]} appends to it too\n"
+            body[init] = after_super_init(body[init], line)  # type: ignore[arg-type]
+            return body
+        index = methods_of(body)[callers[0]]
+        body[index] = self.noted(
+            body[index],
+            CROSS_CALL_NOTE.format(
+                caller=callers[0], step=stage.step, outputs=stage.outputs, stage=stage.step[:-5]
+            ),
+            at=self._originals.get(callers[0]),
+        )
+        return body
 
     # --- *_step_end ---------------------------------------------------------------------------
     def _step_end(self, body: list[cst.BaseStatement], stage: Stage) -> list[cst.BaseStatement]:
-        methods = _methods(body)
+        methods = methods_of(body)
         if stage.step_end not in methods:
             return body
         if stage.step not in methods:
@@ -169,7 +160,7 @@ class _EpochEnd(RuleTransformer):
             for call in find(body[index], cst.Call)
         ):
             return body  # the step calls it already (upgraded before, or written that way)
-        returns = _Returns(wrap)
+        returns = Returns(wrap)
         original = body[index]
         step = original.visit(returns)
         if returns.count:
@@ -183,10 +174,13 @@ class _EpochEnd(RuleTransformer):
         return body
 
     # --- *_epoch_end --------------------------------------------------------------------------
-    def _epoch_end(self, body: list[cst.BaseStatement], stage: Stage) -> list[cst.BaseStatement]:
-        methods = _methods(body)
+    def _epoch_end(
+        self, body: list[cst.BaseStatement], stage: Stage
+    ) -> tuple[list[cst.BaseStatement], bool]:
+        """The class with STAGE's epoch-end hook upgraded, and whether the step now collects outputs."""
+        methods = methods_of(body)
         if stage.epoch_end not in methods:
-            return body
+            return body, False
         index = methods[stage.epoch_end]
         hook = body[index]
         assert isinstance(hook, cst.FunctionDef)
@@ -197,19 +191,20 @@ class _EpochEnd(RuleTransformer):
                 f"`{stage.hook}`: merge the two there",
                 "manual",
             )
-            return body
+            return body, False
         params = list(hook.params.params)
         outputs = params[1].name.value if len(params) > 1 else None
         only_self = [params[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)] if params else []
         renamed = hook.with_changes(
             name=cst.Name(stage.hook), params=hook.params.with_changes(params=only_self)
         )
+        renamed = self._ends_like_1x(renamed, stage)
         if outputs is None or outputs not in names_in(hook.body):
             body[index] = renamed
             self.change(
                 f"{stage.epoch_end} -> {stage.hook}", at=self._originals.get(stage.epoch_end)
             )
-            return body
+            return body, False
         step_index = methods.get(stage.step)
         step = body[step_index] if step_index is not None else None
         if not isinstance(step, cst.FunctionDef):
@@ -219,7 +214,7 @@ class _EpochEnd(RuleTransformer):
                 "does not define: collect them where the step is",
                 "manual",
             )
-            return body
+            return body, False
         if any(p.name.value == "dataloader_idx" for p in step.params.params):
             body[index] = self.noted(
                 hook,
@@ -227,13 +222,19 @@ class _EpochEnd(RuleTransformer):
                 f"`{stage.epoch_end}`: collect them per `dataloader_idx` in `{stage.step}`",
                 "manual",
             )
-            return body
-        collected = self._collect(step, stage)
+            return body, False
+        collected = collect_outputs(
+            step,
+            stage,
+            set(self.context.imports.aliases),
+            self._automatic,
+            self.context.module.default_indent,
+        )
         if collected is None:
             body[index] = self.noted(
                 hook, f"`{stage.step}` returns nothing to collect for `{stage.epoch_end}`", "manual"
             )
-            return body
+            return body, False
         body[step_index] = collected  # type: ignore[index]
         read = cst.parse_statement(f"{outputs} = self.{stage.outputs}\n")
         hook_body = renamed.body.with_changes(body=[read, *renamed.body.body])  # type: ignore[attr-defined]
@@ -251,7 +252,10 @@ class _EpochEnd(RuleTransformer):
         else:
             opener = cst.parse_statement(f"def {stage.start}(self):\n    pass\n")
             assert isinstance(opener, cst.FunctionDef)
-            opener = opener.with_changes(body=opener.body.with_changes(body=[make_list]))
+            opener_body = [make_list]
+            if not self._direct:  # a base class's own hook still runs, as in 1.x
+                opener_body.insert(0, cst.parse_statement(f"super().{stage.start}()\n"))
+            opener = opener.with_changes(body=opener.body.with_changes(body=opener_body))
             body.insert(index, opener.with_changes(leading_lines=hook.leading_lines))
             body[index + 1] = upgraded_hook.with_changes(
                 leading_lines=[cst.EmptyLine(indent=False)]
@@ -260,51 +264,20 @@ class _EpochEnd(RuleTransformer):
             f"{stage.epoch_end}(outputs) -> {stage.hook} reading self.{stage.outputs}",
             at=self._originals.get(stage.epoch_end),
         )
-        return body
+        return body, True
 
-    def _collect(self, step: cst.FunctionDef, stage: Stage) -> cst.FunctionDef | None:
-        dicts = _dict_names(step)
-
-        def append(value: cst.BaseExpression) -> tuple[list[cst.BaseStatement], cst.BaseExpression]:
-            before: list[cst.BaseStatement] = []
-            if not isinstance(value, cst.Name):
-                before.append(cst.parse_statement(f"output = {code(value)}\n"))
-                name, is_dict = "output", isinstance(value, cst.Dict)
-                value = cst.Name("output")
-            else:
-                name, is_dict = value.value, value.value in dicts
-            if not stage.training:
-                entry = name
-            elif is_dict:  # 1.x kept the step's dict with its loss detached
-                entry = f'{{**{name}, "loss": {name}["loss"].detach()}}'
-            else:  # a dict or a tensor: only running it tells
-                entry = (
-                    f'{{**{name}, "loss": {name}["loss"].detach()}} if isinstance({name}, dict) '
-                    f'else {{"loss": {name}.detach()}}'
-                )
-            before.append(cst.parse_statement(f"self.{stage.outputs}.append({entry})\n"))
-            return before, value
-
-        returns = _Returns(append)
-        collected = step.visit(returns)
-        if not returns.count or not isinstance(collected, cst.FunctionDef):
-            return None
-        if stage.training and self.accumulates:
-            return self.noted(collected, ACCUMULATE_NOTE, at=self._originals.get(stage.step))
-        return collected
-
-
-def _methods(body: list[cst.BaseStatement]) -> dict[str, int]:
-    return {s.name.value: i for i, s in enumerate(body) if isinstance(s, cst.FunctionDef)}
-
-
-def _dict_names(function: cst.FunctionDef) -> set[str]:
-    """Names the method assigns a dict literal to (`result = {"loss": loss}`)."""
-    found = set()
-    for assign in find(function, cst.Assign):
-        if isinstance(assign.value, cst.Dict):
-            found |= {t.target.value for t in assign.targets if isinstance(t.target, cst.Name)}
-    return found
+    def _ends_like_1x(self, hook: cst.FunctionDef, stage: Stage) -> cst.FunctionDef:
+        """1.x ran a base class's `on_*_epoch_end` after this class's `*_epoch_end`; the renamed
+        method now overrides it, so it calls it (unless a base's own `*_epoch_end` was overridden)."""
+        if self._direct or stage.epoch_end in self._inherited:
+            return hook
+        if stage.hook in self._inherited:
+            call = cst.parse_statement(f"super().{stage.hook}()\n")
+            return hook.with_changes(body=hook.body.with_changes(body=[*hook.body.body, call]))  # type: ignore[attr-defined]
+        if self._unseen_base is not None:
+            note = SHADOW_NOTE.format(hook=stage.hook, base=self._unseen_base, old=stage.epoch_end)
+            return self.noted(hook, note, at=self._originals.get(stage.epoch_end))
+        return hook
 
 
 HEAD = PL_IMPORT
@@ -332,7 +305,9 @@ class EpochEndRule(Rule):
             "    def training_epoch_end(self, outs):\n        print(len(outs))\n",
             HEAD + "class M(pl.LightningModule):\n"
             "    def training_step(self, batch, batch_idx):\n        output = {'loss': self(batch)}\n"
-            '        self.training_step_outputs.append({**output, "loss": output["loss"].detach()})\n'
+            "        self.training_step_outputs.append(\n"
+            '            {**output, "loss": output["loss"].detach() / self.trainer.accumulate_grad_batches}\n'
+            "        )\n"
             "        return output\n\n"
             "    def on_train_epoch_start(self):\n"
             "        self.training_step_outputs = []  # what training_step returns, for on_train_epoch_end\n\n"
@@ -362,6 +337,58 @@ class EpochEndRule(Rule):
         Example(
             HEAD
             + "class M(pl.LightningModule):\n    def on_validation_epoch_end(self):\n        pass\n"
+        ),
+        Example(  # a step may return None: 1.x left it out of the outputs
+            HEAD + "class M(pl.LightningModule):\n"
+            "    def validation_step(self, batch, batch_idx):\n        return self.shared(batch)\n\n"
+            "    def validation_epoch_end(self, outputs):\n        print(len(outputs))\n",
+            HEAD + "class M(pl.LightningModule):\n"
+            "    def validation_step(self, batch, batch_idx):\n        output = self.shared(batch)\n"
+            "        if output is not None:\n            self.validation_step_outputs.append(output)\n"
+            "        return output\n\n"
+            "    def on_validation_epoch_start(self):\n"
+            "        self.validation_step_outputs = []  # what validation_step returns, for on_validation_epoch_end\n\n"
+            "    def on_validation_epoch_end(self):\n        outputs = self.validation_step_outputs\n"
+            "        print(len(outputs))\n",
+        ),
+        Example(  # test_step runs validation_step: its list must exist before any validation epoch
+            HEAD + "class M(pl.LightningModule):\n"
+            "    def __init__(self):\n        super().__init__()\n\n"
+            "    def validation_step(self, batch, batch_idx):\n        return batch\n\n"
+            "    def validation_epoch_end(self, outputs):\n        print(len(outputs))\n\n"
+            "    def test_step(self, batch, batch_idx):\n        return self.validation_step(batch, batch_idx)\n",
+            HEAD + "class M(pl.LightningModule):\n"
+            "    def __init__(self):\n        super().__init__()\n"
+            "        self.validation_step_outputs = []  # test_step appends to it too\n\n"
+            "    def validation_step(self, batch, batch_idx):\n"
+            "        self.validation_step_outputs.append(batch)\n        return batch\n\n"
+            "    def on_validation_epoch_start(self):\n"
+            "        self.validation_step_outputs = []  # what validation_step returns, for on_validation_epoch_end\n\n"
+            "    def on_validation_epoch_end(self):\n        outputs = self.validation_step_outputs\n"
+            "        print(len(outputs))\n\n"
+            "    def test_step(self, batch, batch_idx):\n        return self.validation_step(batch, batch_idx)\n",
+        ),
+        Example(  # a base class's own epoch hooks still run, as in 1.x
+            HEAD + "class Base(pl.LightningModule):\n"
+            "    def on_train_epoch_start(self):\n        self.unfreeze()\n\n"
+            "    def on_train_epoch_end(self):\n        self.log_epoch()\n\n\n"
+            "class Child(Base):\n"
+            "    def training_step(self, batch, batch_idx):\n        return self(batch)\n\n"
+            "    def training_epoch_end(self, outputs):\n        print(len(outputs))\n",
+            HEAD + "class Base(pl.LightningModule):\n"
+            "    def on_train_epoch_start(self):\n        self.unfreeze()\n\n"
+            "    def on_train_epoch_end(self):\n        self.log_epoch()\n\n\n"
+            "class Child(Base):\n"
+            "    def training_step(self, batch, batch_idx):\n        output = self(batch)\n"
+            "        self.training_step_outputs.append(\n"
+            '            {**output, "loss": output["loss"].detach() / self.trainer.accumulate_grad_batches}\n'
+            "            if isinstance(output, dict)\n"
+            '            else {"loss": output.detach() / self.trainer.accumulate_grad_batches}\n'
+            "        )\n        return output\n\n"
+            "    def on_train_epoch_start(self):\n        super().on_train_epoch_start()\n"
+            "        self.training_step_outputs = []  # what training_step returns, for on_train_epoch_end\n\n"
+            "    def on_train_epoch_end(self):\n        outputs = self.training_step_outputs\n"
+            "        print(len(outputs))\n        super().on_train_epoch_end()\n",
         ),
     )
 

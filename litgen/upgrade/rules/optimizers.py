@@ -7,10 +7,9 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 import libcst as cst
-import libcst.matchers as m
 
 from litgen.cst_walk import find
-from litgen.upgrade.classes import lightning_classes
+from litgen.upgrade.classes import after_super_init, lightning_classes
 from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer, names_in
 
 PER_OPTIMIZER = "training_step_per_optimizer"
@@ -36,6 +35,10 @@ SCHEDULERS = """def on_train_epoch_end(self):
 LOOP_NOTE = (
     "several optimizers need manual optimization in 2.x: this loop does per batch what 1.x did (toggle, step, "
     "backward, optimizer step, zero_grad); the step itself is unchanged"
+)
+FLAT_OUTPUTS_NOTE = (
+    "1.x gave training_epoch_end one list per batch holding an entry per optimizer; "
+    "`self.training_step_outputs` holds the entries one after another (batch by batch, in optimizer order)"
 )
 ONE_OPTIMIZER = "training_step(..., optimizer_idx) with one optimizer -> the 2.x signature"
 MANUAL = "2.x trains several optimizers only with manual optimization, and litgen cannot rewrite this one: {why}"
@@ -88,7 +91,9 @@ class _Optimizers(RuleTransformer):
         ] != ["optimizer_idx"]:
             return updated_node
         assert index is not None
-        configure = body[methods["configure_optimizers"]] if "configure_optimizers" in methods else None
+        configure = (
+            body[methods["configure_optimizers"]] if "configure_optimizers" in methods else None
+        )
         count = _optimizer_count(configure) if isinstance(configure, cst.FunctionDef) else None
         if count == 1 or (count is None and step.params.params[3].default is not None):
             # One optimizer: 1.x passed optimizer_idx=0 (its default) and optimized automatically.
@@ -103,7 +108,9 @@ class _Optimizers(RuleTransformer):
             return updated_node.with_changes(body=updated_node.body.with_changes(body=body))
         init = body[methods["__init__"]]
         assert isinstance(init, cst.FunctionDef)
-        body[methods["__init__"]] = _with_manual_optimization(init)
+        body[methods["__init__"]] = after_super_init(
+            init, "self.automatic_optimization = False  # several optimizers (see training_step)\n"
+        )
         loop = cst.parse_statement(LOOP.format(per=PER_OPTIMIZER))
         assert isinstance(loop, cst.FunctionDef)
         # the step keeps its own comments (notes earlier rules put on it); the new loop takes its
@@ -116,6 +123,8 @@ class _Optimizers(RuleTransformer):
         loop = self.noted(
             loop.with_changes(leading_lines=blank), LOOP_NOTE, at=read.get("training_step")
         )
+        if "training_step_outputs" in cst.Module([]).code_for_node(step):
+            loop = self.noted(loop, FLAT_OUTPUTS_NOTE, at=read.get("training_step"))
         new: list[cst.BaseStatement] = [loop, renamed]
         if self._steps_schedulers(body, methods):
             stepping = cst.parse_statement(SCHEDULERS)
@@ -192,7 +201,7 @@ def _optimizer_count(configure: cst.FunctionDef) -> int | None:
         if isinstance(value, cst.Call | cst.Dict):  # `Adam(...)`, `{"optimizer": ..., ...}`
             counts.add(1)
         elif isinstance(value, cst.List | cst.Tuple) and not any(
-            e.star for e in value.elements if isinstance(e, cst.StarredElement)
+            isinstance(e, cst.StarredElement) for e in value.elements
         ):
             counts.add(len(value.elements) and (1 if len(value.elements) == 1 else 2))
         else:
@@ -210,24 +219,6 @@ def _without_optimizer_idx(step: cst.FunctionDef) -> cst.FunctionDef:
         return step
     bind = cst.parse_statement("optimizer_idx = 0  # 1.x passed 0: there is one optimizer\n")
     return step.with_changes(body=step.body.with_changes(body=[bind, *step.body.body]))  # type: ignore[attr-defined]
-
-
-def _with_manual_optimization(init: cst.FunctionDef) -> cst.FunctionDef:
-    """`self.automatic_optimization = False` right after `super().__init__(...)` (else first)."""
-    statements = list(init.body.body)  # type: ignore[attr-defined]
-    position = 0
-    for index, statement in enumerate(statements):
-        super_init = m.Call(
-            func=m.Attribute(value=m.Call(func=m.Name("super")), attr=m.Name("__init__"))
-        )
-        if any(m.matches(call, super_init) for call in find(statement, cst.Call)):
-            position = index + 1
-            break
-    line = cst.parse_statement(
-        "self.automatic_optimization = False  # several optimizers (see training_step)\n"
-    )
-    statements.insert(position, line)
-    return init.with_changes(body=init.body.with_changes(body=statements))
 
 
 HEAD = PL_IMPORT

@@ -331,7 +331,8 @@ class TrainerRule(Rule):
             "from lightning.pytorch.tuner import Tuner\n\nTuner(trainer).lr_find(model, train_dataloaders=loader)\n",
         ),
         Example(  # an explicit accelerator decided in 1.x too: the "none" device counts go
-            HEAD + 'trainer = Trainer(accelerator="auto", devices="auto", gpus=None, num_processes=1)\n',
+            HEAD
+            + 'trainer = Trainer(accelerator="auto", devices="auto", gpus=None, num_processes=1)\n',
             HEAD + 'trainer = Trainer(accelerator="auto", devices="auto")\n',
         ),
         Example(
