@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import libcst as cst
+import libcst.matchers as m
 
 from litgen.review import review_lines
 from litgen.upgrade.classes import Kind, lightning_classes
@@ -157,6 +158,17 @@ class _Hooks(RuleTransformer):
         added = [cst.Param(cst.Name(p)) for p in change.add if p not in params]
         new_params = updated_node.params.with_changes(params=_commas([*kept, *added]))
         result = updated_node.with_changes(params=new_params)
+        # `super().on_batch_end(trainer, pl_module)` inside: 2.x's base has only the new hook
+        calls = _SuperCalls(
+            name, change.new or name, params, [p.name.value for p in new_params.params]
+        )
+        result = result.with_changes(body=result.body.visit(calls))
+        if calls.left:
+            self.note(
+                f"`super().{name}(...)` calls a hook 2.x's base class no longer has: call "
+                f"`super().{change.new or name}(...)` with its 2.x parameters",
+                "manual",
+            )
         if change.new is not None:
             result = result.with_changes(name=cst.Name(change.new))
             methods.add(change.new)
@@ -166,6 +178,46 @@ class _Hooks(RuleTransformer):
         if change.note is not None:
             self.note(change.note)
         return result
+
+
+class _SuperCalls(cst.CSTTransformer):
+    """`super().OLD(<the hook's own parameters>)` -> `super().NEW(<the new hook's parameters>)`."""
+
+    def __init__(self, old: str, new: str, params: list[str], new_params: list[str]) -> None:
+        super().__init__()
+        self.old, self.new = old, new
+        self.passed = params[1:]  # what the hook received, self aside
+        self.new_params = new_params[1:]
+        self.left = False  # a call that passes something else: a person rewrites it
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        if not m.matches(
+            updated_node.func,
+            m.Attribute(value=m.Call(func=m.Name("super")), attr=m.Name(self.old)),
+        ):
+            return updated_node
+        passed = [
+            arg.value.value
+            if isinstance(arg.value, cst.Name) and arg.keyword is None and not arg.star
+            else None
+            for arg in updated_node.args
+        ]
+        if passed != self.passed:
+            self.left = True
+            return updated_node
+        assert isinstance(updated_node.func, cst.Attribute)
+        return updated_node.with_changes(
+            func=updated_node.func.with_changes(attr=cst.Name(self.new)),
+            args=[
+                cst.Arg(
+                    cst.Name(p),
+                    comma=cst.MaybeSentinel.DEFAULT
+                    if i == len(self.new_params) - 1
+                    else cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")),
+                )
+                for i, p in enumerate(self.new_params)
+            ],
+        )
 
 
 def _commas(params: list[cst.Param]) -> list[cst.Param]:
@@ -187,6 +239,14 @@ class HooksRule(Rule):
     name = "hooks"
     summary = "hooks renamed or re-signed in 2.x; hooks 2.x never calls are reported"
     examples: ClassVar[Sequence[Example]] = (
+        Example(  # a call of the 1.x hook on the base class follows it
+            HEAD + "class Clamp(pl.Callback):\n    def on_batch_end(self, trainer, pl_module):\n"
+            "        pl_module.clamp()\n        super().on_batch_end(trainer, pl_module)\n",
+            HEAD + "class Clamp(pl.Callback):\n"
+            "    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):\n"
+            "        pl_module.clamp()\n"
+            "        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)\n",
+        ),
         Example(
             HEAD + "class M(pl.LightningModule):\n    def on_batch_start(self):\n        pass\n",
             HEAD
