@@ -21,7 +21,9 @@ def _is_loopback(host: str) -> bool:
     except ValueError:
         return host.lower() in _LOCAL_NAMES or host == socket.gethostname()
     mapped = getattr(address, "ipv4_mapped", None)
-    return bool(address.is_loopback or address.is_unspecified or (mapped is not None and mapped.is_loopback))
+    return bool(
+        address.is_loopback or address.is_unspecified or (mapped is not None and mapped.is_loopback)
+    )
 
 
 def _is_literal(host: str) -> bool:
@@ -71,7 +73,9 @@ def install() -> None:
     def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
         name = host.decode() if isinstance(host, bytes) else str(host)
         if host is not None and not _is_literal(name) and not _is_loopback(name):
-            raise socket.gaierror(socket.EAI_NONAME, f"litgen runs programs offline: looking up {host!r} refused")
+            raise socket.gaierror(
+                socket.EAI_NONAME, f"litgen runs programs offline: looking up {host!r} refused"
+            )
         return original_getaddrinfo(host, *args, **kwargs)
 
     connect._litgen_offline = True  # type: ignore[attr-defined]

@@ -2,13 +2,14 @@
 
 # Protocol with litgen/check.py (the parent):
 #   python -c BOOTSTRAP SPEC_JSON    SPEC = {"timeout": s, "targets": [...]}
-#   Each target: index, kind ("script" | "module"), path, module, argv, sys_path, cwd, report, output.
-#   On stdout, one JSON event per line: {"event": "ready"}, {"event": "import-failed", "error"},
-#   {"event": "start", "index", "pgid"}, {"event": "end", "index", "exit_code", "signal",
-#   "timed_out", "elapsed_s", "survivors"}. Each child writes its own report file (see ProbeState.as_json).
-#   SPEC may name a "cleanup_dir": if litgen dies (kill -9), the probe kills the program and removes it.
-#   A target may name a "plugin" module (with "plugin_options"): the child calls its install(options)
-#   before the program runs and finish(exit_code) after; `litgen verify` records steps this way.
+#   Each target: index, kind ("script" | "module"), path, module, argv, sys_path, cwd, report,
+#   output. On stdout, one JSON event per line: {"event": "ready"}, {"event": "import-failed",
+#   "error"}, {"event": "start", "index", "pgid"}, {"event": "end", "index", "exit_code", "signal",
+#   "timed_out", "elapsed_s", "survivors"}. Each child writes its own report file (see
+#   ProbeState.as_json). SPEC may name a "cleanup_dir": if litgen dies (kill -9), the probe kills
+#   the program and removes it. A target may name a "plugin" module (with "plugin_options"): the
+#   child calls its install(options) before the program runs and finish(exit_code) after; `litgen
+#   verify` records steps this way.
 # This module must stay importable without torch: Lightning is imported inside main() only. How the
 # Trainer is patched, and the state each child reports, live in litgen/_probe_trainer.py.
 
@@ -106,13 +107,15 @@ def _child(target: dict[str, Any], channel_fd: int) -> NoReturn:
     exit_code = 70  # EX_SOFTWARE: only left if the probe itself fails below
     try:
         os.setpgid(0, 0)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the probe's own handler is not the program's
+        # the probe's own handler is not the program's
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.close(channel_fd)  # a lingering grandchild must not keep the parent's event pipe open
         output_fd = os.open(target["output"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(output_fd, 1)
         os.dup2(output_fd, 2)
         os.close(output_fd)
-        faulthandler.enable(file=sys.stderr)  # a segfault still leaves a Python traceback in the output
+        # a segfault still leaves a Python traceback in the output
+        faulthandler.enable(file=sys.stderr)
         STATE.reset(target["report"], target["path"], target["cwd"])
         STATE.cpu_map = bool(target.get("cpu_map"))
         STATE.phase = "running"
@@ -163,7 +166,11 @@ def _abandoned(parent: int, cleanup_dir: str | None, pid: int | None) -> None:
 
 
 def _run_one(
-    target: dict[str, Any], spec: dict[str, Any], parent: int, channel_fd: int, emit: Callable[..., None]
+    target: dict[str, Any],
+    spec: dict[str, Any],
+    parent: int,
+    channel_fd: int,
+    emit: Callable[..., None],
 ) -> None:
     _abandoned(parent, spec.get("cleanup_dir"), None)
     timeout = float(spec["timeout"])
@@ -193,8 +200,10 @@ def _run_one(
         _abandoned(parent, spec.get("cleanup_dir"), pid)
         time.sleep(pause)
         pause = min(pause * 2, 0.02)
-    kill_process_group(pid)  # grandchildren the program left behind (dataloader workers, servers, ...)
-    survivors = kill_descendants(os.getpid(), reap=True)  # those in new sessions too: we are their subreaper
+    # grandchildren the program left behind (dataloader workers, servers, ...)
+    kill_process_group(pid)
+    # those in new sessions too: we are their subreaper
+    survivors = kill_descendants(os.getpid(), reap=True)
     code = os.waitstatus_to_exitcode(status)
     emit(
         "end",

@@ -1,14 +1,14 @@
-"""Probe plugin for `litgen check --deep`: after the program's fast_dev_run fit, run the deep sub-checks on its objects."""
+"""Probe plugin of `litgen check --deep`: after the program's fast_dev_run fit, run the deep sub-checks on it."""
 
-# Runs inside a probe child (litgen/_probe.py): install(options) before the program, finish(exit_code)
-# after. install() wraps Trainer.fit. The program's first fit runs as `litgen check` forces it
-# (fast_dev_run); right after it returns, still inside the program (its __main__ module, argv and cwd
-# in place, so its classes pickle by reference, as in a real run), the sub-checks of
-# litgen/_probe_deep_steps.py run on the module and data that fit got, with fresh Trainers built from
-# the program's own Trainer arguments. Then the program goes on as it would, from the weights and RNG
-# state it had. The results are written to a JSON file after each sub-check, so a child the timeout
-# kills still says which sub-check was running. Importable without torch: Lightning is imported by
-# the program, and torch inside the sub-checks.
+# Runs inside a probe child (litgen/_probe.py): install(options) before the program,
+# finish(exit_code) after. install() wraps Trainer.fit. The program's first fit runs as `litgen
+# check` forces it (fast_dev_run); right after it returns, still inside the program (its __main__
+# module, argv and cwd in place, so its classes pickle by reference, as in a real run), the
+# sub-checks of litgen/_probe_deep_steps.py run on the module and data that fit got, with fresh
+# Trainers built from the program's own Trainer arguments. Then the program goes on as it would,
+# from the weights and RNG state it had. The results are written to a JSON file after each
+# sub-check, so a child the timeout kills still says which sub-check was running. Importable without
+# torch: Lightning is imported by the program, and torch inside the sub-checks.
 
 from __future__ import annotations
 
@@ -30,7 +30,9 @@ from litgen._probe_deep_util import DeepFailure, DeepSkip, error_line, module_at
 from litgen._probe_trainer import STATE
 
 SUBCHECKS = ("fast_dev_run", "fit", "load", "resume", "determinism", "ddp")
-_DEADLINE_MARGIN_S = 3.0  # leave the probe time to record a DDP timeout before it kills the whole child
+_DEADLINE_MARGIN_S = (
+    3.0  # leave the probe time to record a DDP timeout before it kills the whole child
+)
 
 
 class DeepReport:
@@ -47,7 +49,9 @@ class DeepReport:
         self.write()
 
     def record(self, name: str, status: str, reason: str, elapsed_s: float) -> None:
-        self.subchecks.append({"name": name, "status": status, "reason": reason, "elapsed_s": round(elapsed_s, 3)})
+        self.subchecks.append(
+            {"name": name, "status": status, "reason": reason, "elapsed_s": round(elapsed_s, 3)}
+        )
         self.running = None
         self.write()
 
@@ -55,7 +59,12 @@ class DeepReport:
         return any(entry["status"] == "fail" for entry in self.subchecks)
 
     def write(self) -> None:
-        data = {"version": 1, "subchecks": self.subchecks, "running": self.running, "notes": self.notes}
+        data = {
+            "version": 1,
+            "subchecks": self.subchecks,
+            "running": self.running,
+            "notes": self.notes,
+        }
         temporary = f"{self.path}.{os.getpid()}.tmp"
         with open(temporary, "w", encoding="utf-8") as handle:
             json.dump(data, handle)
@@ -70,16 +79,22 @@ class _Run:
         self.report = DeepReport(options["report"])
         self.pid = os.getpid()
         self.seen_fit = False
-        self.unseeded: list[str] = []  # `file:line (what)` of random generators the program made unseeded
+        self.unseeded: list[
+            str
+        ] = []  # `file:line (what)` of random generators the program made unseeded
 
 
 RUN: _Run | None = None
 
 
 def install(options: dict[str, Any]) -> None:
-    """Wrap Trainer.fit (now for lightning.pytorch, on import for pytorch_lightning) and watch for unseeded generators."""
+    """Wrap Trainer.fit (now for lightning.pytorch, on import for pytorch_lightning) and watch for
+    unseeded generators.
+    """
     global RUN
-    RUN = _Run({**options, "deadline": STATE.started + float(options["timeout"]) - _DEADLINE_MARGIN_S})
+    RUN = _Run(
+        {**options, "deadline": STATE.started + float(options["timeout"]) - _DEADLINE_MARGIN_S}
+    )
     RUN.report.write()
     for name in ("lightning.pytorch", "pytorch_lightning"):
         if name in sys.modules:
@@ -91,7 +106,9 @@ def install(options: dict[str, Any]) -> None:
 def finish(exit_code: int) -> None:
     """After the program: say so if it never called fit (nothing was deep-checked)."""
     if RUN is not None and not RUN.seen_fit and exit_code == 0:
-        RUN.report.notes.append("the program never called Trainer.fit, so there was nothing to check deeply")
+        RUN.report.notes.append(
+            "the program never called Trainer.fit, so there was nothing to check deeply"
+        )
         RUN.report.write()
 
 
@@ -104,7 +121,8 @@ def _wrap_fit(package: ModuleType) -> None:
     @functools.wraps(original_fit)
     def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
         run = RUN
-        # only the program's first fit, in the program's own process (not in a DDP rank or a deep fit)
+        # only the program's first fit, in the program's own process (not in a DDP rank or a deep
+        # fit)
         if run is None or run.seen_fit or STATE.passthrough or os.getpid() != run.pid:
             return original_fit(self, *args, **kwargs)
         run.seen_fit = True
@@ -115,46 +133,80 @@ def _wrap_fit(package: ModuleType) -> None:
         callbacks = program_callbacks(program_kwargs)
         started = time.monotonic()
         run.report.start("fast_dev_run")
-        result = original_fit(self, *args, **kwargs)  # an exception here fails the fast_dev_run pass itself
+        # an exception here fails the fast_dev_run pass itself
+        result = original_fit(self, *args, **kwargs)
         batches = STATE.train_batches
-        run.report.record("fast_dev_run", "pass" if batches else "fail",
-                          f"{batches} training step{'s' if batches != 1 else ''}" if batches else "no training step ran",
-                          time.monotonic() - started)
+        run.report.record(
+            "fast_dev_run",
+            "pass" if batches else "fail",
+            f"{batches} training step{'s' if batches != 1 else ''}"
+            if batches
+            else "no training step ran",
+            time.monotonic() - started,
+        )
         if batches:
             try:
                 _run_deep(run, package, self, program_kwargs, arguments, callbacks)
             except Exception as error:  # noqa: BLE001 - litgen's own failure must not become the program's
                 name = run.report.running or "fit"
-                run.report.record(name, "fail", f"litgen's {name} check crashed: {error_line(error)}", 0.0)
+                run.report.record(
+                    name, "fail", f"litgen's {name} check crashed: {error_line(error)}", 0.0
+                )
         return result
 
     fit._litgen_deep = True  # type: ignore[attr-defined]
     trainer_class.fit = fit
 
 
-def _run_deep(run: _Run, package: ModuleType, trainer: Any, program_kwargs: dict[str, Any],
-              arguments: dict[str, Any], callbacks: list[Any]) -> None:
+def _run_deep(
+    run: _Run,
+    package: ModuleType,
+    trainer: Any,
+    program_kwargs: dict[str, Any],
+    arguments: dict[str, Any],
+    callbacks: list[Any],
+) -> None:
     from litgen._probe_deep_steps import DeepSteps
 
     model = arguments["model"]
-    data = {key: arguments.get(key) for key in ("train_dataloaders", "val_dataloaders", "datamodule")}
+    data = {
+        key: arguments.get(key) for key in ("train_dataloaders", "val_dataloaders", "datamodule")
+    }
     one_shot = [key for key, value in data.items() if value is not None and _is_iterator(value)]
     report = run.report
     if one_shot:
-        reason = f"the program's fit got a one-shot iterator as {one_shot[0]}; a deep check fits again (pass a DataLoader)"
+        reason = (
+            f"the program's fit got a one-shot iterator as {one_shot[0]}; a deep check fits "
+            "again (pass a DataLoader)"
+        )
         report.record("fit", "fail", reason, 0.0)
         for name in SUBCHECKS[2:]:
             report.record(name, "skipped", "needs the short fit, which failed", 0.0)
         return
     with _kept_program_state(model, trainer):
-        steps = DeepSteps(package, program_kwargs, model, data, callbacks, {**run.options, "unseeded": run.unseeded})
+        steps = DeepSteps(
+            package,
+            program_kwargs,
+            model,
+            data,
+            callbacks,
+            {**run.options, "unseeded": run.unseeded},
+        )
         sub_checks: list[tuple[str, Callable[[], tuple[str, str]]]] = [
-            ("fit", steps.fit), ("load", steps.load), ("resume", steps.resume),
-            ("determinism", steps.determinism), ("ddp", steps.ddp),
+            ("fit", steps.fit),
+            ("load", steps.load),
+            ("resume", steps.resume),
+            ("determinism", steps.determinism),
+            ("ddp", steps.ddp),
         ]
         for name, sub_check in sub_checks:
             if report.failed() and not run.options.get("keep_going"):
-                report.record(name, "skipped", "an earlier sub-check failed (--keep-going runs the rest anyway)", 0.0)
+                report.record(
+                    name,
+                    "skipped",
+                    "an earlier sub-check failed (--keep-going runs the rest anyway)",
+                    0.0,
+                )
                 continue
             report.start(name)
             started = time.monotonic()
@@ -227,7 +279,9 @@ def _program_frame(depth: int = 2) -> str | None:
 
 
 def _watch_unseeded_generators(found: list[str]) -> None:
-    """Remember where the program makes random generators seed_everything cannot reach (named when determinism fails)."""
+    """Remember where the program makes random generators seed_everything cannot reach (named when
+    determinism fails).
+    """
     original_random_init = random.Random.__init__
 
     def random_init(self: random.Random, x: Any = None) -> None:

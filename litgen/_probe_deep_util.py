@@ -1,4 +1,4 @@
-"""Helpers of `litgen check --deep` inside the probe: Trainer settings for a short real fit, its recorder, and failure texts."""
+"""Helpers of `litgen check --deep` in the probe: Trainer settings for a short real fit, and failure texts."""
 
 # Imported inside a probe child only (litgen/_probe_deep.py, litgen/_probe_deep_steps.py). Stays
 # importable without torch: torch and Lightning are looked up when a function needs them, so the
@@ -6,21 +6,19 @@
 
 from __future__ import annotations
 
-import importlib
+import copy
+import inspect
 import json
 import math
 import os
 import pickle
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType, TracebackType
+from types import TracebackType
 from typing import Any
 
 from litgen._probe_trainer import exception_line, force_cpu_fast_dev_run
-from litgen._proctree import kill_descendants
 
 LIGHTNING_PACKAGES = ("lightning", "pytorch_lightning", "lightning_fabric")
 
@@ -55,7 +53,11 @@ def deep_trainer_kwargs(
         limit_train_batches=batches,
         # a program that turned validation off keeps it off; otherwise two batches show it works
         limit_val_batches=0 if val_batches in (0, 0.0) else 2,
-        val_check_interval=1.0 if isinstance(interval, int) and interval > batches else interval if interval is not None else 1.0,
+        val_check_interval=1.0
+        if isinstance(interval, int) and interval > batches
+        else interval
+        if interval is not None
+        else 1.0,
         log_every_n_steps=1,
         enable_checkpointing=True,
         enable_progress_bar=False,
@@ -74,7 +76,9 @@ def is_lightning_class(value: Any) -> bool:
 
 def is_stateful(callback: Any, callback_base: type) -> bool:
     """A callback that saves a state in checkpoints (overrides state_dict), as Lightning decides it."""
-    return getattr(type(callback), "state_dict", None) is not getattr(callback_base, "state_dict", None)
+    return getattr(type(callback), "state_dict", None) is not getattr(
+        callback_base, "state_dict", None
+    )
 
 
 def plain(value: Any) -> Any:
@@ -160,7 +164,7 @@ def loss_of(outputs: Any) -> float | None:
 
 def first_difference(first: list[float], second: list[float], rtol: float = 1e-6) -> int | None:
     """The first step whose losses differ (beyond RTOL), the shorter length if one ran fewer; None if equal."""
-    for index, (a, b) in enumerate(zip(first, second)):
+    for index, (a, b) in enumerate(zip(first, second, strict=False)):
         if not (a == b or abs(a - b) <= rtol * max(abs(a), abs(b))):
             return index
     return None if len(first) == len(second) else min(len(first), len(second))
@@ -169,7 +173,8 @@ def first_difference(first: list[float], second: list[float], rtol: float = 1e-6
 def _frames(error: BaseException) -> Iterator[TracebackType]:
     seen: set[int] = set()
     current: BaseException | None = error
-    while current is not None and id(current) not in seen:  # the cause chain too: Lightning re-raises
+    # the cause chain too: Lightning re-raises
+    while current is not None and id(current) not in seen:
         seen.add(id(current))
         frame = current.__traceback__
         while frame is not None:
@@ -183,7 +188,8 @@ def raised_while_saving(error: BaseException) -> bool:
     for frame in _frames(error):
         code = frame.tb_frame.f_code
         if code.co_name in ("save_checkpoint", "_save_checkpoint", "dump_checkpoint") or (
-            code.co_name in ("save", "_save") and code.co_filename.endswith(os.path.join("torch", "serialization.py"))
+            code.co_name in ("save", "_save")
+            and code.co_filename.endswith(os.path.join("torch", "serialization.py"))
         ):
             return True
     return False
@@ -243,125 +249,27 @@ def weights_only_reason(error: BaseException, checkpoint: dict[str, Any] | None)
     match = _UNSUPPORTED.search(str(error))
     if match is None:
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-        detail = next((line for line in lines if "WeightsUnpickler error" in line), lines[0] if lines else type(error).__name__)
-        return f"torch.load refuses the checkpoint with its default weights_only=True: {detail[:200]}"
+        detail = next(
+            (line for line in lines if "WeightsUnpickler error" in line),
+            lines[0] if lines else type(error).__name__,
+        )
+        return (
+            f"torch.load refuses the checkpoint with its default weights_only=True: {detail[:200]}"
+        )
     name = match.group(1)
     where = find_object(checkpoint, name) if checkpoint is not None else None
     at = f" at {where}" if where else ""
     return (
         f"torch.load refuses the checkpoint with its default weights_only=True (torch >= 2.6): it holds a {name}{at}; "
-        "save plain values (numbers, strings, dicts) there, or allow the class with torch.serialization.add_safe_globals"
+        "save plain values (numbers, strings, dicts) there, or allow the class with "
+        "torch.serialization.add_safe_globals"
     )
 
 
-def callback_base(package: ModuleType) -> type:
-    return importlib.import_module(f"{package.__name__}.callbacks").Callback  # type: ignore[no-any-return]
-
-
-def recorder_class(package: ModuleType) -> type:
-    """A Callback (of the program's Lightning package) recording what a deep fit did, per process."""
-    base = callback_base(package)
-
-    class LitgenDeepRecorder(base):  # type: ignore[misc, valid-type]
-        def __init__(self, rank_dir: str | None = None, checkpoint_after: tuple[int, str] | None = None) -> None:
-            self.rank_dir = rank_dir
-            self.checkpoint_after = checkpoint_after  # (epoch, path): save a checkpoint when that epoch ends
-            self.checkpoint_step: int | None = None
-            self.losses: list[float] = []
-            self.batches = 0
-            self.start: tuple[int, int] | None = None
-            self.states: list[tuple[str, str, Any, bool]] = []  # (class, state_key, state, Lightning's own)
-
-        def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
-            # after a resume restored the callbacks, before the sanity check can change their state
-            self.states = [
-                (type(callback).__name__, str(callback.state_key), plain(callback.state_dict()), is_lightning_class(callback))
-                for callback in trainer.callbacks
-                if is_stateful(callback, base)
-            ]
-
-        def on_train_start(self, trainer: Any, pl_module: Any) -> None:
-            self.start = (int(trainer.global_step), int(trainer.current_epoch))  # the loops are restored by now
-            self._write_rank(trainer, finished=False)
-
-        def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
-            self.batches += 1
-            loss = loss_of(outputs)
-            if loss is not None:
-                self.losses.append(loss)
-            self._write_rank(trainer, finished=False)
-
-        def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
-            # where an interrupted run's last checkpoint would be: what the resume sub-check resumes from
-            if self.checkpoint_after is not None and trainer.current_epoch == self.checkpoint_after[0]:
-                trainer.save_checkpoint(self.checkpoint_after[1])
-                self.checkpoint_step = int(trainer.global_step)
-
-        def on_train_end(self, trainer: Any, pl_module: Any) -> None:
-            self._write_rank(trainer, finished=True)
-
-        def _write_rank(self, trainer: Any, *, finished: bool) -> None:
-            # DDP: each rank is a forked process; its record reaches the judge as a file, even if it hangs later
-            if self.rank_dir is None:
-                return
-            record = {
-                "rank": int(trainer.global_rank),
-                "batches": self.batches,
-                "planned": _batches_per_epoch(trainer),
-                "global_step": int(trainer.global_step),
-                "finished": finished,
-                "metrics": sorted(trainer.callback_metrics) if finished else [],
-            }
-            path = os.path.join(self.rank_dir, f"rank{record['rank']}.json")
-            with open(f"{path}.tmp", "w", encoding="utf-8") as handle:
-                json.dump(record, handle)
-            os.replace(f"{path}.tmp", path)
-
-    return LitgenDeepRecorder
-
-
-def _batches_per_epoch(trainer: Any) -> int | None:
-    """The training batches this process will run each epoch (after limit_train_batches); None if unknown."""
-    count = getattr(trainer, "num_training_batches", None)
-    return int(count) if isinstance(count, (int, float)) and math.isfinite(count) else None
-
-
-def rank_error(error: BaseException) -> str:
-    """One line for a DDP failure; a rank's exception arrives as its whole traceback text, whose last line says it."""
-    text = str(error)
-    if "terminated with the following error" in text:
-        lines = [line.strip() for line in text.splitlines() if line.strip()]
-        rank = text.split("Process ", 1)[1].split(" ", 1)[0] if "Process " in text else "?"
-        return f"rank {rank}: {lines[-1][:300]}" if lines else error_line(error)
-    return error_line(error)
-
-
-def rank_records(rank_dir: Path) -> dict[int, dict[str, Any]]:
-    records: dict[int, dict[str, Any]] = {}
-    for path in rank_dir.glob("rank*.json"):
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue  # being replaced right now: the next look reads it
-        records[int(record["rank"])] = record
-    return records
-
-
-def watch_ranks(rank_dir: Path, devices: int, deadline: float, stopped: threading.Event, expired: threading.Event) -> None:
-    """Kill the DDP processes when they run out of time (setting EXPIRED), or as soon as every rank says how
-    many batches it gets and the counts differ (they would hang until the timeout). Ends when STOPPED is set."""
-    while not stopped.wait(0.1):
-        planned = [record.get("planned") for record in rank_records(rank_dir).values()]
-        uneven = len(planned) == devices and None not in planned and len(set(planned)) > 1
-        if uneven or time.monotonic() >= deadline:
-            if not uneven:
-                expired.set()
-            kill_descendants(os.getpid())
-            return
-
-
 def check_callback_states(states: list[tuple[str, str, Any, bool]], saved: dict[str, Any]) -> int:
-    """Fail on stateful callbacks sharing a state_key, or one whose state after a resume is not what was saved; return how many were restored."""
+    """Fail on stateful callbacks sharing a state_key, or one whose state after a resume is not what
+    was saved; return how many were restored.
+    """
     by_key: dict[str, list[str]] = {}
     for name, key, _, _ in states:
         by_key.setdefault(key, []).append(name)
@@ -376,7 +284,9 @@ def check_callback_states(states: list[tuple[str, str, Any, bool]], saved: dict[
         if lightnings_own:
             continue  # Lightning's callbacks restore themselves (and some, like Timer, legitimately move on)
         if key not in saved:
-            raise DeepFailure(f"callback {name} has a state_dict, but the checkpoint holds no state under its state_key {key!r}")
+            raise DeepFailure(
+                f"callback {name} has a state_dict, but the checkpoint holds no state under its state_key {key!r}"
+            )
         if plain(saved[key]) != state:
             raise DeepFailure(
                 f"callback {name} lost its state on resume: the checkpoint holds {short(plain(saved[key]))}, "
@@ -384,3 +294,46 @@ def check_callback_states(states: list[tuple[str, str, Any, bool]], saved: dict[
             )
         restored += 1
     return restored
+
+
+def load_as_a_user(model: Any, path: Path, saved: dict[str, Any]) -> tuple[Any, list[str]]:
+    """type(MODEL).load_from_checkpoint as a user calls it; arguments save_hyperparameters left out
+    are passed as the program built them."""
+    module_class = type(model)
+    saved_names = set((saved.get("hyper_parameters") or {}).keys())
+    parameters = inspect.signature(module_class).parameters.values()  # __init__'s, without self
+    needed = [
+        parameter.name
+        for parameter in parameters
+        if parameter.name != "self"
+        and parameter.default is inspect.Parameter.empty
+        and parameter.kind
+        in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        and parameter.name not in saved_names
+    ]
+    missing = [name for name in needed if not hasattr(model, name)]
+    if missing:
+        raise DeepFailure(
+            f"{module_class.__name__}.load_from_checkpoint cannot rebuild the module: __init__ needs "
+            f"{', '.join(missing)}, which save_hyperparameters() did not record"
+        )
+    given = {name: copy.deepcopy(getattr(model, name)) for name in needed}
+    try:
+        return module_class.load_from_checkpoint(str(path), map_location="cpu", **given), needed  # type: ignore[attr-defined]
+    except Exception as error:
+        text = str(error)
+        # the first line says only that; the next ones say what
+        if "Error(s) in loading state_dict" in text:
+            detail = " ".join(line.strip() for line in text.splitlines()[1:3] if line.strip())[:240]
+            hint = (
+                ""
+                if saved_names
+                else "; its __init__ saves no hyper-parameters (call self.save_hyperparameters())"
+            )
+            raise DeepFailure(
+                f"{module_class.__name__}.load_from_checkpoint builds a module the "
+                f"saved weights do not fit: {detail}{hint}"
+            ) from error
+        raise DeepFailure(
+            f"{module_class.__name__}.load_from_checkpoint fails: {error_line(error)}"
+        ) from error

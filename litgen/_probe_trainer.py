@@ -25,7 +25,9 @@ _HALF_PRECISION = {"16-mixed": "bf16-mixed", "16": "bf16-mixed", "16-true": "bf1
 _GPU_ONLY_STRATEGIES = ("fsdp", "deepspeed", "xla")
 
 
-def force_cpu_fast_dev_run(kwargs: dict[str, Any], *, cpu_map: bool = False) -> tuple[dict[str, Any], list[str]]:
+def force_cpu_fast_dev_run(
+    kwargs: dict[str, Any], *, cpu_map: bool = False
+) -> tuple[dict[str, Any], list[str]]:
     """Return Trainer kwargs with fast_dev_run on one CPU device forced, plus notes on GPU-only settings we mapped.
 
     A program that targets the CPU itself (accelerator="cpu") keeps a GPU-only strategy, so that the
@@ -69,7 +71,9 @@ def force_cpu_fast_dev_run(kwargs: dict[str, Any], *, cpu_map: bool = False) -> 
         notes.append(f"precision {precision!r} was checked as 'bf16-mixed' on CPU")
     if kwargs.get("barebones"):
         forced["barebones"] = False
-        notes.append("barebones=True was checked as barebones=False (it cannot be combined with fast_dev_run)")
+        notes.append(
+            "barebones=True was checked as barebones=False (it cannot be combined with fast_dev_run)"
+        )
     forced.update(fast_dev_run=True, accelerator="cpu", devices=1, num_nodes=1)
     forced["callbacks"] = as_list(kwargs.get("callbacks"))  # a fresh list the probe can append to
     return forced, notes
@@ -102,7 +106,9 @@ class ProbeState:
     def __init__(self) -> None:
         self.reset()
 
-    def reset(self, report_path: str | None = None, target: str = "", scratch_dir: str | None = None) -> None:
+    def reset(
+        self, report_path: str | None = None, target: str = "", scratch_dir: str | None = None
+    ) -> None:
         self.report_path = report_path
         self.target = target
         self.scratch_dir = scratch_dir
@@ -113,7 +119,8 @@ class ProbeState:
         self.notes: list[str] = []
         self.exception: str | None = None
         self.exit_code: int | None = None
-        # (Trainer kwargs, package name) -> (forced kwargs, notes); a plugin may replace it for its run
+        # (Trainer kwargs, package name) -> (forced kwargs, notes); a plugin may replace it for its
+        # run
         self.cpu_map = False  # `litgen check --cpu-map`
         self.trainer_policy: Callable[[dict[str, Any], str], tuple[dict[str, Any], list[str]]] = (
             lambda kwargs, package: force_cpu_fast_dev_run(kwargs, cpu_map=self.cpu_map)
@@ -153,8 +160,8 @@ class ProbeState:
 
 
 STATE = ProbeState()
-# Called with each Trainer package patch_trainer patches later (pytorch_lightning is patched when the
-# program imports it); a probe plugin that wraps more of the Trainer registers itself here.
+# Called with each Trainer package patch_trainer patches later (pytorch_lightning is patched when
+# the program imports it); a probe plugin that wraps more of the Trainer registers itself here.
 PATCH_HOOKS: list[Callable[[ModuleType], None]] = []
 
 
@@ -164,7 +171,8 @@ def _make_counter_callback(callback_base: type) -> type:
     class LitgenProbeCallback(callback_base):  # type: ignore[misc, valid-type]
         def setup(self, trainer: Any, *args: Any, **kwargs: Any) -> None:
             # Lightning 2.6's ModelCheckpoint(save_last=True) writes last.ckpt in on_train_end even
-            # under fast_dev_run; a check must not write checkpoints (possibly into the user's folders).
+            # under fast_dev_run; a check must not write checkpoints (possibly into the user's
+            # folders).
             for checkpoint in trainer.checkpoint_callbacks:
                 if getattr(checkpoint, "save_last", False):
                     checkpoint.save_last = False
@@ -202,7 +210,9 @@ def patch_trainer(package: ModuleType) -> None:
     trainer_class = package.Trainer
     if getattr(trainer_class.__init__, "_litgen_probe", False):
         return
-    counter_class = _make_counter_callback(importlib.import_module(f"{package.__name__}.callbacks").Callback)
+    counter_class = _make_counter_callback(
+        importlib.import_module(f"{package.__name__}.callbacks").Callback
+    )
     dummy_logger_class = importlib.import_module(f"{package.__name__}.loggers.logger").DummyLogger
     scratch_logger_class = _make_scratch_logger(dummy_logger_class)
     original_init = trainer_class.__init__
@@ -212,7 +222,8 @@ def patch_trainer(package: ModuleType) -> None:
         if STATE.passthrough:
             original_init(self, *args, **kwargs)
             return
-        self._litgen_program_kwargs = dict(kwargs)  # what the program asked for, before forcing (check --deep)
+        # what the program asked for, before forcing (check --deep)
+        self._litgen_program_kwargs = dict(kwargs)
         forced, notes = STATE.trainer_policy(kwargs, package.__name__)
         forced["callbacks"] = [*as_list(forced.get("callbacks")), counter_class()]
         STATE.trainers += 1

@@ -40,7 +40,9 @@ def _parents() -> dict[int, tuple[int, str]]:
                 stat = handle.read()
         except OSError:
             continue  # it exited while we looked
-        fields = stat[stat.rfind(")") + 2 :].split()  # the command name may hold spaces and parentheses
+        fields = stat[
+            stat.rfind(")") + 2 :
+        ].split()  # the command name may hold spaces and parentheses
         if len(fields) >= 2 and fields[1].lstrip("-").isdigit():
             table[int(entry)] = (int(fields[1]), fields[0])
     return table

@@ -27,7 +27,9 @@ _CPU_PRECISION = {"16-mixed": "32-true", "16": "32-true", "16-true": "32-true"}
 _EVAL_STAGES = {"validating": "validate", "testing": "test"}
 
 
-def verify_trainer_kwargs(kwargs: dict[str, Any], devices: int, limit_train_batches: int | None) -> tuple[dict[str, Any], list[str]]:
+def verify_trainer_kwargs(
+    kwargs: dict[str, Any], devices: int, limit_train_batches: int | None
+) -> tuple[dict[str, Any], list[str]]:
     """Trainer kwargs for a verify run: the program's own settings on DEVICES CPU processes, quietly."""
     forced = dict(kwargs)
     notes: list[str] = []
@@ -37,25 +39,36 @@ def verify_trainer_kwargs(kwargs: dict[str, Any], devices: int, limit_train_batc
     if kwargs.get("devices", "auto") not in ("auto", 1, "1", -1, "-1", devices, str(devices)):
         notes.append(f"devices={kwargs['devices']!r} was verified as devices={devices}")
     strategy = kwargs.get("strategy", "auto")
-    # ddp_fork: the processes inherit the recording probe (a `ddp` launch would start bare interpreters)
+    # ddp_fork: the processes inherit the recording probe (a `ddp` launch would start bare
+    # interpreters)
     wanted = "ddp_fork" if devices > 1 else "auto"
-    same_kind = isinstance(strategy, str) and (strategy == "auto" or (devices > 1 and strategy.startswith("ddp")))
+    same_kind = isinstance(strategy, str) and (
+        strategy == "auto" or (devices > 1 and strategy.startswith("ddp"))
+    )
     if not same_kind:
         notes.append(f"strategy {describe(strategy)} was verified as {wanted!r}")
     precision = kwargs.get("precision")
     if precision is not None and str(precision) in _CPU_PRECISION:
         forced["precision"] = _CPU_PRECISION[str(precision)]
-        notes.append(f"precision {precision!r} was verified as '32-true' (CUDA mixed precision is inactive on CPU)")
+        notes.append(
+            f"precision {precision!r} was verified as '32-true' (CUDA mixed precision is inactive on CPU)"
+        )
     callbacks = as_list(kwargs.get("callbacks"))
     if not any("ProgressBar" in type(callback).__name__ for callback in callbacks):
-        forced["enable_progress_bar"] = False  # its redrawn lines would be recorded as printed output
+        forced["enable_progress_bar"] = (
+            False  # its redrawn lines would be recorded as printed output
+        )
     if limit_train_batches is not None:
         forced["limit_train_batches"] = limit_train_batches
-    forced.update(accelerator="cpu", devices=devices, num_nodes=1, strategy=wanted, callbacks=callbacks)
+    forced.update(
+        accelerator="cpu", devices=devices, num_nodes=1, strategy=wanted, callbacks=callbacks
+    )
     return forced, notes
 
 
-def make_trainer_policy(recorder: Recorder) -> Callable[[dict[str, Any], str], tuple[dict[str, Any], list[str]]]:
+def make_trainer_policy(
+    recorder: Recorder,
+) -> Callable[[dict[str, Any], str], tuple[dict[str, Any], list[str]]]:
     """The probe's Trainer policy for this run: verify settings plus the recording callback."""
     devices = int(recorder.options.get("devices", 1))
     limit = recorder.options.get("limit_train_batches")
@@ -121,22 +134,32 @@ def _carry_rank_zero_state(package: str) -> None:
         state = {
             name: value.detach().cpu() if isinstance(value, torch.Tensor) else value
             for name, value in vars(module).items()
-            if not name.startswith("_") and name not in skipped and (isinstance(value, torch.Tensor) or _plain(value))
+            if not name.startswith("_")
+            and name not in skipped
+            and (isinstance(value, torch.Tensor) or _plain(value))
         }
         buffer = io.BytesIO()
-        torch.save(state, buffer)  # as bytes, as Lightning sends its metrics: shared tensor memory dies with the child
+        # as bytes, as Lightning sends its metrics: shared tensor memory dies with the child
+        torch.save(state, buffer)
         extra["litgen_module_state"] = buffer.getvalue()
         return extra
 
     def update_main_process_results(self: Any, trainer: Any, extra: dict[str, Any]) -> None:
         update_main(self, trainer, extra)
         module = trainer.lightning_module
-        state = torch.load(io.BytesIO(extra.get("litgen_module_state", b"")), weights_only=True) if extra.get("litgen_module_state") else {}
+        state = (
+            torch.load(io.BytesIO(extra.get("litgen_module_state", b"")), weights_only=True)
+            if extra.get("litgen_module_state")
+            else {}
+        )
         for name, value in state.items():
             module.__dict__[name] = value
 
     get_extra_results._litgen_verify = True  # type: ignore[attr-defined]
-    launcher.get_extra_results, launcher.update_main_process_results = get_extra_results, update_main_process_results
+    launcher.get_extra_results, launcher.update_main_process_results = (
+        get_extra_results,
+        update_main_process_results,
+    )
 
 
 @functools.cache
@@ -152,13 +175,16 @@ def _callback_class(package: str) -> type:
 
         def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
             self.evaluations = 0
-            if os.getpid() != self.recorder.pid:  # a DDP process forked for this run: report its own lines
+            # a DDP process forked for this run: report its own lines
+            if os.getpid() != self.recorder.pid:
                 self.recorder.lines.clear()
 
         def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
             self.recorder.phase = "train"
 
-        def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int) -> None:
+        def on_train_batch_start(
+            self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int
+        ) -> None:
             self.recorder.set_batch(batch)
 
         def on_validation_start(self, trainer: Any, pl_module: Any) -> None:
@@ -178,7 +204,10 @@ def _callback_class(package: str) -> type:
                 self.recorder.phase = "sanity"
                 self.eval_key = None
                 return
-            stage = next((label for flag, label in _EVAL_STAGES.items() if getattr(trainer, flag, False)), "eval")
+            stage = next(
+                (label for flag, label in _EVAL_STAGES.items() if getattr(trainer, flag, False)),
+                "eval",
+            )
             self.eval_key = f"{self.recorder.entry}.{stage}.{self.evaluations}"
             self.evaluations += 1
             self.recorder.phase = stage
@@ -213,7 +242,9 @@ def _exchange_weights(recorder: Recorder, key: str, trainer: Any, pl_module: Any
         return
     path = os.path.join(folder, f"{key}.pt")
     if recorder.role == "ddp" and trainer.global_rank == 0:
-        state = {name: value.detach().cpu().clone() for name, value in pl_module.state_dict().items()}
+        state = {
+            name: value.detach().cpu().clone() for name, value in pl_module.state_dict().items()
+        }
         torch.save(state, f"{path}.tmp")
         os.replace(f"{path}.tmp", path)
     elif recorder.role == "reference" and os.path.exists(path):
@@ -237,7 +268,11 @@ def _evaluation_metrics(trainer: Any) -> dict[str, float]:
 
 
 def _dataset_sizes(trainer: Any) -> list[int | None]:
-    loaders = trainer.val_dataloaders if trainer.validating or trainer.sanity_checking else trainer.test_dataloaders
+    loaders = (
+        trainer.val_dataloaders
+        if trainer.validating or trainer.sanity_checking
+        else trainer.test_dataloaders
+    )
     sizes: list[int | None] = []
     for loader in as_list(loaders):
         try:

@@ -16,6 +16,7 @@ from litgen._verify_record import Recorder
 
 RECORDER: Recorder | None = None  # this child's recorder, once install() ran
 
+
 class LineTee:
     """sys.stdout stand-in that passes text through and records each complete line."""
 
@@ -30,7 +31,8 @@ class LineTee:
         if "\n" in self._partial:
             *complete, self._partial = self._partial.split("\n")
             for line in complete:
-                self._on_line(line.rsplit("\r", 1)[-1].rstrip())  # a \r-redrawn line keeps its last state
+                # a \r-redrawn line keeps its last state
+                self._on_line(line.rsplit("\r", 1)[-1].rstrip())
         return written
 
     def flush_partial(self) -> None:
@@ -105,7 +107,9 @@ def _patch_torch(recorder: Recorder) -> None:
         original_init(self, *args, **kwargs)
 
     Optimizer.__init__ = optimizer_init  # type: ignore[method-assign]
-    register_optimizer_step_post_hook(lambda optimizer, args, kwargs: recorder.on_optimizer_step(optimizer))
+    register_optimizer_step_post_hook(
+        lambda optimizer, args, kwargs: recorder.on_optimizer_step(optimizer)
+    )
 
     original_next = _BaseDataLoaderIter.__next__
 
@@ -116,7 +120,9 @@ def _patch_torch(recorder: Recorder) -> None:
 
     _BaseDataLoaderIter.__next__ = next_batch  # type: ignore[method-assign]
 
-    def remember_module(module: Any, args: Any) -> None:  # returns None: the call's inputs stay as they are
+    def remember_module(
+        module: Any, args: Any
+    ) -> None:  # returns None: the call's inputs stay as they are
         recorder.modules.setdefault(id(module), module)
 
     torch.nn.modules.module.register_module_forward_pre_hook(remember_module)
@@ -137,7 +143,9 @@ def _seed_plan(path: str | None) -> tuple[list[list[str]], bool]:
     companions: dict[str, Any] = {}
     for event in seeds:
         if event.get("generator") == "torch":
-            plan.append(sorted(name for name, value in companions.items() if value == event.get("seed")))
+            plan.append(
+                sorted(name for name, value in companions.items() if value == event.get("seed"))
+            )
             companions = {}
         else:
             companions[str(event.get("generator"))] = event.get("seed")
@@ -156,7 +164,10 @@ def _seed_workers_like_lightning(recorder: Recorder) -> None:
     def iterate(self: Any) -> Any:
         if self.num_workers > 0 and self.worker_init_fn is None:
             self.worker_init_fn = partial(pl_worker_init_function, rank=0)
-            note = "gave the original's DataLoader workers Lightning's worker seeding, as seed_everything(workers=True) does"
+            note = (
+                "gave the original's DataLoader workers Lightning's worker seeding, as "
+                "seed_everything(workers=True) does"
+            )
             if note not in recorder.notes:
                 recorder.notes.append(note)
         return original_iter(self)

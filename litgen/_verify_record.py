@@ -108,7 +108,7 @@ class Recorder:
             return
         self.lines.append({"text": text[:MAX_LINE_CHARS], "phase": self.phase})
 
-    # -- the end ------------------------------------------------------------------------------------
+    # -- the end -----------------------------------------------------------------------------------
 
     def parameters(self) -> list[Any]:
         """The trained parameters: every optimizer's, in step order; else those of the modules called."""
@@ -131,18 +131,22 @@ class Recorder:
         if self.snapshot is None or len(self.snapshot) != len(params):
             self.snapshot = [param.detach().clone() for param in params]
         else:
-            for copy, param in zip(self.snapshot, params):
+            for copy, param in zip(self.snapshot, params, strict=True):
                 copy.copy_(param.detach())
 
     def compute_params(self) -> None:
         if self.params is not None:
             return
         params = self.parameters()
-        values = self.snapshot if self.snapshot is not None and len(self.snapshot) == len(params) else params
+        values = (
+            self.snapshot
+            if self.snapshot is not None and len(self.snapshot) == len(params)
+            else params
+        )
         names = self._parameter_names()
         self.params = [
             {"name": names.get(id(param), f"#{index}"), **param_checksum(value)}
-            for index, (param, value) in enumerate(zip(params, values))
+            for index, (param, value) in enumerate(zip(params, values, strict=True))
         ]
 
     def _root_modules(self) -> list[Any]:
@@ -175,7 +179,8 @@ class Recorder:
             "lines": self.lines,
             "lines_dropped": self.lines_dropped,
             "seeds": self.seeds,
-            # seed_everything(workers=True) makes Lightning give DataLoader workers its own init function
+            # seed_everything(workers=True) makes Lightning give DataLoader workers its own init
+            # function
             "seed_workers": os.environ.get("PL_SEED_WORKERS") == "1",
             "notes": self.notes,
         }
@@ -193,7 +198,11 @@ class Recorder:
 def loss_value(tensor: Any) -> float:
     """The number a backward() started from (a non-scalar's sum)."""
     detached = tensor.detach()
-    return float(detached.double().sum()) if detached.numel() != 1 else float(detached.double().reshape(()))
+    return (
+        float(detached.double().sum())
+        if detached.numel() != 1
+        else float(detached.double().reshape(()))
+    )
 
 
 def autograd_leaves(tensor: Any) -> list[Any]:
@@ -276,4 +285,7 @@ def _jsonable_seed(seed: Any) -> Any:
 
 def _is_wrapper(module: Any) -> bool:
     """Lightning modules and DDP-style wrappers hold the user's model; names come from the model."""
-    return any(cls.__name__ in ("LightningModule", "DistributedDataParallel", "DataParallel") for cls in type(module).__mro__)
+    return any(
+        cls.__name__ in ("LightningModule", "DistributedDataParallel", "DataParallel")
+        for cls in type(module).__mro__
+    )

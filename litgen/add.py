@@ -22,7 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from litgen.errors import UsageError
-from litgen.update import MergeReport, Project, merge_template_change, read_project, require_clean_git
+from litgen.update import (
+    MergeReport,
+    Project,
+    merge_template_change,
+    read_project,
+    require_clean_git,
+)
 
 DEFAULT_CONFIG = "configs/default.yaml"
 
@@ -41,7 +47,9 @@ def add_component(path: Path, component: str, options: Mapping[str, str]) -> Mer
     """Add COMPONENT to the litgen project at PATH; a UsageError if it is already there or cannot be added."""
     spec = COMPONENTS.get(component)
     if spec is None:
-        raise UsageError(f"unknown component '{component}'; litgen can add: {', '.join(COMPONENTS)}")
+        raise UsageError(
+            f"unknown component '{component}'; litgen can add: {', '.join(COMPONENTS)}"
+        )
     unknown = sorted(set(options) - set(spec.options))
     if unknown:
         takes = ", ".join(f"{key} ({text})" for key, text in spec.options.items()) or "no options"
@@ -83,10 +91,15 @@ def _add_logger(project: Project, options: Mapping[str, str]) -> MergeReport:
         raise UsageError(f"--data kind: expected csv or tensorboard, got '{kind}'")
     current = _require_question(project, "logger", "a logger")
     if current == kind:
-        raise UsageError(f"already has a {kind} logger (logger: {kind} in .copier-answers.yml)", path=project.root)
+        raise UsageError(
+            f"already has a {kind} logger (logger: {kind} in .copier-answers.yml)",
+            path=project.root,
+        )
     report = _reanswer(project, {"logger": kind})
     if current != "none":
-        report.notes.append(f"replaced the {current} logger: a project of template '{project.template}' has one logger")
+        report.notes.append(
+            f"replaced the {current} logger: a project of template '{project.template}' has one logger"
+        )
     return report
 
 
@@ -116,15 +129,23 @@ def _render_component(name: str, variables: Mapping[str, str]) -> dict[str, str]
     import jinja2
 
     environment = jinja2.Environment(
-        keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
     )
     folder = _components_root() / name
     rendered: dict[str, str] = {}
-    for source in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+    for source in sorted(
+        p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    ):
         relative = environment.from_string(source.relative_to(folder).as_posix()).render(variables)
         text = source.read_text(encoding="utf-8")
         if relative.endswith(".jinja"):
-            relative, text = relative.removesuffix(".jinja"), environment.from_string(text).render(variables)
+            relative, text = (
+                relative.removesuffix(".jinja"),
+                environment.from_string(text).render(variables),
+            )
         rendered[relative] = text
     return rendered
 
@@ -132,7 +153,10 @@ def _render_component(name: str, variables: Mapping[str, str]) -> dict[str, str]
 def _package(project: Project) -> str:
     package = str(project.answers.get("package_name", ""))
     if not package or not (project.root / "src" / package / "__init__.py").is_file():
-        raise UsageError(f"has no package src/{package or '<package_name>'}/ as its answers file says", path=project.root)
+        raise UsageError(
+            f"has no package src/{package or '<package_name>'}/ as its answers file says",
+            path=project.root,
+        )
     return package
 
 
@@ -183,12 +207,16 @@ def _snake_case(name: str) -> str:
 def _add_callback(project: Project, options: Mapping[str, str]) -> MergeReport:
     class_name = options.get("name", "EpochTimer")
     if not re.fullmatch(r"[A-Z][A-Za-z0-9]*", class_name) or keyword.iskeyword(class_name):
-        raise UsageError(f"--data name: expected a class name in CamelCase such as EpochTimer, got '{class_name}'")
+        raise UsageError(
+            f"--data name: expected a class name in CamelCase such as EpochTimer, got '{class_name}'"
+        )
     module = _snake_case(class_name)
     if keyword.iskeyword(module):
         raise UsageError(
             f"--data name: '{class_name}' would live in {module}.py, and `{module}` is a Python keyword "
-            "that cannot be imported; choose another name, such as {class_name}Callback".replace("{class_name}", class_name)
+            "that cannot be imported; choose another name, such as {class_name}Callback".replace(
+                "{class_name}", class_name
+            )
         )
     package, config_path = _package(project), _config_path(project)
     class_path = f"{package}.{module}.{class_name}"
@@ -197,9 +225,16 @@ def _add_callback(project: Project, options: Mapping[str, str]) -> MergeReport:
         config_text = config.read_text(encoding="utf-8") if config.is_file() else None
     except (OSError, UnicodeDecodeError) as error:
         raise UsageError(f"cannot read it as UTF-8 text: {error}", path=config) from None
-    if config_text is not None and re.search(rf"class_path:\s*['\"]?{re.escape(class_path)}\b", config_text):
+    if config_text is not None and re.search(
+        rf"class_path:\s*['\"]?{re.escape(class_path)}\b", config_text
+    ):
         raise UsageError(f"already registers {class_path} in {config_path}", path=project.root)
-    variables = {"package_name": package, "module": module, "class_name": class_name, "config_path": config_path}
+    variables = {
+        "package_name": package,
+        "module": module,
+        "class_name": class_name,
+        "config_path": config_path,
+    }
     report = MergeReport(project.root, project.template, project.commit, project.commit)
     entry = [
         f"# {class_name}: added by `litgen add callback` (src/{package}/{module}.py)",
@@ -207,7 +242,11 @@ def _add_callback(project: Project, options: Mapping[str, str]) -> MergeReport:
         "  init_args:",
         "    log_name: epoch_seconds",
     ]
-    edited = append_list_item(config_text, ("trainer", "callbacks"), entry) if config_text is not None else None
+    edited = (
+        append_list_item(config_text, ("trainer", "callbacks"), entry)
+        if config_text is not None
+        else None
+    )
     _write_new_files(project, _render_component("callback", variables), report)
     if edited is None:
         report.notes.append(
@@ -241,9 +280,16 @@ def _cli_classes(main_file: Path) -> tuple[str, str, str, str]:
     functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
     parameters = {arg.arg for arg in functions["main"].args.args} if "main" in functions else set()
     if not {"args", "run"} <= parameters:
-        raise UsageError("defines no main(args, run) building the LightningCLI; export's test needs one", path=main_file)
+        raise UsageError(
+            "defines no main(args, run) building the LightningCLI; export's test needs one",
+            path=main_file,
+        )
     for node in ast.walk(functions["main"]):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id.endswith("CLI"):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id.endswith("CLI")
+        ):
             keywords = {kw.arg: kw.value for kw in node.keywords}
             given = [*node.args[:2], keywords.get("model_class"), keywords.get("datamodule_class")]
             names = [value.id for value in given if isinstance(value, ast.Name)]
@@ -260,7 +306,9 @@ def _add_export(project: Project, options: Mapping[str, str]) -> MergeReport:
     package = _package(project)
     if (project.root / "scripts" / "export.py").exists():
         raise UsageError("already has scripts/export.py", path=project.root)
-    model_module, model_class, data_module, data_class = _cli_classes(project.root / "src" / package / "__main__.py")
+    model_module, model_class, data_module, data_class = _cli_classes(
+        project.root / "src" / package / "__main__.py"
+    )
     variables = {
         "package_name": package,
         "project_name": str(project.answers.get("project_name", package)),
@@ -272,11 +320,13 @@ def _add_export(project: Project, options: Mapping[str, str]) -> MergeReport:
     }
     report = MergeReport(project.root, project.template, project.commit, project.commit)
     _write_new_files(project, _render_component("export", variables), report)
-    report.notes.append("export a checkpoint: python scripts/export.py CKPT [--format export|torchscript]")
+    report.notes.append(
+        "export a checkpoint: python scripts/export.py CKPT [--format export|torchscript]"
+    )
     return report
 
 
-# --- text-level YAML editing (keeps comments and layout; no round-trip YAML library is installed) --
+# --- text-level YAML editing (keeps comments and layout; no round-trip YAML library installed) ---
 
 
 def _indent(line: str) -> int:
@@ -339,7 +389,9 @@ def append_list_item(text: str, keys: tuple[str, str], item: list[str]) -> str |
         if value:  # `callbacks: []` becomes a block list
             lines[inner] = f"{' ' * child_indent}{keys[1]}:\n"
         at = _block_end(lines, inner, child_indent)
-        first_item = next((i for i in range(inner + 1, at) if lines[i].lstrip().startswith("- ")), None)
+        first_item = next(
+            (i for i in range(inner + 1, at) if lines[i].lstrip().startswith("- ")), None
+        )
         if first_item is not None:
             item_indent = _indent(lines[first_item])
         block = []
@@ -349,7 +401,10 @@ def append_list_item(text: str, keys: tuple[str, str], item: list[str]) -> str |
         before, after = yaml.safe_load(text), yaml.safe_load(new_text)
         expected = copy.deepcopy(before)
         section = expected[keys[0]]
-        section[keys[1]] = [*(section.get(keys[1]) or []), yaml.safe_load("".join(f"{line}\n" for line in item))[0]]
+        section[keys[1]] = [
+            *(section.get(keys[1]) or []),
+            yaml.safe_load("".join(f"{line}\n" for line in item))[0],
+        ]
     except (yaml.YAMLError, TypeError, AttributeError, KeyError):
         return None
     return new_text if after == expected else None
@@ -358,14 +413,33 @@ def append_list_item(text: str, keys: tuple[str, str], item: list[str]) -> str |
 COMPONENTS: dict[str, Component] = {
     component.name: component
     for component in (
-        Component("logger", "an experiment logger (the template's logger question)",
-                  {"kind": "csv or tensorboard (default csv)"}, _add_logger),
-        Component("callback", "a custom Callback with state_key and its test, registered in the config",
-                  {"name": "class name, default EpochTimer"}, _add_callback),
-        Component("slurm", "scripts/train.sbatch for multi-node training (the template's slurm question)",
-                  {"devices": "devices per node, if the project has auto", "num_nodes": "number of nodes",
-                   "strategy": "ddp, fsdp, ... (several nodes need one)"}, _add_slurm),
-        Component("export", "scripts/export.py: checkpoint -> torch.export or TorchScript, with an equivalence test",
-                  {}, _add_export),
+        Component(
+            "logger",
+            "an experiment logger (the template's logger question)",
+            {"kind": "csv or tensorboard (default csv)"},
+            _add_logger,
+        ),
+        Component(
+            "callback",
+            "a custom Callback with state_key and its test, registered in the config",
+            {"name": "class name, default EpochTimer"},
+            _add_callback,
+        ),
+        Component(
+            "slurm",
+            "scripts/train.sbatch for multi-node training (the template's slurm question)",
+            {
+                "devices": "devices per node, if the project has auto",
+                "num_nodes": "number of nodes",
+                "strategy": "ddp, fsdp, ... (several nodes need one)",
+            },
+            _add_slurm,
+        ),
+        Component(
+            "export",
+            "scripts/export.py: checkpoint -> torch.export or TorchScript, with an equivalence test",
+            {},
+            _add_export,
+        ),
     )
 }

@@ -29,10 +29,14 @@ class TemplateInfo:
     description: str
     questions: list[str]
     multiselect: frozenset[str] = frozenset()
-    types: Mapping[str, str] = field(default_factory=dict)  # question -> copier type (str, int, float, bool, ...)
-    choices: Mapping[str, list[Any]] = field(default_factory=dict)  # question -> the values it accepts
-    defaults: Mapping[str, Any] = field(default_factory=dict)  # question -> its default (may be a Jinja template)
-    preset: Mapping[str, str] = field(default_factory=dict)  # answers the name fixes, e.g. {"task": "gan"}
+    # question -> copier type (str, int, float, bool, ...)
+    types: Mapping[str, str] = field(default_factory=dict)
+    # question -> the values it accepts
+    choices: Mapping[str, list[Any]] = field(default_factory=dict)
+    # question -> its default (may be a Jinja template)
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    # answers the name fixes, e.g. {"task": "gan"}
+    preset: Mapping[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,14 +69,17 @@ def read_copier_yml(template_dir: Path) -> dict[str, Any]:
     import yaml
 
     config_file = template_dir / "copier.yml"
-    # libyaml's loader when PyYAML was built with it: the pure-Python one costs ~10 ms per template here
+    # libyaml's loader when PyYAML was built with it: the pure-Python one costs ~10 ms per template
+    # here
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         loaded = yaml.load(config_file.read_text(encoding="utf-8"), Loader=loader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) or "not valid YAML"
-        raise UsageError(f"is not valid YAML: {problem}", path=config_file, line=mark.line + 1 if mark else None) from None
+        raise UsageError(
+            f"is not valid YAML: {problem}", path=config_file, line=mark.line + 1 if mark else None
+        ) from None
     except (OSError, UnicodeDecodeError) as error:
         raise UsageError(f"cannot read it: {error}", path=config_file) from None
     if not isinstance(loaded, dict):
@@ -83,7 +90,9 @@ def read_copier_yml(template_dir: Path) -> dict[str, Any]:
 def _choice_values(choices: Any) -> list[Any]:
     """copier's choices as the values an answer may take: a list, or a mapping of label -> value."""
     if isinstance(choices, dict):
-        values = [value.get("value") if isinstance(value, dict) else value for value in choices.values()]
+        values = [
+            value.get("value") if isinstance(value, dict) else value for value in choices.values()
+        ]
         return [value[0] if isinstance(value, list) and value else value for value in values]
     return list(choices) if isinstance(choices, list) else [choices]
 
@@ -100,12 +109,14 @@ def _render(text: Any, context: Mapping[str, Any]) -> Any:
         return text
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _compiled(text: str) -> Any:
     """TEXT compiled once: every task's listing renders the same questions' Jinja strings."""
     import jinja2
 
-    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    environment = jinja2.Environment(
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
+    )
     return environment.from_string(text)
 
 
@@ -122,31 +133,59 @@ def _task_choices(spec: Mapping[str, Any], context: Mapping[str, Any]) -> list[A
     return _choice_values(allowed)
 
 
-def _info(template_dir: Path, name: str, config: Mapping[str, Any], preset: Mapping[str, str]) -> TemplateInfo:
+def _info(
+    template_dir: Path, name: str, config: Mapping[str, Any], preset: Mapping[str, str]
+) -> TemplateInfo:
     description_file = template_dir / "DESCRIPTION"
-    description = description_file.read_text(encoding="utf-8").strip() if description_file.exists() else ""
+    description = (
+        description_file.read_text(encoding="utf-8").strip() if description_file.exists() else ""
+    )
     # copier treats every key that does not start with "_" as a question; a preset one is not asked.
     questions = [key for key in config if not key.startswith("_") and key not in preset]
     specs = {key: config[key] for key in questions if isinstance(config[key], dict)}
     if preset:
         description = _render(_task_label(config, preset[TASK_QUESTION]), preset)
-        # A question the task does not ask (`when` false), or a computed value, is not one of its questions.
-        questions = [key for key in questions if key not in specs or _render(specs[key].get("when", True), preset)
-                     not in (False, "false", "False", "")]
+        # A question the task does not ask (`when` false), or a computed value, is not one of its
+        # questions.
+        questions = [
+            key
+            for key in questions
+            if key not in specs
+            or _render(specs[key].get("when", True), preset) not in (False, "false", "False", "")
+        ]
         specs = {key: spec for key, spec in specs.items() if key in questions}
     multiselect = frozenset(key for key, spec in specs.items() if spec.get("multiselect"))
     types = {key: str(spec.get("type", "str")) for key, spec in specs.items()}
-    choices = {key: _task_choices(spec, preset) for key, spec in specs.items() if spec.get("choices")}
+    choices = {
+        key: _task_choices(spec, preset) for key, spec in specs.items() if spec.get("choices")
+    }
     defaults = {key: spec.get("default") for key, spec in specs.items() if "default" in spec}
     if preset:  # a default that depends only on the task is shown as its value for this task
-        defaults = {key: _typed(_render(value, preset), types[key]) for key, value in defaults.items()}
-    defaults.update({key: config[key] for key in questions if key not in specs})  # `question: default` shorthand
-    return TemplateInfo(name, template_dir, description, questions, multiselect, types, choices, defaults, dict(preset))
+        defaults = {
+            key: _typed(_render(value, preset), types[key]) for key, value in defaults.items()
+        }
+    # `question: default` shorthand
+    defaults.update({key: config[key] for key in questions if key not in specs})
+    return TemplateInfo(
+        name,
+        template_dir,
+        description,
+        questions,
+        multiselect,
+        types,
+        choices,
+        defaults,
+        dict(preset),
+    )
 
 
 def _typed(value: Any, kind: str) -> Any:
     """A rendered default as the question's type (Jinja renders text); unchanged if it does not convert."""
-    converters: dict[str, Any] = {"int": int, "float": float, "bool": lambda text: text.lower() == "true"}
+    converters: dict[str, Any] = {
+        "int": int,
+        "float": float,
+        "bool": lambda text: text.lower() == "true",
+    }
     if not isinstance(value, str) or kind not in converters or "{" in value:
         return value
     try:
@@ -157,13 +196,21 @@ def _typed(value: Any, kind: str) -> Any:
 
 def _task_label(config: Mapping[str, Any], task: str) -> str:
     choices = config[TASK_QUESTION]["choices"]
-    return next(label for label, value in choices.items() if value == task) if isinstance(choices, dict) else task
+    return (
+        next(label for label, value in choices.items() if value == task)
+        if isinstance(choices, dict)
+        else task
+    )
 
 
 def tasks_of(config: Mapping[str, Any]) -> list[str]:
     """The tasks a template serves through its ``task`` question (none for an ordinary template)."""
     spec = config.get(TASK_QUESTION)
-    return [str(task) for task in _choice_values(spec["choices"])] if isinstance(spec, dict) and spec.get("choices") else []
+    return (
+        [str(task) for task in _choice_values(spec["choices"])]
+        if isinstance(spec, dict) and spec.get("choices")
+        else []
+    )
 
 
 def _shipped_infos(template_dir: Path) -> list[TemplateInfo]:
@@ -217,7 +264,9 @@ def find_template(name: str) -> TemplateInfo:
             folder, config = task
             return _info(folder, name, config, {TASK_QUESTION: name})
     names = ", ".join(info.name for info in list_templates()) or "none"
-    raise UsageError(f"unknown template '{name}'; available templates: {names} (or a folder with a copier.yml)")
+    raise UsageError(
+        f"unknown template '{name}'; available templates: {names} (or a folder with a copier.yml)"
+    )
 
 
 def shipped_folder(name: str) -> Path | None:

@@ -19,7 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from litgen._events import EventReader, parse_event
-from litgen._probe import kill_process_group  # a torch-free module; only its main() imports Lightning
+
+# a torch-free module; only its main() imports Lightning
+from litgen._probe import (
+    kill_process_group,
+)
 from litgen._proctree import kill_descendants
 from litgen.check_targets import EXPECTED_TARGET, CheckTarget, resolve_target
 from litgen.errors import UsageError
@@ -31,7 +35,8 @@ GRACE_S = 10.0  # the outer safety net fires this long after the probe should ha
 # Defaults for every Trainer the program builds (Lightning reads PL_TRAINER_<ARG>); the probe also
 # forces them as keyword arguments, because explicit arguments win over these (and a Trainer
 # subclass reads PL_<SUBCLASS>_* instead). No PL_TRAINER_LOGGER / ENABLE_CHECKPOINTING: fast_dev_run
-# already suppresses both, and turning them off breaks programs (see _probe_trainer.force_cpu_fast_dev_run).
+# already suppresses both, and turning them off breaks programs (see
+# _probe_trainer.force_cpu_fast_dev_run).
 FORCED_ENV = {
     "PL_TRAINER_FAST_DEV_RUN": "1",
     "PL_TRAINER_ACCELERATOR": "cpu",
@@ -94,12 +99,16 @@ def check_programs(
     """
     if not 0 < timeout < math.inf:
         raise UsageError(f"--timeout must be a positive number of seconds, got {timeout:g}")
-    targets = [resolve_target(Path(path), script_args) for path in paths]  # every usage error before any run
+    targets = [
+        resolve_target(Path(path), script_args) for path in paths
+    ]  # every usage error before any run
     if not targets:
         raise UsageError(f"nothing to check; expected {EXPECTED_TARGET}")
     with scratch_folder("litgen-check-") as scratch:
         extras = [{"cpu_map": cpu_map} for _ in targets]
-        return run_probe(targets, timeout=timeout, scratch=scratch, extras=extras, progress=progress)
+        return run_probe(
+            targets, timeout=timeout, scratch=scratch, extras=extras, progress=progress
+        )
 
 
 def run_probe(
@@ -137,7 +146,9 @@ def read_report(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     counters = ("trainers", "train_batches", "val_batches")
-    if not isinstance(report, dict) or not all(isinstance(report.get(key), int) for key in counters):
+    if not isinstance(report, dict) or not all(
+        isinstance(report.get(key), int) for key in counters
+    ):
         return None
     return report
 
@@ -154,7 +165,12 @@ def read_output_tail(path: Path, lines: int = OUTPUT_TAIL_LINES) -> str:
 
 
 def judge(
-    given: Path, *, end: dict[str, Any], report: dict[str, Any] | None, output_tail: str, timeout: float
+    given: Path,
+    *,
+    end: dict[str, Any],
+    report: dict[str, Any] | None,
+    output_tail: str,
+    timeout: float,
 ) -> CheckResult:
     """Turn the probe's end event and report for one program into a verdict with a one-line reason."""
     report = report or {}
@@ -172,9 +188,15 @@ def judge(
     )
     survivors = [int(pid) for pid in end.get("survivors") or ()]
     if survivors:
-        result.notes.append("could not kill these processes the program started: " + ", ".join(map(str, survivors)))
+        result.notes.append(
+            "could not kill these processes the program started: " + ", ".join(map(str, survivors))
+        )
     if result.timed_out:
-        tree = "process tree killed" if not survivors else "process tree killed, except the processes noted"
+        tree = (
+            "process tree killed"
+            if not survivors
+            else "process tree killed, except the processes noted"
+        )
         result.reason = f"timed out after {timeout:g} s ({tree})"
     elif end.get("failure"):
         result.reason = str(end["failure"])
@@ -184,7 +206,9 @@ def judge(
         detail = report.get("exception") or _last_line(output_tail)
         result.reason = f"exited with code {result.exit_code}" + (f": {detail}" if detail else "")
     elif not report:
-        result.reason = "the check process left no report, so it cannot tell whether a training step ran"
+        result.reason = (
+            "the check process left no report, so it cannot tell whether a training step ran"
+        )
     elif result.trainers == 0:
         result.reason = "no Lightning Trainer was created"
     elif result.train_batches == 0:
@@ -233,13 +257,17 @@ class _ProbeSession:
         self.deadline = time.monotonic() + IMPORT_ALLOWANCE_S + len(targets) * (timeout + GRACE_S)
         self.specs = [self._spec(index, target) for index, target in enumerate(targets)]
         self.results: dict[int, CheckResult] = {}
-        self.running: tuple[int, int] | None = None  # (target index, process group) of the child now running
+        self.running: tuple[int, int] | None = (
+            None  # (target index, process group) of the child now running
+        )
 
     def _spec(self, index: int, target: CheckTarget) -> dict[str, Any]:
         folder = self.scratch / str(index)
         cwd = folder / "cwd"  # reports and output live beside, not inside, the program's cwd
         cwd.mkdir(parents=True)
-        sys_path = [*target.sys_path, str(cwd)] if target.kind == "module" else list(target.sys_path)
+        sys_path = (
+            [*target.sys_path, str(cwd)] if target.kind == "module" else list(target.sys_path)
+        )
         return {
             "index": index,
             "kind": target.kind,
@@ -304,8 +332,8 @@ class _ProbeSession:
             with EventReader(process.stdout.fileno()) as lines:
                 self._follow(lines, pending)
         finally:
-            # Its descendants first, while it is alive to adopt their orphans (it is their subreaper);
-            # before wait(): the pid cannot have been reused yet.
+            # Its descendants first, while it is alive to adopt their orphans (it is their
+            # subreaper); before wait(): the pid cannot have been reused yet.
             kill_descendants(process.pid)
             kill_process_group(process.pid)
             if self.running is not None:
@@ -327,22 +355,34 @@ class _ProbeSession:
                 line = lines.next_line(timeout=phase_deadline - time.monotonic())
             except TimeoutError:
                 if self.running is not None:  # the probe failed to enforce the timeout itself
-                    self._settle(self.running[0], {"timed_out": True, "elapsed_s": self.timeout + GRACE_S})
+                    self._settle(
+                        self.running[0], {"timed_out": True, "elapsed_s": self.timeout + GRACE_S}
+                    )
                     return
                 if time.monotonic() >= self.deadline:
-                    self._fail_all(pending, f"timed out after {self.timeout:g} s (process tree killed)")
+                    self._fail_all(
+                        pending, f"timed out after {self.timeout:g} s (process tree killed)"
+                    )
                 elif not any(index in self.results for index in pending):
-                    self._fail_all(pending, f"importing Lightning took over {IMPORT_ALLOWANCE_S:g} s")
+                    self._fail_all(
+                        pending, f"importing Lightning took over {IMPORT_ALLOWANCE_S:g} s"
+                    )
                 return
             if line is None:  # the probe exited
                 if self.running is not None:
-                    self._settle(self.running[0], {"failure": "the check process died while this program ran"})
+                    self._settle(
+                        self.running[0],
+                        {"failure": "the check process died while this program ran"},
+                    )
                 return
             event = parse_event(line)
             now = time.monotonic()
             kind = event.get("event")
             if kind == "import-failed":
-                self._fail_all(pending, f"could not import Lightning with {sys.executable}: {event.get('error')}")
+                self._fail_all(
+                    pending,
+                    f"could not import Lightning with {sys.executable}: {event.get('error')}",
+                )
             elif kind == "start":
                 self.running = (int(event["index"]), int(event["pgid"]))
                 phase_deadline = min(now + self.timeout + GRACE_S, self.deadline)
@@ -352,7 +392,11 @@ class _ProbeSession:
                 self._settle(index, event)
                 self.running = None
                 phase_deadline = min(now + GRACE_S, self.deadline)
-                self.progress(f"finished {self.targets[index].given} in {float(event.get('elapsed_s') or 0):.1f} s")
+                self.progress(
+                    f"finished {self.targets[index].given} in {float(event.get('elapsed_s') or 0):.1f} s"
+                )
             elif kind == "ready":
                 phase_deadline = min(now + GRACE_S, self.deadline)
-                self.progress(f"imported Lightning in {float(event.get('import_s') or 0):.1f} s (shared by every program)")
+                self.progress(
+                    f"imported Lightning in {float(event.get('import_s') or 0):.1f} s (shared by every program)"
+                )

@@ -1,4 +1,4 @@
-"""`litgen check --deep`: the fast_dev_run check, then a short real fit, checkpoint loading, resume, determinism and DDP."""
+"""`litgen check --deep`: fast_dev_run, then a short real fit, checkpoint loading, resume, determinism and DDP."""
 
 # Never import torch or lightning here. The programs run in check's probe (litgen/check.py) with the
 # litgen/_probe_deep.py plugin, which runs the sub-checks inside each program right after its first
@@ -35,7 +35,12 @@ class SubCheck:
     elapsed_s: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "status": self.status, "reason": self.reason, "elapsed_s": round(self.elapsed_s, 3)}
+        return {
+            "name": self.name,
+            "status": self.status,
+            "reason": self.reason,
+            "elapsed_s": round(self.elapsed_s, 3),
+        }
 
 
 @dataclass(frozen=True)
@@ -104,9 +109,17 @@ def deep_check_programs(
             }
             extras.append({"cpu_map": cpu_map, "plugin": PLUGIN, "plugin_options": options})
         results = run_probe(
-            targets, timeout=timeout, scratch=scratch / "probe", extras=extras, cleanup_dir=scratch, progress=progress
+            targets,
+            timeout=timeout,
+            scratch=scratch / "probe",
+            extras=extras,
+            cleanup_dir=scratch,
+            progress=progress,
         )
-        return [judge_deep(result, read_deep_report(path), timeout=timeout) for result, path in zip(results, reports)]
+        return [
+            judge_deep(result, read_deep_report(path), timeout=timeout)
+            for result, path in zip(results, reports, strict=True)
+        ]
 
 
 def read_deep_report(path: Path) -> dict[str, Any] | None:
@@ -121,24 +134,45 @@ def read_deep_report(path: Path) -> dict[str, Any] | None:
 
 
 def _entry(raw: Any) -> SubCheck | None:
-    if not isinstance(raw, dict) or raw.get("name") not in SUBCHECKS or raw.get("status") not in STATUSES:
+    if (
+        not isinstance(raw, dict)
+        or raw.get("name") not in SUBCHECKS
+        or raw.get("status") not in STATUSES
+    ):
         return None
-    return SubCheck(str(raw["name"]), str(raw["status"]), str(raw.get("reason") or ""), float(raw.get("elapsed_s") or 0.0))
+    return SubCheck(
+        str(raw["name"]),
+        str(raw["status"]),
+        str(raw.get("reason") or ""),
+        float(raw.get("elapsed_s") or 0.0),
+    )
 
 
 def judge_deep(base: CheckResult, report: dict[str, Any] | None, *, timeout: float) -> DeepResult:
     """Combine the probe's verdict on a program with the sub-check results its plugin recorded."""
     report = report or {"subchecks": []}
-    recorded = {entry.name: entry for entry in map(_entry, report["subchecks"]) if entry is not None}
+    recorded = {
+        entry.name: entry for entry in map(_entry, report["subchecks"]) if entry is not None
+    }
     running = report.get("running") if report.get("running") in SUBCHECKS else None
     checks: dict[str, SubCheck] = {}
     fdr = recorded.get("fast_dev_run")
     if base.ok:
-        checks["fast_dev_run"] = SubCheck("fast_dev_run", "pass", _fast_dev_run_summary(base), fdr.elapsed_s if fdr else base.elapsed_s)
+        checks["fast_dev_run"] = SubCheck(
+            "fast_dev_run",
+            "pass",
+            _fast_dev_run_summary(base),
+            fdr.elapsed_s if fdr else base.elapsed_s,
+        )
         if fdr is None:
-            checks["fit"] = SubCheck("fit", "fail", "the program never called Trainer.fit; the deep sub-checks run on the model and data of its first fit")
+            checks["fit"] = SubCheck(
+                "fit",
+                "fail",
+                "the program never called Trainer.fit; the deep sub-checks run on the model and data of its first fit",
+            )
     elif running not in (None, "fast_dev_run") and fdr is not None and fdr.status == "pass":
-        # the fast_dev_run fit passed; the child died (or ran out of time) in the middle of a deep sub-check
+        # the fast_dev_run fit passed; the child died (or ran out of time) in the middle of a deep
+        # sub-check
         checks["fast_dev_run"] = fdr
         why = (
             f"timed out: the program's --timeout of {timeout:g} s covers the fast_dev_run pass and every sub-check"
@@ -147,7 +181,9 @@ def judge_deep(base: CheckResult, report: dict[str, Any] | None, *, timeout: flo
         )
         checks[running] = SubCheck(running, "fail", why)
     else:
-        checks["fast_dev_run"] = SubCheck("fast_dev_run", "fail", base.reason, fdr.elapsed_s if fdr else base.elapsed_s)
+        checks["fast_dev_run"] = SubCheck(
+            "fast_dev_run", "fail", base.reason, fdr.elapsed_s if fdr else base.elapsed_s
+        )
     for name in SUBCHECKS:
         if name not in checks:
             checks[name] = recorded.get(name) or SubCheck(name, "skipped", _not_run_reason(checks))

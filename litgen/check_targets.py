@@ -11,7 +11,9 @@ from typing import Any
 
 from litgen.errors import UsageError
 
-EXPECTED_TARGET = "a .py script, or a folder made by `litgen new` (pyproject.toml with a [tool.litgen] table)"
+EXPECTED_TARGET = (
+    "a .py script, or a folder made by `litgen new` (pyproject.toml with a [tool.litgen] table)"
+)
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,9 @@ def resolve_target(path: Path, script_args: Sequence[str] = ()) -> CheckTarget:
         return _resolve_project(path, resolved, script_args)
     if not resolved.is_file() or resolved.suffix != ".py":
         raise UsageError(f"not a Python script; expected {EXPECTED_TARGET}", path=path)
-    arguments = [_resolve_argument(Path.cwd(), arg) for arg in script_args]  # the program runs elsewhere
+    arguments = [
+        _resolve_argument(Path.cwd(), arg) for arg in script_args
+    ]  # the program runs elsewhere
     source = _read_source(resolved, path)
     if _FABRIC.search(source) and not _TRAINER.search(source):
         raise UsageError(
@@ -43,10 +47,17 @@ def resolve_target(path: Path, script_args: Sequence[str] = ()) -> CheckTarget:
             "litgen check runs programs that train with a Lightning Trainer",
             path=path,
         )
-    if _LIGHTNING_CLI.search(source) and "run=False" not in source and not (arguments and arguments[0] in _CLI_SUBCOMMANDS):
+    if (
+        _LIGHTNING_CLI.search(source)
+        and "run=False" not in source
+        and not (arguments and arguments[0] in _CLI_SUBCOMMANDS)
+    ):
         if not any(arg in ("-h", "--help", "--print_config") for arg in arguments):
-            arguments.insert(0, "fit")  # what `python train.py` alone cannot do: LightningCLI needs a subcommand
-    return CheckTarget(path, "script", resolved, None, (str(resolved), *arguments), (str(resolved.parent),))
+            # what `python train.py` alone cannot do: LightningCLI needs a subcommand
+            arguments.insert(0, "fit")
+    return CheckTarget(
+        path, "script", resolved, None, (str(resolved), *arguments), (str(resolved.parent),)
+    )
 
 
 _FABRIC = re.compile(r"\bFabric\s*\(")
@@ -74,7 +85,8 @@ def _resolve_project(given: Path, root: Path, script_args: Sequence[str]) -> Che
     module = table.get("module")
     if not isinstance(module, str) or not all(part.isidentifier() for part in module.split(".")):
         raise UsageError(
-            '[tool.litgen] module must name the package run by `python -m`, e.g. module = "my_pkg"', path=pyproject
+            '[tool.litgen] module must name the package run by `python -m`, e.g. module = "my_pkg"',
+            path=pyproject,
         )
     check_args = table.get("check-args", [])
     if not isinstance(check_args, list) or not all(isinstance(arg, str) for arg in check_args):
@@ -102,7 +114,9 @@ def _load_toml(path: Path) -> dict[str, Any]:
         try:
             import tomli as tomllib  # type: ignore[no-redef]
         except ModuleNotFoundError:
-            raise UsageError("reading pyproject.toml needs Python 3.11+ or the tomli package", path=path) from None
+            raise UsageError(
+                "reading pyproject.toml needs Python 3.11+ or the tomli package", path=path
+            ) from None
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)

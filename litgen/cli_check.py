@@ -12,7 +12,10 @@ if TYPE_CHECKING:  # imported when a check runs, never on the --help path
     from litgen.check import CheckResult
     from litgen.check_deep import DeepResult
 
-CHECK_WHAT = {False: "one fast_dev_run batch", True: "fast_dev_run, then a short fit, resume and DDP"}
+CHECK_WHAT = {
+    False: "one fast_dev_run batch",
+    True: "fast_dev_run, then a short fit, resume and DDP",
+}
 
 
 def run_checks(
@@ -26,7 +29,12 @@ def run_checks(
     script_args: Sequence[str] = (),
 ) -> list[CheckResult] | list[DeepResult]:
     """Check PATHS with progress on stderr: CheckResults, or with DEEP the DeepResults of every sub-check."""
-    options: dict[str, Any] = {"timeout": timeout, "script_args": script_args, "cpu_map": cpu_map, "progress": progress_line}
+    options: dict[str, Any] = {
+        "timeout": timeout,
+        "script_args": script_args,
+        "cpu_map": cpu_map,
+        "progress": progress_line,
+    }
     if deep:
         from litgen.check_deep import deep_check_programs
 

@@ -22,7 +22,9 @@ def progress_line(line: str) -> None:
     typer.echo(f"litgen: {line}", err=True)
 
 
-def print_check_results(results: Sequence[CheckResult | DeepResult], *, verbose: bool = False) -> None:
+def print_check_results(
+    results: Sequence[CheckResult | DeepResult], *, verbose: bool = False
+) -> None:
     """PASS lines on stdout; FAIL lines, the failing output and notes on stderr (deep results as tables)."""
     from litgen.check_deep import DeepResult
 
@@ -54,7 +56,10 @@ def _print_deep(result: DeepResult, *, verbose: bool) -> None:
     width = max(len(check.name) for check in result.subchecks)
     for check in result.subchecks:
         took = f"{check.elapsed_s:5.1f} s" if check.status != "skipped" else "      -"
-        typer.echo(f"  {check.name:<{width}}  {check.status:<7}  {took}  {check.reason}", err=failed is not None)
+        typer.echo(
+            f"  {check.name:<{width}}  {check.status:<7}  {took}  {check.reason}",
+            err=failed is not None,
+        )
     tail = result.base.output_tail
     if tail and (verbose or (failed is not None and failed.name == "fast_dev_run")):
         typer.echo(tail.rstrip(), err=failed is not None)
@@ -68,9 +73,20 @@ def _print_deep_table(results: Sequence[DeepResult]) -> None:
     width = max(len(str(result.target)) for result in results)
     columns = [max(len(name), 7) for name in names]
     typer.echo("")
-    typer.echo("  ".join([f"{'program':<{width}}", *(f"{name:<{size}}" for name, size in zip(names, columns)), "time"]))
+    typer.echo(
+        "  ".join(
+            [
+                f"{'program':<{width}}",
+                *(f"{name:<{size}}" for name, size in zip(names, columns, strict=True)),
+                "time",
+            ]
+        )
+    )
     for result in results:
-        cells = [f"{check.status:<{size}}" for check, size in zip(result.subchecks, columns)]
+        cells = [
+            f"{check.status:<{size}}"
+            for check, size in zip(result.subchecks, columns, strict=False)
+        ]
         typer.echo("  ".join([f"{result.target!s:<{width}}", *cells, f"{result.elapsed_s:.1f} s"]))
 
 
@@ -85,7 +101,9 @@ def raise_if_failed(results: Sequence[CheckResult | DeepResult]) -> None:
     if isinstance(first, DeepResult):
         check = first.first_failure
         if check is not None and check.name != "fast_dev_run":
-            raise CheckFailed(f"failed the deep check at {check.name}: {check.reason}", path=first.target)
+            raise CheckFailed(
+                f"failed the deep check at {check.name}: {check.reason}", path=first.target
+            )
         reason = check.reason if check is not None else first.base.reason
     else:
         reason = first.reason
@@ -113,7 +131,10 @@ def raise_if_diverged(report: VerifyReport) -> None:
         first = report.first_difference
         detail = first.detail if first is not None else "they differ"
         step = f" at step {first.step}" if first is not None and first.step is not None else ""
-        raise Diverged(f"does not compute what {report.original} computes{step}: {detail}", path=report.converted)
+        raise Diverged(
+            f"does not compute what {report.original} computes{step}: {detail}",
+            path=report.converted,
+        )
 
 
 def next_steps(project: Path) -> list[str]:
@@ -124,5 +145,17 @@ def next_steps(project: Path) -> list[str]:
         target = resolve_target(project)
     except LitgenError:  # a custom template without a [tool.litgen] table: nothing to suggest
         return []
-    run = " ".join(["python", "-m", str(target.module), *(arg.replace(f"{project}/", "") for arg in target.argv[1:])])
-    return ["next:", f"  cd {project}", "  python -m pip install -e '.[dev]'   # or train from src/ with PYTHONPATH=src", f"  {run}"]
+    run = " ".join(
+        [
+            "python",
+            "-m",
+            str(target.module),
+            *(arg.replace(f"{project}/", "") for arg in target.argv[1:]),
+        ]
+    )
+    return [
+        "next:",
+        f"  cd {project}",
+        "  python -m pip install -e '.[dev]'   # or train from src/ with PYTHONPATH=src",
+        f"  {run}",
+    ]

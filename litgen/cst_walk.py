@@ -30,7 +30,9 @@ def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
             yield from (item for item in value if isinstance(item, cst.CSTNode))
 
 
-def walk(root: cst.CSTNode, enter: Callable[[cst.CSTNode], bool] | None = None) -> Iterator[cst.CSTNode]:
+def walk(
+    root: cst.CSTNode, enter: Callable[[cst.CSTNode], bool] | None = None
+) -> Iterator[cst.CSTNode]:
     """ROOT and every node below it, in source order; ENTER(node) False: not below that node."""
     stack = [root]
     while stack:
@@ -40,6 +42,8 @@ def walk(root: cst.CSTNode, enter: Callable[[cst.CSTNode], bool] | None = None) 
             stack.extend(reversed(list(_children(node))))
 
 
-def find(root: cst.CSTNode, node_type: type[NodeT], enter: Callable[[cst.CSTNode], bool] | None = None) -> Iterator[NodeT]:
+def find(
+    root: cst.CSTNode, node_type: type[NodeT], enter: Callable[[cst.CSTNode], bool] | None = None
+) -> Iterator[NodeT]:
     """The nodes of NODE_TYPE at or below ROOT, in source order."""
     return (node for node in walk(root, enter) if isinstance(node, node_type))

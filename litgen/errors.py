@@ -10,7 +10,9 @@ class LitgenError(Exception):
 
     exit_code: int = 2
 
-    def __init__(self, reason: str, *, path: Path | str | None = None, line: int | None = None) -> None:
+    def __init__(
+        self, reason: str, *, path: Path | str | None = None, line: int | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.path = path

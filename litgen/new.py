@@ -12,13 +12,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# Template lookup lives in litgen/catalog.py; its names are re-exported for `litgen templates` and callers.
-from litgen.catalog import DEFAULT_TEMPLATE, TemplateInfo, find_template, list_templates, templates_root
+# Template lookup lives in litgen/catalog.py; its names are re-exported for `litgen templates` and
+# callers.
+from litgen.catalog import (
+    DEFAULT_TEMPLATE,
+    TemplateInfo,
+    find_template,
+    list_templates,
+    templates_root,
+)
 from litgen.errors import UsageError
 from litgen.scratch import make_scratch
 
-__all__ = ["DEFAULT_TEMPLATE", "CreatedProject", "TemplateInfo", "create_project", "find_template", "list_templates",
-           "parse_data_pairs", "templates_root"]
+__all__ = [
+    "DEFAULT_TEMPLATE",
+    "CreatedProject",
+    "TemplateInfo",
+    "create_project",
+    "find_template",
+    "list_templates",
+    "parse_data_pairs",
+    "templates_root",
+]
 
 
 @dataclass
@@ -87,7 +102,9 @@ def _normalise_answers(info: TemplateInfo, answers: Mapping[str, str]) -> dict[s
         except yaml.YAMLError:
             parsed = None
         if not isinstance(parsed, list):
-            raise UsageError(f"--data {key}: expected a comma-separated list such as a,b (or [a, b]), got '{value}'")
+            raise UsageError(
+                f"--data {key}: expected a comma-separated list such as a,b (or [a, b]), got '{value}'"
+            )
     return normalised
 
 
@@ -100,15 +117,21 @@ def _check_destination(dest: Path, force: bool) -> None:
         if dest.exists() and not dest.is_dir():
             raise UsageError("exists and is not a folder", path=dest)
         if dest.is_dir() and not _is_empty_dir(dest) and not force:
-            raise UsageError("is not empty; choose a new folder or pass --force (your files are kept)", path=dest)
-        blocking = next((parent for parent in dest.parents if parent.exists() and not parent.is_dir()), None)
+            raise UsageError(
+                "is not empty; choose a new folder or pass --force (your files are kept)", path=dest
+            )
+        blocking = next(
+            (parent for parent in dest.parents if parent.exists() and not parent.is_dir()), None
+        )
     except OSError as error:  # a name too long, a folder we may not read
         raise UsageError(f"cannot use it: {error.strerror or error}", path=dest) from None
     if blocking is not None:
         raise UsageError(f"cannot create it: {blocking} is a file, not a folder", path=dest)
 
 
-def _render(info: TemplateInfo, target: Path, answers: Mapping[str, str], use_defaults: bool) -> None:
+def _render(
+    info: TemplateInfo, target: Path, answers: Mapping[str, str], use_defaults: bool
+) -> None:
     """Run copier into TARGET (a fresh scratch folder), turning its complaints into UsageError."""
     import copier
     import jinja2
@@ -116,13 +139,18 @@ def _render(info: TemplateInfo, target: Path, answers: Mapping[str, str], use_de
     from copier.errors import CopierAnswersInterrupt, CopierError
 
     if not use_defaults and not sys.stdin.isatty():
-        raise UsageError("no terminal to ask the template's questions on; pass --defaults (and --data KEY=VALUE)")
+        raise UsageError(
+            "no terminal to ask the template's questions on; pass --defaults (and --data KEY=VALUE)"
+        )
 
     def run(into: Path, data: Mapping[str, Any], defaults: bool) -> None:
         copier.run_copy(
             str(info.path),
             into,
-            data={**data, **info.preset},  # e.g. task: gan, for a template that is a task of a shared one
+            data={
+                **data,
+                **info.preset,
+            },  # e.g. task: gan, for a template that is a task of a shared one
             defaults=defaults,
             unsafe=False,
             quiet=True,
@@ -140,18 +168,31 @@ def _render(info: TemplateInfo, target: Path, answers: Mapping[str, str], use_de
             run(target, _given_answers(info, asked), defaults=True)
     except CopierAnswersInterrupt:
         raise KeyboardInterrupt from None  # Ctrl-C at a question: the CLI says "interrupted", exit 130
-    except jinja2.TemplateError as error:  # a broken template: name the file and line when Jinja knows them
+    except (
+        jinja2.TemplateError
+    ) as error:  # a broken template: name the file and line when Jinja knows them
         where = getattr(error, "filename", None) or info.path
-        raise UsageError(f"template '{info.name}' cannot be rendered: {error}", path=where, line=getattr(error, "lineno", None)) from error
+        raise UsageError(
+            f"template '{info.name}' cannot be rendered: {error}",
+            path=where,
+            line=getattr(error, "lineno", None),
+        ) from error
     except yaml.YAMLError as error:
-        raise UsageError(f"template '{info.name}' holds invalid YAML: {' '.join(str(error).split())}", path=info.path) from error
+        raise UsageError(
+            f"template '{info.name}' holds invalid YAML: {' '.join(str(error).split())}",
+            path=info.path,
+        ) from error
     except OSError as error:  # a read-only or full disk while copier writes the scratch copy
-        raise UsageError(f"cannot write the project: {error.strerror or error}", path=target) from error
+        raise UsageError(
+            f"cannot write the project: {error.strerror or error}", path=target
+        ) from error
     except (CopierError, ValueError, TypeError) as error:
-        # copier reports a refused or uncastable answer as ValueError/TypeError with the validator's text
+        # copier reports a refused or uncastable answer as ValueError/TypeError with the validator's
+        # text
         reason = " ".join(str(error).split()) or type(error).__name__
         raise UsageError(f"template '{info.name}': {reason}") from error
-    # A shipped template is recorded as `litgen:<name>` at a git tag of its content, so `litgen update` can merge later versions.
+    # A shipped template is recorded as `litgen:<name>` at a git tag of its content, so `litgen
+    # update` can merge later versions.
     from litgen.template_source import pin_for_new_project, record_pinned_source
 
     record_pinned_source(target, pin_for_new_project(info))
@@ -180,7 +221,10 @@ def _merge_into(rendered: Path, dest: Path) -> list[Path]:
     for source in sources:  # refuse before writing anything
         target = dest / source.relative_to(rendered)
         if not source.is_dir() and target.is_dir() and not target.is_symlink():
-            raise UsageError("is a folder where the template puts a file; move it away first (nothing was written)", path=target)
+            raise UsageError(
+                "is a folder where the template puts a file; move it away first (nothing was written)",
+                path=target,
+            )
     backups: list[Path] = []
     for source in sources:
         target = dest / source.relative_to(rendered)
@@ -222,7 +266,8 @@ def create_project(
     _check_destination(dest, force)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        # Render beside DEST (same filesystem, so the final move is a rename) and only then publish it.
+        # Render beside DEST (same filesystem, so the final move is a rename) and only then publish
+        # it.
         scratch = make_scratch(f".{dest.name[:100]}.litgen-", dest.parent)
     except OSError as error:  # a parent that is a file, a read-only or full disk, a name too long
         raise UsageError(f"cannot create it: {error.strerror or error}", path=dest) from None
@@ -232,7 +277,9 @@ def create_project(
         try:
             return _publish(rendered, dest, force)
         except OSError as error:  # a full or read-only disk while the project is moved or merged in
-            raise UsageError(f"cannot write the project: {error.strerror or error}", path=dest) from None
+            raise UsageError(
+                f"cannot write the project: {error.strerror or error}", path=dest
+            ) from None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -248,7 +295,10 @@ def _publish(rendered: Path, dest: Path, force: bool) -> CreatedProject:
             rendered.rename(dest)  # atomic: the whole project appears at once
         except OSError as error:
             if error.errno in (errno.ENOTEMPTY, errno.EEXIST):
-                raise UsageError("was created by someone else while litgen rendered; nothing was written", path=dest) from None
+                raise UsageError(
+                    "was created by someone else while litgen rendered; nothing was written",
+                    path=dest,
+                ) from None
             raise UsageError(f"cannot create it: {error.strerror or error}", path=dest) from None
         return CreatedProject(dest)
     if (dest / _CLAIM).exists():
@@ -274,14 +324,19 @@ def _fill_empty(rendered: Path, dest: Path) -> None:
     moved: list[Path] = []
     try:
         if any(entry.name != _CLAIM for entry in dest.iterdir()):
-            raise UsageError("is not empty any more (written to while litgen rendered); nothing was written", path=dest)
+            raise UsageError(
+                "is not empty any more (written to while litgen rendered); nothing was written",
+                path=dest,
+            )
         for entry in sorted(rendered.iterdir()):
             target = dest / entry.name
             entry.rename(target)
             moved.append(target)
     except BaseException:
         for target in moved:
-            shutil.rmtree(target) if target.is_dir() and not target.is_symlink() else target.unlink(missing_ok=True)
+            shutil.rmtree(target) if target.is_dir() and not target.is_symlink() else target.unlink(
+                missing_ok=True
+            )
         raise
     finally:
         claim.unlink(missing_ok=True)

@@ -28,7 +28,8 @@ def review(statement: StatementT, messages: list[str], width: int = 96) -> State
 
     A note the statement already carries is not added again, so a second run changes nothing.
     """
-    leading: list[cst.EmptyLine] = list(getattr(statement, "leading_lines", ()))  # every statement node has them
+    # every statement node has them
+    leading: list[cst.EmptyLine] = list(getattr(statement, "leading_lines", ()))
     present = {line.comment.value for line in leading if line.comment is not None}
     comments: list[str] = []
     for message in messages:

@@ -30,10 +30,15 @@ def read_script_bytes(path: Path, expected: str = "a Python training script") ->
     if stat.S_ISDIR(status.st_mode):
         raise UsageError(f"is a folder; expected {expected}", path=path)
     if not stat.S_ISREG(status.st_mode):
-        raise UsageError(f"is not a regular file (a pipe, device or socket); expected {expected}", path=path)
+        raise UsageError(
+            f"is not a regular file (a pipe, device or socket); expected {expected}", path=path
+        )
     if status.st_size > MAX_SCRIPT_BYTES:
         megabytes = status.st_size / 1024 / 1024
-        raise UsageError(f"is {megabytes:.0f} MB; litgen reads Python scripts up to {MAX_SCRIPT_BYTES // 1024 // 1024} MB", path=path)
+        raise UsageError(
+            f"is {megabytes:.0f} MB; litgen reads Python scripts up to {MAX_SCRIPT_BYTES // 1024 // 1024} MB",
+            path=path,
+        )
     try:
         with path.open("rb") as handle:  # O_NONBLOCK is not needed: it is a regular file
             return handle.read(MAX_SCRIPT_BYTES + 1)
@@ -53,13 +58,17 @@ def decode_script(raw: bytes, path: Path) -> tuple[str, str]:
     return text, encoding
 
 
-def write_atomically(path: Path, data: bytes, *, mode: int | None = None, exclusive: bool = False) -> None:
+def write_atomically(
+    path: Path, data: bytes, *, mode: int | None = None, exclusive: bool = False
+) -> None:
     """Write to a temporary file in the same folder, then rename it over `path` (never half-written).
 
     The file gets MODE, else the mode of the file it replaces. EXCLUSIVE: fail with FileExistsError
     instead of replacing a file that appeared meanwhile (a hard link publishes it without clobbering).
     """
-    descriptor, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    descriptor, temp_name = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+    )
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
@@ -85,8 +94,11 @@ def _publish_exclusively(temp_name: str, path: Path, data: bytes, mode: int | No
     except OSError as error:
         if error.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
             raise
-        # no hard links on this file system: create exclusively and write (not atomic, still never clobbering)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if mode is None else mode & 0o777)
+        # no hard links on this file system: create exclusively and write (not atomic, still never
+        # clobbering)
+        descriptor = os.open(
+            path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if mode is None else mode & 0o777
+        )
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
     os.unlink(temp_name)
@@ -94,7 +106,10 @@ def _publish_exclusively(temp_name: str, path: Path, data: bytes, mode: int | No
 
 def unified_diff(before: str, after: str, before_name: str, after_name: str) -> str:
     lines = difflib.unified_diff(
-        before.splitlines(keepends=True), after.splitlines(keepends=True), fromfile=before_name, tofile=after_name
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        fromfile=before_name,
+        tofile=after_name,
     )
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
@@ -105,7 +120,11 @@ def mode_of(path: Path) -> int:
 
 
 def rewrite_keeping_backup(
-    input_path: Path, original: bytes, converted: bytes, verb: str = "convert", doing: str = "converting"
+    input_path: Path,
+    original: bytes,
+    converted: bytes,
+    verb: str = "convert",
+    doing: str = "converting",
 ) -> Path:
     """Keep INPUT as INPUT.orig (created exclusively, so two runs cannot both back it up), then replace it.
 
@@ -124,12 +143,18 @@ def rewrite_keeping_backup(
         created = True
     except FileExistsError:
         if not (backup.is_file() and backup.read_bytes() == original):
-            raise UsageError(f"{backup} already exists; move it away before {doing} in place", path=input_path) from None
+            raise UsageError(
+                f"{backup} already exists; move it away before {doing} in place", path=input_path
+            ) from None
     except OSError as error:
-        raise UsageError(f"cannot write {backup}: {error.strerror or error}", path=input_path) from None
+        raise UsageError(
+            f"cannot write {backup}: {error.strerror or error}", path=input_path
+        ) from None
     try:
         if input_path.read_bytes() != original:
-            raise UsageError(f"changed while {doing} it; nothing was written, try again", path=input_path)
+            raise UsageError(
+                f"changed while {doing} it; nothing was written, try again", path=input_path
+            )
         write_atomically(input_path, converted)
     except BaseException:
         if created:

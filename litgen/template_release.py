@@ -54,10 +54,20 @@ def add_release(bundle: Path, templates_dir: Path, version: str, *, replace: boo
     new_version = parse_version(tag)
     if not is_release_tag(tag) or new_version.local is not None:
         raise UsageError(f"release version must be a public version, got '{version}'")
-    # The bundle is committed to litgen's repository and shipped in the wheel: keep it small and diffable.
-    binary = next((name for name in template_files(templates_dir) if b"\0" in (templates_dir / name).read_bytes()), None)
+    # The bundle is committed to litgen's repository and shipped in the wheel: keep it small and
+    # diffable.
+    binary = next(
+        (
+            name
+            for name in template_files(templates_dir)
+            if b"\0" in (templates_dir / name).read_bytes()
+        ),
+        None,
+    )
     if binary is not None:
-        raise UsageError("looks binary; the template history holds text files only", path=templates_dir / binary)
+        raise UsageError(
+            "looks binary; the template history holds text files only", path=templates_dir / binary
+        )
     with tempfile.TemporaryDirectory(prefix="litgen-bundle-") as scratch:
         repo = Path(scratch) / "history.git"
         git("init", "--quiet", "--bare", str(repo))
@@ -95,15 +105,25 @@ def add_release(bundle: Path, templates_dir: Path, version: str, *, replace: boo
 
 def _main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m litgen.template_release", description="Maintain the release history of litgen's templates."
+        prog="python -m litgen.template_release",
+        description="Maintain the release history of litgen's templates.",
     )
-    parser.add_argument("action", choices=["add-release", "list", "verify"],
-                        help="add-release: record templates/ as v<version>; list: the bundle's tags; "
-                             "verify: exit 1 unless the bundle holds templates/ as v<version>")
+    parser.add_argument(
+        "action",
+        choices=["add-release", "list", "verify"],
+        help="add-release: record templates/ as v<version>; list: the bundle's tags; "
+        "verify: exit 1 unless the bundle holds templates/ as v<version>",
+    )
     parser.add_argument("--bundle", type=Path, default=BUNDLE_PATH)
-    parser.add_argument("--templates", type=Path, default=None, help="default: the installed templates folder")
+    parser.add_argument(
+        "--templates", type=Path, default=None, help="default: the installed templates folder"
+    )
     parser.add_argument("--version", default=litgen.__version__)
-    parser.add_argument("--replace", action="store_true", help="re-record the newest release (before it is published)")
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="re-record the newest release (before it is published)",
+    )
     options = parser.parse_args(argv)
     templates_dir = (options.templates or catalog.templates_root()).resolve()
     try:
@@ -111,7 +131,9 @@ def _main(argv: Sequence[str] | None = None) -> int:
             for tag in sorted_by_version(list(bundle_tags(options.bundle))):
                 print(tag)
         elif options.action == "add-release":
-            outcome = add_release(options.bundle, templates_dir, options.version, replace=options.replace)
+            outcome = add_release(
+                options.bundle, templates_dir, options.version, replace=options.replace
+            )
             print(f"{outcome} v{options.version} in {options.bundle}")
         else:
             with tempfile.TemporaryDirectory(prefix="litgen-verify-") as scratch:

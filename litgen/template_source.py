@@ -58,14 +58,28 @@ class GitFailed(LitgenError):
 
 
 def _run_git(
-    args: Sequence[str], git_dir: Path | None, stdin: str | None, env: Mapping[str, str] | None, cwd: Path | None
+    args: Sequence[str],
+    git_dir: Path | None,
+    stdin: str | None,
+    env: Mapping[str, str] | None,
+    cwd: Path | None,
 ) -> subprocess.CompletedProcess[str]:
-    command = ["git", "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false", "-c", f"core.hooksPath={os.devnull}"]
+    command = [
+        "git",
+        "-c",
+        "commit.gpgsign=false",
+        "-c",
+        "tag.gpgsign=false",
+        "-c",
+        f"core.hooksPath={os.devnull}",
+    ]
     if git_dir is not None:
         command.append(f"--git-dir={git_dir}")
     full_env = {**os.environ, **_IDENTITY, "LC_ALL": "C", **(env or {})}
     try:
-        return subprocess.run([*command, *args], cwd=cwd, input=stdin, capture_output=True, text=True, env=full_env)
+        return subprocess.run(
+            [*command, *args], cwd=cwd, input=stdin, capture_output=True, text=True, env=full_env
+        )
     except FileNotFoundError:
         raise UsageError("git is not installed; litgen keeps template versions in git") from None
 
@@ -81,7 +95,9 @@ def git(
     result = _run_git(args, git_dir, stdin, env, cwd)
     if result.returncode != 0:
         lines = (result.stderr or result.stdout).strip().splitlines()
-        raise GitFailed(f"git {args[0]} failed: {lines[-1] if lines else f'exit {result.returncode}'}")
+        raise GitFailed(
+            f"git {args[0]} failed: {lines[-1] if lines else f'exit {result.returncode}'}"
+        )
     return result.stdout
 
 
@@ -101,7 +117,9 @@ def parse_version(tag: str) -> Version:
     try:
         return Version(tag.removeprefix("v"))
     except InvalidVersion:
-        raise UsageError(f"'{tag}' is not a litgen template version (expected v<version>)") from None
+        raise UsageError(
+            f"'{tag}' is not a litgen template version (expected v<version>)"
+        ) from None
 
 
 def is_release_tag(tag: str) -> bool:
@@ -109,7 +127,9 @@ def is_release_tag(tag: str) -> bool:
 
 
 def _skipped(relative: Path) -> bool:
-    return any(part in _SKIPPED_NAMES for part in relative.parts) or relative.name.endswith(_SKIPPED_SUFFIXES)
+    return any(part in _SKIPPED_NAMES for part in relative.parts) or relative.name.endswith(
+        _SKIPPED_SUFFIXES
+    )
 
 
 def template_files(folder: Path) -> list[Path]:
@@ -125,14 +145,28 @@ def write_tree(git_dir: Path, folder: Path) -> str:
         raise UsageError("holds no template files", path=folder)
     if any("\n" in path.as_posix() for path in files):
         raise UsageError("has a file name with a line break; git cannot store it", path=folder)
-    blobs = git("hash-object", "-w", "--stdin-paths", git_dir=git_dir, stdin="".join(f"{folder / p}\n" for p in files))
+    blobs = git(
+        "hash-object",
+        "-w",
+        "--stdin-paths",
+        git_dir=git_dir,
+        stdin="".join(f"{folder / p}\n" for p in files),
+    )
     entries = [
         f"{'100755' if os.access(folder / path, os.X_OK) else '100644'} {blob}\t{path.as_posix()}\0"
-        for path, blob in zip(files, blobs.split())
+        for path, blob in zip(files, blobs.split(), strict=True)
     ]
     with tempfile.TemporaryDirectory(prefix="litgen-index-") as scratch:
         index = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
-        git("update-index", "-z", "--add", "--index-info", git_dir=git_dir, stdin="".join(entries), env=index)
+        git(
+            "update-index",
+            "-z",
+            "--add",
+            "--index-info",
+            git_dir=git_dir,
+            stdin="".join(entries),
+            env=index,
+        )
         return git("write-tree", git_dir=git_dir, env=index).strip()
 
 
@@ -143,16 +177,23 @@ def _commit_env(unix_time: int | None) -> dict[str, str]:
     return {"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
 
 
-def commit_tree(git_dir: Path, tree: str, parent: str | None, message: str, unix_time: int | None = None) -> str:
+def commit_tree(
+    git_dir: Path, tree: str, parent: str | None, message: str, unix_time: int | None = None
+) -> str:
     """A commit of TREE; with a fixed UNIX_TIME the same inputs always give the same commit id."""
     parents = ["-p", parent] if parent else []
-    return git("commit-tree", tree, *parents, "-m", message, git_dir=git_dir, env=_commit_env(unix_time)).strip()
+    return git(
+        "commit-tree", tree, *parents, "-m", message, git_dir=git_dir, env=_commit_env(unix_time)
+    ).strip()
 
 
 def list_tags(git_dir: Path, namespace: str = "refs/tags/") -> dict[str, tuple[str, str, int]]:
     """tag -> (commit, tree, commit time) for every tag under NAMESPACE (lightweight tags on commits)."""
     output = git(
-        "for-each-ref", "--format=%(refname)%00%(objectname)%00%(tree)%00%(committerdate:unix)", namespace, git_dir=git_dir
+        "for-each-ref",
+        "--format=%(refname)%00%(objectname)%00%(tree)%00%(committerdate:unix)",
+        namespace,
+        git_dir=git_dir,
     )
     tags: dict[str, tuple[str, str, int]] = {}
     for line in output.splitlines():
@@ -172,7 +213,8 @@ def _locked(lock_file: Path) -> Iterator[None]:
     with lock_file.open("a") as handle:
         try:
             import fcntl
-        except ImportError:  # Windows: concurrent first runs are rare, and every write below is idempotent
+        # Windows: concurrent first runs are rare, and every write below is idempotent
+        except ImportError:
             yield
             return
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -227,10 +269,17 @@ class TemplateSource:
             tree = write_tree(repo, folder)
             tags = list_tags(repo)
             same = [tag for tag, (_, tag_tree, _) in tags.items() if tag_tree == tree]
-            # A cache shared with a newer litgen may hold later tags of the same content: stay at our version.
-            ours = [tag for tag in same if parse_version(tag).public <= parse_version(self.version).public] or same
+            # A cache shared with a newer litgen may hold later tags of the same content: stay at
+            # our version.
+            ours = [
+                tag
+                for tag in same
+                if parse_version(tag).public <= parse_version(self.version).public
+            ] or same
             if ours:  # prefer a release over a development tag of the same content
-                return PinnedTemplate(name, repo, max(ours, key=lambda t: (is_release_tag(t), parse_version(t))))
+                return PinnedTemplate(
+                    name, repo, max(ours, key=lambda t: (is_release_tag(t), parse_version(t)))
+                )
             return PinnedTemplate(name, repo, self._tag_development_tree(repo, tree, tags))
 
     def existing(self, name: str, tag: str) -> PinnedTemplate | None:
@@ -250,7 +299,8 @@ class TemplateSource:
         if (repo / "HEAD").is_file():
             return
         repo.parent.mkdir(parents=True, exist_ok=True)
-        # Build beside the final place and rename, so a crash never leaves a half-made repository there.
+        # Build beside the final place and rename, so a crash never leaves a half-made repository
+        # there.
         staging = Path(tempfile.mkdtemp(prefix=f".{repo.name}.", dir=repo.parent))
         git("init", "--quiet", "--bare", str(staging))
         staging.rename(repo)
@@ -258,8 +308,15 @@ class TemplateSource:
     def _sync_releases(self, name: str, repo: Path) -> None:
         """Give REPO one tag per release of the bundle that contains template NAME (once per bundle)."""
         self._ensure_repo(repo)
-        digest = hashlib.sha256(self.bundle.read_bytes()).hexdigest() if self.bundle.is_file() else "no-bundle"
-        if _run_git(["config", "--get", "litgen.bundle"], repo, None, None, None).stdout.strip() == digest:
+        digest = (
+            hashlib.sha256(self.bundle.read_bytes()).hexdigest()
+            if self.bundle.is_file()
+            else "no-bundle"
+        )
+        if (
+            _run_git(["config", "--get", "litgen.bundle"], repo, None, None, None).stdout.strip()
+            == digest
+        ):
             return
         if self.bundle.is_file():
             refspec = "+refs/tags/*:refs/litgen-bundle/*"
@@ -272,8 +329,11 @@ class TemplateSource:
                 if folder is None:
                     continue  # this release did not have the template yet
                 tree = git("rev-parse", f"{commit}:{folder}", git_dir=repo).strip()
-                parent = commit_tree(repo, tree, parent, f"litgen {tag.removeprefix('v')}: template {name}", when)
-                git("update-ref", f"refs/tags/{tag}", parent, git_dir=repo)  # releases are authoritative
+                parent = commit_tree(
+                    repo, tree, parent, f"litgen {tag.removeprefix('v')}: template {name}", when
+                )
+                # releases are authoritative
+                git("update-ref", f"refs/tags/{tag}", parent, git_dir=repo)
         git("config", "litgen.bundle", digest, git_dir=repo)
 
     @staticmethod
@@ -288,22 +348,33 @@ class TemplateSource:
             if not git_succeeds("cat-file", "-e", f"{commit}:{folder}/copier.yml", git_dir=repo):
                 continue
             with tempfile.TemporaryDirectory(prefix="litgen-release-") as scratch:
-                Path(scratch, "copier.yml").write_text(git("show", f"{commit}:{folder}/copier.yml", git_dir=repo))
+                Path(scratch, "copier.yml").write_text(
+                    git("show", f"{commit}:{folder}/copier.yml", git_dir=repo)
+                )
                 if name in tasks_of(read_copier_yml(Path(scratch))):
                     return folder
         return None
 
-    def _tag_development_tree(self, repo: Path, tree: str, tags: Mapping[str, tuple[str, str, int]]) -> str:
+    def _tag_development_tree(
+        self, repo: Path, tree: str, tags: Mapping[str, tuple[str, str, int]]
+    ) -> str:
         """Commit TREE as ``v<version>+dev.<n>`` on top of the newest release not above the installed version."""
         installed = parse_version(self.version)
         releases = [tag for tag in tags if is_release_tag(tag) and parse_version(tag) <= installed]
         parent = tags[max(releases, key=parse_version)][0] if releases else None
-        commit = commit_tree(repo, tree, parent, f"litgen {self.version} (unreleased templates): {tree[:12]}")
+        commit = commit_tree(
+            repo, tree, parent, f"litgen {self.version} (unreleased templates): {tree[:12]}"
+        )
         prefix = f"v{self.version}{DEV_MARK}"
-        numbers = [int(tag[len(prefix):]) for tag in tags if tag.startswith(prefix) and tag[len(prefix):].isdigit()]
+        numbers = [
+            int(tag[len(prefix) :])
+            for tag in tags
+            if tag.startswith(prefix) and tag[len(prefix) :].isdigit()
+        ]
         number = 1 + max(numbers, default=0)
         for attempt in range(number, number + 20):
-            # The empty old value makes update-ref refuse to move a tag another process created meanwhile.
+            # The empty old value makes update-ref refuse to move a tag another process created
+            # meanwhile.
             if git_succeeds("update-ref", f"refs/tags/{prefix}{attempt}", commit, "", git_dir=repo):
                 return f"{prefix}{attempt}"
         raise GitFailed(f"could not create a development tag {prefix}<n> in {repo}")
@@ -330,7 +401,9 @@ def cache_errors(source: TemplateSource) -> Iterator[None]:
 
 def installed_source() -> TemplateSource:
     """The source for the installed litgen: its templates folder, its bundle and the user's cache."""
-    return TemplateSource(catalog.templates_root().resolve(), BUNDLE_PATH, default_cache_dir(), litgen.__version__)
+    return TemplateSource(
+        catalog.templates_root().resolve(), BUNDLE_PATH, default_cache_dir(), litgen.__version__
+    )
 
 
 def shipped_template_name(info: catalog.TemplateInfo) -> str | None:
@@ -347,8 +420,13 @@ def set_answers_source(answers_file: Path, src_path: str, commit: str | None = N
     import yaml
 
     text = answers_file.read_text(encoding="utf-8")
-    values = {"_src_path": src_path} if commit is None else {"_commit": commit, "_src_path": src_path}
-    rendered = {key: yaml.safe_dump({key: value}, width=10**9, allow_unicode=True) for key, value in values.items()}
+    values = (
+        {"_src_path": src_path} if commit is None else {"_commit": commit, "_src_path": src_path}
+    )
+    rendered = {
+        key: yaml.safe_dump({key: value}, width=10**9, allow_unicode=True)
+        for key, value in values.items()
+    }
     lines: list[str] = []
     replacing = False
     for line in text.splitlines(keepends=True):
@@ -357,16 +435,22 @@ def set_answers_source(answers_file: Path, src_path: str, commit: str | None = N
         key = line.split(":", 1)[0]
         replacing = key in rendered
         if replacing:
-            if key == "_src_path" and "_commit" in rendered:  # a file without _commit: copier sorts it first
+            # a file without _commit: copier sorts it first
+            if key == "_src_path" and "_commit" in rendered:
                 lines.append(rendered.pop("_commit"))
             line = rendered.pop(key)
         lines.append(line)
     header = next((i for i, line in enumerate(lines) if not line.startswith("#")), len(lines))
-    lines[header:header] = [rendered[key] for key in sorted(rendered)]  # keys the file did not have yet
+    lines[header:header] = [
+        rendered[key] for key in sorted(rendered)
+    ]  # keys the file did not have yet
     new_text = "".join(lines)
     before, after = yaml.safe_load(text) or {}, yaml.safe_load(new_text) or {}
     if after != {**before, **values}:
-        raise UsageError("could not record the template source; the file is not plain copier output", path=answers_file)
+        raise UsageError(
+            "could not record the template source; the file is not plain copier output",
+            path=answers_file,
+        )
     partial = answers_file.with_name(f".{answers_file.name}.litgen-partial")
     partial.write_text(new_text, encoding="utf-8")
     os.replace(partial, answers_file)
@@ -381,10 +465,16 @@ def pin_for_new_project(info: catalog.TemplateInfo) -> PinnedTemplate | None:
     if problem is None:
         try:
             return installed_source().pin(name)
-        except (OSError, GitFailed) as error:  # e.g. a read-only cache folder: the project itself is still fine
+        except (
+            OSError,
+            GitFailed,
+        ) as error:  # e.g. a read-only cache folder: the project itself is still fine
             problem = str(error)
-    print(f"litgen: note: the project records no template version ({problem}), so `litgen update` cannot "
-          "update it", file=sys.stderr)
+    print(
+        f"litgen: note: the project records no template version ({problem}), so `litgen update` cannot "
+        "update it",
+        file=sys.stderr,
+    )
     return None
 
 

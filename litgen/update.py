@@ -75,7 +75,9 @@ def read_project(path: Path) -> Project:
         answers = yaml.safe_load(answers_file.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        raise UsageError("is not valid YAML", path=answers_file, line=mark.line + 1 if mark else None) from None
+        raise UsageError(
+            "is not valid YAML", path=answers_file, line=mark.line + 1 if mark else None
+        ) from None
     except (OSError, UnicodeDecodeError) as error:
         raise UsageError(f"cannot read it as UTF-8 text: {error}", path=answers_file) from None
     if not isinstance(answers, dict):
@@ -89,7 +91,10 @@ def read_project(path: Path) -> Project:
         )
     commit = answers.get("_commit")
     if not commit:
-        raise UsageError("records no template version (_commit), so there is nothing to merge from", path=answers_file)
+        raise UsageError(
+            "records no template version (_commit), so there is nothing to merge from",
+            path=answers_file,
+        )
     return Project(root, answers, source.removeprefix(SOURCE_PREFIX), str(commit))
 
 
@@ -108,7 +113,9 @@ class UpdateStatus:
 
     def summary(self) -> str:
         if self.available:
-            return f"update available for {self.root}: {self.template} {self.current} -> {self.latest}"
+            return (
+                f"update available for {self.root}: {self.template} {self.current} -> {self.latest}"
+            )
         return f"{self.root} is up to date ({self.template} {self.current})"
 
 
@@ -123,7 +130,8 @@ class MergeReport:
     changed: list[str] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    kept: list[str] = field(default_factory=list)  # notes on user files that were deliberately left alone
+    # notes on user files that were deliberately left alone
+    kept: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the user still has to do by hand
 
@@ -143,7 +151,9 @@ class MergeReport:
         """ACTION (e.g. 'updated') and the files, or a line saying nothing changed."""
         if not (self.touched or self.kept):
             return [f"{self.root} is up to date ({self.template} {self.to_tag})"]
-        versions = self.to_tag if self.from_tag == self.to_tag else f"{self.from_tag} -> {self.to_tag}"
+        versions = (
+            self.to_tag if self.from_tag == self.to_tag else f"{self.from_tag} -> {self.to_tag}"
+        )
         lines = [f"{action} {self.root} ({self.template} {versions}):", *self.file_lines()]
         return [*lines, "review the changes with `git diff`, then commit them"]
 
@@ -184,7 +194,11 @@ def update_project(path: Path, source: TemplateSource | None = None) -> MergeRep
     old = source.existing(project.template, project.commit)
     if old is None:
         known = ", ".join(source.known_tags(project.template)) or "none"
-        hint = "" if is_release_tag(project.commit) else " (development versions live only in the cache that made them)"
+        hint = (
+            ""
+            if is_release_tag(project.commit)
+            else " (development versions live only in the cache that made them)"
+        )
         raise UsageError(
             f"was generated from {project.template} {project.commit}, which this litgen does not have "
             f"(it has: {known}){hint}",
@@ -222,7 +236,10 @@ def require_clean_git(root: Path) -> None:
 
 
 def merge_template_change(
-    project: Project, old: PinnedTemplate, new: PinnedTemplate, answers: Mapping[str, Any] | None = None
+    project: Project,
+    old: PinnedTemplate,
+    new: PinnedTemplate,
+    answers: Mapping[str, Any] | None = None,
 ) -> MergeReport:
     """Move PROJECT from template version OLD to NEW (which may be the same tag with changed ANSWERS)."""
     report = MergeReport(project.root, project.template, old.tag, new.tag)
@@ -234,15 +251,22 @@ def merge_template_change(
         unmerged = git("ls-files", "-u", "-z", cwd=scratch).split("\0")
         report.conflicts = sorted({entry.split("\t", 1)[1] for entry in unmerged if "\t" in entry})
         set_answers_source(scratch / ANSWERS_FILE, f"{SOURCE_PREFIX}{project.template}")
-        produced = {p.relative_to(scratch).as_posix() for p in scratch.rglob("*") if _is_project_file(p, scratch)}
+        produced = {
+            p.relative_to(scratch).as_posix()
+            for p in scratch.rglob("*")
+            if _is_project_file(p, scratch)
+        }
         writes: list[str] = []
         backups: list[tuple[Path, Path]] = []
         for name in sorted(produced):
             target = project.root / name
             if name not in originals:
-                if target.exists() or target.is_symlink():  # an ignored file of the user's where the template now puts one
+                # an ignored file of the user's where the template now puts one
+                if target.exists() or target.is_symlink():
                     backups.append((target, _free_backup_name(target)))
-                    report.kept.append(f"{name} as {backups[-1][1].name}: the template now has a file of that name")
+                    report.kept.append(
+                        f"{name} as {backups[-1][1].name}: the template now has a file of that name"
+                    )
                 report.added.append(name)
                 writes.append(name)
             elif _differs(scratch / name, target):
@@ -251,7 +275,9 @@ def merge_template_change(
         dropped = sorted(originals - produced)
         if dropped:
             edited = _edited_since_generation(project, old, dropped, Path(scratch_dir) / "pristine")
-            report.kept += [f"{name}: the new template dropped it, but you changed it" for name in edited]
+            report.kept += [
+                f"{name}: the new template dropped it, but you changed it" for name in edited
+            ]
             report.removed = [name for name in dropped if name not in edited]
         _apply(project.root, scratch, writes, report.removed, backups)
     return report
@@ -275,13 +301,18 @@ def _snapshot(root: Path, tracked: list[str], scratch: Path) -> set[str]:
 
 
 def _run_copier_update(
-    scratch: Path, project: Project, old: PinnedTemplate, new: PinnedTemplate, answers: Mapping[str, Any]
+    scratch: Path,
+    project: Project,
+    old: PinnedTemplate,
+    new: PinnedTemplate,
+    answers: Mapping[str, Any],
 ) -> None:
     import copier
     from copier.errors import CopierError
     from plumbum import ProcessExecutionError
 
-    # copier reads the source from the answers file: point it at this machine's cache, in the scratch copy only.
+    # copier reads the source from the answers file: point it at this machine's cache, in the
+    # scratch copy only.
     set_answers_source(scratch / ANSWERS_FILE, str(old.repo), old.tag)
     git("commit", "--quiet", "-am", "template source for this machine", cwd=scratch)
     try:
@@ -297,7 +328,9 @@ def _run_copier_update(
         )
     except ProcessExecutionError as error:
         lines = (error.stderr or str(error)).strip().splitlines()
-        raise LitgenError(f"copier's merge failed: {lines[-1] if lines else error}", path=project.root) from error
+        raise LitgenError(
+            f"copier's merge failed: {lines[-1] if lines else error}", path=project.root
+        ) from error
     except (CopierError, ValueError, TypeError) as error:
         reason = " ".join(str(error).split()) or type(error).__name__
         raise UsageError(f"template '{project.template}': {reason}", path=project.root) from error
@@ -309,8 +342,12 @@ def _is_project_file(path: Path, scratch: Path) -> bool:
 
 def _differs(new: Path, current: Path) -> bool:
     if new.is_symlink() or current.is_symlink():
-        return not (new.is_symlink() and current.is_symlink() and os.readlink(new) == os.readlink(current))
-    return new.read_bytes() != current.read_bytes() or (new.stat().st_mode & 0o111) != (current.stat().st_mode & 0o111)
+        return not (
+            new.is_symlink() and current.is_symlink() and os.readlink(new) == os.readlink(current)
+        )
+    return new.read_bytes() != current.read_bytes() or (new.stat().st_mode & 0o111) != (
+        current.stat().st_mode & 0o111
+    )
 
 
 def _free_backup_name(path: Path) -> Path:
@@ -320,16 +357,33 @@ def _free_backup_name(path: Path) -> Path:
     return candidate
 
 
-def _edited_since_generation(project: Project, old: PinnedTemplate, names: list[str], pristine: Path) -> list[str]:
+def _edited_since_generation(
+    project: Project, old: PinnedTemplate, names: list[str], pristine: Path
+) -> list[str]:
     """Those of NAMES whose content differs from what template version OLD rendered (the user changed them)."""
     import copier
 
-    copier.run_copy(str(old.repo), pristine, data=project.user_answers(), vcs_ref=old.tag, defaults=True, quiet=True)
-    return [name for name in names if not (pristine / name).is_file() or _differs(pristine / name, project.root / name)]
+    copier.run_copy(
+        str(old.repo),
+        pristine,
+        data=project.user_answers(),
+        vcs_ref=old.tag,
+        defaults=True,
+        quiet=True,
+    )
+    return [
+        name
+        for name in names
+        if not (pristine / name).is_file() or _differs(pristine / name, project.root / name)
+    ]
 
 
 def _apply(
-    root: Path, scratch: Path, writes: list[str], removals: list[str], backups: list[tuple[Path, Path]]
+    root: Path,
+    scratch: Path,
+    writes: list[str],
+    removals: list[str],
+    backups: list[tuple[Path, Path]],
 ) -> None:
     """Write every changed file beside its target first, then swap them all in; undo on any failure."""
     staged: list[tuple[Path, Path]] = []
@@ -345,9 +399,15 @@ def _apply(
             partial.unlink(missing_ok=True)
         if not isinstance(error, OSError):
             raise
-        raise LitgenError(f"could not write the merge ({error.strerror}); nothing was changed", path=root) from error
+        raise LitgenError(
+            f"could not write the merge ({error.strerror}); nothing was changed", path=root
+        ) from error
     # Keep what gets replaced or removed, so a failure halfway can put it back.
-    previous = {target: target.read_bytes() for _, target in staged if target.is_file() and not target.is_symlink()}
+    previous = {
+        target: target.read_bytes()
+        for _, target in staged
+        if target.is_file() and not target.is_symlink()
+    }
     previous.update({root / name: (root / name).read_bytes() for name in removals})
     done: list[Path] = []
     moved: list[tuple[Path, Path]] = []
@@ -377,7 +437,9 @@ def _apply(
             partial.unlink(missing_ok=True)
         if not isinstance(error, OSError):
             raise
-        raise LitgenError(f"could not write the merge ({error.strerror}); the project was restored", path=root) from error
+        raise LitgenError(
+            f"could not write the merge ({error.strerror}); the project was restored", path=root
+        ) from error
 
 
 def _remove_empty_parents(path: Path, root: Path) -> None:

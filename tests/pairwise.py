@@ -81,7 +81,9 @@ def refusal(info: TemplateInfo, answers: dict[str, Any]) -> str | None:
     with tempfile.TemporaryDirectory() as scratch:
         data = {**answers, **info.preset}
         try:
-            copier.run_copy(str(info.path), scratch, data=data, defaults=True, quiet=True, pretend=True)
+            copier.run_copy(
+                str(info.path), scratch, data=data, defaults=True, quiet=True, pretend=True
+            )
         except (ValueError, TypeError) as error:
             return " ".join(str(error).split())
     return None
@@ -127,7 +129,9 @@ def generate(info: TemplateInfo, seed: int = 0) -> dict[str, Any]:
         seed_case = {target[0][0]: target[0][1], target[1][0]: target[1][1]}
         best, best_gain = None, 0
         for attempt in range(SEARCH_ATTEMPTS):
-            candidate = _complete(seed_case, factors, uncovered, rng, randomness=attempt / SEARCH_ATTEMPTS)
+            candidate = _complete(
+                seed_case, factors, uncovered, rng, randomness=attempt / SEARCH_ATTEMPTS
+            )
             reason = refusal(info, answers_of(candidate))
             if reason is not None:
                 continue
@@ -162,7 +166,9 @@ def write(infos: Iterable[TemplateInfo]) -> None:
     for info in infos:
         result = generate(info)
         case_file(info.name).write_text(json.dumps(result, indent=1) + "\n")
-        print(f"{info.name}: {len(result['cases'])} cases, {len(result['infeasible'])} infeasible pairs")
+        print(
+            f"{info.name}: {len(result['cases'])} cases, {len(result['infeasible'])} infeasible pairs"
+        )
 
 
 if __name__ == "__main__":

@@ -33,7 +33,9 @@ PROJECT = FIXTURES / "project"
 
 def litgen(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "litgen", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=180, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=180, env={**os.environ, **(env or {})}
+    )
 
 
 # --- target resolution ---------------------------------------------------------------------------
@@ -80,10 +82,16 @@ def write_project(root: Path, litgen_table: str, *, module_dir: str | None = "pk
 
 def test_check_args_paths_given_as_option_values_are_resolved_too(tmp_path: Path) -> None:
     root = write_project(
-        tmp_path / "p", '[tool.litgen]\nmodule = "pkg"\ncheck-args = ["fit", "--config=configs/a.yaml", "--x=none"]\n'
+        tmp_path / "p",
+        '[tool.litgen]\nmodule = "pkg"\ncheck-args = ["fit", "--config=configs/a.yaml", "--x=none"]\n',
     )
     target = resolve_target(root)
-    assert target.argv == ("pkg", "fit", f"--config={root.resolve() / 'configs' / 'a.yaml'}", "--x=none")
+    assert target.argv == (
+        "pkg",
+        "fit",
+        f"--config={root.resolve() / 'configs' / 'a.yaml'}",
+        "--x=none",
+    )
 
 
 @pytest.mark.parametrize(
@@ -93,21 +101,36 @@ def test_check_args_paths_given_as_option_values_are_resolved_too(tmp_path: Path
         (lambda tmp: write_file(tmp / "notes.txt"), "not a Python script"),
         (lambda tmp: tmp, "folder has no pyproject.toml"),
         (lambda tmp: write_project(tmp / "p", ""), "no [tool.litgen] table"),
-        (lambda tmp: write_project(tmp / "p", "[tool.litgen]\nmodule = 3\n"), "module must name the package"),
-        (lambda tmp: write_project(tmp / "p", '[tool.litgen]\nmodule = "a-b"\n'), "module must name the package"),
         (
-            lambda tmp: write_project(tmp / "p", '[tool.litgen]\nmodule = "pkg"\ncheck-args = "fit"\n'),
+            lambda tmp: write_project(tmp / "p", "[tool.litgen]\nmodule = 3\n"),
+            "module must name the package",
+        ),
+        (
+            lambda tmp: write_project(tmp / "p", '[tool.litgen]\nmodule = "a-b"\n'),
+            "module must name the package",
+        ),
+        (
+            lambda tmp: write_project(
+                tmp / "p", '[tool.litgen]\nmodule = "pkg"\ncheck-args = "fit"\n'
+            ),
             "check-args must be a list of strings",
         ),
         (
-            lambda tmp: write_project(tmp / "p", '[tool.litgen]\nmodule = "pkg"\n', module_dir=None),
+            lambda tmp: write_project(
+                tmp / "p", '[tool.litgen]\nmodule = "pkg"\n', module_dir=None
+            ),
             "has no src/pkg/__main__.py",
         ),
         (lambda tmp: write_project(tmp / "p", "[tool.litgen\n"), "cannot read it"),
-        (lambda tmp: os.mkfifo(tmp / "pipe.py") or tmp / "pipe.py", "not a Python script"),  # never opened
+        (
+            lambda tmp: os.mkfifo(tmp / "pipe.py") or tmp / "pipe.py",
+            "not a Python script",
+        ),  # never opened
     ],
 )
-def test_bad_targets_are_usage_errors_naming_the_path(tmp_path: Path, make: Any, message: str) -> None:
+def test_bad_targets_are_usage_errors_naming_the_path(
+    tmp_path: Path, make: Any, message: str
+) -> None:
     path = make(tmp_path)
     with pytest.raises(UsageError) as caught:
         resolve_target(path)
@@ -116,7 +139,9 @@ def test_bad_targets_are_usage_errors_naming_the_path(tmp_path: Path, make: Any,
     assert caught.value.exit_code == 2
 
 
-def test_usage_errors_come_before_any_program_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_usage_errors_come_before_any_program_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     good = tmp_path / "good.py"
     good.write_text("pass\n")
     monkeypatch.setattr(check, "_ProbeSession", None)  # any attempt to run would raise TypeError
@@ -129,7 +154,9 @@ def test_usage_errors_come_before_any_program_runs(tmp_path: Path, monkeypatch: 
 
 def test_checking_imports_neither_torch_nor_lightning() -> None:
     code = "import sys, litgen.check, litgen._probe; print([m for m in ('torch', 'lightning') if m in sys.modules])"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"
 
 
@@ -146,16 +173,44 @@ def test_cli_exit_2_names_a_missing_path(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("given", "expected", "note"),
     [
-        ({"precision": "16-mixed"}, {"precision": "bf16-mixed"}, "precision '16-mixed' was checked as 'bf16-mixed'"),
-        ({"precision": 16}, {"precision": "bf16-mixed"}, "precision 16 was checked as 'bf16-mixed' on CPU"),
-        ({"precision": "16-true"}, {"precision": "bf16-true"}, "precision '16-true' was checked as 'bf16-true'"),
-        ({"strategy": "deepspeed_stage_2"}, {"strategy": "auto"}, "strategy 'deepspeed_stage_2' was checked as"),
+        (
+            {"precision": "16-mixed"},
+            {"precision": "bf16-mixed"},
+            "precision '16-mixed' was checked as 'bf16-mixed'",
+        ),
+        (
+            {"precision": 16},
+            {"precision": "bf16-mixed"},
+            "precision 16 was checked as 'bf16-mixed' on CPU",
+        ),
+        (
+            {"precision": "16-true"},
+            {"precision": "bf16-true"},
+            "precision '16-true' was checked as 'bf16-true'",
+        ),
+        (
+            {"strategy": "deepspeed_stage_2"},
+            {"strategy": "auto"},
+            "strategy 'deepspeed_stage_2' was checked as",
+        ),
         ({"strategy": "fsdp"}, {"strategy": "auto"}, "strategy 'fsdp' was checked as 'auto'"),
-        ({"strategy": "ddp_spawn"}, {"strategy": "auto"}, "strategy 'ddp_spawn' was checked as 'auto'"),
-        ({"accelerator": "gpu", "devices": 4}, {"accelerator": "cpu", "devices": 1}, "accelerator 'gpu' was checked"),
+        (
+            {"strategy": "ddp_spawn"},
+            {"strategy": "auto"},
+            "strategy 'ddp_spawn' was checked as 'auto'",
+        ),
+        (
+            {"accelerator": "gpu", "devices": 4},
+            {"accelerator": "cpu", "devices": 1},
+            "accelerator 'gpu' was checked",
+        ),
         ({"devices": [0, 1]}, {"devices": 1}, "devices=[0, 1] was checked as devices=1"),
         ({"num_nodes": 2}, {"num_nodes": 1}, "num_nodes=2 was checked as num_nodes=1"),
-        ({"barebones": True}, {"barebones": False}, "barebones=True was checked as barebones=False"),
+        (
+            {"barebones": True},
+            {"barebones": False},
+            "barebones=True was checked as barebones=False",
+        ),
     ],
 )
 def test_gpu_only_settings_map_to_their_cpu_equivalent_with_a_note(
@@ -168,10 +223,17 @@ def test_gpu_only_settings_map_to_their_cpu_equivalent_with_a_note(
 
 
 def test_a_long_run_is_forced_to_one_fast_cpu_batch_without_notes() -> None:
-    given = {"fast_dev_run": False, "max_epochs": 1000, "accelerator": "cpu", "devices": "auto", "callbacks": None}
+    given = {
+        "fast_dev_run": False,
+        "max_epochs": 1000,
+        "accelerator": "cpu",
+        "devices": "auto",
+        "callbacks": None,
+    }
     forced, notes = force_cpu_fast_dev_run(given)
     assert notes == []
-    assert forced["fast_dev_run"] is True and forced["max_epochs"] == 1000  # fast_dev_run caps the epochs
+    # fast_dev_run caps the epochs
+    assert forced["fast_dev_run"] is True and forced["max_epochs"] == 1000
     assert (forced["accelerator"], forced["devices"], forced["num_nodes"]) == ("cpu", 1, 1)
     assert forced["callbacks"] == []
     assert given["fast_dev_run"] is False, "the caller's dict is not modified"
@@ -181,14 +243,20 @@ def test_loggers_and_checkpointing_are_left_to_fast_dev_run() -> None:
     # fast_dev_run already makes them no-ops; forcing them off would break LearningRateMonitor,
     # trainer.log_dir and trainer.checkpoint_callback users
     checkpoint, logger = object(), object()
-    forced, notes = force_cpu_fast_dev_run({"callbacks": checkpoint, "logger": logger, "enable_checkpointing": True})
+    forced, notes = force_cpu_fast_dev_run(
+        {"callbacks": checkpoint, "logger": logger, "enable_checkpointing": True}
+    )
     assert forced["callbacks"] == [checkpoint]
     assert forced["logger"] is logger and forced["enable_checkpointing"] is True
     assert "logger" not in force_cpu_fast_dev_run({})[0]
-    assert not any(name.startswith("PL_TRAINER_LOGGER") or "CHECKPOINTING" in name for name in check.FORCED_ENV)
+    assert not any(
+        name.startswith("PL_TRAINER_LOGGER") or "CHECKPOINTING" in name for name in check.FORCED_ENV
+    )
 
 
-def test_tracebacks_start_at_the_program_like_python_would(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_tracebacks_start_at_the_program_like_python_would(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     script = tmp_path / "boom.py"
     script.write_text("def main():\n    raise RuntimeError('boom')\n\nmain()\n")
     try:
@@ -202,7 +270,10 @@ def test_tracebacks_start_at_the_program_like_python_would(tmp_path: Path, capsy
 
 
 def test_exception_line_is_one_line() -> None:
-    assert exception_line(ZeroDivisionError("division by zero")) == "ZeroDivisionError: division by zero"
+    assert (
+        exception_line(ZeroDivisionError("division by zero"))
+        == "ZeroDivisionError: division by zero"
+    )
     assert exception_line(ValueError("\nfirst\nsecond")) == "ValueError: first"
     assert exception_line(KeyboardInterrupt()) == "KeyboardInterrupt"
 
@@ -211,7 +282,14 @@ def test_exception_line_is_one_line() -> None:
 
 
 def report(**counters: Any) -> dict[str, Any]:
-    return {"trainers": 1, "train_batches": 1, "val_batches": 1, "notes": [], "exception": None, **counters}
+    return {
+        "trainers": 1,
+        "train_batches": 1,
+        "val_batches": 1,
+        "notes": [],
+        "exception": None,
+        **counters,
+    }
 
 
 @pytest.mark.parametrize(
@@ -229,12 +307,32 @@ def report(**counters: Any) -> dict[str, Any]:
             "usage: x\nerror: unrecognized arguments: --y\n",
             "exited with code 2: error: unrecognized arguments: --y",
         ),
-        ({"exit_code": 0}, report(trainers=0, train_batches=0), "", "no Lightning Trainer was created"),
-        ({"exit_code": 0}, report(train_batches=0), "", "a Trainer was created but no training step ran"),
-        ({"exit_code": None, "timed_out": True}, report(), "", "timed out after 30 s (process tree killed)"),
+        (
+            {"exit_code": 0},
+            report(trainers=0, train_batches=0),
+            "",
+            "no Lightning Trainer was created",
+        ),
+        (
+            {"exit_code": 0},
+            report(train_batches=0),
+            "",
+            "a Trainer was created but no training step ran",
+        ),
+        (
+            {"exit_code": None, "timed_out": True},
+            report(),
+            "",
+            "timed out after 30 s (process tree killed)",
+        ),
         ({"exit_code": None, "signal": "SIGSEGV"}, report(), "", "killed by signal SIGSEGV"),
         ({"exit_code": 0}, None, "", "the check process left no report"),
-        ({"failure": "the check process died while this program ran"}, None, "", "the check process died"),
+        (
+            {"failure": "the check process died while this program ran"},
+            None,
+            "",
+            "the check process died",
+        ),
     ],
 )
 def test_failed_verdicts_give_one_line_reasons(
@@ -250,7 +348,9 @@ def test_a_pass_needs_exit_0_and_a_training_step_and_summarizes_it() -> None:
     result = judge(
         Path("x.py"),
         end={"exit_code": 0, "elapsed_s": 4.34},
-        report=report(train_batches=4, notes=["precision '16-mixed' was checked as 'bf16-mixed' on CPU"]),
+        report=report(
+            train_batches=4, notes=["precision '16-mixed' was checked as 'bf16-mixed' on CPU"]
+        ),
         output_tail="",
         timeout=30,
     )
@@ -260,7 +360,11 @@ def test_a_pass_needs_exit_0_and_a_training_step_and_summarizes_it() -> None:
     payload = result.to_json()
     assert json.loads(json.dumps(payload)) == payload and payload["target"] == "x.py"
     two_trainers = judge(
-        Path("x.py"), end={"exit_code": 0}, report=report(trainers=2, train_batches=2), output_tail="", timeout=1
+        Path("x.py"),
+        end={"exit_code": 0},
+        report=report(trainers=2, train_batches=2),
+        output_tail="",
+        timeout=1,
     )
     assert two_trainers.summary.startswith("2 Trainers, 2 training steps")
 
@@ -282,7 +386,8 @@ def test_reports_and_output_tails_are_read_defensively(tmp_path: Path) -> None:
 
 # --- the outer safety net, against stand-in probes (fast: no Lightning) --------------------------
 
-STAND_IN_PROBES = FIXTURES / "stand_in_probes"  # run instead of the real probe; they speak its protocol
+# run instead of the real probe; they speak its protocol
+STAND_IN_PROBES = FIXTURES / "stand_in_probes"
 
 
 def scripts(tmp_path: Path, count: int) -> list[Path]:
@@ -292,7 +397,9 @@ def scripts(tmp_path: Path, count: int) -> list[Path]:
     return paths
 
 
-def test_the_outer_deadline_kills_a_probe_that_hangs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_outer_deadline_kills_a_probe_that_hangs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(check, "_BOOTSTRAP", (STAND_IN_PROBES / "hanging.py").read_text())
     monkeypatch.setattr(check, "GRACE_S", 0.5)
     monkeypatch.setenv("LITGEN_TEST_PID_FILE", str(tmp_path / "pid"))
@@ -358,7 +465,7 @@ SHARED_TARGETS = [
 def shared_run() -> dict[str, CheckResult]:
     """One check_programs call for most cases, so that they share a single Lightning import."""
     results = check_programs([FIXTURES / name for name in SHARED_TARGETS], timeout=120)
-    return dict(zip(SHARED_TARGETS, results))
+    return dict(zip(SHARED_TARGETS, results, strict=True))
 
 
 @pytest.mark.slow
@@ -385,11 +492,18 @@ def test_programs_that_do_not_train_fail(shared_run: dict[str, CheckResult]) -> 
 
 
 @pytest.mark.slow
-def test_hard_coded_trainer_arguments_cannot_undo_the_forcing(shared_run: dict[str, CheckResult]) -> None:
-    for name in ("hardcoded.py", "legacy_pl.py"):  # lightning.pytorch and the pytorch_lightning package
+def test_hard_coded_trainer_arguments_cannot_undo_the_forcing(
+    shared_run: dict[str, CheckResult],
+) -> None:
+    # lightning.pytorch and the pytorch_lightning package
+    for name in (
+        "hardcoded.py",
+        "legacy_pl.py",
+    ):
         result = shared_run[name]
         assert result.ok, f"{name}: {result.reason}\n{result.output_tail}"
-        assert result.train_batches == 1 and result.elapsed_s < 30  # max_epochs=1000 unforced would take minutes
+        # max_epochs=1000 unforced would take minutes
+        assert result.train_batches == 1 and result.elapsed_s < 30
     assert set(shared_run["hardcoded.py"].notes) == {
         "devices=2 was checked as devices=1",
         "strategy 'ddp' was checked as 'auto' (one CPU device)",
@@ -398,13 +512,17 @@ def test_hard_coded_trainer_arguments_cannot_undo_the_forcing(shared_run: dict[s
 
 
 @pytest.mark.slow
-def test_lightning_still_honours_pl_trainer_env_defaults(shared_run: dict[str, CheckResult]) -> None:
+def test_lightning_still_honours_pl_trainer_env_defaults(
+    shared_run: dict[str, CheckResult],
+) -> None:
     result = shared_run["env_defaults.py"]  # it asserts the env-derived settings itself
     assert result.ok, result.reason + "\n" + result.output_tail
 
 
 @pytest.mark.slow
-def test_a_lightning_cli_project_runs_with_its_check_args(shared_run: dict[str, CheckResult]) -> None:
+def test_a_lightning_cli_project_runs_with_its_check_args(
+    shared_run: dict[str, CheckResult],
+) -> None:
     result = shared_run["project"]
     assert result.ok, result.reason + "\n" + result.output_tail
     assert result.notes == ["precision '16-mixed' was checked as 'bf16-mixed' on CPU"]
@@ -424,9 +542,14 @@ def test_verbose_shows_the_end_of_a_passing_programs_output() -> None:
 def test_cli_passes_script_args_and_exits_0() -> None:
     result = litgen("check", str(FIXTURES / "args.py"), "--", "--flag", "value")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith(f"PASS {FIXTURES / 'args.py'} (1 training step, 1 validation step in ")
-    progress = result.stderr.splitlines()  # as it happens, on stderr: the import apart from each program's run
-    assert progress[0].startswith("litgen: imported Lightning in ") and progress[0].endswith(" s (shared by every program)")
+    assert result.stdout.startswith(
+        f"PASS {FIXTURES / 'args.py'} (1 training step, 1 validation step in "
+    )
+    # as it happens, on stderr: the import apart from each program's run
+    progress = result.stderr.splitlines()
+    assert progress[0].startswith("litgen: imported Lightning in ") and progress[0].endswith(
+        " s (shared by every program)"
+    )
     assert progress[1:3] == [f"litgen: running {FIXTURES / 'args.py'} ...", progress[2]]
     assert progress[2].startswith(f"litgen: finished {FIXTURES / 'args.py'} in ")
 
@@ -441,8 +564,13 @@ def test_cli_exits_1_and_kills_a_hanging_program_tree(tmp_path: Path) -> None:
     )  # fmt: skip
     assert time.monotonic() - started < 60
     assert result.returncode == 1
-    assert f"FAIL {FIXTURES / 'crash.py'}: exited with code 1: ZeroDivisionError: division by zero" in result.stderr
-    assert f"FAIL {FIXTURES / 'hang.py'}: timed out after 3 s (process tree killed)" in result.stderr
+    assert (
+        f"FAIL {FIXTURES / 'crash.py'}: exited with code 1: ZeroDivisionError: division by zero"
+        in result.stderr
+    )
+    assert (
+        f"FAIL {FIXTURES / 'hang.py'}: timed out after 3 s (process tree killed)" in result.stderr
+    )
     assert "started; now hanging" in result.stderr  # the tail of the killed program's output
     assert result.stderr.rstrip().splitlines()[-1] == (
         f"litgen: error: {FIXTURES / 'crash.py'}: did not train under fast_dev_run: "
@@ -454,15 +582,21 @@ def test_cli_exits_1_and_kills_a_hanging_program_tree(tmp_path: Path) -> None:
 
 def test_a_program_that_targets_the_cpu_keeps_a_gpu_only_strategy_unless_cpu_map() -> None:
     forced, notes = force_cpu_fast_dev_run({"accelerator": "cpu", "strategy": "fsdp"})
-    assert forced["strategy"] == "fsdp"  # Lightning then refuses it, as the program's real run would
+    # Lightning then refuses it, as the program's real run would
+    assert forced["strategy"] == "fsdp"
     assert notes == [
         "strategy 'fsdp' was kept: the program itself targets accelerator='cpu', where it cannot run "
         "(--cpu-map checks it as 'auto')"
     ]
-    forced, notes = force_cpu_fast_dev_run({"accelerator": "cpu", "strategy": "deepspeed_stage_2"}, cpu_map=True)
-    assert forced["strategy"] == "auto" and notes[0].startswith("strategy 'deepspeed_stage_2' was checked as 'auto'")
+    forced, notes = force_cpu_fast_dev_run(
+        {"accelerator": "cpu", "strategy": "deepspeed_stage_2"}, cpu_map=True
+    )
+    assert forced["strategy"] == "auto" and notes[0].startswith(
+        "strategy 'deepspeed_stage_2' was checked as 'auto'"
+    )
     forced, _ = force_cpu_fast_dev_run({"accelerator": "cpu", "strategy": "ddp"})
-    assert forced["strategy"] == "auto"  # DDP runs on CPU processes: one CPU device is its faithful check
+    # DDP runs on CPU processes: one CPU device is its faithful check
+    assert forced["strategy"] == "auto"
 
 
 @pytest.mark.slow
@@ -474,7 +608,10 @@ def test_check_fails_a_cpu_program_whose_strategy_needs_a_gpu(tmp_path: Path) ->
     )
     failed = litgen("check", str(script))
     assert failed.returncode == 1
-    assert "requires a GPU accelerator" in failed.stderr and "--cpu-map checks it as 'auto'" in failed.stderr
+    assert (
+        "requires a GPU accelerator" in failed.stderr
+        and "--cpu-map checks it as 'auto'" in failed.stderr
+    )
     mapped = litgen("check", str(script), "--cpu-map")
     assert mapped.returncode == 0, mapped.stderr
     assert "strategy 'fsdp' was checked as 'auto'" in mapped.stderr
@@ -487,20 +624,38 @@ def test_relative_paths_after_the_double_dash_are_resolved_against_the_callers_f
     script.write_text("import lightning\nlightning.Trainer()\n")
     (tmp_path / "data.csv").write_text("x\n")
     monkeypatch.chdir(tmp_path)
-    target = resolve_target(script, ["--data", "data.csv", "--out=data.csv", "--epochs", "2", "missing.csv"])
-    assert target.argv[1:] == ("--data", str(tmp_path / "data.csv"), f"--out={tmp_path / 'data.csv'}", "--epochs", "2", "missing.csv")
+    target = resolve_target(
+        script, ["--data", "data.csv", "--out=data.csv", "--epochs", "2", "missing.csv"]
+    )
+    assert target.argv[1:] == (
+        "--data",
+        str(tmp_path / "data.csv"),
+        f"--out={tmp_path / 'data.csv'}",
+        "--epochs",
+        "2",
+        "missing.csv",
+    )
 
 
 def test_a_lightning_cli_script_without_a_subcommand_runs_fit(tmp_path: Path) -> None:
     script = tmp_path / "main.py"
     script.write_text("from lightning.pytorch.cli import LightningCLI\nLightningCLI()\n")
     assert resolve_target(script).argv[1:] == ("fit",)
-    assert resolve_target(script, ["validate", "--config", "c.yaml"]).argv[1:] == ("validate", "--config", "c.yaml")
-    assert resolve_target(script, ["--trainer.max_epochs=1"]).argv[1:] == ("fit", "--trainer.max_epochs=1")
+    assert resolve_target(script, ["validate", "--config", "c.yaml"]).argv[1:] == (
+        "validate",
+        "--config",
+        "c.yaml",
+    )
+    assert resolve_target(script, ["--trainer.max_epochs=1"]).argv[1:] == (
+        "fit",
+        "--trainer.max_epochs=1",
+    )
 
 
 def test_a_fabric_script_is_refused_with_a_clear_message(tmp_path: Path) -> None:
     script = tmp_path / "fabric_train.py"
-    script.write_text("import lightning as L\nfabric = L.Fabric(accelerator='cpu')\nfabric.launch()\n")
+    script.write_text(
+        "import lightning as L\nfabric = L.Fabric(accelerator='cpu')\nfabric.launch()\n"
+    )
     with pytest.raises(UsageError, match="trains with Lightning Fabric, which has no fast_dev_run"):
         resolve_target(script)

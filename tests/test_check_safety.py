@@ -45,7 +45,9 @@ except ConnectionRefusedError:
     print("loopback allowed")
 print(socket.socket(socket.AF_INET).connect_ex(("192.0.2.1", 80)) != 0, time.monotonic() - started < 2)
 """
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
     assert result.stdout.splitlines() == [
         "[Errno 101] litgen runs programs offline: connection to 192.0.2.1:80 refused",
         "[Errno -2] litgen runs programs offline: looking up 'example.com' refused",
@@ -98,7 +100,14 @@ def _litgen(*args: str, tmp_path: Path, pid_file: Path) -> subprocess.Popen[str]
 @pytest.mark.slow
 def test_check_kills_what_a_program_started_in_a_new_session(tmp_path: Path) -> None:
     pid_file = tmp_path / "pid"
-    run = _litgen("check", str(FIXTURES / "escape.py"), "--timeout", "60", tmp_path=tmp_path, pid_file=pid_file)
+    run = _litgen(
+        "check",
+        str(FIXTURES / "escape.py"),
+        "--timeout",
+        "60",
+        tmp_path=tmp_path,
+        pid_file=pid_file,
+    )
     _, stderr = run.communicate(timeout=180)
     assert run.returncode == 1 and "no Lightning Trainer was created" in stderr
     assert process_is_gone(int(pid_file.read_text()))
@@ -107,9 +116,13 @@ def test_check_kills_what_a_program_started_in_a_new_session(tmp_path: Path) -> 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGKILL])
-def test_check_stopped_by_a_signal_leaves_no_process_and_no_scratch_folder(tmp_path: Path, signum: int) -> None:
+def test_check_stopped_by_a_signal_leaves_no_process_and_no_scratch_folder(
+    tmp_path: Path, signum: int
+) -> None:
     pid_file = tmp_path / "pids"
-    run = _litgen("check", str(FIXTURES / "hang.py"), "--timeout", "300", tmp_path=tmp_path, pid_file=pid_file)
+    run = _litgen(
+        "check", str(FIXTURES / "hang.py"), "--timeout", "300", tmp_path=tmp_path, pid_file=pid_file
+    )
     try:
         assert wait_for(lambda: pid_file.exists() and len(pid_file.read_text().split()) == 2, 120)
         program, its_child = map(int, pid_file.read_text().split())

@@ -14,7 +14,11 @@ MINI = str(Path(__file__).parent / "fixtures" / "templates" / "mini")
 
 def litgen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "litgen", *args], capture_output=True, text=True, cwd=cwd, timeout=120
+        [sys.executable, "-m", "litgen", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
     )
 
 
@@ -41,10 +45,22 @@ def test_templates_lists_the_default_template() -> None:
     ("args", "message"),
     [
         (["new", "{dest}", "--template", "nope", "--defaults"], "unknown template 'nope'"),
-        (["new", "{dest}", "--template", MINI, "--defaults", "--data", "colour=red"], "has no question 'colour'"),
-        (["new", "{dest}", "--template", MINI, "--defaults", "--data", "epochs"], "--data expects KEY=VALUE"),
-        (["new", "{dest}", "--template", MINI, "--defaults", "--data", "epochs=0"], "epochs must be at least 1"),
-        (["new", "{dest}", "--template", MINI, "--defaults", "--data", "project_name=a b"], "Python identifier"),
+        (
+            ["new", "{dest}", "--template", MINI, "--defaults", "--data", "colour=red"],
+            "has no question 'colour'",
+        ),
+        (
+            ["new", "{dest}", "--template", MINI, "--defaults", "--data", "epochs"],
+            "--data expects KEY=VALUE",
+        ),
+        (
+            ["new", "{dest}", "--template", MINI, "--defaults", "--data", "epochs=0"],
+            "epochs must be at least 1",
+        ),
+        (
+            ["new", "{dest}", "--template", MINI, "--defaults", "--data", "project_name=a b"],
+            "Python identifier",
+        ),
         (["convert", "{dest}/x.py", "--diff", "--in-place"], "cannot be combined"),
     ],
 )
@@ -115,18 +131,38 @@ def test_light_commands_never_import_torch_or_lightning(tmp_path: Path, args: li
 def test_templates_show_each_questions_choices_and_default_and_json() -> None:
     text = litgen("templates").stdout
     assert "  optimizer: adam | adamw | sgd [default: adam]" in text
-    assert "  callbacks: model_checkpoint | early_stopping | lr_monitor (several, comma-separated)" in text
+    assert (
+        "  callbacks: model_checkpoint | early_stopping | lr_monitor (several, comma-separated)"
+        in text
+    )
     payload = json.loads(litgen("templates", "--json").stdout)
     classifier = next(template for template in payload if template["name"] == "classifier")
-    optimizer = next(question for question in classifier["questions"] if question["name"] == "optimizer")
-    assert optimizer == {"name": "optimizer", "type": "str", "default": "adam", "choices": ["adam", "adamw", "sgd"], "multiselect": False}
+    optimizer = next(
+        question for question in classifier["questions"] if question["name"] == "optimizer"
+    )
+    assert optimizer == {
+        "name": "optimizer",
+        "type": "str",
+        "default": "adam",
+        "choices": ["adam", "adamw", "sgd"],
+        "multiselect": False,
+    }
 
 
-@pytest.mark.parametrize("command", ["new", "templates", "check", "convert", "verify", "update", "add", "upgrade"])
+@pytest.mark.parametrize(
+    "command", ["new", "templates", "check", "convert", "verify", "update", "add", "upgrade"]
+)
 def test_short_help_works_everywhere_with_readme_placeholders(command: str) -> None:
     result = litgen(command, "-h")
     assert result.returncode == 0 and result.stdout.startswith(f"Usage: litgen {command}")
-    placeholders = {"new": "DEST", "check": "PATH", "convert": "INPUT", "verify": "ORIGINAL", "add": "COMPONENT", "upgrade": "PATH..."}
+    placeholders = {
+        "new": "DEST",
+        "check": "PATH",
+        "convert": "INPUT",
+        "verify": "ORIGINAL",
+        "add": "COMPONENT",
+        "upgrade": "PATH...",
+    }
     assert placeholders.get(command, "") in result.stdout.splitlines()[0]
 
 

@@ -57,7 +57,9 @@ def test_data_answers_are_cast_and_multiselect_accepts_commas(tmp_path: Path) ->
         answers={"project_name": "alpha", "epochs": "7", "extras": "csv, checkpoint"},
         use_defaults=True,
     )
-    assert (created.dest / "settings.txt").read_text() == "name = alpha\nepochs = 7\nextras = csv,checkpoint\n"
+    assert (
+        created.dest / "settings.txt"
+    ).read_text() == "name = alpha\nepochs = 7\nextras = csv,checkpoint\n"
 
 
 @pytest.mark.parametrize(
@@ -73,7 +75,9 @@ def test_data_answers_are_cast_and_multiselect_accepts_commas(tmp_path: Path) ->
 def test_bad_answers_write_nothing(tmp_path: Path, answers: dict[str, str], message: str) -> None:
     with pytest.raises(UsageError, match=message):
         create_project(tmp_path / "proj", template=MINI, answers=answers, use_defaults=True)
-    assert list(tmp_path.iterdir()) == [], "a refused answer must leave no file or scratch folder behind"
+    assert list(tmp_path.iterdir()) == [], (
+        "a refused answer must leave no file or scratch folder behind"
+    )
 
 
 def test_non_empty_destination_is_refused_without_force(tmp_path: Path) -> None:
@@ -107,14 +111,18 @@ def test_force_keeps_every_user_file(tmp_path: Path) -> None:
     (dest / "settings.txt").write_text("edited by hand")  # a file the template would change
     untouched = (dest / "src" / "main.py").stat().st_mtime_ns
 
-    created = create_project(dest, template=MINI, answers={"epochs": "9"}, use_defaults=True, force=True)
+    created = create_project(
+        dest, template=MINI, answers={"epochs": "9"}, use_defaults=True, force=True
+    )
 
     assert (dest / "notes.txt").read_text() == "mine"
     # the answers file changed too (epochs=9), so the previous one is kept as well
     assert sorted(created.backups) == [dest / ".copier-answers.yml.bak", dest / "settings.txt.bak"]
     assert (dest / "settings.txt.bak").read_text() == "edited by hand"
     assert "epochs = 9" in (dest / "settings.txt").read_text()
-    assert (dest / "src" / "main.py").stat().st_mtime_ns == untouched, "identical files are not rewritten"
+    assert (dest / "src" / "main.py").stat().st_mtime_ns == untouched, (
+        "identical files are not rewritten"
+    )
     assert not list(dest.rglob("*.litgen-partial"))
 
 
@@ -145,13 +153,18 @@ def test_an_empty_destination_is_filled_not_replaced(tmp_path: Path) -> None:
     assert sorted(p.name for p in dest.iterdir()) == [".copier-answers.yml", "settings.txt", "src"]
 
 
-def test_the_current_folder_can_be_the_destination(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_current_folder_can_be_the_destination(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     create_project(Path("."), template=MINI, use_defaults=True)
-    assert Path.cwd() == tmp_path and (tmp_path / "settings.txt").is_file()  # the shell's folder still exists
+    # the shell's folder still exists
+    assert Path.cwd() == tmp_path and (tmp_path / "settings.txt").is_file()
 
 
-def test_a_second_run_into_the_same_empty_folder_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_second_run_into_the_same_empty_folder_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     dest = tmp_path / "proj"
     dest.mkdir()
     import litgen.new as new_module
@@ -168,7 +181,9 @@ def test_a_second_run_into_the_same_empty_folder_is_refused(tmp_path: Path, monk
         create_project(dest, template=MINI, answers={"project_name": "second"}, use_defaults=True)
     assert (dest / "settings.txt").read_text().startswith("name = first")
     assert not (dest / ".litgen-new.lock").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["proj"]  # no scratch folder left beside it
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "proj"
+    ]  # no scratch folder left beside it
 
 
 def test_a_run_holding_the_claim_refuses_another(tmp_path: Path) -> None:
@@ -195,11 +210,16 @@ def test_force_refuses_a_folder_where_a_file_goes_before_writing_anything(tmp_pa
 @pytest.mark.parametrize(
     ("make_dest", "message"),
     [
-        (lambda tmp: (tmp / "file").write_text("x") and tmp / "file" / "proj", "file is a file, not a folder"),
+        (
+            lambda tmp: (tmp / "file").write_text("x") and tmp / "file" / "proj",
+            "file is a file, not a folder",
+        ),
         (lambda tmp: tmp / ("n" * 300), "cannot use it: File name too long"),
     ],
 )
-def test_destinations_that_cannot_be_created_are_one_line_errors(tmp_path: Path, make_dest: object, message: str) -> None:
+def test_destinations_that_cannot_be_created_are_one_line_errors(
+    tmp_path: Path, make_dest: object, message: str
+) -> None:
     dest = make_dest(tmp_path)  # type: ignore[operator]
     with pytest.raises(UsageError, match=message):
         create_project(dest, template=MINI, use_defaults=True)
@@ -217,8 +237,16 @@ def _template(root: Path, copier_yml: str, files: dict[str, str]) -> Path:
     ("copier_yml", "files", "message"),
     [
         ("q: [unclosed\n", {}, r"copier.yml:\d+: is not valid YAML"),
-        ("q: a\n_subdirectory: project\n", {"f.txt.jinja": "{% if %}\n"}, r"f.txt.jinja:1: template 'bad' cannot be rendered"),
-        ("q: a\n_subdirectory: project\n", {"f.txt.jinja": "{{ q.nope.deeper }}\n"}, r"template 'bad' cannot be rendered"),
+        (
+            "q: a\n_subdirectory: project\n",
+            {"f.txt.jinja": "{% if %}\n"},
+            r"f.txt.jinja:1: template 'bad' cannot be rendered",
+        ),
+        (
+            "q: a\n_subdirectory: project\n",
+            {"f.txt.jinja": "{{ q.nope.deeper }}\n"},
+            r"template 'bad' cannot be rendered",
+        ),
     ],
 )
 def test_a_broken_template_is_a_one_line_error_and_writes_nothing(
@@ -274,11 +302,15 @@ def test_answers_given_at_the_prompts_are_validated_like_data_answers(
     def prompts_that_accept_anything(src: str, dst: Path, **kwargs: object) -> object:
         if kwargs.get("defaults"):
             return real_run_copy(src, dst, **kwargs)
-        prompted.append(True)  # what copier's prompts let through: single-choice answers skip cross-checks
+        # what copier's prompts let through: single-choice answers skip cross-checks
+        prompted.append(True)
         result = real_run_copy(src, dst, **{**kwargs, "defaults": True})
         answers = Path(dst) / ".copier-answers.yml"
-        answers.write_text(answers.read_text().replace("precision: 32-true", "precision: 16-mixed").replace(
-            "accelerator: auto", "accelerator: cpu"))
+        answers.write_text(
+            answers.read_text()
+            .replace("precision: 32-true", "precision: 16-mixed")
+            .replace("accelerator: auto", "accelerator: cpu")
+        )
         return result
 
     monkeypatch.setattr(copier, "run_copy", prompts_that_accept_anything)
@@ -289,13 +321,19 @@ def test_answers_given_at_the_prompts_are_validated_like_data_answers(
 
 
 @pytest.mark.parametrize("value", ["[csv", "[a, [b]", "[{x: 1}"])
-def test_a_yaml_looking_list_answer_that_is_not_a_list_names_its_question(tmp_path: Path, value: str) -> None:
+def test_a_yaml_looking_list_answer_that_is_not_a_list_names_its_question(
+    tmp_path: Path, value: str
+) -> None:
     with pytest.raises(UsageError, match=r"--data extras: expected a comma-separated list"):
-        create_project(tmp_path / "proj", template=MINI, answers={"extras": value}, use_defaults=True)
+        create_project(
+            tmp_path / "proj", template=MINI, answers={"extras": value}, use_defaults=True
+        )
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_disk_that_refuses_the_move_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_disk_that_refuses_the_move_is_a_one_line_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import litgen.new as new_module
 
     def full_disk(rendered: Path, dest: Path, force: bool) -> None:

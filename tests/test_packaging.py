@@ -16,7 +16,16 @@ REPO = Path(__file__).resolve().parent.parent
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(REPO)],
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(out),
+            str(REPO),
+        ],
         check=True,
         capture_output=True,
         timeout=300,
@@ -27,9 +36,15 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_wheel_contains_every_template_file(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    template_files = [p for p in (REPO / "templates").rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    template_files = [
+        p for p in (REPO / "templates").rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    ]
     assert template_files, "templates/ is empty"
-    missing = [p for p in template_files if f"litgen/templates/{p.relative_to(REPO / 'templates').as_posix()}" not in names]
+    missing = [
+        p
+        for p in template_files
+        if f"litgen/templates/{p.relative_to(REPO / 'templates').as_posix()}" not in names
+    ]
     assert missing == []
     assert "litgen/cli.py" in names
 
@@ -37,14 +52,31 @@ def test_wheel_contains_every_template_file(wheel: Path) -> None:
 def test_installed_wheel_finds_its_templates(wheel: Path, tmp_path: Path) -> None:
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
         check=True,
         capture_output=True,
         timeout=300,
     )
-    code = "from litgen.new import templates_root, list_templates; print(templates_root()); print(len(list_templates()))"
+    code = (
+        "from litgen.new import templates_root, list_templates; print(templates_root()); "
+        "print(len(list_templates()))"
+    )
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env={"PYTHONPATH": str(target)}
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(target)},
     )
     root, count = result.stdout.split()
     assert Path(root) == target / "litgen" / "templates"

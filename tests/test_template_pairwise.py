@@ -37,6 +37,7 @@ def _as_case(answers: dict[str, Any], info: TemplateInfo) -> dict[Any, Any]:
 
 def _as_data(answers: dict[str, Any]) -> dict[str, str]:
     """The answers as a user would type them after --data."""
+
     def text(value: Any) -> str:
         if isinstance(value, list):
             return ",".join(value)
@@ -55,11 +56,15 @@ def test_cases_cover_every_feasible_pair(info: TemplateInfo) -> None:
     data = _load(info)
     factors = factors_of(info)
     for answers in data["cases"]:
-        assert set(answers) == {name for name, _ in factors}, f"questions changed; {REGENERATE.format(name=info.name)}"
+        assert set(answers) == {name for name, _ in factors}, (
+            f"questions changed; {REGENERATE.format(name=info.name)}"
+        )
     covered = set().union(*(pairs_of(_as_case(answers, info)) for answers in data["cases"]))
     infeasible = {_pair(entry["pair"]) for entry in data["infeasible"]}
     missing = all_pairs(factors) - covered - infeasible
-    assert not missing, f"{len(missing)} pairs uncovered, e.g. {sorted(missing, key=str)[:3]}; {REGENERATE.format(name=info.name)}"
+    assert not missing, (
+        f"{len(missing)} pairs uncovered, e.g. {sorted(missing, key=str)[:3]}; {REGENERATE.format(name=info.name)}"
+    )
 
 
 @pytest.mark.parametrize("info", TEMPLATES, ids=[t.name for t in TEMPLATES])
@@ -76,7 +81,11 @@ def test_every_pairwise_case_of_every_template_trains(tmp_path: Path) -> None:
     for info in TEMPLATES:
         for index, answers in enumerate(_load(info)["cases"]):
             dest = tmp_path / f"{info.name}-{index}"
-            projects.append(create_project(dest, template=info.name, answers=_as_data(answers), use_defaults=True).dest)
+            projects.append(
+                create_project(
+                    dest, template=info.name, answers=_as_data(answers), use_defaults=True
+                ).dest
+            )
     # One call: the probe imports Lightning once and forks a child per project.
     results = check_programs(projects, timeout=120)
     failed = [f"{r.target.name}: {r.reason}\n{r.output_tail[-1500:]}" for r in results if not r.ok]

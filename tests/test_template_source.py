@@ -33,7 +33,9 @@ def releases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, git_identity: None
     return Releases(tmp_path, monkeypatch)
 
 
-def test_new_project_records_a_stable_source_and_the_release_tag(releases: Releases, tmp_path: Path) -> None:
+def test_new_project_records_a_stable_source_and_the_release_tag(
+    releases: Releases, tmp_path: Path
+) -> None:
     releases.release("1.0.0")
     project = create_project(tmp_path / "proj", template="demo", use_defaults=True).dest
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
@@ -42,7 +44,9 @@ def test_new_project_records_a_stable_source_and_the_release_tag(releases: Relea
     assert answers["project_name"] == "demo"
 
 
-def test_unreleased_templates_get_a_development_tag_on_top_of_the_release(releases: Releases) -> None:
+def test_unreleased_templates_get_a_development_tag_on_top_of_the_release(
+    releases: Releases,
+) -> None:
     source = releases.release("1.0.0")
     assert source.pin("demo").tag == "v1.0.0"
     releases.edit("project/train.py.jinja", "lr = 0.1", "lr = 0.2")
@@ -56,7 +60,10 @@ def test_unreleased_templates_get_a_development_tag_on_top_of_the_release(releas
 
 
 def test_new_still_works_when_the_cache_cannot_be_written(
-    releases: Releases, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    releases: Releases,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     releases.release("1.0.0")
     blocker = tmp_path / "not-a-folder"
@@ -98,18 +105,35 @@ def test_add_release_refuses_binary_files(releases: Releases) -> None:
 
 def test_release_script_verifies_the_bundle(releases: Releases) -> None:
     releases.release("1.0.0")
-    script = [sys.executable, "-m", "litgen.template_release", "--bundle", str(releases.bundle), "--templates", str(releases.root)]
-    assert subprocess.run([*script, "verify", "--version", "1.0.0"], capture_output=True).returncode == 0
+    script = [
+        sys.executable,
+        "-m",
+        "litgen.template_release",
+        "--bundle",
+        str(releases.bundle),
+        "--templates",
+        str(releases.root),
+    ]
+    assert (
+        subprocess.run([*script, "verify", "--version", "1.0.0"], capture_output=True).returncode
+        == 0
+    )
     releases.edit("project/train.py.jinja", "lr = 0.1", "lr = 0.2")
-    unreleased = subprocess.run([*script, "verify", "--version", "1.0.0"], capture_output=True, text=True)
+    unreleased = subprocess.run(
+        [*script, "verify", "--version", "1.0.0"], capture_output=True, text=True
+    )
     assert unreleased.returncode == 1 and "run add-release" in unreleased.stderr
-    added = subprocess.run([*script, "add-release", "--version", "1.1.0"], capture_output=True, text=True)
+    added = subprocess.run(
+        [*script, "add-release", "--version", "1.1.0"], capture_output=True, text=True
+    )
     assert added.returncode == 0, added.stderr
     listed = subprocess.run([*script, "list"], capture_output=True, text=True)
     assert listed.stdout.split() == ["v1.0.0", "v1.1.0"]
 
 
-def test_rendering_a_shipped_release_tag_equals_rendering_the_folder(tmp_path: Path, git_identity: None) -> None:
+def test_rendering_a_shipped_release_tag_equals_rendering_the_folder(
+    tmp_path: Path, git_identity: None
+) -> None:
     """The shipped bundle holds classifier v0.1.0; litgen new renders the folder and records the tag: same project."""
     import copier
 
@@ -117,12 +141,21 @@ def test_rendering_a_shipped_release_tag_equals_rendering_the_folder(tmp_path: P
     subprocess.run(["git", "init", "--quiet", str(tmp_path / "src")], check=True)
     release = bundle_tags(BUNDLE_PATH)["v0.1.0"]
     git("fetch", "--quiet", str(BUNDLE_PATH), "refs/tags/v0.1.0", cwd=tmp_path / "src")
-    archive = subprocess.run(["git", "archive", release], cwd=tmp_path / "src", capture_output=True, check=True).stdout
+    archive = subprocess.run(
+        ["git", "archive", release], cwd=tmp_path / "src", capture_output=True, check=True
+    ).stdout
     tarfile.open(fileobj=io.BytesIO(archive)).extractall(tmp_path / "installed", filter="data")
     pinned = source.pin("classifier")
     assert pinned.tag == "v0.1.0"
-    copier.run_copy(str(pinned.repo), tmp_path / "from-tag", vcs_ref=pinned.tag, defaults=True, quiet=True)
-    copier.run_copy(str(source.templates_root / "classifier"), tmp_path / "from-folder", defaults=True, quiet=True)
+    copier.run_copy(
+        str(pinned.repo), tmp_path / "from-tag", vcs_ref=pinned.tag, defaults=True, quiet=True
+    )
+    copier.run_copy(
+        str(source.templates_root / "classifier"),
+        tmp_path / "from-folder",
+        defaults=True,
+        quiet=True,
+    )
     comparison = filecmp.dircmp(tmp_path / "from-tag", tmp_path / "from-folder")
     differing = _deep_differences(comparison)
     assert differing == [".copier-answers.yml"], "only _src_path/_commit may differ"
@@ -139,11 +172,14 @@ def test_set_answers_source_rewrites_only_the_source_lines(tmp_path: Path) -> No
     answers = tmp_path / ".copier-answers.yml"
     long_path = "/a path with spaces/" + "x" * 90
     answers.write_text(
-        "# Changes here will be overwritten by Copier\n_commit: v1\n_src_path: " + long_path.replace(" with", "\n    with")
+        "# Changes here will be overwritten by Copier\n_commit: v1\n_src_path: "
+        + long_path.replace(" with", "\n    with")
         + "\ndescription: keep me\nname: demo\n"
     )
-    assert yaml.safe_load(answers.read_text())["_src_path"] == long_path  # a wrapped value, as yaml writes it
+    # a wrapped value, as yaml writes it
+    assert yaml.safe_load(answers.read_text())["_src_path"] == long_path
     set_answers_source(answers, "litgen:demo", "v2")
     assert answers.read_text() == (
-        "# Changes here will be overwritten by Copier\n_commit: v2\n_src_path: litgen:demo\ndescription: keep me\nname: demo\n"
+        "# Changes here will be overwritten by Copier\n_commit: v2\n_src_path: "
+        "litgen:demo\ndescription: keep me\nname: demo\n"
     )

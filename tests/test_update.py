@@ -39,7 +39,9 @@ def releases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, git_identity: None
     return Releases(tmp_path, monkeypatch)
 
 
-def test_update_keeps_the_users_edit_and_brings_the_template_change(releases: Releases, tmp_path: Path) -> None:
+def test_update_keeps_the_users_edit_and_brings_the_template_change(
+    releases: Releases, tmp_path: Path
+) -> None:
     """The issue's acceptance test: generate with N, edit, update to N+1; both the edit and the change survive."""
     releases.release("1.0.0")
     project = new_project(releases, tmp_path)
@@ -49,7 +51,11 @@ def test_update_keeps_the_users_edit_and_brings_the_template_change(releases: Re
     commit_all(project, "my changes")
 
     # Version N+1: a new question used in train.py, a new file, and a file dropped.
-    releases.edit("copier.yml", "project_name:", "learning_rate:\n  type: float\n  default: 0.01\nproject_name:")
+    releases.edit(
+        "copier.yml",
+        "project_name:",
+        "learning_rate:\n  type: float\n  default: 0.01\nproject_name:",
+    )
     releases.edit("project/train.py.jinja", "lr = 0.1", "lr = {{ learning_rate }}")
     write_files(releases.template, {"project/configs/extra.yaml": "added: in 1.1\n"})
     (releases.template / "project" / "NOTES.md").unlink()
@@ -59,45 +65,70 @@ def test_update_keeps_the_users_edit_and_brings_the_template_change(releases: Re
     report = update_project(project)
 
     text = train.read_text()
-    assert 'default=10' in text, "the user's edit was lost"
+    assert "default=10" in text, "the user's edit was lost"
     assert "lr = 0.01" in text, "the template change did not arrive"
     assert (project / "configs" / "extra.yaml").read_text() == "added: in 1.1\n"
     assert not (project / "NOTES.md").exists()
     assert (project / "mine.txt").read_text() == "a file the template does not know\n"
     assert (report.changed, report.added, report.removed, report.conflicts) == (
-        [".copier-answers.yml", "train.py"], ["configs/extra.yaml"], ["NOTES.md"], []
+        [".copier-answers.yml", "train.py"],
+        ["configs/extra.yaml"],
+        ["NOTES.md"],
+        [],
     )
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
-    assert (answers["_src_path"], answers["_commit"], answers["learning_rate"]) == ("litgen:demo", "v1.1.0", 0.01)
+    assert (answers["_src_path"], answers["_commit"], answers["learning_rate"]) == (
+        "litgen:demo",
+        "v1.1.0",
+        0.01,
+    )
     assert not check_update(project).available
     assert not list(project.rglob("*.litgen-partial"))
 
 
-def test_update_of_a_real_classifier_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, git_identity: None) -> None:
-    """The same round trip with the shipped template's classifier task, its long answers file and its subfolder layout."""
+def test_update_of_a_real_classifier_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, git_identity: None
+) -> None:
+    """The same round trip with the shipped template's classifier task, its long answers file and its
+    subfolder layout.
+    """
     root = tmp_path / "templates"
-    shutil.copytree(templates_root() / "lightning", root / "lightning", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        templates_root() / "lightning",
+        root / "lightning",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     monkeypatch.setattr("litgen.catalog.templates_root", lambda: root)
     monkeypatch.setattr("litgen.template_source.BUNDLE_PATH", tmp_path / "history.bundle")
     monkeypatch.setattr(litgen, "__version__", "1.0.0")
     add_release(tmp_path / "history.bundle", root, "1.0.0")
-    project = create_project(tmp_path / "proj", template="classifier", answers={"optimizer": "sgd"}, use_defaults=True).dest
+    project = create_project(
+        tmp_path / "proj", template="classifier", answers={"optimizer": "sgd"}, use_defaults=True
+    ).dest
     model = project / "src" / "digits_classifier" / "model.py"
     model.write_text(model.read_text().replace("nn.ReLU(),", "nn.GELU(),"))
     commit_all(project, "my model")
 
     config = root / "lightning" / "project" / "configs" / "default.yaml.jinja"
-    config.write_text(config.read_text().replace("  log_every_n_steps: 5", "  log_every_n_steps: 10"))
+    config.write_text(
+        config.read_text().replace("  log_every_n_steps: 5", "  log_every_n_steps: 10")
+    )
     monkeypatch.setattr(litgen, "__version__", "1.1.0")
     add_release(tmp_path / "history.bundle", root, "1.1.0")
     report = update_project(project)
 
-    assert report.changed == [".copier-answers.yml", "configs/default.yaml"] and report.conflicts == []
+    assert (
+        report.changed == [".copier-answers.yml", "configs/default.yaml"] and report.conflicts == []
+    )
     assert "nn.GELU()," in model.read_text() and "nn.ReLU()," not in model.read_text()
-    assert yaml.safe_load((project / "configs" / "default.yaml").read_text())["trainer"]["log_every_n_steps"] == 10
+    assert (
+        yaml.safe_load((project / "configs" / "default.yaml").read_text())["trainer"][
+            "log_every_n_steps"
+        ]
+        == 10
+    )
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert (answers["_commit"], answers["optimizer"]) == ("v1.1.0", "sgd")
-
 
 
 @pytest.mark.parametrize(
@@ -126,14 +157,25 @@ def test_a_0_1_0_project_updates_to_the_shared_template_keeping_a_user_edit(
 
     report = update_project(project)
 
-    assert report.from_tag == "v0.1.0" and report.to_tag.startswith("v0.1.0") and report.conflicts == []
-    assert edit[1] in model.read_text() and edit[0] not in model.read_text(), "the user's edit was lost"
-    assert {"configs/barebones.yaml", "tests/test_model.py", f"src/{module}/inmemory.py"} <= set(report.added)
+    assert (
+        report.from_tag == "v0.1.0"
+        and report.to_tag.startswith("v0.1.0")
+        and report.conflicts == []
+    )
+    assert edit[1] in model.read_text() and edit[0] not in model.read_text(), (
+        "the user's edit was lost"
+    )
+    assert {"configs/barebones.yaml", "tests/test_model.py", f"src/{module}/inmemory.py"} <= set(
+        report.added
+    )
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert (answers["_src_path"], answers["task"]) == (f"litgen:{task}", task)
     assert "from conftest import" not in (project / "tests" / "test_training.py").read_text()
 
-def test_update_to_unreleased_templates_of_a_development_checkout(releases: Releases, tmp_path: Path) -> None:
+
+def test_update_to_unreleased_templates_of_a_development_checkout(
+    releases: Releases, tmp_path: Path
+) -> None:
     releases.release("1.0.0")
     project = new_project(releases, tmp_path)
     releases.edit("project/train.py.jinja", "lr = 0.1", "lr = 0.05")  # edited, not released
@@ -142,10 +184,14 @@ def test_update_to_unreleased_templates_of_a_development_checkout(releases: Rele
     assert "lr = 0.05" in (project / "train.py").read_text()
     commit_all(project, "updated")
     releases.edit("project/train.py.jinja", "lr = 0.05", "lr = 0.02")
-    assert update_project(project).to_tag == "v1.0.0+dev.2", "a later development state is not a downgrade"
+    assert update_project(project).to_tag == "v1.0.0+dev.2", (
+        "a later development state is not a downgrade"
+    )
 
 
-def test_conflicting_edits_get_markers_with_both_versions(releases: Releases, tmp_path: Path) -> None:
+def test_conflicting_edits_get_markers_with_both_versions(
+    releases: Releases, tmp_path: Path
+) -> None:
     releases.release("1.0.0")
     project = new_project(releases, tmp_path)
     train = project / "train.py"
@@ -175,7 +221,9 @@ def test_a_dropped_file_the_user_changed_is_kept(releases: Releases, tmp_path: P
     report = update_project(project)
 
     assert (project / "NOTES.md").read_text() == "my own notes now\n"
-    assert report.removed == [] and report.kept == ["NOTES.md: the new template dropped it, but you changed it"]
+    assert report.removed == [] and report.kept == [
+        "NOTES.md: the new template dropped it, but you changed it"
+    ]
 
 
 def test_up_to_date_project_is_left_alone(releases: Releases, tmp_path: Path) -> None:
@@ -184,10 +232,14 @@ def test_up_to_date_project_is_left_alone(releases: Releases, tmp_path: Path) ->
     status = check_update(project)
     assert not status.available and status.summary().endswith("is up to date (demo v1.0.0)")
     report = update_project(project)
-    assert not report.touched and report.summary_lines("updated") == [f"{project} is up to date (demo v1.0.0)"]
+    assert not report.touched and report.summary_lines("updated") == [
+        f"{project} is up to date (demo v1.0.0)"
+    ]
 
 
-def test_update_refuses_uncommitted_changes_and_non_git_projects(releases: Releases, tmp_path: Path) -> None:
+def test_update_refuses_uncommitted_changes_and_non_git_projects(
+    releases: Releases, tmp_path: Path
+) -> None:
     releases.release("1.0.0")
     plain = create_project(tmp_path / "plain", template="demo", use_defaults=True).dest
     releases.edit("project/train.py.jinja", "lr = 0.1", "lr = 0.01")
@@ -246,7 +298,9 @@ def test_a_failing_merge_leaves_the_project_untouched(
         ("_src_path: [unclosed\n", "is not valid YAML"),
     ],
 )
-def test_projects_litgen_cannot_update_are_refused(tmp_path: Path, answers: str | None, message: str) -> None:
+def test_projects_litgen_cannot_update_are_refused(
+    tmp_path: Path, answers: str | None, message: str
+) -> None:
     if answers is not None:
         (tmp_path / ".copier-answers.yml").write_text(answers)
     with pytest.raises(UsageError, match=message):
@@ -263,16 +317,22 @@ def test_downgrades_and_unknown_versions_are_refused(releases: Releases, tmp_pat
         update_project(project)
     set_answers_source(answers, "litgen:demo", "v0.5.0+dev.3")
     commit_all(project)
-    with pytest.raises(UsageError, match=r"v0.5.0\+dev.3, which this litgen does not have \(it has: v1.0.0\)"):
+    with pytest.raises(
+        UsageError, match=r"v0.5.0\+dev.3, which this litgen does not have \(it has: v1.0.0\)"
+    ):
         update_project(project)
 
 
-def test_cli_update_check_and_conflict_exit_codes(releases: Releases, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_update_check_and_conflict_exit_codes(
+    releases: Releases, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from litgen.cli import main
 
     releases.release("1.0.0")
     project = new_project(releases, tmp_path)
-    (project / "train.py").write_text((project / "train.py").read_text().replace("lr = 0.1", "lr = 0.5"))
+    (project / "train.py").write_text(
+        (project / "train.py").read_text().replace("lr = 0.1", "lr = 0.5")
+    )
     commit_all(project)
     releases.edit("project/train.py.jinja", "lr = 0.1", "lr = 0.01")
     releases.release("1.1.0")
@@ -322,7 +382,9 @@ def test_the_answers_file_is_swapped_in_last_and_an_interrupt_restores_everythin
 def test_an_answers_file_that_is_not_utf8_is_a_one_line_error(tmp_path: Path) -> None:
     project = tmp_path / "proj"
     project.mkdir()
-    (project / ".copier-answers.yml").write_bytes(b"_src_path: litgen:classifier\n_commit: v0.1.0\nname: \xff\xfe\n")
+    (project / ".copier-answers.yml").write_bytes(
+        b"_src_path: litgen:classifier\n_commit: v0.1.0\nname: \xff\xfe\n"
+    )
     with pytest.raises(UsageError, match="cannot read it as UTF-8 text") as caught:
         read_project(project)
     assert "\n" not in str(caught.value)
@@ -338,5 +400,8 @@ def test_a_cache_that_cannot_be_used_is_a_one_line_error(
     if cache == "missing/deeper":
         (tmp_path / "missing").write_text("a file where a folder should be")
     monkeypatch.setenv("LITGEN_CACHE_DIR", str(tmp_path / cache))
-    with pytest.raises(UsageError, match="cannot use the template cache .*set LITGEN_CACHE_DIR to a writable folder"):
+    with pytest.raises(
+        UsageError,
+        match="cannot use the template cache .*set LITGEN_CACHE_DIR to a writable folder",
+    ):
         check_update(project)

@@ -97,8 +97,6 @@ def new_project(releases: Releases, tmp_path: Path) -> Path:
     return project
 
 
-
-
 def isolate_git(monkeypatch: pytest.MonkeyPatch, cache: Path) -> None:
     """A git identity for the tests' own commits, no user or system git configuration, and a private cache."""
     for variable, value in (("NAME", "Test User"), ("EMAIL", "test@example.com")):

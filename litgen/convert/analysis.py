@@ -61,4 +61,9 @@ def analyze(source: str, filename: str) -> Analysis | AlreadyLightning:
     script._backward = found
     check_refusals(script)
     shape = ShapeFinder(script).find()
-    return Analysis(script, shape, collect_facts(script, shape), desugared.notes if desugared is not None else ())
+    return Analysis(
+        script,
+        shape,
+        collect_facts(script, shape),
+        desugared.notes if desugared is not None else (),
+    )

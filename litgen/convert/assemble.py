@@ -18,10 +18,20 @@ from litgen.errors import ConversionError
 def emit(plan: ConversionPlan) -> Conversion:
     """The converted script for a plan: the only stage that builds the output module."""
     script, shape, ctx, names = plan.analysis.script, plan.analysis.shape, plan.ctx, plan.names
-    emitter = Emitter(ctx, plan.module, plan.renderer, plan.layout, names, script.module.default_indent, plan.rebuilt)
+    emitter = Emitter(
+        ctx,
+        plan.module,
+        plan.renderer,
+        plan.layout,
+        names,
+        script.module.default_indent,
+        plan.rebuilt,
+    )
     class_node = emitter.module_class(script.filename.replace("\\", "/").rsplit("/", 1)[-1])
     edits = plan.edits.copy()
-    edits.put(shape.region, [*plan.hoisted, *emitter.entry_statements(_indent_of(script, shape.region))])
+    edits.put(
+        shape.region, [*plan.hoisted, *emitter.entry_statements(_indent_of(script, shape.region))]
+    )
     if plan.module.test is not None:
         edits.put(plan.module.test.replaced[0], emitter.test_statements())
     new_module = apply(
@@ -36,7 +46,9 @@ def emit(plan: ConversionPlan) -> Conversion:
     functions, removable = set(plan.removable_functions), set(plan.removable_names)
     entry = shape.entry.name.value if shape.entry is not None else None
     for _ in range(3):  # a scheduler that goes away stops keeping its optimizer alive
-        gone_functions, gone_names = unused(new_module, functions, removable, names.module_class, entry)
+        gone_functions, gone_names = unused(
+            new_module, functions, removable, names.module_class, entry
+        )
         if not gone_functions and not gone_names:
             break
         new_module = remove_unused(new_module, gone_names, gone_functions, shape.entry)
@@ -69,7 +81,9 @@ def _indent_of(script: Script, node: cst.CSTNode) -> str:
     indent = ""
     for ancestor in script.ancestors(node):
         if isinstance(ancestor, cst.IndentedBlock):
-            indent = (ancestor.indent if ancestor.indent is not None else script.module.default_indent) + indent
+            indent = (
+                ancestor.indent if ancestor.indent is not None else script.module.default_indent
+            ) + indent
     return indent
 
 
@@ -121,7 +135,8 @@ def _import_line(alias: str) -> cst.SimpleStatementLine:
 
 def _check_compiles(converted: str, filename: str) -> None:
     try:
-        with warnings.catch_warnings():  # the script's own SyntaxWarnings are Python's to report, not ours
+        # the script's own SyntaxWarnings are Python's to report, not ours
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             compile(converted, filename, "exec")
     except SyntaxError as error:

@@ -48,19 +48,38 @@ class Cleaner(LineCarrier):
 
     def leave_For(self, original_node: cst.For, updated_node: cst.For) -> cst.For:
         self._depth -= 1
-        return updated_node.with_changes(body=_pass_block()) if _is_empty(updated_node.body) else updated_node
+        return (
+            updated_node.with_changes(body=_pass_block())
+            if _is_empty(updated_node.body)
+            else updated_node
+        )
 
     def leave_While(self, original_node: cst.While, updated_node: cst.While) -> cst.While:
         self._depth -= 1
-        return updated_node.with_changes(body=_pass_block()) if _is_empty(updated_node.body) else updated_node
+        return (
+            updated_node.with_changes(body=_pass_block())
+            if _is_empty(updated_node.body)
+            else updated_node
+        )
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
         self._depth -= 1
-        return updated_node.with_changes(body=_pass_block()) if _is_empty(updated_node.body) else updated_node
+        return (
+            updated_node.with_changes(body=_pass_block())
+            if _is_empty(updated_node.body)
+            else updated_node
+        )
 
     # --- compound statements ------------------------------------------------------------------
     def visit_If(self, node: cst.If) -> bool:
-        if self._depth == 0 and is_dry_run_test(node.test) and only_breaks(node.body) and node.orelse is None:
+        if (
+            self._depth == 0
+            and is_dry_run_test(node.test)
+            and only_breaks(node.body)
+            and node.orelse is None
+        ):
             record_dry_run(self.ctx, node.test, self.ctx.line(node))
             self._dry_runs.add(id(node))
             return False
@@ -76,12 +95,19 @@ class Cleaner(LineCarrier):
         return updated_node
 
     def leave_Else(self, original_node: cst.Else, updated_node: cst.Else) -> cst.Else:
-        return updated_node.with_changes(body=_pass_block()) if _is_empty(updated_node.body) else updated_node
+        return (
+            updated_node.with_changes(body=_pass_block())
+            if _is_empty(updated_node.body)
+            else updated_node
+        )
 
     def leave_With(self, original_node: cst.With, updated_node: cst.With) -> LeaveResult:
         autocasts = [autocast_of(self.ctx, item) for item in original_node.items]
         transparent = self.options.mode == "eval" and all(
-            self.ctx.imports.starts(item.item.func if isinstance(item.item, cst.Call) else item.item, *TRANSPARENT_CONTEXTS)
+            self.ctx.imports.starts(
+                item.item.func if isinstance(item.item, cst.Call) else item.item,
+                *TRANSPARENT_CONTEXTS,
+            )
             and item.asname is None
             for item in original_node.items
         )
@@ -95,9 +121,11 @@ class Cleaner(LineCarrier):
         return updated_node
 
     def _unwrap(self, node: cst.With) -> LeaveResult:
-        body = list(node.body.body) if isinstance(node.body, cst.IndentedBlock) else [
-            cst.SimpleStatementLine(body=list(node.body.body))
-        ]
+        body = (
+            list(node.body.body)
+            if isinstance(node.body, cst.IndentedBlock)
+            else [cst.SimpleStatementLine(body=list(node.body.body))]
+        )
         if not body:
             return cst.RemoveFromParent()
         body[0] = body[0].with_changes(leading_lines=[*node.leading_lines, *body[0].leading_lines])
@@ -113,13 +141,17 @@ class Cleaner(LineCarrier):
         if not kept:
             return cst.RemoveFromParent()
         kept = [k.with_changes(semicolon=cst.MaybeSentinel.DEFAULT) for k in kept]
-        if len(updated_node.body) == 1 and len(kept) > 1:  # one statement became several: one line each
+        # one statement became several: one line each
+        if len(updated_node.body) == 1 and len(kept) > 1:
             lines = [cst.SimpleStatementLine(body=[k]) for k in kept]
             lines[0] = lines[0].with_changes(leading_lines=updated_node.leading_lines)
             lines[-1] = lines[-1].with_changes(trailing_whitespace=updated_node.trailing_whitespace)
             return cst.FlattenSentinel(lines)
         if len(kept) > 1:
-            kept = [k.with_changes(semicolon=cst.Semicolon(whitespace_after=cst.SimpleWhitespace(" "))) for k in kept[:-1]] + [kept[-1]]
+            kept = [
+                k.with_changes(semicolon=cst.Semicolon(whitespace_after=cst.SimpleWhitespace(" ")))
+                for k in kept[:-1]
+            ] + [kept[-1]]
         return updated_node.with_changes(body=kept)
 
     def leave_SimpleStatementSuite(
@@ -133,14 +165,19 @@ class Cleaner(LineCarrier):
         kept[-1] = kept[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
         return updated_node.with_changes(body=kept)
 
-    def _small(self, small: cst.BaseSmallStatement, line_node: cst.CSTNode) -> list[cst.BaseSmallStatement]:
+    def _small(
+        self, small: cst.BaseSmallStatement, line_node: cst.CSTNode
+    ) -> list[cst.BaseSmallStatement]:
         line = self.ctx.line(line_node)
         mode = self.options.mode
         if isinstance(small, cst.Continue) and self._depth == 0:
             return [cst.Return(cst.Name("None") if self.options.continue_returns_none else None)]
         if isinstance(small, cst.Break) and self._depth == 0:
             if self.options.stop_on_break:
-                return [cst.parse_statement("self.trainer.should_stop = True").body[0], cst.Return()]  # type: ignore[attr-defined]
+                return [
+                    cst.parse_statement("self.trainer.should_stop = True").body[0],
+                    cst.Return(),
+                ]  # type: ignore[attr-defined]
             self.ctx.refuse(
                 "`break` leaves the batch loop early; Lightning runs whole epochs "
                 "(only a dry-run flag's break can become fast_dev_run)",
@@ -164,7 +201,10 @@ class Cleaner(LineCarrier):
 
 
 def clean(
-    ctx: Ctx, statements: Sequence[cst.BaseStatement], options: CleanOptions, record: CleanRecord | None = None
+    ctx: Ctx,
+    statements: Sequence[cst.BaseStatement],
+    options: CleanOptions,
+    record: CleanRecord | None = None,
 ) -> list[cst.BaseStatement]:
     """Run the move stripper, then the cleaner, over a list of statements."""
     record = record if record is not None else CleanRecord()

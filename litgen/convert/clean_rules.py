@@ -89,7 +89,9 @@ def zero_grad(cleaner: Cleaner, small: cst.Expr, call: cst.Call, line: int | Non
     return [small] if cleaner.options.mode == "manual" or cleaner.options.keep_zero_grad else []
 
 
-def optimizer_step(cleaner: Cleaner, small: cst.Expr, call: cst.Call, line: int | None) -> Kept | None:
+def optimizer_step(
+    cleaner: Cleaner, small: cst.Expr, call: cst.Call, line: int | None
+) -> Kept | None:
     """`optimizer.step()` / `scaler.step(optimizer)`: Lightning steps (manual: the optimizer's own step)."""
     step = step_of(cleaner.ctx, call)
     if step is None:
@@ -97,7 +99,9 @@ def optimizer_step(cleaner: Cleaner, small: cst.Expr, call: cst.Call, line: int 
     cleaner.record.scaled |= step.scaled
     mode = cleaner.options.mode
     if mode == "manual":
-        return [cst.Expr(cst.parse_expression(f"{step.optimizer}.step()"))] if step.scaled else [small]
+        return (
+            [cst.Expr(cst.parse_expression(f"{step.optimizer}.step()"))] if step.scaled else [small]
+        )
     return [] if mode == "auto" else [small]
 
 
@@ -112,7 +116,9 @@ def grad_scaler(cleaner: Cleaner, small: cst.Expr, call: cst.Call, line: int | N
     return []
 
 
-def gradient_clipping(cleaner: Cleaner, small: cst.Expr, call: cst.Call, line: int | None) -> Kept | None:
+def gradient_clipping(
+    cleaner: Cleaner, small: cst.Expr, call: cst.Call, line: int | None
+) -> Kept | None:
     """`clip_grad_norm_(model.parameters(), v)`: the Trainer's `gradient_clip_val` (or `clip_gradients`)."""
     clip = clip_of(cleaner.ctx, call)
     if clip is None:
@@ -146,7 +152,9 @@ def mode_switch(cleaner: Cleaner, small: cst.Expr, call: cst.Call, line: int | N
     return [small]
 
 
-def scheduler_step(cleaner: Cleaner, small: cst.Expr, call: cst.Call, line: int | None) -> Kept | None:
+def scheduler_step(
+    cleaner: Cleaner, small: cst.Expr, call: cst.Call, line: int | None
+) -> Kept | None:
     """`scheduler.step()` of a scheduler Lightning now steps."""
     if call_name(call) == "step" and isinstance(call.func, cst.Attribute):
         if dotted(call.func.value) in cleaner.options.drop_scheduler_steps:
@@ -159,7 +167,9 @@ def device_move(cleaner: Cleaner, small: cst.Expr, call: cst.Call, line: int | N
     return [] if is_move_statement(cleaner.ctx, small) else None
 
 
-def distributed_plumbing(cleaner: Cleaner, small: cst.Expr, call: cst.Call, line: int | None) -> Kept | None:
+def distributed_plumbing(
+    cleaner: Cleaner, small: cst.Expr, call: cst.Call, line: int | None
+) -> Kept | None:
     """`sampler.set_epoch(epoch)`, `dist.barrier()`, `cleanup()`: Lightning's DDP strategy does these."""
     facts = cleaner.ctx.facts
     if call_name(call) == "set_epoch" and isinstance(call.func, cst.Attribute):

@@ -17,7 +17,6 @@ from litgen.review import REVIEW_PREFIX, review
 __all__ = ["REVIEW_PREFIX", "Ctx", "Schedule", "TrainerOption", "review"]
 
 
-
 @dataclass
 class TrainerOption:
     """One `Trainer(...)` argument; `condition` makes it `**({key: value} if condition else {})`."""
@@ -58,7 +57,9 @@ class Ctx:
     def line(self, node: cst.CSTNode | None) -> int | None:
         return self.script.line(node)
 
-    def refuse(self, reason: str, node: cst.CSTNode | None = None, line: int | None = None) -> NoReturn:
+    def refuse(
+        self, reason: str, node: cst.CSTNode | None = None, line: int | None = None
+    ) -> NoReturn:
         self.script.refuse(reason, node, line)
 
     def mapped(self, construct: str, line: int | None, target: str) -> None:
@@ -78,7 +79,13 @@ class Ctx:
         if note not in self.refused:
             self.refused.append(note)
 
-    def option(self, key: str, value: cst.BaseExpression, line: int | None, condition: cst.BaseExpression | None = None) -> None:
+    def option(
+        self,
+        key: str,
+        value: cst.BaseExpression,
+        line: int | None,
+        condition: cst.BaseExpression | None = None,
+    ) -> None:
         for existing in self.trainer:
             if existing.key == key:
                 return

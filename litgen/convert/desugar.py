@@ -26,7 +26,6 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from litgen.convert.names import ImportTable, code, fresh_name, usage
 
-
 _LOOP_OVER_PARAMETERS = re.compile(r"for\s+\w+\s+in\s+[\w.]+\.parameters\(\)\s*:")
 
 
@@ -55,14 +54,17 @@ def desugar(source: str, module: cst.Module, imports: ImportTable) -> Desugared 
         return None  # the common case, decided without walking the tree
     finder = _UpdateFinder(imports)
     module.visit(finder)
-    if len(finder.updates) != 1:  # several update sites: leave the script alone (it is refused later)
+    # several update sites: leave the script alone (it is refused later)
+    if len(finder.updates) != 1:
         return None
     update = finder.updates[0]
     loop = finder.outer_loops[id(update.block)]
     if loop is None or set(usage([update.lr]).read) & usage([loop]).assigned:
         return None  # outside any loop, or a learning rate the loop changes: not one optimizer
     name = fresh_name("optimizer", {n.value for n in m.findall(module, m.Name())})  # type: ignore[attr-defined]
-    create = cst.parse_statement(f"{name} = {torch}.optim.SGD({code(update.model)}.parameters(), lr={code(update.lr)})\n")
+    create = cst.parse_statement(
+        f"{name} = {torch}.optim.SGD({code(update.model)}.parameters(), lr={code(update.lr)})\n"
+    )
     rewritten = module.visit(_Rewriter(update, loop, create, name))
     assert isinstance(rewritten, cst.Module)
     new_source = rewritten.code
@@ -80,7 +82,8 @@ def _line_map(old: str, new: str) -> dict[int, int]:
     matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         for offset, new_index in enumerate(range(j1, j2)):
-            if tag == "insert":  # a new line belongs to the line before it (it runs before what follows)
+            # a new line belongs to the line before it (it runs before what follows)
+            if tag == "insert":
                 mapping[new_index + 1] = max(i1, 1)
             else:
                 old_index = i1 + offset if tag == "equal" else min(i1 + offset, max(i2 - 1, i1))
@@ -91,7 +94,10 @@ def _line_map(old: str, new: str) -> dict[int, int]:
 def _grad_of(node: cst.BaseExpression, param: str) -> bool:
     """`p.grad` or `p.grad.data`."""
     return m.matches(node, m.Attribute(value=m.Name(param), attr=m.Name("grad"))) or m.matches(
-        node, m.Attribute(value=m.Attribute(value=m.Name(param), attr=m.Name("grad")), attr=m.Name("data"))
+        node,
+        m.Attribute(
+            value=m.Attribute(value=m.Name(param), attr=m.Name("grad")), attr=m.Name("data")
+        ),
     )
 
 
@@ -125,7 +131,11 @@ def _update_rate(statement: cst.BaseSmallStatement, param: str) -> cst.BaseExpre
         return _scaled_grad(args[0].value, param)
     if method == "add_" and len(args) == 2 and _grad_of(args[0].value, param):
         alpha = args[1]
-        if alpha.keyword is not None and alpha.keyword.value == "alpha" and isinstance(alpha.value, cst.UnaryOperation):
+        if (
+            alpha.keyword is not None
+            and alpha.keyword.value == "alpha"
+            and isinstance(alpha.value, cst.UnaryOperation)
+        ):
             if isinstance(alpha.value.operator, cst.Minus):
                 return alpha.value.expression
     return None
@@ -134,15 +144,22 @@ def _update_rate(statement: cst.BaseSmallStatement, param: str) -> cst.BaseExpre
 def _zeroes_grad(statement: cst.BaseSmallStatement, param: str) -> bool:
     """`p.grad.zero_()`, `p.grad.data.zero_()` or `p.grad = None`."""
     if isinstance(statement, cst.Assign) and len(statement.targets) == 1:
-        return _grad_of(statement.targets[0].target, param) and m.matches(statement.value, m.Name("None"))
-    if isinstance(statement, cst.Expr) and m.matches(statement.value, m.Call(func=m.Attribute(attr=m.Name("zero_")), args=[])):
+        return _grad_of(statement.targets[0].target, param) and m.matches(
+            statement.value, m.Name("None")
+        )
+    if isinstance(statement, cst.Expr) and m.matches(
+        statement.value, m.Call(func=m.Attribute(attr=m.Name("zero_")), args=[])
+    ):
         return _grad_of(statement.value.func.value, param)  # type: ignore[attr-defined]
     return False
 
 
 def _is_zero_grad_call(statement: cst.BaseStatement) -> bool:
     return m.matches(
-        statement, m.SimpleStatementLine(body=[m.Expr(value=m.Call(func=m.Attribute(attr=m.Name("zero_grad"))))])
+        statement,
+        m.SimpleStatementLine(
+            body=[m.Expr(value=m.Call(func=m.Attribute(attr=m.Name("zero_grad"))))]
+        ),
     )
 
 
@@ -157,7 +174,10 @@ class _UpdateFinder(cst.CSTVisitor):
         self._no_grad: list[cst.With] = []
 
     def visit_With(self, node: cst.With) -> None:
-        if any(isinstance(i.item, cst.Call) and self.imports.is_(i.item.func, "torch.no_grad") for i in node.items):
+        if any(
+            isinstance(i.item, cst.Call) and self.imports.is_(i.item.func, "torch.no_grad")
+            for i in node.items
+        ):
             self._no_grad.append(node)
 
     def leave_With(self, original_node: cst.With) -> None:
@@ -182,11 +202,20 @@ class _UpdateFinder(cst.CSTVisitor):
 
     def _update(self, node: cst.For) -> _Update | None:
         call = node.iter
-        if not isinstance(node.target, cst.Name) or not m.matches(call, m.Call(func=m.Attribute(attr=m.Name("parameters")), args=[])):
+        if not isinstance(node.target, cst.Name) or not m.matches(
+            call, m.Call(func=m.Attribute(attr=m.Name("parameters")), args=[])
+        ):
             return None
         param = node.target.value
-        smalls = [s for line in node.body.body if isinstance(line, cst.SimpleStatementLine) for s in line.body]
-        if len(smalls) != sum(len(line.body) for line in node.body.body if isinstance(line, cst.SimpleStatementLine)):
+        smalls = [
+            s
+            for line in node.body.body
+            if isinstance(line, cst.SimpleStatementLine)
+            for s in line.body
+        ]
+        if len(smalls) != sum(
+            len(line.body) for line in node.body.body if isinstance(line, cst.SimpleStatementLine)
+        ):
             return None
         if len(smalls) != len(node.body.body) or not smalls:  # compound statements in the loop
             return None
@@ -199,14 +228,20 @@ class _UpdateFinder(cst.CSTVisitor):
             return None
         block: cst.With | cst.For = node
         if self._no_grad and node in self._no_grad[-1].body.body:
-            others = [s for s in self._no_grad[-1].body.body if s is not node and isinstance(s, cst.BaseStatement)]
+            others = [
+                s
+                for s in self._no_grad[-1].body.body
+                if s is not node and isinstance(s, cst.BaseStatement)
+            ]
             if all(_is_zero_grad_call(s) for s in others):  # nothing else needs the no_grad block
                 block = self._no_grad[-1]
         return _Update(block, call.func.value, rates[0], bool(zeroing))  # type: ignore[attr-defined]
 
 
 class _Rewriter(cst.CSTTransformer):
-    def __init__(self, update: _Update, loop: cst.For | cst.While, create: cst.BaseStatement, name: str) -> None:
+    def __init__(
+        self, update: _Update, loop: cst.For | cst.While, create: cst.BaseStatement, name: str
+    ) -> None:
         self.update = update
         self.loop = loop
         self.create = create
@@ -226,12 +261,22 @@ class _Rewriter(cst.CSTTransformer):
             step[0] = step[0].with_changes(leading_lines=original_node.leading_lines)
             return cst.FlattenSentinel(step)
         if original_node is self.loop:
-            return cst.FlattenSentinel([self.create.with_changes(leading_lines=original_node.leading_lines), updated_node.with_changes(leading_lines=[])])
+            return cst.FlattenSentinel(
+                [
+                    self.create.with_changes(leading_lines=original_node.leading_lines),
+                    updated_node.with_changes(leading_lines=[]),
+                ]
+            )
         return updated_node
 
     def leave_While(self, original_node: cst.While, updated_node: cst.While):  # type: ignore[no-untyped-def]
         if original_node is self.loop:
-            return cst.FlattenSentinel([self.create.with_changes(leading_lines=original_node.leading_lines), updated_node.with_changes(leading_lines=[])])
+            return cst.FlattenSentinel(
+                [
+                    self.create.with_changes(leading_lines=original_node.leading_lines),
+                    updated_node.with_changes(leading_lines=[]),
+                ]
+            )
         return updated_node
 
     def leave_With(self, original_node: cst.With, updated_node: cst.With):  # type: ignore[no-untyped-def]
@@ -239,4 +284,5 @@ class _Rewriter(cst.CSTTransformer):
             return updated_node
         body = list(updated_node.body.body)
         body[0] = body[0].with_changes(leading_lines=original_node.leading_lines)
-        return cst.FlattenSentinel(body)  # `optimizer.step()` and the zero_grad call need no no_grad block
+        # `optimizer.step()` and the zero_grad call need no no_grad block
+        return cst.FlattenSentinel(body)

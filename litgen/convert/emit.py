@@ -19,26 +19,36 @@ from litgen.convert.scale import HELPER, helper_method, make_process_correct
 MAX_LINE = 100
 
 
-def _method(name: str, params: list[str], statements: Sequence[cst.BaseStatement]) -> cst.FunctionDef:
+def _method(
+    name: str, params: list[str], statements: Sequence[cst.BaseStatement]
+) -> cst.FunctionDef:
     signature = ", ".join(["self", *params])
     template = cst.parse_statement(f"def {name}({signature}):\n    pass\n")
     assert isinstance(template, cst.FunctionDef)
-    body = [s.visit(_BareBlankLines()) for s in statements] or [cst.SimpleStatementLine([cst.Pass()])]
+    body = [s.visit(_BareBlankLines()) for s in statements] or [
+        cst.SimpleStatementLine([cst.Pass()])
+    ]
     lines = [s for s in body if isinstance(s, (cst.SimpleStatementLine, cst.BaseCompoundStatement))]
-    lines[0] = lines[0].with_changes(leading_lines=_comments_only(lines[0].leading_lines))  # no blank first line
-    return template.with_changes(body=cst.IndentedBlock(body=lines), leading_lines=[cst.EmptyLine(indent=False)])
+    # no blank first line
+    lines[0] = lines[0].with_changes(leading_lines=_comments_only(lines[0].leading_lines))
+    return template.with_changes(
+        body=cst.IndentedBlock(body=lines), leading_lines=[cst.EmptyLine(indent=False)]
+    )
 
 
 def _visited(statement: cst.BaseStatement, transformer: cst.CSTTransformer) -> cst.BaseStatement:
     result = statement.visit(transformer)
-    assert isinstance(result, cst.BaseStatement)  # the transformers used here rewrite expressions only
+    # the transformers used here rewrite expressions only
+    assert isinstance(result, cst.BaseStatement)
     return result
 
 
 class _BareBlankLines(cst.CSTTransformer):
     """Blank lines carry no indentation (a moved statement keeps its blank line, not trailing spaces)."""
 
-    def leave_EmptyLine(self, original_node: cst.EmptyLine, updated_node: cst.EmptyLine) -> cst.EmptyLine:
+    def leave_EmptyLine(
+        self, original_node: cst.EmptyLine, updated_node: cst.EmptyLine
+    ) -> cst.EmptyLine:
         if updated_node.comment is None:
             return updated_node.with_changes(indent=False, whitespace=cst.SimpleWhitespace(""))
         return updated_node
@@ -63,7 +73,14 @@ def _call(head: str, args: list[str], indent: str) -> str:
 
 class Emitter:
     def __init__(
-        self, ctx: Ctx, plan: ModulePlan, renderer: Renderer, layout: Layout, names: Names, indent: str, rebuilt: Rebuilt
+        self,
+        ctx: Ctx,
+        plan: ModulePlan,
+        renderer: Renderer,
+        layout: Layout,
+        names: Names,
+        indent: str,
+        rebuilt: Rebuilt,
     ) -> None:
         self.ctx = ctx
         self.rebuilt = rebuilt
@@ -78,14 +95,19 @@ class Emitter:
         attrs = self.layout.attrs
         init_body = ["super().__init__()"]
         for name in self.layout.ctor:
-            if name in self.layout.buffers:  # follows the module to its device; not saved in checkpoints
+            # follows the module to its device; not saved in checkpoints
+            if name in self.layout.buffers:
                 init_body.append(f'self.register_buffer("{attrs[name]}", {name}, persistent=False)')
             else:
                 init_body.append(f"self.{attrs[name]} = {name}")
         hparams = [h.name for h in self.rebuilt.hparams]
         if hparams:
             ignored = ", ".join(f'"{name}"' for name in self.layout.ctor)
-            init_body.append(f"self.save_hyperparameters(ignore=[{ignored}])" if ignored else "self.save_hyperparameters()")
+            init_body.append(
+                f"self.save_hyperparameters(ignore=[{ignored}])"
+                if ignored
+                else "self.save_hyperparameters()"
+            )
         if self.plan.manual:
             init_body.append("self.automatic_optimization = False")
         init = [cst.parse_statement(line) for line in init_body]
@@ -106,12 +128,16 @@ class Emitter:
             if name not in scaled.bodies:
                 continue
             params = rendered[name][0] if name in rendered else self.plan.signature(name)
-            body = [_visited(s, typed) for s in scaled.bodies[name]] if typed else scaled.bodies[name]
+            body = (
+                [_visited(s, typed) for s in scaled.bodies[name]] if typed else scaled.bodies[name]
+            )
             notes = [*self.ctx.review_notes.get(name, []), *scaled.notes.get(name, ())]
             if notes and body:
                 body[0] = review(body[0], notes)
             methods.append(_method(name, params, body))
-        configure = list(self.rebuilt.statements) if self.rebuilt.objects else self._configure_optimizers()
+        configure = (
+            list(self.rebuilt.statements) if self.rebuilt.objects else self._configure_optimizers()
+        )
         if self.ctx.review_notes.get("configure_optimizers"):
             configure[0] = review(configure[0], self.ctx.review_notes["configure_optimizers"])
         methods.append(_method("configure_optimizers", [], configure))
@@ -120,11 +146,15 @@ class Emitter:
         docstring = cst.parse_statement(
             f'"""LightningModule generated by litgen from the training loop of {source_name}."""'
         )
-        template = cst.parse_statement(f"class {self.names.module_class}({self.names.lightning}.LightningModule):\n    pass\n")
+        template = cst.parse_statement(
+            f"class {self.names.module_class}({self.names.lightning}.LightningModule):\n    pass\n"
+        )
         assert isinstance(template, cst.ClassDef)
         methods[0] = methods[0].with_changes(leading_lines=[cst.EmptyLine(indent=False)])
         block = cst.IndentedBlock(body=[docstring, *methods])
-        return template.with_changes(body=block, leading_lines=[cst.EmptyLine(indent=False), cst.EmptyLine(indent=False)])
+        return template.with_changes(
+            body=block, leading_lines=[cst.EmptyLine(indent=False), cst.EmptyLine(indent=False)]
+        )
 
     def _print_is_rebound(self) -> bool:
         """`print` means the builtin unless the script imports, defines or assigns that name."""
@@ -139,10 +169,14 @@ class Emitter:
         torch = self._torch_alias()
         if torch is None:
             return None
-        return DeviceAgnosticTypes(self.ctx.imports, tensor_aliases(self.ctx.imports, self.ctx.facts), torch)
+        return DeviceAgnosticTypes(
+            self.ctx.imports, tensor_aliases(self.ctx.imports, self.ctx.facts), torch
+        )
 
     def _torch_alias(self) -> str | None:
-        return next((local for local, full in self.ctx.imports.aliases.items() if full == "torch"), None)
+        return next(
+            (local for local, full in self.ctx.imports.aliases.items() if full == "torch"), None
+        )
 
     def _configure_optimizers(self) -> list[cst.BaseStatement]:
         attrs = self.layout.attrs
@@ -152,7 +186,10 @@ class Emitter:
             return [cst.parse_statement(f"return {value}")]
         configs = []
         for schedule in self.ctx.schedules:
-            parts = [f'"scheduler": self.{attrs[schedule.name]}', f'"interval": "{schedule.interval}"']
+            parts = [
+                f'"scheduler": self.{attrs[schedule.name]}',
+                f'"interval": "{schedule.interval}"',
+            ]
             if schedule.monitor:
                 parts.append(f'"monitor": "{schedule.monitor}"')
             configs.append("{" + ", ".join(parts) + "}")
@@ -178,19 +215,31 @@ class Emitter:
             else:
                 args.append(f"{option.key}={code(option.value)}")
         if self.plan.validation is not None and any(
-            name in self.plan.methods for name in ("on_validation_epoch_start", "on_validation_epoch_end")
+            name in self.plan.methods
+            for name in ("on_validation_epoch_start", "on_validation_epoch_end")
         ):
             args.append("num_sanity_val_steps=0")
         for option in conditional:
-            args.append(f'**({{"{option.key}": {code(option.value)}}} if {code(option.condition)} else {{}})')  # type: ignore[arg-type]
+            args.append(
+                f'**({{"{option.key}": {code(option.value)}}} if {code(option.condition)} else {{}})'
+            )  # type: ignore[arg-type]
         return args
 
     def entry_statements(self, indent: str) -> list[cst.BaseStatement]:
         names = self.names
-        ctor_args = [*self.layout.ctor, *(f"{h.name}={code(h.value)}" for h in self.rebuilt.hparams)]
+        ctor_args = [
+            *self.layout.ctor,
+            *(f"{h.name}={code(h.value)}" for h in self.rebuilt.hparams),
+        ]
         lines = [f"{names.instance} = " + _call(names.module_class, ctor_args, indent)]
-        lines.append(f"{names.trainer} = " + _call(f"{names.lightning}.Trainer", self.trainer_arguments(), indent))
-        fit_args = [names.instance, code(self.plan.train_loader) if self.plan.train_loader is not None else "None"]
+        lines.append(
+            f"{names.trainer} = "
+            + _call(f"{names.lightning}.Trainer", self.trainer_arguments(), indent)
+        )
+        fit_args = [
+            names.instance,
+            code(self.plan.train_loader) if self.plan.train_loader is not None else "None",
+        ]
         if self.plan.validation is not None:
             fit_args.append(code(self.plan.validation.loader))
         lines.append(_call(f"{names.trainer}.fit", fit_args, indent))
@@ -205,7 +254,9 @@ class Emitter:
             statements[1] = review(statements[1], self.ctx.review_notes["trainer"])
         if self.plan.full_batch:
             comment = cst.EmptyLine(
-                comment=cst.Comment("# litgen: full-batch training: each epoch is one step over a one-item range")
+                comment=cst.Comment(
+                    "# litgen: full-batch training: each epoch is one step over a one-item range"
+                )
             )
             statements[2] = statements[2].with_changes(leading_lines=[comment])
         return statements
@@ -213,11 +264,17 @@ class Emitter:
     def _back_on_the_scripts_device(self) -> list[str]:
         """Lightning returns the model on the CPU; code after training that uses `device` expects it there."""
         after, facts = self.renderer.after_reads, self.ctx.facts
-        devices = [name for name in sorted(facts.devices) if name in after and facts.bound_before(name)]
+        devices = [
+            name for name in sorted(facts.devices) if name in after and facts.bound_before(name)
+        ]
         if len(devices) != 1:
             return []
         moved = moved_before_training(self.ctx, devices[0])
-        return [f"{model}.to({devices[0]})" for model in facts.models if model in after and model in moved]
+        return [
+            f"{model}.to({devices[0]})"
+            for model in facts.models
+            if model in after and model in moved
+        ]
 
     def test_statements(self) -> list[cst.BaseStatement]:
         assert self.plan.test is not None

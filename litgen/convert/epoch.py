@@ -8,60 +8,18 @@ from litgen.convert.clean import CleanOptions, clean
 from litgen.convert.context import Ctx
 from litgen.convert.facts import unwrap_iterable
 from litgen.convert.inline import Env, Flattener, Item, LoopItem, Seg
-from litgen.convert.names import code, fresh_name, taken_names, target_names, usage
+from litgen.convert.loop_parts import bind_batch, epoch_count, log_call, split_unit
+from litgen.convert.names import code, taken_names, target_names
 from litgen.convert.plan import ModulePlan, Unit
 from litgen.convert.rules.amp import precision_option
 from litgen.convert.rules.clipping import record_clip
 from litgen.convert.rules.device import derived_batch_names
 from litgen.convert.rules.limits import batch_limit
-from litgen.convert.rules.loaders import checked_loader
 from litgen.convert.rules.metrics import insert_logs, metric_logs
 from litgen.convert.rules.optim import calls_in, discover_optimizers, discover_schedulers, step_of
 from litgen.convert.rules.schedule import direct_steps, is_plateau, kept_note, metric_key, register
-from litgen.convert.step import BatchBinding, StepBuilder
+from litgen.convert.step import StepBuilder
 from litgen.convert.structure import Shape
-
-
-def bind_batch(ctx: Ctx, item: LoopItem | None, taken: set[str]) -> tuple[BatchBinding, cst.BaseExpression]:
-    """How the loop target maps onto `training_step(self, batch, batch_idx)`, and the loader it walks."""
-    if item is None:
-        return BatchBinding(fresh_name("batch", taken), fresh_name("batch_idx", taken)), cst.parse_expression("range(1)")
-    if not isinstance(item.node, cst.For) or item.target is None or item.iterable is None:
-        ctx.refuse("a `while` loop over batches cannot be converted; iterate over a DataLoader", item.node)
-    loader, enumerate_call = unwrap_iterable(ctx.script, item.iterable)
-    target: cst.BaseExpression = item.target
-    binding = BatchBinding("", "")
-    if enumerate_call is not None:
-        if not isinstance(target, (cst.Tuple, cst.List)) or len(target.elements) != 2:
-            ctx.refuse("cannot unpack the `enumerate(...)` loop target", item.node)
-        index_target, target = target.elements[0].value, target.elements[1].value
-        start = _enumerate_start(enumerate_call)
-        if isinstance(index_target, cst.Name) and start is None:
-            binding.index_param = index_target.value
-        else:
-            binding.index_param = fresh_name("batch_idx", taken)
-            offset = f" + {code(start)}" if start is not None else ""
-            binding.prologue.append(cst.parse_statement(f"{code(index_target)} = {binding.index_param}{offset}"))
-        binding.index_names = set(target_names(index_target))
-    else:
-        binding.index_param = fresh_name("batch_idx", taken)
-    if isinstance(target, cst.Name):
-        binding.batch_param = target.value
-    else:
-        binding.batch_param = fresh_name("batch", taken)
-        unpacked = code(target.with_changes(lpar=[], rpar=[]) if hasattr(target, "lpar") else target)
-        binding.prologue.append(cst.parse_statement(f"{unpacked} = {binding.batch_param}"))
-    binding.batch_names = set(target_names(target)) | {binding.batch_param}
-    return binding, checked_loader(ctx, loader, item.line)
-
-
-def _enumerate_start(call: cst.Call) -> cst.BaseExpression | None:
-    for position, arg in enumerate(call.args):
-        if (arg.keyword is not None and arg.keyword.value == "start") or (arg.keyword is None and position == 1):
-            if isinstance(arg.value, cst.Integer) and arg.value.value == "0":
-                return None
-            return arg.value
-    return None
 
 
 def _segs(items: list[Item]) -> list[Seg]:
@@ -84,13 +42,18 @@ class EpochPlanner:
         elif shape.epoch_loop is not None:
             epoch_item = LoopItem("epoch", shape.epoch_loop, env, self.ctx.line(shape.epoch_loop))
             if isinstance(shape.epoch_loop, cst.For):
-                epoch_item.target, epoch_item.iterable = shape.epoch_loop.target, shape.epoch_loop.iter
+                epoch_item.target, epoch_item.iterable = (
+                    shape.epoch_loop.target,
+                    shape.epoch_loop.iter,
+                )
             body = list(shape.epoch_loop.body.body)  # type: ignore[attr-defined]
         else:
             body = [shape.region]
         items = self.flattener.flatten(body, env)
         self._epochs(epoch_item)
-        trains = [i for i, item in enumerate(items) if isinstance(item, LoopItem) and item.kind == "train"]
+        trains = [
+            i for i, item in enumerate(items) if isinstance(item, LoopItem) and item.kind == "train"
+        ]
         if trains:
             before, after = items[: trains[0]], items[trains[0] + 1 :]
             step_segs = self.flattener.flatten_body(items[trains[0]])  # type: ignore[arg-type]
@@ -101,11 +64,17 @@ class EpochPlanner:
             train_item = None
             self.plan.full_batch = True
         if any(isinstance(item, LoopItem) for item in before):
-            self.ctx.refuse("the script evaluates before training in each epoch; litgen expects evaluation after it", line=None)
+            self.ctx.refuse(
+                "the script evaluates before training in each epoch; litgen expects evaluation after it",
+                line=None,
+            )
         self._count_scheduler_steps(step_segs, items)
         self._training(train_item, step_segs)
         if not self.ctx.facts.models:
-            self.ctx.refuse("cannot tell which nn.Module the optimizer trains (pass `model.parameters()` to it)", line=None)
+            self.ctx.refuse(
+                "cannot tell which nn.Module the optimizer trains (pass `model.parameters()` to it)",
+                line=None,
+            )
         after_segs = self._evaluation(after)
         self._epoch_hooks(_segs(before), after_segs)
         return self.plan
@@ -113,12 +82,23 @@ class EpochPlanner:
     def _outer(self, env: Env) -> LoopItem:
         """Code around the epoch loop inside the helper runs once: before (on_fit_start) and after (on_fit_end)."""
         outer = self.flattener.flatten([self.shape.region], env)
-        index = next(i for i, item in enumerate(outer) if isinstance(item, LoopItem) and item.kind == "epoch")
+        index = next(
+            i for i, item in enumerate(outer) if isinstance(item, LoopItem) and item.kind == "epoch"
+        )
         if any(isinstance(item, LoopItem) for i, item in enumerate(outer) if i != index):
-            self.ctx.refuse("the helper that runs the epochs also runs another loop over the data", self.shape.region)
-        options = CleanOptions("epoch", drop_switches=frozenset(), stop_on_break=False, continue_returns_none=False)
-        self.plan.add("on_fit_start", clean(self.ctx, [s.node for s in _segs(outer[:index])], options))
-        self.plan.add("on_fit_end", clean(self.ctx, [s.node for s in _segs(outer[index + 1 :])], options))
+            self.ctx.refuse(
+                "the helper that runs the epochs also runs another loop over the data",
+                self.shape.region,
+            )
+        options = CleanOptions(
+            "epoch", drop_switches=frozenset(), stop_on_break=False, continue_returns_none=False
+        )
+        self.plan.add(
+            "on_fit_start", clean(self.ctx, [s.node for s in _segs(outer[:index])], options)
+        )
+        self.plan.add(
+            "on_fit_end", clean(self.ctx, [s.node for s in _segs(outer[index + 1 :])], options)
+        )
         return outer[index]  # type: ignore[return-value]
 
     # --- epochs -------------------------------------------------------------------------------
@@ -126,14 +106,24 @@ class EpochPlanner:
         plan = self.plan
         if item is None:
             plan.max_epochs = cst.Integer("1")
-            self.ctx.mapped("one pass over the data (no epoch loop)", self.ctx.line(self.shape.region), "Trainer(max_epochs=1)")
+            self.ctx.mapped(
+                "one pass over the data (no epoch loop)",
+                self.ctx.line(self.shape.region),
+                "Trainer(max_epochs=1)",
+            )
             return
         loop = item.node
         if isinstance(loop, cst.While):
             if not (isinstance(loop.test, cst.Name) and loop.test.value == "True"):
-                self.ctx.refuse("a `while <condition>:` epoch loop; write it as `for epoch in range(...)`", loop)
+                self.ctx.refuse(
+                    "a `while <condition>:` epoch loop; write it as `for epoch in range(...)`", loop
+                )
             plan.max_epochs = cst.parse_expression("-1")
-            self.ctx.mapped("while True epoch loop", self.ctx.line(loop), "Trainer(max_epochs=-1) until the loop's own stop")
+            self.ctx.mapped(
+                "while True epoch loop",
+                self.ctx.line(loop),
+                "Trainer(max_epochs=-1) until the loop's own stop",
+            )
             return
         iterable, _ = unwrap_iterable(self.ctx.script, item.iterable)  # type: ignore[arg-type]
         assert isinstance(iterable, cst.Call)
@@ -145,19 +135,29 @@ class EpochPlanner:
             plan.max_epochs, start = args[0], None
         else:
             start, stop = args[0], args[1]
-            plan.max_epochs = _difference(stop, start)
+            plan.max_epochs = epoch_count(stop, start)
         if isinstance(start, cst.Integer) and start.value == "0":
             start = None
         plan.epoch_start = start
         names = target_names(item.target)  # type: ignore[arg-type]
         plan.epoch_var = names[0] if len(names) == 1 and names[0] != "_" else None
-        self.ctx.mapped("epoch loop", self.ctx.line(loop), f"Trainer(max_epochs={code(plan.max_epochs)})")
+        self.ctx.mapped(
+            "epoch loop", self.ctx.line(loop), f"Trainer(max_epochs={code(plan.max_epochs)})"
+        )
 
     def _full_batch_cut(self, items: list[Item]) -> int:
-        steps = [i for i, item in enumerate(items) if isinstance(item, Seg) and any(step_of(self.ctx, c) for c in calls_in([item.node]))]
+        steps = [
+            i
+            for i, item in enumerate(items)
+            if isinstance(item, Seg) and any(step_of(self.ctx, c) for c in calls_in([item.node]))
+        ]
         if not steps:
             self.ctx.refuse("the loop calls backward() but never steps an optimizer", line=None)
-        self.ctx.mapped("full-batch training (no DataLoader)", items[steps[-1]].line if isinstance(items[steps[-1]], Seg) else None, "one training_step per epoch")  # type: ignore[union-attr]
+        self.ctx.mapped(
+            "full-batch training (no DataLoader)",
+            items[steps[-1]].line if isinstance(items[steps[-1]], Seg) else None,
+            "one training_step per epoch",
+        )  # type: ignore[union-attr]
         return steps[-1]
 
     def _count_scheduler_steps(self, step_segs: list[Seg], items: list[Item]) -> None:
@@ -169,7 +169,9 @@ class EpochPlanner:
     def _training(self, item: LoopItem | None, segs: list[Seg]) -> None:
         statements = [s.node for s in segs]
         binding, loader = bind_batch(self.ctx, item, taken_names(statements, self.ctx.symbols))
-        binding.batch_names = derived_batch_names(binding.batch_names, statements) if item is not None else set()
+        binding.batch_names = (
+            derived_batch_names(binding.batch_names, statements) if item is not None else set()
+        )
         self.plan.train_loader = loader
         discover_optimizers(self.ctx, statements)
         discover_schedulers(self.ctx, statements)
@@ -179,7 +181,10 @@ class EpochPlanner:
         parts = builder.build()
         self.plan.optimizers = list(builder.stepped)
         if not self.plan.optimizers:
-            self.ctx.refuse("the training loop never steps an optimizer (no `optimizer.step()` found)", line=None)
+            self.ctx.refuse(
+                "the training loop never steps an optimizer (no `optimizer.step()` found)",
+                line=None,
+            )
         self.plan.manual = parts.manual
         if parts.manual and len(self.plan.optimizers) > 1:
             self.ctx.warn(
@@ -192,13 +197,22 @@ class EpochPlanner:
         for clip in parts.record.clips:
             record_clip(self.ctx, clip)
         if parts.clip_hook:
-            self.ctx.mapped("gradient clipping of part of the model", self.ctx.line(parts.clip_hook[0]), "configure_gradient_clipping")
+            self.ctx.mapped(
+                "gradient clipping of part of the model",
+                self.ctx.line(parts.clip_hook[0]),
+                "configure_gradient_clipping",
+            )
         precision_option(self.ctx, parts.record.autocasts, parts.record.scaled)
 
         batch, index = binding.batch_param, binding.index_param
         self.plan.add("on_train_batch_start", parts.batch_start, batch=batch, index=index)
         body = [*binding.prologue, *parts.body]
-        self.plan.add("training_step", body or [cst.SimpleStatementLine([cst.Pass()])], batch=batch, index=index)
+        self.plan.add(
+            "training_step",
+            body or [cst.SimpleStatementLine([cst.Pass()])],
+            batch=batch,
+            index=index,
+        )
         self.plan.methods["training_step"].returns = parts.loss
         self.plan.add("on_before_optimizer_step", parts.before_optimizer_step)
         self.plan.add("configure_gradient_clipping", parts.clip_hook)
@@ -215,7 +229,10 @@ class EpochPlanner:
         if not evals:
             return _segs(after)
         if len(evals) > 1:
-            self.ctx.refuse("the script runs two evaluation loops per epoch; litgen converts one", after[evals[1]].node)  # type: ignore[union-attr]
+            self.ctx.refuse(
+                "the script runs two evaluation loops per epoch; litgen converts one",
+                after[evals[1]].node,
+            )  # type: ignore[union-attr]
         index = evals[0]
         item = after[index]
         assert isinstance(item, LoopItem)
@@ -226,7 +243,9 @@ class EpochPlanner:
         self.plan.validation = Unit(loader, item.line)
         return [s for s in segs if s not in prelude and s not in epilogue]
 
-    def add_eval_unit(self, stage: str, item: LoopItem, prelude: list[Seg], epilogue: list[Seg]) -> cst.BaseExpression:
+    def add_eval_unit(
+        self, stage: str, item: LoopItem, prelude: list[Seg], epilogue: list[Seg]
+    ) -> cst.BaseExpression:
         segs = self.flattener.flatten_body(item)
         statements = [s.node for s in segs]
         binding, loader = bind_batch(self.ctx, item, taken_names(statements, self.ctx.symbols))
@@ -234,13 +253,27 @@ class EpochPlanner:
         statements = batch_limit(self.ctx, statements, binding.index_names, stage)
         options = CleanOptions("eval", binding.batch_names)
         step = clean(self.ctx, statements, options)
-        start = clean(self.ctx, [s.node for s in prelude], CleanOptions("epoch", drop_switches=frozenset({"eval"})))
+        start = clean(
+            self.ctx,
+            [s.node for s in prelude],
+            CleanOptions("epoch", drop_switches=frozenset({"eval"})),
+        )
         end_options = CleanOptions("epoch", stop_on_break=True, continue_returns_none=False)
         end = clean(self.ctx, [s.node for s in epilogue], end_options)
         end = self._epoch_schedulers(end, stage)
-        end = insert_logs(end, metric_logs(step, start, end, "val" if stage == "validation" else "test", self.ctx.symbols))
+        end = insert_logs(
+            end,
+            metric_logs(
+                step, start, end, "val" if stage == "validation" else "test", self.ctx.symbols
+            ),
+        )
         self.plan.add(f"on_{stage}_epoch_start", start)
-        self.plan.add(f"{stage}_step", [*binding.prologue, *step], batch=binding.batch_param, index=binding.index_param)
+        self.plan.add(
+            f"{stage}_step",
+            [*binding.prologue, *step],
+            batch=binding.batch_param,
+            index=binding.index_param,
+        )
         self.plan.add(f"on_{stage}_epoch_end", end)
         self.ctx.mapped(f"evaluation loop ({code(loader)})", item.line, f"{stage}_step")
         return loader
@@ -266,24 +299,38 @@ class EpochPlanner:
                 if leftover:
                     return
             else:
-                # `with torch.no_grad():` around counters, the loop and the summary: they are the pass too
+                # `with torch.no_grad():` around counters, the loop and the summary: they are the
+                # pass too
                 inner = _segs(items)
                 cut = len(_segs(items[: evals[0]]))
-                before = [*(Seg(s, self.ctx.line(s), 0) for s in following[:position]), *inner[:cut]]
-                after = [*inner[cut:], *(Seg(s, self.ctx.line(s), 0) for s in following[position + 1 :])]
+                before = [
+                    *(Seg(s, self.ctx.line(s), 0) for s in following[:position]),
+                    *inner[:cut],
+                ]
+                after = [
+                    *inner[cut:],
+                    *(Seg(s, self.ctx.line(s), 0) for s in following[position + 1 :]),
+                ]
                 prelude, epilogue = split_unit(before, after, item, self.flattener)
                 if any(seg not in prelude and seg not in epilogue for seg in inner):
                     return  # the block does more than evaluate: it stays as the script wrote it
                 outside = [seg for seg in [*prelude, *epilogue] if seg not in inner]
-                consumed = [*[s.node for s in prelude if s in outside], statement, *[s.node for s in epilogue if s in outside]]
+                consumed = [
+                    *[s.node for s in prelude if s in outside],
+                    statement,
+                    *[s.node for s in epilogue if s in outside],
+                ]
             loader = self.add_eval_unit("test", item, prelude, epilogue)
             self.plan.test = Unit(loader, item.line, consumed)
             return
 
     # --- epoch-level code ---------------------------------------------------------------------
     def _epoch_hooks(self, before: list[Seg], after: list[Seg]) -> None:
-        manual = self.plan.manual  # with manual optimization the script's own zero_grad() calls stay
-        start_options = CleanOptions("epoch", drop_switches=frozenset({"train"}), stop_on_break=True)
+        # with manual optimization the script's own zero_grad() calls stay
+        manual = self.plan.manual
+        start_options = CleanOptions(
+            "epoch", drop_switches=frozenset({"train"}), stop_on_break=True
+        )
         end_options = CleanOptions("epoch", drop_switches=frozenset(), stop_on_break=True)
         for options in (start_options, end_options):
             options.continue_returns_none, options.keep_zero_grad = False, manual
@@ -293,20 +340,28 @@ class EpochPlanner:
         self.plan.add("on_train_epoch_start", start)
         self.plan.add("on_train_epoch_end", end)
         if start:
-            self.ctx.mapped("epoch-loop code before training", before[0].line, "on_train_epoch_start")
+            self.ctx.mapped(
+                "epoch-loop code before training", before[0].line, "on_train_epoch_start"
+            )
         if end:
-            self.ctx.mapped("epoch-loop code after training", after[0].line if after else None, "on_train_epoch_end")
+            self.ctx.mapped(
+                "epoch-loop code after training",
+                after[0].line if after else None,
+                "on_train_epoch_end",
+            )
 
     def _logged_key(self, value: cst.BaseExpression) -> str | None:
         """The metric key under which the evaluation already logs `value`, if it does."""
         method = self.plan.methods.get("on_validation_epoch_end")
         for statement in method.body if method is not None else []:
-            found = _log_call(statement)
+            found = log_call(statement)
             if found is not None and found[1] == code(value):
                 return found[0]
         return None
 
-    def _epoch_schedulers(self, statements: list[cst.BaseStatement], stage: str) -> list[cst.BaseStatement]:
+    def _epoch_schedulers(
+        self, statements: list[cst.BaseStatement], stage: str
+    ) -> list[cst.BaseStatement]:
         """`scheduler.step()` once per epoch -> interval "epoch"; `plateau.step(metric)` -> log it and monitor."""
         result: list[cst.BaseStatement] = []
         taken: set[str] = set()
@@ -329,71 +384,3 @@ class EpochPlanner:
             kept_note(self.ctx, name, self.ctx.line(call))
             result.append(statement)
         return result
-
-
-def _log_call(statement: cst.CSTNode) -> tuple[str, str] | None:
-    """(key, value code) of a `self.log("key", value)` statement."""
-    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
-        small = statement.body[0]
-        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and code(small.value.func) == "self.log":
-            args = small.value.args
-            if len(args) >= 2 and isinstance(args[0].value, cst.SimpleString):
-                return str(args[0].value.evaluated_value), code(args[1].value)
-    return None
-
-
-def split_unit(before: list[Seg], rest: list[Seg], item: LoopItem, flattener: Flattener) -> tuple[list[Seg], list[Seg]]:
-    """The statements that belong to an evaluation pass: set-up before its loop and the summary after it."""
-    if item.env.scope != 0:
-        prelude = []
-        for seg in reversed(before):
-            if seg.scope != item.env.scope:
-                break
-            prelude.insert(0, seg)
-        epilogue = []
-        for seg in rest:
-            if seg.scope != item.env.scope:
-                break
-            epilogue.append(seg)
-        return prelude, epilogue
-    loop_reads = set(usage([item.node]).free)
-    prelude = []
-    for seg in reversed(before):
-        assigned = usage([seg.node]).assigned
-        if not (assigned & loop_reads) and not _switches_to_eval(seg.node):
-            break
-        prelude.insert(0, seg)
-    produced = usage([item.node]).assigned | {n for s in prelude for n in usage([s.node]).assigned}
-    epilogue = []
-    for seg in rest:
-        names = usage([seg.node])
-        if not (set(names.read) & produced):
-            break
-        epilogue.append(seg)
-        produced |= names.assigned
-    return prelude, epilogue
-
-
-def _switches_to_eval(statement: cst.CSTNode) -> bool:
-    """`model.eval()` as a statement: it opens an evaluation pass."""
-    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
-        small = statement.body[0]
-        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
-            func = small.value.func
-            return isinstance(func, cst.Attribute) and func.attr.value == "eval" and not small.value.args
-    return False
-
-
-def _difference(stop: cst.BaseExpression, start: cst.BaseExpression) -> cst.BaseExpression:
-    """range(start, stop) has stop - start epochs; `range(1, E + 1)` -> E."""
-    if isinstance(stop, cst.BinaryOperation) and isinstance(stop.operator, cst.Add):
-        if code(stop.right).strip() == code(start).strip():
-            return stop.left
-    if isinstance(stop, cst.Integer) and isinstance(start, cst.Integer):
-        return cst.Integer(str(int(stop.value) - int(start.value)))
-    return cst.parse_expression(f"{code(stop)} - {_wrap(start)}")
-
-
-def _wrap(expression: cst.BaseExpression) -> str:
-    text = code(expression)
-    return f"({text})" if isinstance(expression, (cst.BinaryOperation, cst.IfExp, cst.BooleanOperation)) else text

@@ -26,12 +26,22 @@ from litgen.convert.structure import Shape, unwrap_progress
 
 SCHEDULER_PREFIX = "torch.optim.lr_scheduler"
 PLATEAU = ("torch.optim.lr_scheduler.ReduceLROnPlateau",)
-SCALERS = ("torch.cuda.amp.GradScaler", "torch.amp.GradScaler", "torch.cpu.amp.GradScaler", "torch.amp.grad_scaler.GradScaler")
+SCALERS = (
+    "torch.cuda.amp.GradScaler",
+    "torch.amp.GradScaler",
+    "torch.cpu.amp.GradScaler",
+    "torch.amp.grad_scaler.GradScaler",
+)
 _MODEL_FACTORIES = ("torchvision.models.", "timm.", "torch.hub.load", "transformers.")
 DRY_RUN_FLAG = re.compile(r"(dry|smoke|fast|quick|sanity)[_-]?(run|test|dev|check)", re.IGNORECASE)
-# `--cuda`, `--use-gpu`, `--mps`: store_true flags that opt into an accelerator (`--gpu` is often a GPU index)
-GPU_OPT_IN_FLAG = re.compile(r"^(cuda|use[_-]?(cuda|gpu|accel|mps|xpu)|mps|xpu|accel)$", re.IGNORECASE)
-CPU_FLAG = re.compile(r"^(no[_-]?(cuda|gpu|accel|mps)|cpu|cpu[_-]?only|use[_-]?cpu|disable[_-]?cuda)$", re.IGNORECASE)
+# `--cuda`, `--use-gpu`, `--mps`: store_true flags that opt into an accelerator (`--gpu` is often a
+# GPU index)
+GPU_OPT_IN_FLAG = re.compile(
+    r"^(cuda|use[_-]?(cuda|gpu|accel|mps|xpu)|mps|xpu|accel)$", re.IGNORECASE
+)
+CPU_FLAG = re.compile(
+    r"^(no[_-]?(cuda|gpu|accel|mps)|cpu|cpu[_-]?only|use[_-]?cpu|disable[_-]?cuda)$", re.IGNORECASE
+)
 
 
 @dataclass
@@ -60,7 +70,8 @@ class Facts:
     region_line: int = 0
     aliases: dict[str, cst.BaseExpression] = field(default_factory=dict)  # ddp_model -> model
     parallel_wrapped: set[int] = field(default_factory=set)
-    parallel_names: set[str] = field(default_factory=set)  # names that held a DDP wrapper (`x.module`)
+    # names that held a DDP wrapper (`x.module`)
+    parallel_names: set[str] = field(default_factory=set)
     samplers: dict[str, cst.BaseExpression] = field(default_factory=dict)
     ranks: dict[str, str] = field(default_factory=dict)  # rank variable -> global_rank / local_rank
     plumbing: set[str] = field(default_factory=set)
@@ -87,7 +98,10 @@ class Facts:
         for item in fields(self):
             value = getattr(self, item.name)
             if isinstance(value, dict):
-                value = {key: list(entry) if isinstance(entry, list) else entry for key, entry in value.items()}
+                value = {
+                    key: list(entry) if isinstance(entry, list) else entry
+                    for key, entry in value.items()
+                }
             elif isinstance(value, (set, list)):
                 value = type(value)(value)
             copied[item.name] = value
@@ -107,7 +121,9 @@ def is_argparse_namespace(value: cst.BaseExpression | None) -> bool:
     return isinstance(value, cst.Call) and call_name(value) in ("parse_args", "parse_known_args")
 
 
-def statements_outside(script: Script, scope: cst.CSTNode, region: cst.CSTNode) -> list[cst.BaseStatement]:
+def statements_outside(
+    script: Script, scope: cst.CSTNode, region: cst.CSTNode
+) -> list[cst.BaseStatement]:
     found = []
     for statement in walk_statements(scope):
         if statement is region or any(a is region for a in script.ancestors(statement)):
@@ -129,7 +145,9 @@ def collect_facts(script: Script, shape: Shape) -> Facts:
             if isinstance(statement, cst.SimpleStatementLine):
                 facts.entry_locals |= usage([statement]).assigned
             elif isinstance(statement, (cst.For, cst.With)):
-                facts.entry_locals |= usage([statement.target if isinstance(statement, cst.For) else statement.items[0]]).assigned
+                facts.entry_locals |= usage(
+                    [statement.target if isinstance(statement, cst.For) else statement.items[0]]
+                ).assigned
     for scope, in_entry in scopes:
         for statement in statements_outside(script, scope, shape.region):
             if not isinstance(statement, cst.SimpleStatementLine):
@@ -138,10 +156,14 @@ def collect_facts(script: Script, shape: Shape) -> Facts:
                 if isinstance(small, cst.Assign):
                     for target in small.targets:
                         for name in _simple_targets(target.target, small.value):
-                            facts.bindings.setdefault(name[0], []).append(Binding(name[0], name[1], statement, in_entry))
+                            facts.bindings.setdefault(name[0], []).append(
+                                Binding(name[0], name[1], statement, in_entry)
+                            )
                 elif isinstance(small, cst.AnnAssign) and small.value is not None:
                     for name in target_names(small.target):
-                        facts.bindings.setdefault(name, []).append(Binding(name, small.value, statement, in_entry))
+                        facts.bindings.setdefault(name, []).append(
+                            Binding(name, small.value, statement, in_entry)
+                        )
                 elif isinstance(small, cst.Expr) and call_name(small.value) == "add_argument":
                     _record_argument(small.value, facts)  # type: ignore[arg-type]
     facts.region_line = script.line(shape.region) or 0
@@ -152,26 +174,34 @@ def collect_facts(script: Script, shape: Shape) -> Facts:
     return facts
 
 
-def _simple_targets(target: cst.BaseExpression, value: cst.BaseExpression) -> list[tuple[str, cst.BaseExpression]]:
+def _simple_targets(
+    target: cst.BaseExpression, value: cst.BaseExpression
+) -> list[tuple[str, cst.BaseExpression]]:
     if isinstance(target, cst.Name):
         return [(target.value, value)]
     if isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List)):
         if len(target.elements) == len(value.elements):
             pairs = []
-            for t, v in zip(target.elements, value.elements):
+            for t, v in zip(target.elements, value.elements, strict=True):
                 pairs.extend(_simple_targets(t.value, v.value))
             return pairs
     return [(name, value) for name in target_names(target)]
 
 
 def _record_argument(call: cst.Call, facts: Facts) -> None:
-    options = [a.value for a in call.args if a.keyword is None and isinstance(a.value, cst.SimpleString)]
+    options = [
+        a.value for a in call.args if a.keyword is None and isinstance(a.value, cst.SimpleString)
+    ]
     if not options:
         return
     texts = [str(o.evaluated_value) for o in options]
     dest = next((a.value for a in call.args if a.keyword and a.keyword.value == "dest"), None)
     long = next((t for t in texts if t.startswith("--")), texts[0])
-    name = str(dest.evaluated_value) if isinstance(dest, cst.SimpleString) else long.lstrip("-").replace("-", "_")
+    name = (
+        str(dest.evaluated_value)
+        if isinstance(dest, cst.SimpleString)
+        else long.lstrip("-").replace("-", "_")
+    )
     facts.arg_flags[name] = long
 
 
@@ -184,10 +214,19 @@ def module_typed(script: Script, facts: Facts, value: cst.BaseExpression, depth:
         if isinstance(value.func, cst.Name) and value.func.value in script.module_classes:
             return True
         if qualified.startswith("torch.nn.") and qualified.rsplit(".", 1)[-1][:1].isupper():
-            return not qualified.startswith("torch.nn.parallel") and qualified != "torch.nn.Parameter"
+            return (
+                not qualified.startswith("torch.nn.parallel") and qualified != "torch.nn.Parameter"
+            )
         if any(qualified.startswith(prefix) for prefix in _MODEL_FACTORIES):
             return True
-        if isinstance(value.func, cst.Attribute) and value.func.attr.value in ("to", "cuda", "float", "double", "half", "cpu"):
+        if isinstance(value.func, cst.Attribute) and value.func.attr.value in (
+            "to",
+            "cuda",
+            "float",
+            "double",
+            "half",
+            "cpu",
+        ):
             return module_typed(script, facts, value.func.value, depth + 1)
         return False
     if isinstance(value, cst.Name):
@@ -202,7 +241,9 @@ def parameter_roots(script: Script, facts: Facts, value: cst.CSTNode, depth: int
     """The modules whose parameters an optimizer gets: `model.parameters()` -> model (follows names)."""
     roots: list[str] = []
     for node in _calls_in(value):
-        if call_name(node) in ("parameters", "named_parameters") and isinstance(node.func, cst.Attribute):
+        if call_name(node) in ("parameters", "named_parameters") and isinstance(
+            node.func, cst.Attribute
+        ):
             root = root_name(node.func.value)
             if root in facts.aliases:  # `ddp_model.parameters()` trains `model`
                 root = root_name(facts.aliases[root])
@@ -212,7 +253,11 @@ def parameter_roots(script: Script, facts: Facts, value: cst.CSTNode, depth: int
         for name in usage([value]).read:
             binding = facts.last(name)
             if binding is not None and binding.value is not value:
-                roots.extend(r for r in parameter_roots(script, facts, binding.value, depth + 1) if r not in roots)
+                roots.extend(
+                    r
+                    for r in parameter_roots(script, facts, binding.value, depth + 1)
+                    if r not in roots
+                )
     return roots
 
 
@@ -233,7 +278,9 @@ def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
 def is_device_value(script: Script, value: cst.BaseExpression) -> bool:
     """`torch.device(...)`, `"cuda" if torch.cuda.is_available() else "cpu"`, accelerator lookups."""
     if isinstance(value, cst.Call):
-        if script.imports.starts(value.func, "torch.device", "torch.accelerator.current_accelerator"):
+        if script.imports.starts(
+            value.func, "torch.device", "torch.accelerator.current_accelerator"
+        ):
             return True
         if isinstance(value.func, cst.Attribute) and value.func.attr.value == "current_accelerator":
             return True
@@ -277,7 +324,9 @@ def _learn_models(script: Script, facts: Facts, binding: Binding) -> None:
         facts.modules.add(root)
 
 
-def learn_binding(script: Script, facts: Facts, statement: cst.SimpleStatementLine, line: int) -> None:
+def learn_binding(
+    script: Script, facts: Facts, statement: cst.SimpleStatementLine, line: int
+) -> None:
     """A set-up statement litgen itself adds before the loop (a hoisted argument, an unrolled trainer)."""
     small = statement.body[0]
     if not isinstance(small, cst.Assign) or len(small.targets) != 1:
@@ -294,7 +343,9 @@ def learn_binding(script: Script, facts: Facts, statement: cst.SimpleStatementLi
             facts.ranks[name] = rank_kind(value)
 
 
-def unwrap_iterable(script: Script, node: cst.BaseExpression) -> tuple[cst.BaseExpression, cst.Call | None]:
+def unwrap_iterable(
+    script: Script, node: cst.BaseExpression
+) -> tuple[cst.BaseExpression, cst.Call | None]:
     """`enumerate(tqdm(loader), 1)` -> (loader, the enumerate call)."""
     node = unwrap_progress(script, node)
     if isinstance(node, cst.Call) and dotted(node.func) == "enumerate" and node.args:
@@ -329,6 +380,8 @@ def collect_distributed(script: Script, facts: Facts, entry: cst.FunctionDef | N
                     facts.spawn_statements.add(id(statement))
     called = {script.imports.qualify(call.func) for call in script.nodes_of(cst.Call)}
     # picking a GPU (`torch.cuda.set_device`) alone is not distributed training
-    used = bool(called & ({*PLUMBING_CALLS, *SAMPLERS, *DDP_WRAPPERS, *SPAWNS} - {"torch.cuda.set_device"}))
+    used = bool(
+        called & ({*PLUMBING_CALLS, *SAMPLERS, *DDP_WRAPPERS, *SPAWNS} - {"torch.cuda.set_device"})
+    )
     facts.distributed = bool(used or facts.plumbing or facts.samplers)
     facts.data_parallel = bool(called & set(DATA_PARALLEL)) and not facts.distributed

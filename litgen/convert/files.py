@@ -26,7 +26,9 @@ def _encode(text: str, encoding: str, path: Path) -> bytes:
     try:
         return text.encode(encoding)
     except UnicodeEncodeError as error:
-        raise ConversionError(f"the converted code cannot be written as {encoding}: {error}", path=path) from None
+        raise ConversionError(
+            f"the converted code cannot be written as {encoding}: {error}", path=path
+        ) from None
 
 
 def convert_path(
@@ -40,27 +42,48 @@ def convert_path(
     report = ConvertReport(input_path=input_path, conversion=conversion)
     if conversion.already_lightning:
         return report
-    target = input_path if in_place else Path(output) if output is not None else default_output_path(input_path)
+    target = (
+        input_path
+        if in_place
+        else Path(output)
+        if output is not None
+        else default_output_path(input_path)
+    )
     if diff_only:
         report.diff_text = unified_diff(text, conversion.converted, str(input_path), str(target))
         return report
     if in_place:
-        report.backup_path = rewrite_keeping_backup(input_path, raw, _encode(conversion.converted, encoding, input_path))
+        report.backup_path = rewrite_keeping_backup(
+            input_path, raw, _encode(conversion.converted, encoding, input_path)
+        )
         report.output_path = input_path
         return report
     if target.resolve() == input_path.resolve():
-        raise UsageError("the output would overwrite the input; use --in-place to rewrite it", path=input_path)
+        raise UsageError(
+            "the output would overwrite the input; use --in-place to rewrite it", path=input_path
+        )
     if target.exists():
         raise UsageError(
             f"{target} already exists; delete it or choose another file with -o", path=input_path
         )
     if not target.parent.is_dir():
-        raise UsageError(f"cannot write {target}: folder {target.parent} does not exist", path=input_path)
+        raise UsageError(
+            f"cannot write {target}: folder {target.parent} does not exist", path=input_path
+        )
     try:  # exclusive: a file another run wrote meanwhile is never replaced
-        write_atomically(target, _encode(conversion.converted, encoding, input_path), mode=mode_of(input_path), exclusive=True)
+        write_atomically(
+            target,
+            _encode(conversion.converted, encoding, input_path),
+            mode=mode_of(input_path),
+            exclusive=True,
+        )
     except FileExistsError:
-        raise UsageError(f"{target} already exists; delete it or choose another file with -o", path=input_path) from None
+        raise UsageError(
+            f"{target} already exists; delete it or choose another file with -o", path=input_path
+        ) from None
     except OSError as error:
-        raise UsageError(f"cannot write {target}: {error.strerror or error}", path=input_path) from None
+        raise UsageError(
+            f"cannot write {target}: {error.strerror or error}", path=input_path
+        ) from None
     report.output_path = target
     return report

@@ -28,15 +28,27 @@ def _bound_imports(module: cst.Module) -> list[tuple[str, str | None, str | None
             if isinstance(small, cst.Import):
                 for alias in small.names:
                     name = dotted(alias.name) or ""
-                    asname = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else None
+                    asname = (
+                        alias.asname.name.value
+                        if alias.asname and isinstance(alias.asname.name, cst.Name)
+                        else None
+                    )
                     found.append((name, None, asname, asname or name.split(".")[0]))
-            elif isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None:
+            elif (
+                isinstance(small, cst.ImportFrom)
+                and not small.relative
+                and small.module is not None
+            ):
                 if isinstance(small.names, cst.ImportStar):
                     continue
                 base = dotted(small.module) or ""
                 for alias in small.names:
                     name = dotted(alias.name) or ""
-                    asname = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else None
+                    asname = (
+                        alias.asname.name.value
+                        if alias.asname and isinstance(alias.asname.name, cst.Name)
+                        else None
+                    )
                     found.append((base, name, asname, asname or name))
     return found
 

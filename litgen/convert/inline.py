@@ -7,6 +7,7 @@ from typing import Literal
 
 import libcst as cst
 
+from litgen.convert.binding import CallBinder
 from litgen.convert.context import Ctx
 from litgen.convert.instances import find_instances
 from litgen.convert.items import (
@@ -21,8 +22,7 @@ from litgen.convert.items import (
     keyword_of,
     single_return,
 )
-from litgen.convert.names import _all_params, dotted, local_names, usage
-from litgen.convert.rules.distributed import strip_module_attribute
+from litgen.convert.names import dotted, usage
 from litgen.convert.rules.validation import every_n_epochs
 from litgen.convert.script import walk_statements
 from litgen.convert.structure import Loop, Shape, loop_kind
@@ -31,106 +31,34 @@ from litgen.convert.substitute import substitute
 __all__ = ["TRANSPARENT_CONTEXTS", "Env", "Flattener", "Item", "LoopItem", "Seg"]
 Callee = tuple[cst.FunctionDef, cst.Call, "Instance | None"]
 
-class Flattener:
+
+class Flattener(CallBinder):
     def __init__(self, ctx: Ctx, shape: Shape) -> None:
-        self.ctx = ctx
-        self.script = script = ctx.script
-        self.shape = shape
+        super().__init__(ctx, shape)
+        script = self.script
         self.is_model = ctx.is_model
-        self._scopes = 0
         self._training: set[int] = set()
-        for node in [*shape.backward, *([shape.batch_loop] if shape.batch_loop is not None else [])]:
+        for node in [
+            *shape.backward,
+            *([shape.batch_loop] if shape.batch_loop is not None else []),
+        ]:
             self._training.add(id(node))
             self._training.update(id(a) for a in script.ancestors(node))
         self._trains_memo: dict[int, bool] = {}
         self.inlined: list[cst.FunctionDef] = []
-        self.hoisted: list[cst.BaseStatement] = []
-        self._region_assigned = usage([shape.region]).assigned
-        self._taken = script.scope_names(script.module)
-        if shape.entry is not None:
-            self._taken |= script.scope_names(shape.entry.body) | {p.name.value for p in _all_params(shape.entry.params)}
         self.instances = find_instances(ctx, shape, self._training, self._taken)
         self.classes_inlined: list[cst.ClassDef] = []
 
     # --- environments -------------------------------------------------------------------------
     def entry_env(self) -> Env:
         label = self.shape.entry.name.value if self.shape.entry else "script"
-        return Env(0, label, self.shape.entry, params=dict(self.ctx.facts.aliases), instances=self.instances)
-
-    def resolve(self, node: cst.CSTNode, env: Env) -> cst.CSTNode:
-        resolved = substitute(node, self.script.lines, env.mapping(), env.attributes())
-        resolved = strip_module_attribute(resolved, self.ctx.facts.parallel_names)
-        if env.self_name is not None and env.self_name in usage([resolved]).read:
-            klass = env.instance.klass.name.value if env.instance else "the class"
-            self.script.refuse(
-                f"`{env.self_name}` is used inside an expression in {klass}.{env.label}() (a method call or an "
-                "attribute litgen cannot follow); litgen inlines methods called as statements",
-                node,
-            )
-        return resolved
-
-    def _bind(
-        self, callee: cst.FunctionDef, call: cst.Call, caller: Env, hoist: bool = True
-    ) -> dict[str, cst.BaseExpression]:
-        """Parameter -> argument expression (entry-scope terms) for one call."""
-        params = [*callee.params.posonly_params, *callee.params.params, *callee.params.kwonly_params]
-        if isinstance(callee.params.star_arg, cst.Param) or isinstance(callee.params.star_kwarg, cst.Param):
-            self.script.refuse(f"cannot follow {callee.name.value}() because it takes *args/**kwargs", callee)
-        positional = [*callee.params.posonly_params, *callee.params.params]
-        if self.script.enclosing_class(callee) is not None and positional:
-            params = params[1:]  # `self` is bound to the trainer object, not to an argument
-            positional = positional[1:]
-        bound: dict[str, cst.BaseExpression] = {}
-        for index, arg in enumerate(call.args):
-            if arg.star:
-                self.script.refuse(f"cannot follow the call to {callee.name.value}() with *args/**kwargs", call)
-            if arg.keyword is not None:
-                bound[arg.keyword.value] = arg.value
-            elif index < len(positional):
-                bound[positional[index].name.value] = arg.value
-        for param in params:
-            name = param.name.value
-            if name not in bound:
-                if param.default is None:
-                    self.script.refuse(f"the call to {callee.name.value}() does not pass `{name}`", call)
-                bound[name] = param.default
-        resolved = {name: self.resolve(value, caller) for name, value in bound.items()}
-        if hoist:
-            for name, value in resolved.items():
-                if self._hoistable(value):
-                    resolved[name] = self._hoist(name, value)  # type: ignore[arg-type]
-        return resolved  # type: ignore[return-value]
-
-    def _hoistable(self, value: cst.CSTNode) -> bool:
-        """A call written as an argument (`train(model, nn.L1Loss())`) that does not change during the loop."""
-        if not isinstance(value, cst.Call):
-            return False
-        reads = usage([value]).read
-        return not any(name in self.ctx.symbols or name in self._region_assigned for name in reads)
-
-    def _hoist(self, name: str, value: cst.BaseExpression) -> cst.Name:
-        """Evaluate the argument once before training, as `name = value`, and pass the name instead."""
-        candidate, number = name, 1
-        while candidate in self._taken:
-            number += 1
-            candidate = f"{name}_{number}"
-        self._taken.add(candidate)
-        self.hoisted.append(cst.parse_statement(f"{candidate} = {cst.Module([]).code_for_node(value)}"))
-        return cst.Name(candidate)
-
-    def _callee_env(self, callee: cst.FunctionDef, call: cst.Call, caller: Env, instance: Instance | None) -> Env:
-        params = self._bind(callee, call, caller)
-        self._scopes += 1
-        names = {p.name.value for p in _all_params(callee.params)}
-        stand_ins = {
-            local: self.ctx.symbols.local(local, callee.name.value) for local in sorted(local_names(callee) - names)
-        }
-        env = Env(self._scopes, callee.name.value, callee, params, stand_ins)
-        if instance is not None:
-            positional = [*callee.params.posonly_params, *callee.params.params]
-            env.self_name = positional[0].name.value if positional else "self"
-            env.instance = instance
-        return env
+        return Env(
+            0,
+            label,
+            self.shape.entry,
+            params=dict(self.ctx.facts.aliases),
+            instances=self.instances,
+        )
 
     # --- what a statement is ------------------------------------------------------------------
     def callee_of(self, statement: cst.CSTNode, env: Env) -> Callee | None:
@@ -189,7 +117,10 @@ class Flattener:
             return False
         for item in statement.items:
             call = item.item.func if isinstance(item.item, cst.Call) else item.item
-            if not self.script.imports.starts(call, *TRANSPARENT_CONTEXTS) or item.asname is not None:
+            if (
+                not self.script.imports.starts(call, *TRANSPARENT_CONTEXTS)
+                or item.asname is not None
+            ):
                 return False
         return True
 
@@ -205,14 +136,17 @@ class Flattener:
         if statement is self.shape.batch_loop:
             return [self._loop_item("train", statement, env)]
         if statement is self.shape.epoch_loop and statement is not self.shape.region:
-            return [self._loop_item("epoch", statement, env)]  # the epoch loop sits in an inlined helper
+            return [
+                self._loop_item("epoch", statement, env)
+            ]  # the epoch loop sits in an inlined helper
         holds_training = id(statement) in self._training
         periodic = self._periodic_evaluation(statement, env)
         if periodic is not None:
             return periodic
         found = self.callee_of(statement, env)
         if found is not None and found[2] is not None:
-            return self.inline(found, statement, env)  # a trainer method: `self` cannot survive, always inline
+            # a trainer method: `self` cannot survive, always inline
+            return self.inline(found, statement, env)
         if holds_training or self._holds_eval(statement, env):
             if self.is_eval_loop(statement, env) and not holds_training:
                 return [self._loop_item("eval", statement, env)]  # type: ignore[arg-type]
@@ -235,17 +169,27 @@ class Flattener:
         loop = self.shape.epoch_loop
         if not isinstance(statement, cst.If) or statement.orelse is not None or env.scope != 0:
             return None
-        if not isinstance(loop, cst.For) or loop is not self.shape.region or not isinstance(loop.target, cst.Name):
+        if (
+            not isinstance(loop, cst.For)
+            or loop is not self.shape.region
+            or not isinstance(loop.target, cst.Name)
+        ):
             return None
         body = statement.body.body if isinstance(statement.body, cst.IndentedBlock) else []
         if len(body) != 1 or not self._holds_eval(body[0], env) or id(body[0]) in self._training:
             return None
         start = _range_start(loop.iter)
-        steps = every_n_epochs(statement.test, loop.target.value, start) if start is not None else None
+        steps = (
+            every_n_epochs(statement.test, loop.target.value, start) if start is not None else None
+        )
         if steps is None:
             return None
         self.ctx.option("check_val_every_n_epoch", steps, self.script.line(statement))
-        self.ctx.mapped("evaluation every few epochs", self.script.line(statement), "Trainer(check_val_every_n_epoch=...)")
+        self.ctx.mapped(
+            "evaluation every few epochs",
+            self.script.line(statement),
+            "Trainer(check_val_every_n_epoch=...)",
+        )
         return self._flatten_one(body[0], env)
 
     def _holds_eval(self, statement: cst.BaseStatement, env: Env) -> bool:
@@ -259,9 +203,13 @@ class Flattener:
         if found is None:
             return False
         callee, call, instance = found
-        return self.trains(callee) or self.evaluates(callee, self._probe_env(callee, call, env, instance))
+        return self.trains(callee) or self.evaluates(
+            callee, self._probe_env(callee, call, env, instance)
+        )
 
-    def _probe_env(self, callee: cst.FunctionDef, call: cst.Call, env: Env, instance: Instance | None) -> Env:
+    def _probe_env(
+        self, callee: cst.FunctionDef, call: cst.Call, env: Env, instance: Instance | None
+    ) -> Env:
         """Parameters only: enough to ask whether the helper's loop uses the model."""
         probe = Env(-1, callee.name.value, callee, self._bind(callee, call, env, hoist=False))
         if instance is not None:
@@ -274,10 +222,14 @@ class Flattener:
             item.target = self.resolve(loop.target, env)  # type: ignore[assignment]
             item.iterable = self.resolve(loop.iter, env)  # type: ignore[assignment]
             if loop.orelse is not None:
-                self.script.refuse("a training loop with an `else:` block cannot be converted", loop)
+                self.script.refuse(
+                    "a training loop with an `else:` block cannot be converted", loop
+                )
         return item
 
-    def inline(self, found: Callee, statement: cst.BaseStatement, env: Env, batch: bool = False) -> list[Item]:
+    def inline(
+        self, found: Callee, statement: cst.BaseStatement, env: Env, batch: bool = False
+    ) -> list[Item]:
         callee, call, instance = found
         callee_env = self._callee_env(callee, call, env, instance)
         if instance is None and callee not in self.inlined:
@@ -292,7 +244,9 @@ class Flattener:
             returned = single_return(body[-1])
             body = body[:-1]
         for inner in walk_statements(cst.IndentedBlock(body=body)):
-            if isinstance(inner, cst.SimpleStatementLine) and any(isinstance(s, cst.Return) for s in inner.body):
+            if isinstance(inner, cst.SimpleStatementLine) and any(
+                isinstance(s, cst.Return) for s in inner.body
+            ):
                 self.script.refuse(
                     f"{callee.name.value}() returns early (line {self.script.line(inner)}); "
                     "litgen inlines helpers that return only at their end",
@@ -300,13 +254,17 @@ class Flattener:
                 )
         kept = [s for s in body if not is_global(s)]
         if batch:  # a per-batch helper: its statements are batch code, not loops to discover
-            items: list[Item] = [seg for s in kept for seg in self._flatten_batch_statement(s, callee_env)]
+            items: list[Item] = [
+                seg for s in kept for seg in self._flatten_batch_statement(s, callee_env)
+            ]
         else:
             items = self.flatten(kept, callee_env)
         small = statement.body[0]  # type: ignore[attr-defined]
         if isinstance(small, (cst.Assign, cst.AugAssign)):
             if returned is None:
-                self.script.refuse(f"{callee.name.value}() returns nothing but its result is used", statement)
+                self.script.refuse(
+                    f"{callee.name.value}() returns nothing but its result is used", statement
+                )
             value = self.resolve(returned, callee_env)
             target = small.with_changes(value=cst.Name("__lg_result__"))
             binding = self.resolve(cst.SimpleStatementLine(body=[target]), env)
@@ -316,13 +274,19 @@ class Flattener:
 
     def _resolve_nested(self, statement: cst.BaseStatement, env: Env) -> cst.BaseStatement:
         """Resolve a statement; trainer-method calls nested in its blocks are inlined in place."""
-        if isinstance(statement, cst.SimpleStatementLine) or env.instance is None and not env.instances:
+        if (
+            isinstance(statement, cst.SimpleStatementLine)
+            or env.instance is None
+            and not env.instances
+        ):
             return self.resolve(statement, env)  # type: ignore[return-value]
         spliced: dict[str, list[cst.BaseStatement]] = {}
         flattener = self
 
         class _Placeholders(cst.CSTTransformer):
-            def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine) -> cst.BaseStatement:
+            def leave_SimpleStatementLine(
+                self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+            ) -> cst.BaseStatement:
                 found = flattener.callee_of(original_node, env)
                 if found is None or found[2] is None:
                     return updated_node
@@ -335,9 +299,15 @@ class Flattener:
         resolved = self.resolve(marked, env)
 
         class _Splice(cst.CSTTransformer):
-            def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+            def leave_SimpleStatementLine(
+                self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+            ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
                 small = original_node.body[0]
-                if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and isinstance(small.value.func, cst.Name):
+                if (
+                    isinstance(small, cst.Expr)
+                    and isinstance(small.value, cst.Call)
+                    and isinstance(small.value.func, cst.Name)
+                ):
                     body = spliced.get(small.value.func.value)
                     if body is not None:
                         return cst.FlattenSentinel(body or [cst.SimpleStatementLine([cst.Pass()])])
@@ -365,7 +335,11 @@ class Flattener:
 
 def _range_start(iterable: cst.BaseExpression) -> int | None:
     """0 for `range(E)`, s for `range(s, E)` with a literal s; None otherwise."""
-    while isinstance(iterable, cst.Call) and dotted(iterable.func) in ("tqdm", "tqdm.tqdm", "trange") and iterable.args:
+    while (
+        isinstance(iterable, cst.Call)
+        and dotted(iterable.func) in ("tqdm", "tqdm.tqdm", "trange")
+        and iterable.args
+    ):
         if dotted(iterable.func) == "trange":
             break
         iterable = iterable.args[0].value

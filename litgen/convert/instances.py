@@ -27,13 +27,19 @@ def trainer_classes(ctx: Ctx, training_ids: set[int]) -> set[str]:
     return found
 
 
-def find_instances(ctx: Ctx, shape: Shape, training_ids: set[int], taken: set[str]) -> dict[str, Instance]:
+def find_instances(
+    ctx: Ctx, shape: Shape, training_ids: set[int], taken: set[str]
+) -> dict[str, Instance]:
     classes = trainer_classes(ctx, training_ids)
     instances: dict[str, Instance] = {}
     for name, bindings in list(ctx.facts.bindings.items()):
         binding = bindings[-1]
         value = binding.value
-        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value in classes:
+        if (
+            isinstance(value, cst.Call)
+            and isinstance(value.func, cst.Name)
+            and value.func.value in classes
+        ):
             if not binding.in_entry and shape.entry is not None:
                 continue
             klass = ctx.script.classes[value.func.value]
@@ -47,11 +53,17 @@ def find_instances(ctx: Ctx, shape: Shape, training_ids: set[int], taken: set[st
 
 
 def _simple(expression: cst.BaseExpression) -> bool:
-    return dotted(expression) is not None or isinstance(expression, (cst.Integer, cst.Float, cst.SimpleString))
+    return dotted(expression) is not None or isinstance(
+        expression, (cst.Integer, cst.Float, cst.SimpleString)
+    )
 
 
 def _self_attribute(target: cst.BaseExpression, self_name: str) -> str | None:
-    if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == self_name:
+    if (
+        isinstance(target, cst.Attribute)
+        and isinstance(target.value, cst.Name)
+        and target.value.value == self_name
+    ):
         return target.attr.value
     return None
 
@@ -65,10 +77,14 @@ def mutated_attributes(klass: cst.ClassDef, self_name: str = "self") -> set[str]
         for statement in walk_statements(method.body):
             if isinstance(statement, cst.SimpleStatementLine):
                 for small in statement.body:
-                    targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else []
+                    targets = (
+                        [t.target for t in small.targets] if isinstance(small, cst.Assign) else []
+                    )
                     if isinstance(small, (cst.AugAssign, cst.AnnAssign)):
                         targets = [small.target]
-                    found |= {a for t in targets if (a := _self_attribute(t, self_name)) is not None}
+                    found |= {
+                        a for t in targets if (a := _self_attribute(t, self_name)) is not None
+                    }
     return found
 
 
@@ -83,7 +99,10 @@ def _unroll(ctx: Ctx, instance: Instance, call: cst.Call, taken: set[str]) -> No
         positional = names[1:]
         for index, arg in enumerate(call.args):
             if arg.star:
-                ctx.refuse(f"cannot follow {instance.klass.name.value}(...) called with *args/**kwargs", call)
+                ctx.refuse(
+                    f"cannot follow {instance.klass.name.value}(...) called with *args/**kwargs",
+                    call,
+                )
             if arg.keyword is not None:
                 params[arg.keyword.value] = arg.value
             elif index < len(positional):
@@ -100,7 +119,9 @@ def _unroll(ctx: Ctx, instance: Instance, call: cst.Call, taken: set[str]) -> No
         resolved = substitute(statement, ctx.script.lines, params, attributes)
         assign = _attribute_assignment(resolved, self_name)
         if assign is None:
-            if isinstance(resolved, cst.SimpleStatementLine) and all(is_move_statement(ctx, s) for s in resolved.body):
+            if isinstance(resolved, cst.SimpleStatementLine) and all(
+                is_move_statement(ctx, s) for s in resolved.body
+            ):
                 continue
             _check_no_self(ctx, resolved, self_name, instance, statement)
             instance.unrolled.append(resolved)
@@ -109,7 +130,9 @@ def _unroll(ctx: Ctx, instance: Instance, call: cst.Call, taken: set[str]) -> No
         _check_no_self(ctx, value, self_name, instance, statement)
         unwrapped = unwrap_parallel(ctx, value)
         if unwrapped is not value:
-            ctx.facts.parallel_names |= {n for n in [dotted(unwrapped)] if n is not None and "." not in n}
+            ctx.facts.parallel_names |= {
+                n for n in [dotted(unwrapped)] if n is not None and "." not in n
+            }
         value = without_moves(ctx, unwrapped)
         if attr not in mutated and _simple(value):
             instance.attrs[attr] = value
@@ -126,7 +149,9 @@ def _is_super_init(statement: cst.BaseStatement) -> bool:
     return text.startswith("super(") and text.endswith(".__init__()")
 
 
-def _attribute_assignment(statement: cst.CSTNode, self_name: str) -> tuple[str, cst.BaseExpression] | None:
+def _attribute_assignment(
+    statement: cst.CSTNode, self_name: str
+) -> tuple[str, cst.BaseExpression] | None:
     if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
         small = statement.body[0]
         if isinstance(small, cst.Assign) and len(small.targets) == 1:
@@ -140,7 +165,9 @@ def _attribute_assignment(statement: cst.CSTNode, self_name: str) -> tuple[str, 
     return None
 
 
-def _check_no_self(ctx: Ctx, node: cst.CSTNode, self_name: str, instance: Instance, original: cst.CSTNode) -> None:
+def _check_no_self(
+    ctx: Ctx, node: cst.CSTNode, self_name: str, instance: Instance, original: cst.CSTNode
+) -> None:
     if self_name in usage([node]).read:
         ctx.refuse(
             f"{instance.klass.name.value}.__init__ uses `{self_name}` in a way litgen cannot unroll "
@@ -150,7 +177,11 @@ def _check_no_self(ctx: Ctx, node: cst.CSTNode, self_name: str, instance: Instan
 
 
 def unroll_instances(
-    ctx: Ctx, instances: Mapping[str, Instance], edits: Edits, trainer: str, after: Sequence[cst.BaseStatement]
+    ctx: Ctx,
+    instances: Mapping[str, Instance],
+    edits: Edits,
+    trainer: str,
+    after: Sequence[cst.BaseStatement],
 ) -> None:
     """`trainer = Trainer(...)` becomes its attributes; later `trainer.attr` reads use them.
 
@@ -163,7 +194,9 @@ def unroll_instances(
         else:
             edits.drop(instance.statement)
         attributes.update({(instance.name, attr): value for attr, value in instance.attrs.items()})
-    ranks = {rank: cst.parse_expression(f"{trainer}.{kind}") for rank, kind in ctx.facts.ranks.items()}
+    ranks = {
+        rank: cst.parse_expression(f"{trainer}.{kind}") for rank, kind in ctx.facts.ranks.items()
+    }
     for statement in after:
         if statement in edits.replace or statement in edits.remove:
             continue

@@ -44,7 +44,8 @@ class Env:
     label: str
     function: cst.FunctionDef | None
     params: dict[str, cst.BaseExpression] = field(default_factory=dict)
-    stand_ins: dict[str, str] = field(default_factory=dict)  # helper-local name -> its symbol (symbols.py)
+    # helper-local name -> its symbol (symbols.py)
+    stand_ins: dict[str, str] = field(default_factory=dict)
     self_name: str | None = None
     instance: Instance | None = None
     instances: dict[str, Instance] = field(default_factory=dict)

@@ -136,7 +136,11 @@ class _ImportCollector(cst.CSTVisitor):
         self.table.modules.add(base)
         for alias in node.names:
             name = dotted(alias.name) or ""
-            local = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else name
+            local = (
+                alias.asname.name.value
+                if alias.asname and isinstance(alias.asname.name, cst.Name)
+                else name
+            )
             self.table.aliases[local] = f"{base}.{name}"
 
 
@@ -209,7 +213,11 @@ def _walk(node: cst.CSTNode, result: Usage, bound: set[str]) -> None:
         taken, skipped = set(bound), set(bound)
         _walk(node.body, result, taken)
         if node.orelse is not None:
-            _walk(node.orelse.body if isinstance(node.orelse, cst.Else) else node.orelse, result, skipped)
+            _walk(
+                node.orelse.body if isinstance(node.orelse, cst.Else) else node.orelse,
+                result,
+                skipped,
+            )
         bound |= taken & skipped
     elif isinstance(node, (cst.For, cst.While)):
         # the body may run zero times: what it assigns is not surely assigned afterwards
@@ -313,7 +321,9 @@ def _body_statements(function: cst.FunctionDef) -> Iterable[cst.CSTNode]:
 
 
 def _walk_comprehension(
-    node: cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp, result: Usage, bound: set[str]
+    node: cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp,
+    result: Usage,
+    bound: set[str],
 ) -> None:
     inner = set(bound)
     comp: cst.CompFor | None = node.for_in

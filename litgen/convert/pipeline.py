@@ -26,6 +26,13 @@ def convert_source(source: str, filename: str) -> Conversion:
 def _convert(source: str, filename: str) -> Conversion:
     analysis = analyze(source, filename)
     if isinstance(analysis, AlreadyLightning):
-        return Conversion(filename, source, source, already_lightning=True, lightning_reason=f"it imports {analysis.package}")
+        return Conversion(
+            filename,
+            source,
+            source,
+            already_lightning=True,
+            lightning_reason=f"it imports {analysis.package}",
+        )
     conversion = emit(plan(analysis))
-    return dataclasses.replace(conversion, original=source)  # the text before desugaring, for diffs and verify
+    # the text before desugaring, for diffs and verify
+    return dataclasses.replace(conversion, original=source)

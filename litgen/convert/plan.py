@@ -12,7 +12,11 @@ HOOK_SIGNATURES: dict[str, list[str]] = {
     "on_train_batch_start": ["{batch}", "{index}"],
     "training_step": ["{batch}", "{index}"],
     "on_before_optimizer_step": ["optimizer"],
-    "configure_gradient_clipping": ["optimizer", "gradient_clip_val=None", "gradient_clip_algorithm=None"],
+    "configure_gradient_clipping": [
+        "optimizer",
+        "gradient_clip_val=None",
+        "gradient_clip_algorithm=None",
+    ],
     "on_train_batch_end": ["outputs", "{batch}", "{index}"],
     "on_train_epoch_end": [],
     "on_validation_epoch_start": [],
@@ -90,7 +94,14 @@ class ModulePlan:
     epoch_start: cst.BaseExpression | None = None
     after_region: list[cst.BaseStatement] = field(default_factory=list)
 
-    def add(self, name: str, statements: list[cst.BaseStatement], *, batch: str = "batch", index: str = "batch_idx") -> None:
+    def add(
+        self,
+        name: str,
+        statements: list[cst.BaseStatement],
+        *,
+        batch: str = "batch",
+        index: str = "batch_idx",
+    ) -> None:
         if not statements:
             return
         method = self.methods.get(name)

@@ -37,9 +37,13 @@ class ConversionPlan:
     layout: Layout
     rebuilt: Rebuilt
     names: Names
-    hoisted: tuple[cst.BaseStatement, ...]  # arguments evaluated once before training (`criterion = nn.L1Loss()`)
+    hoisted: tuple[
+        cst.BaseStatement, ...
+    ]  # arguments evaluated once before training (`criterion = nn.L1Loss()`)
     edits: Edits
-    inlined: tuple[cst.FunctionDef | cst.ClassDef, ...]  # helper functions and trainer classes whose code moved into hooks
+    inlined: tuple[
+        cst.FunctionDef | cst.ClassDef, ...
+    ]  # helper functions and trainer classes whose code moved into hooks
     removable_functions: frozenset[str]  # removed from the output if nothing reads them any more
     removable_names: frozenset[str]
 
@@ -47,14 +51,17 @@ class ConversionPlan:
 def plan(analysis: Analysis) -> ConversionPlan:
     """Plan the conversion of one analysed script; raises ConversionError for what cannot convert."""
     script, shape = analysis.script, analysis.shape
-    facts = analysis.facts.derived()  # what planning learns from inlined helpers goes here, not into the analysis
+    # what planning learns from inlined helpers goes here, not into the analysis
+    facts = analysis.facts.derived()
     ctx = Ctx(script, facts)
     for line, construct, target in analysis.desugared:
         ctx.mapped(construct, line, target)
     flattener = Flattener(ctx, shape)
     planner = EpochPlanner(ctx, flattener, shape)
     module = planner.run()
-    for statement in flattener.hoisted:  # new variables of the entry scope, bound just before the loop
+    for (
+        statement
+    ) in flattener.hoisted:  # new variables of the entry scope, bound just before the loop
         learn_binding(script, facts, statement, facts.region_line - 1)  # type: ignore[arg-type]
     planner.plan_test(_following_statements(analysis))
     record_cpu_flag(ctx)
@@ -71,7 +78,11 @@ def plan(analysis: Analysis) -> ConversionPlan:
     readers = [*layout.ctor, *renderer.globals_read()]
     renderer.adopt_buffers(buffer_names(ctx.imports, facts, readers, layout.state, hook_statements))
     if rebuilt.reason:
-        ctx.warn(f"the module is handed the optimizer the script built: {rebuilt.reason}", None, at="configure_optimizers")
+        ctx.warn(
+            f"the module is handed the optimizer the script built: {rebuilt.reason}",
+            None,
+            at="configure_optimizers",
+        )
     names = _names(ctx, set(flattener.instances))
     edits = Edits()
     edits.reserve(shape.region)
@@ -82,12 +93,25 @@ def plan(analysis: Analysis) -> ConversionPlan:
         ctx.mapped("evaluation after training", module.test.line, f"{names.trainer}.test(...)")
     plan_setup(ctx, shape, edits, names.lightning, names.trainer)
     unroll_instances(ctx, flattener.instances, edits, names.trainer, after)
-    inlined: tuple[cst.FunctionDef | cst.ClassDef, ...] = (*flattener.inlined, *flattener.classes_inlined)
+    inlined: tuple[cst.FunctionDef | cst.ClassDef, ...] = (
+        *flattener.inlined,
+        *flattener.classes_inlined,
+    )
     functions = {f.name.value for f in inlined} | facts.plumbing
     removable = set(facts.devices) | set(facts.scalers) | set(facts.ranks) | set(rebuilt.objects)
     return ConversionPlan(
-        analysis, ctx, module, renderer, layout, rebuilt, names, tuple(flattener.hoisted), edits,
-        inlined, frozenset(functions), frozenset(removable),
+        analysis,
+        ctx,
+        module,
+        renderer,
+        layout,
+        rebuilt,
+        names,
+        tuple(flattener.hoisted),
+        edits,
+        inlined,
+        frozenset(functions),
+        frozenset(removable),
     )
 
 
@@ -116,15 +140,22 @@ def after_region(analysis: Analysis) -> list[cst.BaseStatement]:
 
 def _names(ctx: Ctx, instances: set[str]) -> Names:
     taken = set(ctx.script.all_names) - instances
-    lightning = "L" if "L" not in taken else "lightning" if "lightning" not in taken else "lightning_"
+    lightning = (
+        "L" if "L" not in taken else "lightning" if "lightning" not in taken else "lightning_"
+    )
     model_class = "Model"
     for model in ctx.facts.models[:1]:
         binding = ctx.facts.last(model)
         value = binding.value if binding else None
         while isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
             value = value.func.value
-        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value[:1].isupper():
-            model_class = value.func.value  # a class; a factory function (`build_model()`) names nothing
+        if (
+            isinstance(value, cst.Call)
+            and isinstance(value.func, cst.Name)
+            and value.func.value[:1].isupper()
+        ):
+            # a class; a factory function (`build_model()`) names nothing
+            model_class = value.func.value
     if len(ctx.facts.models) > 1:
         model_class = "Module"
     module_class = fresh_name(f"Lit{model_class}", taken)

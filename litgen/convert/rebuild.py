@@ -20,6 +20,7 @@ import libcst as cst
 from litgen.convert.context import Ctx, Schedule
 from litgen.convert.facts import Binding, is_argparse_namespace
 from litgen.convert.names import call_name, code, root_name, usage
+from litgen.convert.rebuild_options import NotRebuilt, attributes_of, options_read
 from litgen.convert.substitute import substitute
 
 _SCALAR_CALLS = ("int", "float", "round", "str", "bool", "min", "max", "abs")
@@ -38,11 +39,15 @@ class HParam:
 class Rebuilt:
     """What `configure_optimizers` builds, and how the rest of the module refers to it."""
 
-    objects: tuple[str, ...] = ()  # the script's optimizer and scheduler variables the module now builds
+    objects: tuple[
+        str, ...
+    ] = ()  # the script's optimizer and scheduler variables the module now builds
     hparams: tuple[HParam, ...] = ()
     statements: tuple[cst.BaseStatement, ...] = ()  # the body of configure_optimizers
-    in_hooks: Mapping[str, cst.BaseExpression] = field(default_factory=dict)  # script name -> hook expression
-    in_hook_attributes: Mapping[tuple[str, str], cst.BaseExpression] = field(default_factory=dict)  # args.lr
+    # script name -> hook expression
+    in_hooks: Mapping[str, cst.BaseExpression] = field(default_factory=dict)
+    # args.lr
+    in_hook_attributes: Mapping[tuple[str, str], cst.BaseExpression] = field(default_factory=dict)
     retired: tuple[str, ...] = ()  # script names that stop being constructor arguments
     reason: str | None = None  # why the script's objects are handed over instead
 
@@ -57,19 +62,21 @@ class Scope:
     hook_bodies: tuple[cst.BaseStatement, ...]  # every hook's statements, in the script's names
     hook_globals: tuple[str, ...]  # module-level variables the hooks read directly
     models: frozenset[str]
-    outside_reads: Mapping[str, int]  # variable -> first line that reads it outside the training loop
+    outside_reads: Mapping[
+        str, int
+    ]  # variable -> first line that reads it outside the training loop
     defined: frozenset[str]  # module-level defs, classes and imports (readable from the class)
     aliases: Mapping[str, str] = field(default_factory=dict)  # `ddp_model` -> `model`
-    entry_defaults: Mapping[str, cst.BaseExpression] = field(default_factory=dict)  # `def main(epochs=2)`
-    # `epochs * len(train_loader)`, when every epoch runs every batch once: Lightning's own count of steps
+    # `def main(epochs=2)`
+    entry_defaults: Mapping[str, cst.BaseExpression] = field(default_factory=dict)
+    # `epochs * len(train_loader)`, when every epoch runs every batch once: Lightning's own count of
+    # steps
     total_steps: tuple[str, str] | None = None
 
 
-class _Refused(Exception):
-    """This object cannot be rebuilt faithfully; the message says why (it becomes a review note)."""
-
-
-def rebuild(ctx: Ctx, optimizers: Sequence[str], schedules: Sequence[Schedule], scope: Scope, manual: bool) -> Rebuilt:
+def rebuild(
+    ctx: Ctx, optimizers: Sequence[str], schedules: Sequence[Schedule], scope: Scope, manual: bool
+) -> Rebuilt:
     """Plan `configure_optimizers` from the script's own expressions, or say why the objects are handed over.
 
     Either way, scalar constructor arguments and the argparse options the hooks read become
@@ -78,7 +85,7 @@ def rebuild(ctx: Ctx, optimizers: Sequence[str], schedules: Sequence[Schedule], 
     planner = _Planner(ctx, scope)
     try:
         built = planner.plan(list(optimizers), list(schedules), manual)
-    except _Refused as refused:
+    except NotRebuilt as refused:
         planner = _Planner(ctx, scope)  # the optimizer's hyper-parameters go with it
         built = Rebuilt(reason=str(refused))
     names, attributes, retired = planner.hook_hparams()
@@ -102,23 +109,34 @@ class _Planner:
 
     def plan(self, optimizers: list[str], schedules: list[Schedule], manual: bool) -> Rebuilt:
         facts = self.ctx.facts
-        # a scheduler the hooks step themselves must wrap the optimizer Lightning steps: the script's own
-        stray = [name for name in facts.schedulers if name in self.scope.attrs and name not in {s.name for s in schedules}]
+        # a scheduler the hooks step themselves must wrap the optimizer Lightning steps: the
+        # script's own
+        stray = [
+            name
+            for name in facts.schedulers
+            if name in self.scope.attrs and name not in {s.name for s in schedules}
+        ]
         if stray:
-            raise _Refused(f"the scheduler `{stray[0]}` is stepped by the script's own code, not by Lightning")
+            raise NotRebuilt(
+                f"the scheduler `{stray[0]}` is stepped by the script's own code, not by Lightning"
+            )
         schedules = [] if manual else schedules
         objects = [*optimizers, *(s.name for s in schedules)]
         bindings = {name: self._binding(name) for name in objects}
         for name in objects:
             if name in self.scope.outside_reads:
                 line = self.scope.outside_reads[name]
-                raise _Refused(f"`{name}` is also used outside the training loop (line {line})")
+                raise NotRebuilt(f"`{name}` is also used outside the training loop (line {line})")
         locals_ = set(objects)
         values = {name: self._rewrite(bindings[name].value, locals_, name) for name in objects}
         statements = self._statements(optimizers, schedules, values)
-        return Rebuilt(tuple(objects), (), tuple(statements), self._hook_references(optimizers, schedules))
+        return Rebuilt(
+            tuple(objects), (), tuple(statements), self._hook_references(optimizers, schedules)
+        )
 
-    def hook_hparams(self) -> tuple[dict[str, cst.BaseExpression], dict[tuple[str, str], cst.BaseExpression], list[str]]:
+    def hook_hparams(
+        self,
+    ) -> tuple[dict[str, cst.BaseExpression], dict[tuple[str, str], cst.BaseExpression], list[str]]:
         """Scalars and argparse options the hooks read: `self.hparams.x` instead of constructor attributes."""
         names: dict[str, cst.BaseExpression] = {}
         attributes: dict[tuple[str, str], cst.BaseExpression] = {}
@@ -127,7 +145,7 @@ class _Planner:
             if name in self.scope.state:
                 continue
             if self._is_namespace(name):
-                options = _options_read(self.scope.hook_bodies, name)
+                options = options_read(self.scope.hook_bodies, name)
                 if options is None:
                     continue
                 for option in options:
@@ -135,7 +153,9 @@ class _Planner:
                     attributes[(name, option)] = cst.parse_expression(f"self.hparams.{hparam}")
                 retired.append(name)
             elif self._is_scalar(name):
-                names[name] = cst.parse_expression(f"self.hparams.{self._hparam(name, cst.Name(name))}")
+                names[name] = cst.parse_expression(
+                    f"self.hparams.{self._hparam(name, cst.Name(name))}"
+                )
                 retired.append(name)
         # a scalar the optimizer already made a hyper-parameter is read the same way in the hooks
         for saved in self.hparams.values():
@@ -149,12 +169,18 @@ class _Planner:
     def _binding(self, name: str) -> Binding:
         facts = self.ctx.facts
         binding = facts.optimizers.get(name) or facts.schedulers.get(name)
-        if binding is None or not facts.bound_before(name) or len(facts.bindings.get(name, [])) != 1:
-            raise _Refused(f"`{name}` is not created once before the training loop")
+        if (
+            binding is None
+            or not facts.bound_before(name)
+            or len(facts.bindings.get(name, [])) != 1
+        ):
+            raise NotRebuilt(f"`{name}` is not created once before the training loop")
         return binding
 
     # --- expressions ----------------------------------------------------------------------------
-    def _rewrite(self, value: cst.BaseExpression, locals_: set[str], owner: str) -> cst.BaseExpression:
+    def _rewrite(
+        self, value: cst.BaseExpression, locals_: set[str], owner: str
+    ) -> cst.BaseExpression:
         mapping: dict[str, cst.BaseExpression] = {}
         attributes: dict[tuple[str, str], cst.BaseExpression] = {}
         if self.scope.total_steps is not None:
@@ -168,13 +194,15 @@ class _Planner:
             if model in self.scope.models and model in self.scope.attrs:
                 mapping[name] = cst.parse_expression(f"self.{self.scope.attrs[model]}")
             elif self._is_namespace(name):
-                for attr in _attributes_of(value, name, owner):
+                for attr in attributes_of(value, name, owner):
                     hparam = self._hparam(attr, cst.parse_expression(f"{name}.{attr}"))
                     attributes[(name, attr)] = cst.parse_expression(f"self.hparams.{hparam}")
             elif self._is_scalar(name):
-                mapping[name] = cst.parse_expression(f"self.hparams.{self._hparam(name, cst.Name(name))}")
+                mapping[name] = cst.parse_expression(
+                    f"self.hparams.{self._hparam(name, cst.Name(name))}"
+                )
             else:
-                raise _Refused(
+                raise NotRebuilt(
                     f"`{owner}` is built from `{name}`, which is neither a model of the module nor a number or option"
                 )
         return substitute(value, self.ctx.script.lines, mapping, attributes)  # type: ignore[return-value]
@@ -186,7 +214,9 @@ class _Planner:
         name = wanted.lower() if wanted.isupper() else wanted
         taken = {*self.hparams, *self.scope.attrs.values(), *self.scope.attrs}
         candidate, number = name, 1
-        while candidate in taken and not (isinstance(source, cst.Name) and source.value == candidate):
+        while candidate in taken and not (
+            isinstance(source, cst.Name) and source.value == candidate
+        ):
             number += 1
             candidate = f"{name}_{number}"
         self.hparams[candidate] = HParam(candidate, source)
@@ -200,7 +230,12 @@ class _Planner:
 
     def _is_scalar(self, name: str, depth: int = 0) -> bool:
         facts = self.ctx.facts
-        if name in facts.modules or name in facts.optimizers or name in facts.schedulers or depth > 4:
+        if (
+            name in facts.modules
+            or name in facts.optimizers
+            or name in facts.schedulers
+            or depth > 4
+        ):
             return False
         bindings = facts.bindings.get(name, [])
         if not bindings:
@@ -212,7 +247,9 @@ class _Planner:
         if isinstance(value, (cst.Integer, cst.Float, cst.SimpleString, cst.Imaginary)):
             return True
         if isinstance(value, cst.Name):
-            return value.value in ("True", "False", "None") or self._is_scalar(value.value, depth + 1)
+            return value.value in ("True", "False", "None") or self._is_scalar(
+                value.value, depth + 1
+            )
         if isinstance(value, cst.Tuple):
             return all(self._scalar_value(e.value, depth) for e in value.elements)
         if isinstance(value, cst.UnaryOperation):
@@ -222,20 +259,32 @@ class _Planner:
         if isinstance(value, cst.Attribute):
             root = root_name(value)
             return root is not None and self._is_namespace(root)
-        if isinstance(value, cst.Call) and call_name(value) in _SCALAR_CALLS and isinstance(value.func, cst.Name):
+        if (
+            isinstance(value, cst.Call)
+            and call_name(value) in _SCALAR_CALLS
+            and isinstance(value.func, cst.Name)
+        ):
             return all(self._scalar_value(a.value, depth) for a in value.args)
         return False
 
     # --- output ---------------------------------------------------------------------------------
     def _statements(
-        self, optimizers: list[str], schedules: list[Schedule], values: dict[str, cst.BaseExpression]
+        self,
+        optimizers: list[str],
+        schedules: list[Schedule],
+        values: dict[str, cst.BaseExpression],
     ) -> list[cst.BaseStatement]:
         if not schedules:
             if len(optimizers) == 1:
                 return [cst.parse_statement(f"return {code(values[optimizers[0]])}")]
             lines = [f"{name} = {code(values[name])}" for name in optimizers]
-            return [*(cst.parse_statement(line) for line in lines), cst.parse_statement(f"return [{', '.join(optimizers)}]")]
-        lines = [f"{name} = {code(values[name])}" for name in [*optimizers, *(s.name for s in schedules)]]
+            return [
+                *(cst.parse_statement(line) for line in lines),
+                cst.parse_statement(f"return [{', '.join(optimizers)}]"),
+            ]
+        lines = [
+            f"{name} = {code(values[name])}" for name in [*optimizers, *(s.name for s in schedules)]
+        ]
         configs = [_scheduler_config(s) for s in schedules]
         if len(configs) == 1 and len(optimizers) == 1:
             indent = "    "
@@ -244,10 +293,14 @@ class _Planner:
             result = f"return [{', '.join(optimizers)}], [{', '.join(configs)}]"
         return [*(cst.parse_statement(line) for line in lines), cst.parse_statement(result + "\n")]
 
-    def _hook_references(self, optimizers: list[str], schedules: list[Schedule]) -> dict[str, cst.BaseExpression]:
+    def _hook_references(
+        self, optimizers: list[str], schedules: list[Schedule]
+    ) -> dict[str, cst.BaseExpression]:
         found: dict[str, cst.BaseExpression] = {}
         for index, name in enumerate(optimizers):
-            found[name] = cst.parse_expression("self.optimizers()" + (f"[{index}]" if len(optimizers) > 1 else ""))
+            found[name] = cst.parse_expression(
+                "self.optimizers()" + (f"[{index}]" if len(optimizers) > 1 else "")
+            )
         for index, schedule in enumerate(schedules):
             suffix = f"[{index}]" if len(schedules) > 1 else ""
             found[schedule.name] = cst.parse_expression(f"self.lr_schedulers(){suffix}")
@@ -259,57 +312,6 @@ def _scheduler_config(schedule: Schedule) -> str:
     if schedule.monitor:
         parts.append(f'"monitor": "{schedule.monitor}"')
     return "{" + ", ".join(parts) + "}"
-
-
-def _options_read(bodies: Sequence[cst.BaseStatement], namespace: str) -> list[str] | None:
-    """The options hooks read from an argparse namespace; None when they use it whole or assign to it."""
-    try:
-        wrapper = cst.Module(body=[s for s in bodies if isinstance(s, (cst.SimpleStatementLine, cst.BaseCompoundStatement))])
-        options = _attributes_of(wrapper, namespace, namespace) if bodies else []
-    except _Refused:
-        return None
-    for statement in bodies:
-        for node in _assignment_targets(statement):
-            if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == namespace:
-                return None
-    return options
-
-
-def _assignment_targets(statement: cst.CSTNode) -> list[cst.BaseExpression]:
-    targets: list[cst.BaseExpression] = []
-
-    class Visitor(cst.CSTVisitor):
-        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-            targets.append(node.target)
-
-        def visit_AugAssign(self, node: cst.AugAssign) -> None:
-            targets.append(node.target)
-
-    statement.visit(Visitor())
-    return targets
-
-
-def _attributes_of(value: cst.CSTNode, namespace: str, owner: str) -> list[str]:
-    """`args.lr` -> "lr" for every use of the namespace; a bare `args` cannot be split into options."""
-    found: list[str] = []
-    bare = [False]
-
-    class Visitor(cst.CSTVisitor):
-        def visit_Attribute(self, node: cst.Attribute) -> bool:
-            if isinstance(node.value, cst.Name) and node.value.value == namespace:
-                if node.attr.value not in found:
-                    found.append(node.attr.value)
-                return False
-            return True
-
-        def visit_Name(self, node: cst.Name) -> None:
-            if node.value == namespace:
-                bare[0] = True
-
-    value.visit(Visitor())
-    if bare[0]:
-        raise _Refused(f"`{owner}` is built from the whole `{namespace}` namespace, not from its options")
-    return found
 
 
 class _TotalSteps(cst.CSTTransformer):
@@ -324,7 +326,10 @@ class _TotalSteps(cst.CSTTransformer):
     ) -> cst.BaseExpression:
         if not isinstance(updated_node.operator, cst.Multiply):
             return updated_node
-        sides = {code(updated_node.left.with_changes(lpar=[], rpar=[])), code(updated_node.right.with_changes(lpar=[], rpar=[]))}
+        sides = {
+            code(updated_node.left.with_changes(lpar=[], rpar=[])),
+            code(updated_node.right.with_changes(lpar=[], rpar=[])),
+        }
         if sides == {self.epochs, self.loader}:
             return cst.parse_expression("self.trainer.estimated_stepping_batches")
         return updated_node

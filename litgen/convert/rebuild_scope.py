@@ -21,7 +21,12 @@ from litgen.convert.structure import Shape
 
 
 def rebuild_scope(
-    ctx: Ctx, shape: Shape, plan: ModulePlan, layout: Layout, flattener: Flattener, renderer: Renderer
+    ctx: Ctx,
+    shape: Shape,
+    plan: ModulePlan,
+    layout: Layout,
+    flattener: Flattener,
+    renderer: Renderer,
 ) -> Scope:
     """What configure_optimizers may refer to, and where the script reads its optimizers outside the loop."""
     facts, script = ctx.facts, ctx.script
@@ -34,19 +39,41 @@ def rebuild_scope(
     for node in script.nodes_of(cst.Name):
         if node.value not in candidates or not _is_variable_read(node, script.parents):
             continue
-        if any(id(a) in skipped or _binds_locally(a, node.value, shape) for a in script.ancestors(node)):
+        if any(
+            id(a) in skipped or _binds_locally(a, node.value, shape) for a in script.ancestors(node)
+        ):
             continue
-        line = script.line(next((a for a in script.ancestors(node) if isinstance(a, cst.BaseStatement)), node)) or 0
+        line = (
+            script.line(
+                next((a for a in script.ancestors(node) if isinstance(a, cst.BaseStatement)), node)
+            )
+            or 0
+        )
         reads[node.value] = min(reads.get(node.value, line), line)
-    defined = {s.name.value for s in script.module.body if isinstance(s, (cst.FunctionDef, cst.ClassDef))}
+    defined = {
+        s.name.value for s in script.module.body if isinstance(s, (cst.FunctionDef, cst.ClassDef))
+    }
     defined |= set(ctx.imports.aliases)
-    aliases = {name: root for name, value in facts.aliases.items() if (root := root_name(value)) is not None}
+    aliases = {
+        name: root
+        for name, value in facts.aliases.items()
+        if (root := root_name(value)) is not None
+    }
     defaults: dict[str, cst.BaseExpression] = {}
     if shape.entry is not None:
-        defaults = {p.name.value: p.default for p in shape.entry.params.params if p.default is not None}
-    steady = not {"accumulate_grad_batches", "limit_train_batches", "max_steps"} & {o.key for o in ctx.trainer}
+        defaults = {
+            p.name.value: p.default for p in shape.entry.params.params if p.default is not None
+        }
+    steady = not {"accumulate_grad_batches", "limit_train_batches", "max_steps"} & {
+        o.key for o in ctx.trainer
+    }
     total_steps = None
-    if steady and plan.max_epochs is not None and plan.train_loader is not None and not plan.full_batch:
+    if (
+        steady
+        and plan.max_epochs is not None
+        and plan.train_loader is not None
+        and not plan.full_batch
+    ):
         total_steps = (code(plan.max_epochs), code(plan.train_loader))
     hook_bodies = tuple(statement for method in plan.ordered() for statement in method.body)
     return Scope(

@@ -43,14 +43,23 @@ class Renderer:
         self.after_reads = after_reads
         self.layout = Layout()
         self._free: dict[str, list[str]] = {}
-        self._rebuilt: dict[str, cst.BaseExpression] = {}  # optimizers and hparams configure_optimizers owns
-        self._rebuilt_attributes: dict[tuple[str, str], cst.BaseExpression] = {}  # `args.lr` -> `self.hparams.lr`
+        self._rebuilt: dict[
+            str, cst.BaseExpression
+        ] = {}  # optimizers and hparams configure_optimizers owns
+        self._rebuilt_attributes: dict[
+            tuple[str, str], cst.BaseExpression
+        ] = {}  # `args.lr` -> `self.hparams.lr`
         self._assigned: dict[str, set[str]] = {}
 
     # --- analysis -----------------------------------------------------------------------------
     def _specials(self) -> set[str]:
         facts = self.ctx.facts
-        names = set(facts.devices) | {self.symbols.device, "self"} | set(facts.optimizers) | set(facts.schedulers)
+        names = (
+            set(facts.devices)
+            | {self.symbols.device, "self"}
+            | set(facts.optimizers)
+            | set(facts.schedulers)
+        )
         names |= set(facts.ranks)
         if self.plan.epoch_var:
             names.add(self.plan.epoch_var)
@@ -69,20 +78,38 @@ class Renderer:
         free_anywhere = [n for m in methods for n in self._free[m.name]]
         if self.plan.epoch_var and self.plan.epoch_start is not None:
             if any(self.plan.epoch_var in self._free[m.name] for m in methods):
-                free_anywhere += usage([self.plan.epoch_start]).free  # `self.current_epoch + start_epoch`
+                free_anywhere += usage(
+                    [self.plan.epoch_start]
+                ).free  # `self.current_epoch + start_epoch`
         written = set().union(*self._assigned.values()) if self._assigned else set()
         specials = self._specials()
         if self.plan.epoch_var and self.plan.epoch_var in written:
-            self.ctx.refuse(f"the loop assigns the epoch variable `{self.plan.epoch_var}`; Lightning counts epochs itself", line=None)
-        state = {n for n in written if (n in free_anywhere or n in self.after_reads) and n not in specials}
+            self.ctx.refuse(
+                f"the loop assigns the epoch variable `{self.plan.epoch_var}`; Lightning counts epochs itself",
+                line=None,
+            )
+        state = {
+            n
+            for n in written
+            if (n in free_anywhere or n in self.after_reads) and n not in specials
+        }
         self.layout.state = state
         facts = self.ctx.facts
         ctor: list[str] = []
         wanted = [*facts.models, *self.plan.optimizers, *[s.name for s in self.ctx.schedules]]
         wanted += [n for n in facts.schedulers if n in free_anywhere]
-        wanted += [n for n in free_anywhere if n not in specials or n in facts.optimizers or n in facts.schedulers]
+        wanted += [
+            n
+            for n in free_anywhere
+            if n not in specials or n in facts.optimizers or n in facts.schedulers
+        ]
         for name in wanted:
-            if name in ctor or name in ("self", self.symbols.device) or name in facts.devices or name == self.plan.epoch_var:
+            if (
+                name in ctor
+                or name in ("self", self.symbols.device)
+                or name in facts.devices
+                or name == self.plan.epoch_var
+            ):
                 continue
             if name in facts.ranks or name in facts.samplers:
                 continue
@@ -186,7 +213,11 @@ class Renderer:
             mapping[self.plan.epoch_var] = cst.parse_expression(text)
         family = FAMILY[method.name]
         for name, loader_family in self._loader_names().items():
-            if loader_family == family and family in LOADER_ACCESSORS and name not in self.layout.attrs:
+            if (
+                loader_family == family
+                and family in LOADER_ACCESSORS
+                and name not in self.layout.attrs
+            ):
                 mapping[name] = cst.parse_expression(LOADER_ACCESSORS[family])
         for name, expression in self._rebuilt.items():
             mapping.setdefault(name, expression)
@@ -194,7 +225,8 @@ class Renderer:
             for name in self.plan.optimizers:
                 mapping.pop(name, None)
         for old, new in self._parameter_renames(method).items():
-            if old == method.index or old not in self.ctx.script.all_names:  # a name litgen made up goes
+            # a name litgen made up goes
+            if old == method.index or old not in self.ctx.script.all_names:
                 mapping[old] = cst.Name(new)
         used = usage(method.body).read | usage(method.body).assigned | set(method.params())
         plain = {n for n in used if not self.symbols.is_local(n) and n not in mapping}
@@ -203,7 +235,9 @@ class Renderer:
             if name in mapping or not self.symbols.is_local(name):
                 continue
             base, label = self.symbols.readable(name), self.symbols.owner(name)
-            readable = base if base not in plain and base not in chosen.values() else f"{label}_{base}"
+            readable = (
+                base if base not in plain and base not in chosen.values() else f"{label}_{base}"
+            )
             chosen[name] = readable
             mapping[name] = cst.Name(readable)
         return mapping
@@ -214,7 +248,17 @@ class Renderer:
         body = [substitute(s, self.ctx.script.lines, mapping, attributes) for s in method.body]
         if method.returns is not None:
             value = substitute(method.returns, self.ctx.script.lines, mapping, attributes)
-            body.append(cst.SimpleStatementLine([cst.Return(value.with_changes(lpar=[], rpar=[]) if isinstance(value, cst.BaseExpression) else value)]))
+            body.append(
+                cst.SimpleStatementLine(
+                    [
+                        cst.Return(
+                            value.with_changes(lpar=[], rpar=[])
+                            if isinstance(value, cst.BaseExpression)
+                            else value
+                        )
+                    ]
+                )
+            )
         params = []
         renames = self._parameter_renames(method)
         for param in method.params():
@@ -223,7 +267,8 @@ class Renderer:
                 continue
             mapped = mapping.get(param) if self.symbols.is_local(param) else None
             params.append(mapped.value if isinstance(mapped, cst.Name) else param)
-        if method.batch in renames and method.batch in self.ctx.script.all_names:  # the script's name stays
+        # the script's name stays
+        if method.batch in renames and method.batch in self.ctx.script.all_names:
             own = mapping.get(method.batch)
             name = own.value if isinstance(own, cst.Name) else method.batch
             body.insert(0, cst.parse_statement(f"{name} = {renames[method.batch]}"))
@@ -243,6 +288,10 @@ class Renderer:
         renames: dict[str, str] = {}
         if method.index in params and method.index != "batch_idx" and "batch_idx" not in used:
             renames[method.index] = "batch_idx"
-        if method.batch in params and method.batch != "batch" and ("batch" not in used or "batch" in renames):
+        if (
+            method.batch in params
+            and method.batch != "batch"
+            and ("batch" not in used or "batch" in renames)
+        ):
             renames[method.batch] = "batch"
         return renames

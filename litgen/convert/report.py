@@ -62,7 +62,9 @@ class ConvertReport:
     def summary_lines(self) -> list[str]:
         conversion = self.conversion
         if conversion.already_lightning:
-            return [f"{self.input_path}: already Lightning ({conversion.lightning_reason}); nothing to do"]
+            return [
+                f"{self.input_path}: already Lightning ({conversion.lightning_reason}); nothing to do"
+            ]
         if self.output_path is not None:
             lines = [f"converted {self.input_path} -> {self.output_path}"]
         else:

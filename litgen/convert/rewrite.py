@@ -18,7 +18,8 @@ class Edits:
     remove: set[cst.CSTNode] = field(default_factory=set)
 
     def drop(self, statement: cst.CSTNode) -> None:
-        if statement in self.replace:  # already taken by a plan (`model.eval()` opening a test pass)
+        # already taken by a plan (`model.eval()` opening a test pass)
+        if statement in self.replace:
             return
         self.remove.add(statement)
 
@@ -42,21 +43,37 @@ class _Editor(cst.CSTTransformer):
         if original_node in self.edits.remove:
             return cst.RemoveFromParent()
         if original_node in self.edits.replace:
-            return cst.FlattenSentinel(_keep_leading(original_node, self.edits.replace[original_node]))
+            return cst.FlattenSentinel(
+                _keep_leading(original_node, self.edits.replace[original_node])
+            )
         result = super().on_leave(original_node, updated_node)
-        if isinstance(result, (cst.If, cst.With)) and isinstance(result.body, cst.IndentedBlock) and not result.body.body:
+        if (
+            isinstance(result, (cst.If, cst.With))
+            and isinstance(result.body, cst.IndentedBlock)
+            and not result.body.body
+        ):
             if isinstance(result, cst.With) or result.orelse is None:
                 return cst.RemoveFromParent()  # `if args.cuda: model.cuda()` once the move is gone
         if isinstance(result, (cst.If, cst.For, cst.While, cst.With, cst.FunctionDef, cst.Try)):
             body = result.body
             if isinstance(body, cst.IndentedBlock) and not body.body:
-                return result.with_changes(body=body.with_changes(body=[cst.SimpleStatementLine([cst.Pass()])]))
-        if isinstance(result, cst.Else) and isinstance(result.body, cst.IndentedBlock) and not result.body.body:
-            return result.with_changes(body=result.body.with_changes(body=[cst.SimpleStatementLine([cst.Pass()])]))
+                return result.with_changes(
+                    body=body.with_changes(body=[cst.SimpleStatementLine([cst.Pass()])])
+                )
+        if (
+            isinstance(result, cst.Else)
+            and isinstance(result.body, cst.IndentedBlock)
+            and not result.body.body
+        ):
+            return result.with_changes(
+                body=result.body.with_changes(body=[cst.SimpleStatementLine([cst.Pass()])])
+            )
         return result
 
 
-def _keep_leading(original: cst.CSTNode, replacement: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+def _keep_leading(
+    original: cst.CSTNode, replacement: list[cst.BaseStatement]
+) -> list[cst.BaseStatement]:
     """The first new statement inherits the comments and blank lines above the one it replaces."""
     if not replacement or not hasattr(original, "leading_lines"):
         return replacement
@@ -116,7 +133,9 @@ def apply(
                 blank += 1
             if blank < 2:  # two blank lines after a class, as in PEP 8
                 padding = [cst.EmptyLine(indent=False)] * (2 - blank)
-                body[index + 1] = following.with_changes(leading_lines=[*padding, *following.leading_lines])
+                body[index + 1] = following.with_changes(
+                    leading_lines=[*padding, *following.leading_lines]
+                )
     return module.with_changes(body=body)
 
 
@@ -192,7 +211,10 @@ class _AssignmentRemover(cst.CSTTransformer):
         if isinstance(statement, cst.SimpleStatementLine):
             return all(
                 isinstance(s, cst.Assign)
-                and all(isinstance(t.target, cst.Name) and t.target.value in self.names for t in s.targets)
+                and all(
+                    isinstance(t.target, cst.Name) and t.target.value in self.names
+                    for t in s.targets
+                )
                 for s in statement.body
             )
         if isinstance(statement, cst.If):
@@ -202,14 +224,22 @@ class _AssignmentRemover(cst.CSTTransformer):
                 blocks.append(orelse.body)
                 orelse = orelse.orelse if isinstance(orelse, cst.If) else None
             return all(
-                isinstance(b, cst.IndentedBlock) and b.body and all(self._assigns_only(s) for s in b.body) for b in blocks
+                isinstance(b, cst.IndentedBlock)
+                and b.body
+                and all(self._assigns_only(s) for s in b.body)
+                for b in blocks
             )
         return False
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[no-untyped-def, override]
-        if isinstance(original_node, (cst.FunctionDef, cst.ClassDef)) and original_node.name.value in self.functions:
+        if (
+            isinstance(original_node, (cst.FunctionDef, cst.ClassDef))
+            and original_node.name.value in self.functions
+        ):
             return cst.RemoveFromParent()
-        if isinstance(original_node, (cst.SimpleStatementLine, cst.If)) and self._assigns_only(original_node):
+        if isinstance(original_node, (cst.SimpleStatementLine, cst.If)) and self._assigns_only(
+            original_node
+        ):
             parent_is_elif = False
             if not parent_is_elif:
                 return cst.RemoveFromParent()
@@ -217,7 +247,10 @@ class _AssignmentRemover(cst.CSTTransformer):
 
 
 def remove_unused(
-    module: cst.Module, assignments: set[str], functions: set[str], entry: cst.FunctionDef | None = None
+    module: cst.Module,
+    assignments: set[str],
+    functions: set[str],
+    entry: cst.FunctionDef | None = None,
 ) -> cst.Module:
     """Drop assignments to device/scaler variables and helper defs that nothing uses any more.
 
@@ -229,7 +262,10 @@ def remove_unused(
     remover = _AssignmentRemover(assignments, functions)
     body: list[cst.BaseStatement] = []
     for statement in module.body:
-        other_def = isinstance(statement, (cst.FunctionDef, cst.ClassDef)) and statement.name.value not in functions
+        other_def = (
+            isinstance(statement, (cst.FunctionDef, cst.ClassDef))
+            and statement.name.value not in functions
+        )
         if other_def and (entry is None or statement.name.value != entry.name.value):
             body.append(statement)
             continue

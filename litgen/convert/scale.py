@@ -66,7 +66,10 @@ class _Accumulations(cst.CSTVisitor):
             name = _self_attribute(target.target)
             if name is None or not isinstance(node.value, cst.BinaryOperation):
                 continue
-            if isinstance(node.value.operator, cst.Add) and _self_attribute(node.value.left) == name:
+            if (
+                isinstance(node.value.operator, cst.Add)
+                and _self_attribute(node.value.left) == name
+            ):
                 self.sums.setdefault(name)
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -94,7 +97,11 @@ def _assigned(body: Sequence[cst.BaseStatement]) -> set[str]:
     for statement in body:
         for assign in m.findall(statement, m.Assign()):
             for target in assign.targets:  # type: ignore[attr-defined]
-                elements = target.target.elements if isinstance(target.target, cst.Tuple) else [target.target]
+                elements = (
+                    target.target.elements
+                    if isinstance(target.target, cst.Tuple)
+                    else [target.target]
+                )
                 for element in elements:
                     node = element.value if isinstance(element, cst.Element) else element
                     name = _self_attribute(node)
@@ -126,7 +133,9 @@ class _CountInSums(cst.CSTTransformer):
         self.sums = sums
         self.counter = counter
 
-    def leave_AugAssign(self, original_node: cst.AugAssign, updated_node: cst.AugAssign) -> cst.AugAssign:
+    def leave_AugAssign(
+        self, original_node: cst.AugAssign, updated_node: cst.AugAssign
+    ) -> cst.AugAssign:
         if _self_attribute(updated_node.target) in self.sums:
             return updated_node.with_changes(value=updated_node.value.visit(self.counter))
         return updated_node
@@ -137,7 +146,9 @@ class _SaveOnRankZero(cst.CSTTransformer):
 
     def __init__(self, save: str) -> None:
         self.save = save
-        self._rank_checked = 0  # inside `if self.local_rank == 0:` and the like: already one process
+        self._rank_checked = (
+            0  # inside `if self.local_rank == 0:` and the like: already one process
+        )
 
     def visit_If(self, node: cst.If) -> None:
         test = cst.Module([]).code_for_node(node.test)
@@ -176,13 +187,17 @@ class _PrintOnRankZero(cst.CSTTransformer):
 
 
 def _reductions(names: Sequence[str]) -> list[cst.BaseStatement]:
-    lines: list[cst.BaseStatement] = [cst.parse_statement(f"self.{name} = self.{HELPER}(self.{name})") for name in names]
+    lines: list[cst.BaseStatement] = [
+        cst.parse_statement(f"self.{name} = self.{HELPER}(self.{name})") for name in names
+    ]
     note = cst.EmptyLine(comment=cst.Comment(REDUCE_NOTE))
     lines[0] = lines[0].with_changes(leading_lines=[note])
     return lines
 
 
-def _transform(body: list[cst.BaseStatement], transformer: cst.CSTTransformer) -> list[cst.BaseStatement]:
+def _transform(
+    body: list[cst.BaseStatement], transformer: cst.CSTTransformer
+) -> list[cst.BaseStatement]:
     return [statement.visit(transformer) for statement in body]  # type: ignore[misc]
 
 
@@ -197,12 +212,16 @@ def make_process_correct(
         step = result.get(step_hook)
         if step is None:
             continue
-        start_hook, end_hook = f"on_{PASS_NAME[family]}_epoch_start", f"on_{PASS_NAME[family]}_epoch_end"
+        start_hook, end_hook = (
+            f"on_{PASS_NAME[family]}_epoch_start",
+            f"on_{PASS_NAME[family]}_epoch_end",
+        )
         accumulated = _scan(step)
         end_reads = _scan(result.get(end_hook, [])).read
         wanted = end_reads | copied_back
         reset = _assigned(result.get(start_hook, []))
-        # a sum not reset at the start of each pass keeps growing; adding it up in place would count twice
+        # a sum not reset at the start of each pass keeps growing; adding it up in place would count
+        # twice
         sums = [name for name in accumulated.sums if name in wanted and name in reset]
         gathered = sorted(name for name in accumulated.collections if name in end_reads)
         if gathered:
@@ -214,13 +233,19 @@ def make_process_correct(
             result[start_hook] = _count_in_start(result[start_hook], counter, _scan(step).read)
         if sums:
             result[end_hook] = [*_reductions(sums), *result.get(end_hook, [])]
-            # `total += loss / len(loader)` in the step: a share of the global mean needs the global count
-            result[step_hook] = [s.visit(_CountInSums(set(sums), counter)) for s in result[step_hook]]  # type: ignore[misc]
+            # `total += loss / len(loader)` in the step: a share of the global mean needs the global
+            # count
+            result[step_hook] = [
+                s.visit(_CountInSums(set(sums), counter)) for s in result[step_hook]
+            ]  # type: ignore[misc]
         uses_helper = uses_helper or bool(sums) or counter.changed
     if not print_shadowed:
         result = {name: _transform(body, _PrintOnRankZero()) for name, body in result.items()}
     if torch_alias is not None:
-        result = {name: _transform(body, _SaveOnRankZero(f"{torch_alias}.save")) for name, body in result.items()}
+        result = {
+            name: _transform(body, _SaveOnRankZero(f"{torch_alias}.save"))
+            for name, body in result.items()
+        }
     return Scaled(result, uses_helper, notes)
 
 

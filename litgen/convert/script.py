@@ -15,7 +15,12 @@ from litgen.errors import ConversionError
 
 NodeT = TypeVar("NodeT", bound=cst.CSTNode)
 LIGHTNING_PACKAGES = ("lightning", "pytorch_lightning", "lightning_fabric")
-MODULE_BASES = ("torch.nn.Module", "torch.nn.modules.module.Module", "torch.nn.Sequential", "torch.nn.ModuleList")
+MODULE_BASES = (
+    "torch.nn.Module",
+    "torch.nn.modules.module.Module",
+    "torch.nn.Sequential",
+    "torch.nn.ModuleList",
+)
 
 
 def parse(source: str, filename: str) -> cst.Module:
@@ -26,7 +31,9 @@ def parse(source: str, filename: str) -> cst.Module:
         reason, line = _syntax_reason(source, filename)
         raise ConversionError(reason, path=filename, line=line or error.raw_line) from None
     except RecursionError:
-        raise ConversionError("the file nests too deeply for the Python parser", path=filename) from None
+        raise ConversionError(
+            "the file nests too deeply for the Python parser", path=filename
+        ) from None
     except Exception:  # the native parser reports a few oddities (e.g. bad escapes) as plain errors
         reason, line = _syntax_reason(source, filename)
         raise ConversionError(reason, path=filename, line=line) from None
@@ -87,11 +94,16 @@ class Tree:
 
 
 def _is_backward(node: cst.Call) -> bool:
-    return call_name(node) == "backward" or dotted(node.func) in ("torch.autograd.backward", "autograd.backward")
+    return call_name(node) == "backward" or dotted(node.func) in (
+        "torch.autograd.backward",
+        "autograd.backward",
+    )
 
 
 def backward_calls(module: cst.CSTNode) -> list[cst.Call]:
-    return [node for node in iter_nodes(module) if isinstance(node, cst.Call) and _is_backward(node)]
+    return [
+        node for node in iter_nodes(module) if isinstance(node, cst.Call) and _is_backward(node)
+    ]
 
 
 @dataclass
@@ -115,9 +127,13 @@ class Script:
     _by_kind: dict[type, list[cst.CSTNode]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, source: str, filename: str, module: cst.Module, imports: ImportTable, tree: Tree) -> Script:
+    def build(
+        cls, source: str, filename: str, module: cst.Module, imports: ImportTable, tree: Tree
+    ) -> Script:
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-        script = cls(filename, source, module, imports, LineTable(positions), tree.parents, positions)
+        script = cls(
+            filename, source, module, imports, LineTable(positions), tree.parents, positions
+        )
         script._nodes = tree.nodes
         for statement in module.body:
             if isinstance(statement, cst.FunctionDef):
@@ -140,7 +156,11 @@ class Script:
                         self.module_classes.add(name)
                         changed = True
                         break
-                    if qualified is not None and qualified.startswith("torch.nn.") and qualified[9:10].isupper():
+                    if (
+                        qualified is not None
+                        and qualified.startswith("torch.nn.")
+                        and qualified[9:10].isupper()
+                    ):
                         self.module_classes.add(name)
                         changed = True
                         break
@@ -178,8 +198,12 @@ class Script:
         position = self.positions.get(node)
         return position.end.line if position is not None else 0  # type: ignore[attr-defined]
 
-    def refuse(self, reason: str, node: cst.CSTNode | None = None, line: int | None = None) -> NoReturn:
-        raise ConversionError(reason, path=self.filename, line=line if line is not None else self.line(node))
+    def refuse(
+        self, reason: str, node: cst.CSTNode | None = None, line: int | None = None
+    ) -> NoReturn:
+        raise ConversionError(
+            reason, path=self.filename, line=line if line is not None else self.line(node)
+        )
 
     def ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         current = self.parents.get(node)
@@ -212,7 +236,9 @@ class Script:
             nested = self._nested.get(id(scope))
             if nested is None:
                 nested = {
-                    s.name.value: s for s in _walk_statements(scope.body) if isinstance(s, cst.FunctionDef)
+                    s.name.value: s
+                    for s in _walk_statements(scope.body)
+                    if isinstance(s, cst.FunctionDef)
                 }
                 self._nested[id(scope)] = nested
             if name in nested:

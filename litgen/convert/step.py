@@ -43,10 +43,13 @@ class StepParts:
 def touches_training_state(ctx: Ctx, statement: cst.CSTNode, extra: set[str] = frozenset()) -> bool:  # type: ignore[assignment]
     """Whether a statement reads the model, optimizer or scheduler (so it must stay after the step)."""
     names = usage([statement]).read
-    if any(ctx.is_model(n) or ctx.is_optimizer(n) or ctx.is_scheduler(n) or n in extra for n in names):
+    if any(
+        ctx.is_model(n) or ctx.is_optimizer(n) or ctx.is_scheduler(n) or n in extra for n in names
+    ):
         return True
     return any(
-        isinstance(node, cst.Attribute) and node.attr.value in TOUCHING_ATTRIBUTES for node in _attributes(statement)
+        isinstance(node, cst.Attribute) and node.attr.value in TOUCHING_ATTRIBUTES
+        for node in _attributes(statement)
     )
 
 
@@ -67,7 +70,10 @@ class StepBuilder:
         self.statements = [seg.node for seg in segs]
         self.binding = binding
         self.parts = StepParts(binding)
-        self.taken = taken_names(self.statements, ctx.symbols) | {binding.batch_param, binding.index_param}
+        self.taken = taken_names(self.statements, ctx.symbols) | {
+            binding.batch_param,
+            binding.index_param,
+        }
         self.steps_at: list[int] = []
         self.backwards_at: list[int] = []
         self.backward_count = 0
@@ -109,7 +115,9 @@ class StepBuilder:
         if self.steps_at[0] < self.backwards_at[0]:
             return "the optimizer steps before backward()"
         backward_statement = self.statements[self.backwards_at[0]]
-        if not _direct(backward_statement, lambda n: backward_of(self.ctx, n) is not None, self.ctx):
+        if not _direct(
+            backward_statement, lambda n: backward_of(self.ctx, n) is not None, self.ctx
+        ):
             return "backward() runs under a condition or in a nested loop"
         step_statement = self.statements[self.steps_at[0]]
         if not _direct(step_statement, lambda n: step_of(self.ctx, n) is not None, self.ctx):
@@ -130,7 +138,11 @@ class StepBuilder:
         closure = self.closure_step()
         reason = self.needs_manual() if closure is None else None
         if reason is not None:
-            self.ctx.mapped(f"manual optimization ({reason})", None, "training_step with automatic_optimization = False")
+            self.ctx.mapped(
+                f"manual optimization ({reason})",
+                None,
+                "training_step with automatic_optimization = False",
+            )
             return self._manual()
         if closure is not None:
             return self._closure(*closure)
@@ -139,7 +151,9 @@ class StepBuilder:
     def _options(self, mode: str, backward=None) -> CleanOptions:  # type: ignore[no-untyped-def]
         return CleanOptions(mode, set(self.binding.batch_names), backward=backward)  # type: ignore[arg-type]
 
-    def _log_loss(self, loss: cst.BaseExpression, key: str = "train_loss") -> cst.BaseSmallStatement:
+    def _log_loss(
+        self, loss: cst.BaseExpression, key: str = "train_loss"
+    ) -> cst.BaseSmallStatement:
         return cst.Expr(cst.parse_expression(f'self.log("{key}", {code(loss)}, prog_bar=True)'))
 
     def _automatic(self) -> StepParts:
@@ -149,11 +163,17 @@ class StepBuilder:
         steps = self.accumulation()
         accumulation_if = self.statements[self.steps_at[0]] if steps is not None else None
         if steps is not None and not self._strip_division(steps):
-            self.ctx.mapped("gradient accumulation without a divided loss", None, "manual optimization")
+            self.ctx.mapped(
+                "gradient accumulation without a divided loss", None, "manual optimization"
+            )
             return self._manual()
         if steps is not None:
             ctx.option("accumulate_grad_batches", steps, ctx.line(accumulation_if))
-            ctx.mapped("gradient accumulation", ctx.line(accumulation_if), f"Trainer(accumulate_grad_batches={code(steps)})")
+            ctx.mapped(
+                "gradient accumulation",
+                ctx.line(accumulation_if),
+                f"Trainer(accumulate_grad_batches={code(steps)})",
+            )
         dropped = self._step_schedulers(accumulation_if)
         first_b, first_s = self.backwards_at[0], self.steps_at[0]
         options = self._options("auto", backward=self._backward_rewrite)
@@ -172,20 +192,28 @@ class StepBuilder:
                 parts.body.append(statement)
         parts.clip_hook = list(record.custom_clips)
         for index, statement in enumerate(post):
-            # a `continue` after the step (now a `return`) must not end training_step before it returns the loss
+            # a `continue` after the step (now a `return`) must not end training_step before it
+            # returns the loss
             ends_early = any(isinstance(node, cst.Return) for node in iter_nodes(statement))
-            if ends_early or touches_training_state(ctx, statement, grad_names | usage(parts.before_optimizer_step).assigned):
+            if ends_early or touches_training_state(
+                ctx, statement, grad_names | usage(parts.before_optimizer_step).assigned
+            ):
                 parts.after_step = post[index:]
                 break
             parts.body.append(statement)
         if any(isinstance(node, cst.Return) for s in grad for node in iter_nodes(s)):
-            ctx.refuse("`continue` between backward() and the optimizer step cannot be expressed in Lightning", line=None)
+            ctx.refuse(
+                "`continue` between backward() and the optimizer step cannot be expressed in Lightning",
+                line=None,
+            )
         return parts
 
     def _strip_division(self, steps: cst.BaseExpression) -> bool:
         """Lightning divides the loss by accumulate_grad_batches itself: drop the script's own division."""
         backward = next(
-            backward_of(self.ctx, c) for c in calls_in([self.statements[self.backwards_at[0]]]) if backward_of(self.ctx, c)
+            backward_of(self.ctx, c)
+            for c in calls_in([self.statements[self.backwards_at[0]]])
+            if backward_of(self.ctx, c)
         )
         assert backward is not None
         if divided_by(backward.loss, steps) is not None:
@@ -206,7 +234,9 @@ class StepBuilder:
             return True
         return False
 
-    def _backward_rewrite(self, backward: Backward, line: int | None) -> list[cst.BaseSmallStatement]:
+    def _backward_rewrite(
+        self, backward: Backward, line: int | None
+    ) -> list[cst.BaseSmallStatement]:
         steps = getattr(self, "_accumulation_steps", None)
         loss = backward.loss
         if steps is not None and divided_by(loss, steps) is not None:
@@ -214,10 +244,14 @@ class StepBuilder:
         smalls: list[cst.BaseSmallStatement] = []
         if not isinstance(loss, cst.Name) or self._reassigned_later(loss.value):
             name = fresh_name("step_loss" if isinstance(loss, cst.Name) else "loss", self.taken)
-            smalls.append(cst.Assign([cst.AssignTarget(cst.Name(name))], loss.with_changes(lpar=[], rpar=[])))
+            smalls.append(
+                cst.Assign([cst.AssignTarget(cst.Name(name))], loss.with_changes(lpar=[], rpar=[]))
+            )
             loss = cst.Name(name)
         self.parts.loss = loss
-        self.ctx.mapped("loss.backward() + optimizer.step()", line, "training_step returns the loss")
+        self.ctx.mapped(
+            "loss.backward() + optimizer.step()", line, "training_step returns the loss"
+        )
         smalls.append(self._log_loss(loss))
         return smalls
 
@@ -228,7 +262,9 @@ class StepBuilder:
     def _step_schedulers(self, accumulation_if: cst.BaseStatement | None) -> set[str]:
         """Schedulers stepped right after the optimizer, every batch: Lightning's interval="step"."""
         after = list(self.statements[self.steps_at[0] + 1 :])
-        if isinstance(accumulation_if, cst.If) and isinstance(accumulation_if.body, cst.IndentedBlock):
+        if isinstance(accumulation_if, cst.If) and isinstance(
+            accumulation_if.body, cst.IndentedBlock
+        ):
             after = [*accumulation_if.body.body, *after]
         dropped = set()
         for name, call in direct_steps(self.ctx, after):
@@ -240,23 +276,39 @@ class StepBuilder:
         """LBFGS: Lightning hands its own closure to optimizer.step(); the user's closure is training_step."""
         parts, ctx = self.parts, self.ctx
         definition = next(
-            (s for s in self.statements[:step_index] if isinstance(s, cst.FunctionDef) and s.name.value == closure_name),
+            (
+                s
+                for s in self.statements[:step_index]
+                if isinstance(s, cst.FunctionDef) and s.name.value == closure_name
+            ),
             None,
         )
         if definition is None:
             definition = ctx.script.nested_function(None, closure_name)
         if definition is None or not isinstance(definition.body, cst.IndentedBlock):
-            ctx.refuse(f"cannot find the closure `{closure_name}` passed to optimizer.step()", line=None)
+            ctx.refuse(
+                f"cannot find the closure `{closure_name}` passed to optimizer.step()", line=None
+            )
         body = list(definition.body.body)
         last = body[-1] if body else None
-        if not (isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[0], cst.Return) and last.body[0].value):
+        if not (
+            isinstance(last, cst.SimpleStatementLine)
+            and isinstance(last.body[0], cst.Return)
+            and last.body[0].value
+        ):
             ctx.refuse(f"the closure `{closure_name}` must end with `return loss`", definition)
         returned = last.body[0].value  # type: ignore[union-attr]
         inner = StepBuilder(ctx, [], self.binding)
         inner.statements = body[:-1]
         inner.taken = self.taken
-        inner.backwards_at = [i for i, s in enumerate(inner.statements) if any(backward_of(ctx, c) for c in calls_in([s]))]
-        options = self._options("auto", backward=lambda b, line: inner._closure_backward(b, line, returned))
+        inner.backwards_at = [
+            i
+            for i, s in enumerate(inner.statements)
+            if any(backward_of(ctx, c) for c in calls_in([s]))
+        ]
+        options = self._options(
+            "auto", backward=lambda b, line: inner._closure_backward(b, line, returned)
+        )
         parts.body = clean(ctx, inner.statements, options, parts.record)
         parts.loss = inner.parts.loss or returned
         before = [s for s in self.statements[:step_index] if s is not definition]
@@ -264,27 +316,46 @@ class StepBuilder:
         options = self._options("auto")
         options.continue_returns_none = False
         parts.after_step = clean(ctx, self.statements[step_index + 1 :], options, parts.record)
-        ctx.mapped(f"closure `{closure_name}` passed to optimizer.step()", ctx.line(definition), "training_step")
+        ctx.mapped(
+            f"closure `{closure_name}` passed to optimizer.step()",
+            ctx.line(definition),
+            "training_step",
+        )
         return parts
 
-    def _closure_backward(self, backward: Backward, line: int | None, returned: cst.BaseExpression) -> list[cst.BaseSmallStatement]:
+    def _closure_backward(
+        self, backward: Backward, line: int | None, returned: cst.BaseExpression
+    ) -> list[cst.BaseSmallStatement]:
         self.parts.loss = returned
         return [self._log_loss(backward.loss)]
 
     def _manual(self) -> StepParts:
         parts, ctx = self.parts, self.ctx
         parts.manual = True
-        parts.body = clean(ctx, self.statements, self._options("manual", backward=self._manual_backward), parts.record)
+        parts.body = clean(
+            ctx,
+            self.statements,
+            self._options("manual", backward=self._manual_backward),
+            parts.record,
+        )
         target = ", ".join(self.stepped)
         value = "self.optimizers()"
         parts.binding.prologue.insert(0, cst.parse_statement(f"{target} = {value}"))
         return parts
 
-    def _manual_backward(self, backward: Backward, line: int | None) -> list[cst.BaseSmallStatement]:
+    def _manual_backward(
+        self, backward: Backward, line: int | None
+    ) -> list[cst.BaseSmallStatement]:
         extra = "".join(f", {code(a)}" for a in backward.extra_args)
-        smalls: list[cst.BaseSmallStatement] = [cst.Expr(cst.parse_expression(f"self.manual_backward({code(backward.loss)}{extra})"))]
+        smalls: list[cst.BaseSmallStatement] = [
+            cst.Expr(cst.parse_expression(f"self.manual_backward({code(backward.loss)}{extra})"))
+        ]
         if isinstance(backward.loss, cst.Name):
-            smalls.append(self._log_loss(backward.loss, f"train_{self.ctx.symbols.readable(backward.loss.value)}"))
+            smalls.append(
+                self._log_loss(
+                    backward.loss, f"train_{self.ctx.symbols.readable(backward.loss.value)}"
+                )
+            )
         return smalls
 
 
@@ -300,15 +371,27 @@ def _direct(statement: cst.CSTNode, predicate, ctx: Ctx) -> bool:  # type: ignor
 _REMOVED = cst.SimpleStatementLine(body=[cst.Pass()])
 
 
-def _undivide(statement: cst.BaseStatement, loss: str | None, steps: cst.BaseExpression) -> cst.BaseStatement | None:
+def _undivide(
+    statement: cst.BaseStatement, loss: str | None, steps: cst.BaseExpression
+) -> cst.BaseStatement | None:
     """`loss = loss / N` -> removed, `loss /= N` -> removed, `loss = f(x) / N` -> `loss = f(x)`."""
-    if loss is None or not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+    if (
+        loss is None
+        or not isinstance(statement, cst.SimpleStatementLine)
+        or len(statement.body) != 1
+    ):
         return None
     small = statement.body[0]
     if isinstance(small, cst.AugAssign) and isinstance(small.operator, cst.DivideAssign):
-        if dotted(small.target) == loss and code(small.value).strip("() ") == code(steps).strip("() "):
+        if dotted(small.target) == loss and code(small.value).strip("() ") == code(steps).strip(
+            "() "
+        ):
             return _REMOVED
-    if isinstance(small, cst.Assign) and len(small.targets) == 1 and dotted(small.targets[0].target) == loss:
+    if (
+        isinstance(small, cst.Assign)
+        and len(small.targets) == 1
+        and dotted(small.targets[0].target) == loss
+    ):
         undivided = divided_by(small.value, steps)
         if undivided is not None:
             if dotted(undivided) == loss:

@@ -17,7 +17,11 @@ _PROGRESS_WRAPPERS = ("tqdm", "tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm
 
 def unwrap_progress(script: Script, node: cst.BaseExpression) -> cst.BaseExpression:
     """`tqdm(loader, desc=...)` -> `loader`; progress bars are Lightning's job."""
-    while isinstance(node, cst.Call) and node.args and script.imports.qualify(node.func) in _PROGRESS_WRAPPERS:
+    while (
+        isinstance(node, cst.Call)
+        and node.args
+        and script.imports.qualify(node.func) in _PROGRESS_WRAPPERS
+    ):
         node = node.args[0].value
     return node
 
@@ -86,7 +90,8 @@ class ShapeFinder:
                 sites.append(call)
             elif not in_class and isinstance(call.func, cst.Name):
                 sites.append(call)
-        for call in self.calls.get("step", []):  # `optimizer.step(closure)` runs the closure (LBFGS)
+        # `optimizer.step(closure)` runs the closure (LBFGS)
+        for call in self.calls.get("step", []):
             if any(isinstance(a.value, cst.Name) and a.value.value == name for a in call.args):
                 sites.append(call)
         return sites
@@ -97,7 +102,9 @@ class ShapeFinder:
         seen: set[int] = set()
         while True:
             loops, function = self.loops_above(node)
-            frames.append(Frame(function, loops, node if isinstance(node, cst.Call) and frames else None))
+            frames.append(
+                Frame(function, loops, node if isinstance(node, cst.Call) and frames else None)
+            )
             if function is None or id(function) in seen:
                 return frames
             seen.add(id(function))
@@ -120,7 +127,7 @@ class ShapeFinder:
         calls = self.script.backward
         shapes = [self._shape_for(call) for call in calls]
         first = shapes[0]
-        for call, shape in zip(calls, shapes):
+        for call, shape in zip(calls, shapes, strict=True):
             if (shape.region, shape.batch_loop) != (first.region, first.batch_loop):
                 self.script.refuse(
                     "this script has two separate training loops (lines "
@@ -136,9 +143,13 @@ class ShapeFinder:
         data = [(loop, i) for loop, i in placed if loop_kind(self.script, loop) == "data"]
         counting = [(loop, i) for loop, i in placed if loop_kind(self.script, loop) == "count"]
         if not placed:
-            self.script.refuse("loss.backward() is not inside any loop; there is no training loop to convert", backward)
+            self.script.refuse(
+                "loss.backward() is not inside any loop; there is no training loop to convert",
+                backward,
+            )
         while len(data) >= 2 and self._is_micro_step_loop(data[0], data[1]):
-            placed.remove(data[0])  # a loop over chunks of the batch is part of the step: it stays in the hook
+            # a loop over chunks of the batch is part of the step: it stays in the hook
+            placed.remove(data[0])
             data = data[1:]
         if data:
             batch, batch_frame = data[0]

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TypeVar, Union
+from typing import TypeVar
 
 import libcst as cst
 
 from litgen.convert.names import _all_params, local_names, target_names
 
 NodeT = TypeVar("NodeT", bound=cst.CSTNode)
-LeaveResult = Union[cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel[cst.CSTNode]]
+LeaveResult = cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]
 
 _NEEDS_PARENS = (
     cst.BinaryOperation,
@@ -68,12 +68,16 @@ def parenthesize(expression: cst.BaseExpression) -> cst.BaseExpression:
 
 
 def unparenthesize(expression: cst.BaseExpression) -> cst.BaseExpression:
-    if len(expression.lpar) == 1 and isinstance(expression, _NEEDS_PARENS) and not isinstance(expression, cst.Lambda):
+    if (
+        len(expression.lpar) == 1
+        and isinstance(expression, _NEEDS_PARENS)
+        and not isinstance(expression, cst.Lambda)
+    ):
         return expression.with_changes(lpar=[], rpar=[])
     return expression
 
 
-Replacement = Union[cst.BaseExpression, Callable[[cst.Name], cst.BaseExpression]]
+Replacement = cst.BaseExpression | Callable[[cst.Name], cst.BaseExpression]
 
 
 class Substitute(LineCarrier):
@@ -112,18 +116,24 @@ class Substitute(LineCarrier):
     def visit_Lambda(self, node: cst.Lambda) -> None:
         self._push({p.name.value for p in _all_params(node.params)})
 
-    def leave_Lambda(self, original_node: cst.Lambda, updated_node: cst.Lambda) -> cst.BaseExpression:
+    def leave_Lambda(
+        self, original_node: cst.Lambda, updated_node: cst.Lambda
+    ) -> cst.BaseExpression:
         self._shadowed.pop()
         return updated_node
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._push({p.name.value for p in _all_params(node.params)} | local_names(node))
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
         self._shadowed.pop()
         return updated_node.with_changes(name=original_node.name)
 
-    def _comprehension_names(self, node: cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp) -> set[str]:
+    def _comprehension_names(
+        self, node: cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp
+    ) -> set[str]:
         names: set[str] = set()
         comp: cst.CompFor | None = node.for_in
         while comp is not None:
@@ -143,11 +153,15 @@ class Substitute(LineCarrier):
     def visit_DictComp(self, node: cst.DictComp) -> None:
         self._push(self._comprehension_names(node))
 
-    def leave_ListComp(self, original_node: cst.ListComp, updated_node: cst.ListComp) -> cst.BaseExpression:
+    def leave_ListComp(
+        self, original_node: cst.ListComp, updated_node: cst.ListComp
+    ) -> cst.BaseExpression:
         self._shadowed.pop()
         return updated_node
 
-    def leave_SetComp(self, original_node: cst.SetComp, updated_node: cst.SetComp) -> cst.BaseExpression:
+    def leave_SetComp(
+        self, original_node: cst.SetComp, updated_node: cst.SetComp
+    ) -> cst.BaseExpression:
         self._shadowed.pop()
         return updated_node
 
@@ -157,7 +171,9 @@ class Substitute(LineCarrier):
         self._shadowed.pop()
         return updated_node
 
-    def leave_DictComp(self, original_node: cst.DictComp, updated_node: cst.DictComp) -> cst.BaseExpression:
+    def leave_DictComp(
+        self, original_node: cst.DictComp, updated_node: cst.DictComp
+    ) -> cst.BaseExpression:
         self._shadowed.pop()
         return updated_node
 
@@ -169,7 +185,9 @@ class Substitute(LineCarrier):
         expression = replacement(original_node) if callable(replacement) else replacement
         return self._introduce(expression)
 
-    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.BaseExpression:
         if isinstance(original_node.value, cst.Name):
             key = (original_node.value.value, original_node.attr.value)
             if key in self.attributes and not self._is_shadowed(key[0]):
@@ -178,24 +196,34 @@ class Substitute(LineCarrier):
 
     # --- spots where a Name is not a variable: undo any replacement ---------------------------
     def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
-        return updated_node.with_changes(keyword=original_node.keyword, value=self._bare(updated_node.value))
+        return updated_node.with_changes(
+            keyword=original_node.keyword, value=self._bare(updated_node.value)
+        )
 
     def leave_Param(self, original_node: cst.Param, updated_node: cst.Param) -> cst.Param:
         return updated_node.with_changes(name=original_node.name)
 
-    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
+    def leave_ClassDef(
+        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
+    ) -> cst.ClassDef:
         return updated_node.with_changes(name=original_node.name)
 
-    def leave_ImportAlias(self, original_node: cst.ImportAlias, updated_node: cst.ImportAlias) -> cst.ImportAlias:
+    def leave_ImportAlias(
+        self, original_node: cst.ImportAlias, updated_node: cst.ImportAlias
+    ) -> cst.ImportAlias:
         return original_node
 
-    def leave_ImportFrom(self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom) -> cst.ImportFrom:
+    def leave_ImportFrom(
+        self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom
+    ) -> cst.ImportFrom:
         return original_node
 
     def leave_Global(self, original_node: cst.Global, updated_node: cst.Global) -> cst.Global:
         return original_node
 
-    def leave_Nonlocal(self, original_node: cst.Nonlocal, updated_node: cst.Nonlocal) -> cst.Nonlocal:
+    def leave_Nonlocal(
+        self, original_node: cst.Nonlocal, updated_node: cst.Nonlocal
+    ) -> cst.Nonlocal:
         return original_node
 
     # --- drop parentheses added around a replacement where the context does not need them -----
@@ -205,7 +233,9 @@ class Substitute(LineCarrier):
     def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
         return updated_node.with_changes(value=self._bare(updated_node.value))
 
-    def leave_AugAssign(self, original_node: cst.AugAssign, updated_node: cst.AugAssign) -> cst.AugAssign:
+    def leave_AugAssign(
+        self, original_node: cst.AugAssign, updated_node: cst.AugAssign
+    ) -> cst.AugAssign:
         return updated_node.with_changes(value=self._bare(updated_node.value))
 
     def leave_Return(self, original_node: cst.Return, updated_node: cst.Return) -> cst.Return:
@@ -216,14 +246,18 @@ class Substitute(LineCarrier):
     def leave_Element(self, original_node: cst.Element, updated_node: cst.Element) -> cst.Element:
         return updated_node.with_changes(value=self._bare(updated_node.value))
 
-    def leave_DictElement(self, original_node: cst.DictElement, updated_node: cst.DictElement) -> cst.DictElement:
+    def leave_DictElement(
+        self, original_node: cst.DictElement, updated_node: cst.DictElement
+    ) -> cst.DictElement:
         return updated_node.with_changes(value=self._bare(updated_node.value))
 
     def leave_Index(self, original_node: cst.Index, updated_node: cst.Index) -> cst.Index:
         return updated_node.with_changes(value=self._bare(updated_node.value))
 
     def leave_FormattedStringExpression(
-        self, original_node: cst.FormattedStringExpression, updated_node: cst.FormattedStringExpression
+        self,
+        original_node: cst.FormattedStringExpression,
+        updated_node: cst.FormattedStringExpression,
     ) -> cst.FormattedStringExpression:
         return updated_node.with_changes(expression=self._bare(updated_node.expression))
 

@@ -32,7 +32,9 @@ class Symbols:
 
     def _add(self, name: str, owner: str) -> str:
         number = len(self._symbols)
-        stand_in = f"{name}__lg{number}"  # an identifier no script writes; its spelling is never parsed
+        stand_in = (
+            f"{name}__lg{number}"  # an identifier no script writes; its spelling is never parsed
+        )
         self._symbols[stand_in] = Symbol(name, owner, number)
         return stand_in
 

@@ -34,14 +34,18 @@ _TENSOR_METHODS = frozenset(
 )
 
 
-def is_tensor_value(imports: ImportTable, facts: Facts, value: cst.BaseExpression, depth: int = 0) -> bool:
+def is_tensor_value(
+    imports: ImportTable, facts: Facts, value: cst.BaseExpression, depth: int = 0
+) -> bool:
     """Whether an expression evaluates to a torch tensor, as far as the script shows."""
     if depth > 6:
         return False
     if isinstance(value, cst.Call):
         qualified = imports.qualify(value.func) or ""
         module, _, function = qualified.rpartition(".")
-        if module == "torch" and (function in _FACTORIES or (function[:1].islower() and function not in _NOT_TENSORS)):
+        if module == "torch" and (
+            function in _FACTORIES or (function[:1].islower() and function not in _NOT_TENSORS)
+        ):
             return True
         if qualified in _WRAPPERS and value.args:  # `Variable(t)` is `t`
             return is_tensor_value(imports, facts, value.args[0].value, depth + 1)
@@ -51,12 +55,19 @@ def is_tensor_value(imports: ImportTable, facts: Facts, value: cst.BaseExpressio
     if isinstance(value, cst.Subscript):
         return is_tensor_value(imports, facts, value.value, depth + 1)
     if isinstance(value, cst.BinaryOperation):
-        return is_tensor_value(imports, facts, value.left, depth + 1) or is_tensor_value(imports, facts, value.right, depth + 1)
+        return is_tensor_value(imports, facts, value.left, depth + 1) or is_tensor_value(
+            imports, facts, value.right, depth + 1
+        )
     if isinstance(value, cst.Name):
         # `x = x.cuda()`, `x = Variable(x)` keep whatever x was: judge x by its other bindings
-        bindings = [b for b in facts.bindings.get(value.value, []) if value.value not in usage([b.value]).read]
+        bindings = [
+            b
+            for b in facts.bindings.get(value.value, [])
+            if value.value not in usage([b.value]).read
+        ]
         return bool(bindings) and all(
-            b.value is not value and is_tensor_value(imports, facts, b.value, depth + 1) for b in bindings
+            b.value is not value and is_tensor_value(imports, facts, b.value, depth + 1)
+            for b in bindings
         )
     return False
 
@@ -64,7 +75,9 @@ def is_tensor_value(imports: ImportTable, facts: Facts, value: cst.BaseExpressio
 def _moved_in_hooks(name: str, hook_bodies: Sequence[cst.BaseStatement]) -> bool:
     """The hooks move it themselves: `name[...].to(device)`, `name.cuda()` (data indexed by hand)."""
     for statement in hook_bodies:
-        for call in m.findall(statement, m.Call(func=m.Attribute(attr=m.Name("to") | m.Name("cuda")))):
+        for call in m.findall(
+            statement, m.Call(func=m.Attribute(attr=m.Name("to") | m.Name("cuda")))
+        ):
             if root_name(call.func.value) == name:  # type: ignore[attr-defined]
                 return True
     return False
@@ -82,6 +95,8 @@ def buffer_names(
     for name in candidates:
         if name in state or name in facts.modules or name in found or not facts.bindings.get(name):
             continue
-        if is_tensor_value(imports, facts, cst.Name(name)) and not _moved_in_hooks(name, hook_bodies):
+        if is_tensor_value(imports, facts, cst.Name(name)) and not _moved_in_hooks(
+            name, hook_bodies
+        ):
             found.append(name)
     return found

@@ -42,7 +42,9 @@ class StepRow:
     rel_diff: float | None
     lrs: tuple[float | None, ...]
     lrs_agree: bool
-    batch: str  # "same", "differs" or "n/a" (a program's batches were not seen, e.g. manual slicing)
+    batch: (
+        str  # "same", "differs" or "n/a" (a program's batches were not seen, e.g. manual slicing)
+    )
     differences: tuple[Difference, ...]
 
 
@@ -59,7 +61,9 @@ def compare_step(index: int, original: Step, converted: Step, rtol: float) -> St
     found: list[Difference] = []
     batch = _compare_batches(original.batches, converted.batches)
     if batch == "differs":
-        found.append(Difference(DATA_ORDER, "the two programs trained on different batches", number))
+        found.append(
+            Difference(DATA_ORDER, "the two programs trained on different batches", number)
+        )
     # A hand-written update (optimizer None) has no optimizer or lr to compare with.
     both_optimizers = original.optimizer is not None and converted.optimizer is not None
     if both_optimizers and original.optimizer != converted.optimizer:
@@ -80,19 +84,28 @@ def compare_step(index: int, original: Step, converted: Step, rtol: float) -> St
             )
         )
     elif original.losses:
-        rel = max(relative_difference(a, b) for a, b in zip(original.losses, converted.losses))
+        rel = max(
+            relative_difference(a, b)
+            for a, b in zip(original.losses, converted.losses, strict=True)
+        )
         if rel > rtol:
-            pairs = ", ".join(f"{a:.6g} vs {b:.6g}" for a, b in zip(original.losses, converted.losses))
+            pairs = ", ".join(
+                f"{a:.6g} vs {b:.6g}"
+                for a, b in zip(original.losses, converted.losses, strict=True)
+            )
             found.append(Difference(LOSS, f"loss {pairs} (relative difference {rel:.2g})", number))
     lrs_agree = not both_optimizers or (
         len(original.lrs) == len(converted.lrs)
         and all(
-            (a is None and b is None) or (a is not None and b is not None and relative_difference(a, b) <= rtol)
-            for a, b in zip(original.lrs, converted.lrs)
+            (a is None and b is None)
+            or (a is not None and b is not None and relative_difference(a, b) <= rtol)
+            for a, b in zip(original.lrs, converted.lrs, strict=True)
         )
     )
     if not lrs_agree:
-        found.append(Difference(LR, f"lr {_fmt_lrs(original.lrs)} vs {_fmt_lrs(converted.lrs)}", number))
+        found.append(
+            Difference(LR, f"lr {_fmt_lrs(original.lrs)} vs {_fmt_lrs(converted.lrs)}", number)
+        )
     return StepRow(
         step=number,
         optimizer=original.optimizer,
@@ -107,10 +120,14 @@ def compare_step(index: int, original: Step, converted: Step, rtol: float) -> St
 
 
 def _compare_batches(original: Sequence[str | None], converted: Sequence[str | None]) -> str:
-    pairs = [(a, b) for a, b in zip(original, converted) if a is not None and b is not None]
+    pairs = [
+        (a, b) for a, b in zip(original, converted, strict=False) if a is not None and b is not None
+    ]
     if not pairs:
         return "n/a"
-    return "same" if all(a == b for a, b in pairs) and len(original) == len(converted) else "differs"
+    return (
+        "same" if all(a == b for a, b in pairs) and len(original) == len(converted) else "differs"
+    )
 
 
 def _fmt_lrs(lrs: Sequence[float | None]) -> str:
@@ -120,7 +137,10 @@ def _fmt_lrs(lrs: Sequence[float | None]) -> str:
 def compare_steps(
     original: ProgramRecord, converted: ProgramRecord, rtol: float, steps: int | None
 ) -> tuple[list[StepRow], list[Difference]]:
-    rows = [compare_step(i, a, b, rtol) for i, (a, b) in enumerate(zip(original.steps, converted.steps))]
+    rows = [
+        compare_step(i, a, b, rtol)
+        for i, (a, b) in enumerate(zip(original.steps, converted.steps, strict=False))
+    ]
     found = [difference for row in rows for difference in row.differences]
     counts = len(original.steps), len(converted.steps)
     expected_both_to_stop = steps is not None and min(counts) >= steps
@@ -148,12 +168,15 @@ def params_agree(original: ParamSum, converted: ParamSum, rtol: float) -> bool:
     if original.shape != converted.shape:
         return False
     scale = max(original.abs_sum, converted.abs_sum)
-    return abs(original.norm - converted.norm) <= rtol * max(original.norm, converted.norm) + 1e-12 and abs(
-        original.probe - converted.probe
-    ) <= rtol * scale + 1e-12
+    return (
+        abs(original.norm - converted.norm) <= rtol * max(original.norm, converted.norm) + 1e-12
+        and abs(original.probe - converted.probe) <= rtol * scale + 1e-12
+    )
 
 
-def compare_params(original: ProgramRecord, converted: ProgramRecord, rtol: float) -> tuple[str, list[Difference]]:
+def compare_params(
+    original: ProgramRecord, converted: ProgramRecord, rtol: float
+) -> tuple[str, list[Difference]]:
     a, b = original.params, converted.params
     if not a and not b:
         return "no trained parameters were found", []
@@ -163,11 +186,15 @@ def compare_params(original: ProgramRecord, converted: ProgramRecord, rtol: floa
     differing = _unpaired(a, b, rtol)
     if not differing:
         return f"{len(a)} tensors, all equal within rtol", []
-    detail = f"{len(differing)} of {len(a)} tensors differ after the last step (first: {differing[0]})"
+    detail = (
+        f"{len(differing)} of {len(a)} tensors differ after the last step (first: {differing[0]})"
+    )
     return detail, [Difference(PARAMETERS, detail)]
 
 
-def _unpaired(original: Sequence[ParamSum], converted: Sequence[ParamSum], rtol: float) -> list[str]:
+def _unpaired(
+    original: Sequence[ParamSum], converted: Sequence[ParamSum], rtol: float
+) -> list[str]:
     """Names of the original's tensors no converted tensor equals: paired by position first, then by value,
     because a LightningModule may register the same tensors in another order or under other names."""
     unused = list(range(len(converted)))
@@ -176,7 +203,9 @@ def _unpaired(original: Sequence[ParamSum], converted: Sequence[ParamSum], rtol:
         if index in unused and params_agree(param, converted[index], rtol):
             unused.remove(index)
             continue
-        match = next((other for other in unused if params_agree(param, converted[other], rtol)), None)
+        match = next(
+            (other for other in unused if params_agree(param, converted[other], rtol)), None
+        )
         if match is None:
             differing.append(param.name)
         else:
@@ -184,7 +213,9 @@ def _unpaired(original: Sequence[ParamSum], converted: Sequence[ParamSum], rtol:
     return differing
 
 
-def compare_printed(original: ProgramRecord, converted: ProgramRecord, rtol: float) -> tuple[str, list[Difference]]:
+def compare_printed(
+    original: ProgramRecord, converted: ProgramRecord, rtol: float
+) -> tuple[str, list[Difference]]:
     missing = unmatched_lines(original.lines, converted.lines, rtol)
     total = sum(1 for line in original.lines if line.strip())
     summary = f"{total - len(missing)} of {total} lines the original printed were printed by the conversion"
@@ -197,7 +228,11 @@ def compare_printed(original: ProgramRecord, converted: ProgramRecord, rtol: flo
 
 
 def compare_devices(
-    runs: Sequence[ProgramRun], ddp: Sequence[Evaluation], reference: Sequence[Evaluation], devices: int, rtol: float
+    runs: Sequence[ProgramRun],
+    ddp: Sequence[Evaluation],
+    reference: Sequence[Evaluation],
+    devices: int,
+    rtol: float,
 ) -> tuple[list[str], list[Difference]]:
     """The N-process evaluations against 1 process evaluating the same weights: metrics and printed lines."""
     failed = [run for run in runs if not run.ran]
@@ -211,7 +246,10 @@ def compare_devices(
     found: list[Difference] = []
     if keys != ddp_keys:
         found.append(
-            Difference(DDP_METRIC, f"{devices} processes evaluated {len(ddp_keys)} time(s), 1 process {len(keys)}")
+            Difference(
+                DDP_METRIC,
+                f"{devices} processes evaluated {len(ddp_keys)} time(s), 1 process {len(keys)}",
+            )
         )
     for key in keys:
         single = next(event for event in reference if event.key == key)
@@ -223,7 +261,11 @@ def compare_devices(
         for name, value in sorted(single.metrics.items()):
             got = ranks[0].metrics.get(name)
             if got is None:
-                found.append(Difference(DDP_METRIC, f"{label}: {name} is not logged with {devices} processes"))
+                found.append(
+                    Difference(
+                        DDP_METRIC, f"{label}: {name} is not logged with {devices} processes"
+                    )
+                )
             elif relative_difference(value, got) > rtol:
                 found.append(
                     Difference(
@@ -232,8 +274,19 @@ def compare_devices(
                         f"evaluating the same weights{padding}",
                     )
                 )
-        found.extend(_compare_eval_lines(label, single.lines, [line for event in ranks for line in event.lines], devices, rtol))
-        metrics = ", ".join(f"{name} {value:.6g}" for name, value in sorted(single.metrics.items())) or "no metrics"
+        found.extend(
+            _compare_eval_lines(
+                label,
+                single.lines,
+                [line for event in ranks for line in event.lines],
+                devices,
+                rtol,
+            )
+        )
+        metrics = (
+            ", ".join(f"{name} {value:.6g}" for name, value in sorted(single.metrics.items()))
+            or "no metrics"
+        )
         summary.append(f"{label}: {metrics}; {len(single.lines)} printed line(s)")
     return summary, found
 
@@ -252,7 +305,11 @@ def _compare_eval_lines(
             detail = f"{devices} processes print {line!r}, which 1 process evaluating the same weights does not print"
         found.append(Difference(DDP_LINE, f"{label}: {detail}"))
     for line in unmatched_lines(single, everything, rtol)[:1]:
-        found.append(Difference(DDP_LINE, f"{label}: 1 process prints {line!r}; {devices} processes never do"))
+        found.append(
+            Difference(
+                DDP_LINE, f"{label}: 1 process prints {line!r}; {devices} processes never do"
+            )
+        )
     return found
 
 

@@ -10,11 +10,16 @@ from dataclasses import dataclass
 _NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 # Wall-clock readings differ from run to run and between any two programs: dates and clock times,
 # numbers with a unit of time, speed or memory, and numbers right after a word about time.
-_CLOCK = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?)?|\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?")
-_UNIT_AFTER = re.compile(
-    r"\s*(?:ms|s|sec|secs|seconds|min|mins|minutes|h|hrs|hours|it/s|s/it|[a-z]+/s|[kmgt]i?b)\b", re.IGNORECASE
+_CLOCK = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?)?|\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?"
 )
-_TIME_WORDS = re.compile(r"time|elapsed|took|duration|eta|speed|throughput|fps|memory|mem\b", re.IGNORECASE)
+_UNIT_AFTER = re.compile(
+    r"\s*(?:ms|s|sec|secs|seconds|min|mins|minutes|h|hrs|hours|it/s|s/it|[a-z]+/s|[kmgt]i?b)\b",
+    re.IGNORECASE,
+)
+_TIME_WORDS = re.compile(
+    r"time|elapsed|took|duration|eta|speed|throughput|fps|memory|mem\b", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,9 @@ class LineShape:
         end = 0
         for match in _NUMBER.finditer(text):
             before = text[end : match.start()]
-            volatile = bool(_TIME_WORDS.search(before)) or bool(_UNIT_AFTER.match(text, match.end()))
+            volatile = bool(_TIME_WORDS.search(before)) or bool(
+                _UNIT_AFTER.match(text, match.end())
+            )
             parts.append(before + ("~" if volatile else "#"))
             if not volatile:
                 numbers.append(match.group())
@@ -49,7 +56,9 @@ def _last_place(text: str) -> float:
 
 
 def numbers_agree(expected: str, actual: str, rtol: float) -> bool:
-    """Equal within RTOL, or, for decimals, one unit apart in the last printed digit (rounding of nearly equal values)."""
+    """Equal within RTOL, or, for decimals, one unit apart in the last printed digit (rounding of
+    nearly equal values).
+    """
     if expected == actual:
         return True
     try:
@@ -69,7 +78,7 @@ def lines_agree(expected: str, actual: str, rtol: float) -> bool:
     return (
         want.template == got.template
         and len(want.numbers) == len(got.numbers)
-        and all(numbers_agree(a, b, rtol) for a, b in zip(want.numbers, got.numbers))
+        and all(numbers_agree(a, b, rtol) for a, b in zip(want.numbers, got.numbers, strict=True))
     )
 
 
@@ -84,7 +93,14 @@ def unmatched_lines(expected: Sequence[str], actual: Sequence[str], rtol: float)
     left: list[str] = []
     for line, count in missing.items():
         for _ in range(count):
-            match = next((other for other, n in available.items() if n > 0 and lines_agree(line, other, rtol)), None)
+            match = next(
+                (
+                    other
+                    for other, n in available.items()
+                    if n > 0 and lines_agree(line, other, rtol)
+                ),
+                None,
+            )
             if match is None:
                 left.append(line)
             else:

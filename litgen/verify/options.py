@@ -27,13 +27,19 @@ class VerifyOptions:
 
     def __post_init__(self) -> None:
         if self.steps is not None and self.steps < 1:
-            raise UsageError(f"--steps must be a positive number of optimizer steps or 'all', got {self.steps}")
+            raise UsageError(
+                f"--steps must be a positive number of optimizer steps or 'all', got {self.steps}"
+            )
         if not 1 <= self.devices <= MAX_DEVICES:
-            raise UsageError(f"--devices must be a number of CPU processes from 1 to {MAX_DEVICES}, got {self.devices}")
+            raise UsageError(
+                f"--devices must be a number of CPU processes from 1 to {MAX_DEVICES}, got {self.devices}"
+            )
         if not (0 <= self.rtol < 1):
             raise UsageError(f"--rtol must be a relative tolerance in [0, 1), got {self.rtol:g}")
         if not 0 < self.timeout < math.inf:
-            raise UsageError(f"--timeout must be a positive number of seconds, got {self.timeout:g}")
+            raise UsageError(
+                f"--timeout must be a positive number of seconds, got {self.timeout:g}"
+            )
 
 
 def parse_steps(text: str) -> int | None:

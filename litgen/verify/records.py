@@ -13,7 +13,8 @@ from typing import Any
 class Step:
     """One optimisation step: the losses that reached backward, the lr of each param group, the batches."""
 
-    optimizer: int | None  # which optimizer stepped (in order of first step); None: a hand-written update
+    # which optimizer stepped (in order of first step); None: a hand-written update
+    optimizer: int | None
     losses: tuple[float, ...]
     lrs: tuple[float | None, ...]
     batches: tuple[str | None, ...]  # a fingerprint of the batch each backward trained on

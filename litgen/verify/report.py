@@ -47,7 +47,9 @@ class VerifyReport:
     output_tail: str = field(default="", compare=False)
 
     def with_failure(self, detail: str, run: ProgramRun) -> VerifyReport:
-        return dataclasses.replace(self, differences=(Difference(PROGRAM, detail),), output_tail=run.output_tail)
+        return dataclasses.replace(
+            self, differences=(Difference(PROGRAM, detail),), output_tail=run.output_tail
+        )
 
     def completed(
         self,
@@ -99,7 +101,11 @@ class VerifyReport:
         settings = f"seed {self.options.seed}, {steps}, rtol {self.options.rtol:g}"
         lines = [f"litgen verify: {self.original} vs {self.converted} ({settings})"]
         if self.rows:
-            lines.append(f"{'step':>4}  {'opt':>3}  {'original loss':>{_LOSS_WIDTH}}  {'converted loss':>{_LOSS_WIDTH}}  {'rel diff':>8}  {'lr':>10}  batch")
+            lines.append(
+                f"{'step':>4}  {'opt':>3}  "
+                f"{'original loss':>{_LOSS_WIDTH}}  {'converted loss':>{_LOSS_WIDTH}}  "
+                f"{'rel diff':>8}  {'lr':>10}  batch"
+            )
             for row in self.rows:
                 lines.append(_row_text(row))
         if self.params:
@@ -111,12 +117,18 @@ class VerifyReport:
         for note in self.notes:
             lines.append(f"note: {note}")
         # The parameter summary line already says what its difference would repeat.
-        others = [d for d in self.differences if d is not self.first_difference and d.detail != self.params]
+        others = [
+            d
+            for d in self.differences
+            if d is not self.first_difference and d.detail != self.params
+        ]
         for difference in others[:_MAX_ALSO]:
             where = f"step {difference.step}: " if difference.step is not None else ""
             lines.append(f"also: {where}{difference.kind}: {difference.detail}")
         if len(others) > _MAX_ALSO:
-            lines.append(f"also: {len(others) - _MAX_ALSO} more difference(s) (--json lists them all)")
+            lines.append(
+                f"also: {len(others) - _MAX_ALSO} more difference(s) (--json lists them all)"
+            )
         lines.append(f"verdict: {self.verdict()}")
         return lines
 
@@ -154,7 +166,12 @@ class VerifyReport:
             "devices": list(self.devices),
             "notes": list(self.notes),
             "programs": [
-                {"role": run.role, "path": str(run.path), "ran": run.ran, "failure": run.failure or None}
+                {
+                    "role": run.role,
+                    "path": str(run.path),
+                    "ran": run.ran,
+                    "failure": run.failure or None,
+                }
                 for run in self.runs
             ],
         }
@@ -167,12 +184,23 @@ def _row_text(row: StepRow) -> str:
     lr = "-" if not row.lrs or row.lrs[0] is None else f"{row.lrs[0]:.4g}"
     if not row.lrs_agree:
         lr += " (differs)"
-    marker = "" if not row.differences else "  <-- " + ", ".join(dict.fromkeys(d.kind for d in row.differences))
+    marker = (
+        ""
+        if not row.differences
+        else "  <-- " + ", ".join(dict.fromkeys(d.kind for d in row.differences))
+    )
     optimizer = "-" if row.optimizer is None else str(row.optimizer)
-    return f"{row.step:>4}  {optimizer:>3}  {original:>{_LOSS_WIDTH}}  {converted:>{_LOSS_WIDTH}}  {rel:>8}  {lr:>10}  {row.batch}{marker}"
+    return (
+        f"{row.step:>4}  {optimizer:>3}  "
+        f"{original:>{_LOSS_WIDTH}}  {converted:>{_LOSS_WIDTH}}  {rel:>8}  {lr:>10}  {row.batch}{marker}"
+    )
 
 
 def _losses(values: Sequence[float]) -> str:
     if not values:
         return "-"
-    return " ".join(f"{value:.8g}" for value in values) if len(values) <= 2 else f"{values[0]:.8g} (+{len(values) - 1})"
+    return (
+        " ".join(f"{value:.8g}" for value in values)
+        if len(values) <= 2
+        else f"{values[0]:.8g} (+{len(values) - 1})"
+    )

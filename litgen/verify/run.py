@@ -46,9 +46,15 @@ def verify_programs(original: Path, converted: Path, options: VerifyOptions) -> 
 
 def verify_pairs(pairs: Sequence[tuple[Path, Path]], options: VerifyOptions) -> list[VerifyReport]:
     """Verify several pairs in one probe session (Lightning is imported once for all of them)."""
-    resolved = [(_script(Path(original), options), _script(Path(converted), options)) for original, converted in pairs]
+    resolved = [
+        (_script(Path(original), options), _script(Path(converted), options))
+        for original, converted in pairs
+    ]
     with scratch_folder("litgen-verify-") as scratch:
-        plans = [_plan_pair(*pair, options, scratch / f"pair{index}") for index, pair in enumerate(resolved)]
+        plans = [
+            _plan_pair(*pair, options, scratch / f"pair{index}")
+            for index, pair in enumerate(resolved)
+        ]
         flat = [planned for plan in plans for planned in plan]
         results = run_probe(
             [planned.target for planned in flat],
@@ -59,7 +65,10 @@ def verify_pairs(pairs: Sequence[tuple[Path, Path]], options: VerifyOptions) -> 
             cleanup_dir=scratch,
         )
         outcomes = iter(results)
-        return [_judge_pair(pair, plan, [next(outcomes) for _ in plan], options) for pair, plan in zip(pairs, plans)]
+        return [
+            _judge_pair(pair, plan, [next(outcomes) for _ in plan], options)
+            for pair, plan in zip(pairs, plans, strict=True)
+        ]
 
 
 def _script(path: Path, options: VerifyOptions) -> CheckTarget:
@@ -70,7 +79,9 @@ def _script(path: Path, options: VerifyOptions) -> CheckTarget:
     return resolve_target(path, options.script_args)
 
 
-def _plan_pair(original: CheckTarget, converted: CheckTarget, options: VerifyOptions, folder: Path) -> list[_Planned]:
+def _plan_pair(
+    original: CheckTarget, converted: CheckTarget, options: VerifyOptions, folder: Path
+) -> list[_Planned]:
     folder.mkdir(parents=True)
     common = {"seed": options.seed, "steps": options.steps}
 
@@ -80,7 +91,12 @@ def _plan_pair(original: CheckTarget, converted: CheckTarget, options: VerifyOpt
 
     plan = [
         planned("converted", converted, snapshot_every_step=options.steps is None),
-        planned("original", original, seed_plan_from=str(folder / "converted.json"), snapshot_every_step=options.steps is None),
+        planned(
+            "original",
+            original,
+            seed_plan_from=str(folder / "converted.json"),
+            snapshot_every_step=options.steps is None,
+        ),
     ]
     if options.devices > 1:
         weights = folder / "weights"
@@ -92,8 +108,24 @@ def _plan_pair(original: CheckTarget, converted: CheckTarget, options: VerifyOpt
             "limit_train_batches": options.steps,
             "weights_dir": str(weights),
         }
-        plan.append(planned("ddp", converted, devices=options.devices, events_dir=str(folder / "events-ddp"), **devices_options))
-        plan.append(planned("reference", converted, devices=1, events_dir=str(folder / "events-reference"), **devices_options))
+        plan.append(
+            planned(
+                "ddp",
+                converted,
+                devices=options.devices,
+                events_dir=str(folder / "events-ddp"),
+                **devices_options,
+            )
+        )
+        plan.append(
+            planned(
+                "reference",
+                converted,
+                devices=1,
+                events_dir=str(folder / "events-reference"),
+                **devices_options,
+            )
+        )
     return plan
 
 
@@ -113,21 +145,32 @@ def _program_run(planned: _Planned, result: CheckResult) -> ProgramRun:
 
 
 def _judge_pair(
-    pair: tuple[Path, Path], plan: list[_Planned], results: list[CheckResult], options: VerifyOptions
+    pair: tuple[Path, Path],
+    plan: list[_Planned],
+    results: list[CheckResult],
+    options: VerifyOptions,
 ) -> VerifyReport:
-    runs = [_program_run(planned, result) for planned, result in zip(plan, results)]
+    runs = [_program_run(planned, result) for planned, result in zip(plan, results, strict=True)]
     by_role = {run.role: run for run in runs}
     original, converted = by_role["original"], by_role["converted"]
-    report = VerifyReport(original=Path(pair[0]), converted=Path(pair[1]), options=options, runs=tuple(runs))
+    report = VerifyReport(
+        original=Path(pair[0]), converted=Path(pair[1]), options=options, runs=tuple(runs)
+    )
     broken = [run for run in (original, converted) if not run.ran or run.record is None]
     if broken:
         run = broken[0]
         reason = run.failure or "it left no record of its steps"
         return report.with_failure(f"the {_label(run.role)} did not run to the end: {reason}", run)
     assert original.record is not None and converted.record is not None
-    rows, differences = compare_steps(original.record, converted.record, options.rtol, options.steps)
-    params_summary, params_differences = compare_params(original.record, converted.record, options.rtol)
-    printed_summary, printed_differences = compare_printed(original.record, converted.record, options.rtol)
+    rows, differences = compare_steps(
+        original.record, converted.record, options.rtol, options.steps
+    )
+    params_summary, params_differences = compare_params(
+        original.record, converted.record, options.rtol
+    )
+    printed_summary, printed_differences = compare_printed(
+        original.record, converted.record, options.rtol
+    )
     devices_summary: list[str] = []
     if options.devices > 1:
         folder = Path(plan[0].extra["plugin_options"]["record"]).parent

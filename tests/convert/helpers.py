@@ -14,7 +14,7 @@ from litgen.convert.structure import ShapeFinder
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "convert"
 
-TEMPLATE = '''\
+TEMPLATE = """\
 import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader, TensorDataset
@@ -32,7 +32,7 @@ for epoch in range(2):
         loss = (model(x) - y).pow(2).mean()
         loss.backward()
         optimizer.step()
-'''
+"""
 
 
 def fixture_cases(marker: str) -> list[str]:
@@ -57,7 +57,9 @@ def render(nodes: list[cst.BaseStatement]) -> str:
     return cst.Module(body=nodes).code if nodes else ""
 
 
-def clean_snippet(ctx: Ctx, source: str, mode: str = "auto", batch: tuple[str, ...] = ("x", "y")) -> str:
+def clean_snippet(
+    ctx: Ctx, source: str, mode: str = "auto", batch: tuple[str, ...] = ("x", "y")
+) -> str:
     """Run the cleaner (what Lightning now does itself is removed) over a few statements."""
     from litgen.convert.clean import CleanOptions, clean
 

@@ -72,7 +72,9 @@ def main() -> int:
                 reason = stderr.strip().split(": ", 3)[-1]
                 reasons[reason.split(" (")[0].split(":")[0][:70]] += 1
     elapsed = time.perf_counter() - started
-    print(f"{len(files)} files in {elapsed:.1f} s: {len(files) - len(bad)} refused cleanly, {len(bad)} problems")
+    print(
+        f"{len(files)} files in {elapsed:.1f} s: {len(files) - len(bad)} refused cleanly, {len(bad)} problems"
+    )
     for reason, count in reasons.most_common(12):
         print(f"  {count:5d}  {reason}")
     for line in bad[:50]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 import pytest
 
-from litgen.convert.clean import CleanOptions, Cleaner, CleanRecord
+from litgen.convert.clean import Cleaner, CleanOptions, CleanRecord
 from litgen.convert.clean_rules import CALL_RULES
 from tests.convert.helpers import make_ctx
 
@@ -17,7 +17,9 @@ def _answers(statement: str, mode: str = "auto") -> dict[str, list[str] | None]:
     answers: dict[str, list[str] | None] = {}
     for rule in CALL_RULES:
         kept = rule(cleaner, small, small.value, 1)
-        answers[rule.__name__] = None if kept is None else [cst.Module([]).code_for_node(k) for k in kept]
+        answers[rule.__name__] = (
+            None if kept is None else [cst.Module([]).code_for_node(k) for k in kept]
+        )
     return answers
 
 
@@ -34,7 +36,9 @@ def _answers(statement: str, mode: str = "auto") -> dict[str, list[str] | None]:
         ("torch.distributed.barrier()", "distributed_plumbing"),
     ],
 )
-def test_exactly_its_own_rule_answers_and_drops_it_under_automatic_optimization(statement: str, rule: str) -> None:
+def test_exactly_its_own_rule_answers_and_drops_it_under_automatic_optimization(
+    statement: str, rule: str
+) -> None:
     answers = _answers(statement)
     assert [name for name, kept in answers.items() if kept is not None] == [rule]
     assert answers[rule] == []

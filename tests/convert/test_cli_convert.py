@@ -20,7 +20,11 @@ CASE = FIXTURES / "functions_main"
 
 def litgen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "litgen", *args], capture_output=True, text=True, cwd=cwd, timeout=120
+        [sys.executable, "-m", "litgen", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
     )
 
 
@@ -104,7 +108,11 @@ def test_json_report(script: Path) -> None:
     assert report["output"] == str(script.with_name("train_lightning.py"))
     assert report["lightning_module"] == "LitNet"
     constructs = {entry["construct"]: entry for entry in report["mapping"]}
-    assert constructs["batch loop body"] == {"construct": "batch loop body", "line": 25, "target": "training_step"}
+    assert constructs["batch loop body"] == {
+        "construct": "batch loop body",
+        "line": 25,
+        "target": "training_step",
+    }
     assert constructs["scheduler.step()"]["target"] == 'configure_optimizers (interval="epoch")'
     assert report["warnings"] == [] and report["refused"] == []
 
@@ -114,7 +122,9 @@ def test_converted_output_is_a_no_op_the_second_time(script: Path) -> None:
     output = script.with_name("train_lightning.py")
     again = litgen("convert", str(output))
     assert again.returncode == 0
-    assert again.stdout.strip() == f"{output}: already Lightning (it imports lightning); nothing to do"
+    assert (
+        again.stdout.strip() == f"{output}: already Lightning (it imports lightning); nothing to do"
+    )
     assert not output.with_name("train_lightning_lightning.py").exists()
 
 
@@ -134,7 +144,9 @@ def test_missing_input_exits_2(tmp_path: Path) -> None:
     assert "no such file" in result.stderr
 
 
-def test_warnings_are_printed_with_file_and_line_and_left_as_review_comments(tmp_path: Path) -> None:
+def test_warnings_are_printed_with_file_and_line_and_left_as_review_comments(
+    tmp_path: Path,
+) -> None:
     target = tmp_path / "amp.py"
     target.write_text(
         "import torch\n"
@@ -152,9 +164,15 @@ def test_warnings_are_printed_with_file_and_line_and_left_as_review_comments(tmp
     )
     result = litgen("convert", str(target))
     assert result.returncode == 0, result.stderr
-    assert f"{target}:8: warning: autocast picks its dtype from the device at run time" in result.stdout
+    assert (
+        f"{target}:8: warning: autocast picks its dtype from the device at run time"
+        in result.stdout
+    )
     written = target.with_name("amp_lightning.py").read_text(encoding="utf-8")
-    assert "# litgen: autocast picks its dtype from the device at run time; check the precision\ntrainer = L.Trainer(" in written
+    assert (
+        "# litgen: autocast picks its dtype from the device at run time; check the precision\ntrainer = L.Trainer("
+        in written
+    )
 
 
 @pytest.mark.slow
@@ -185,18 +203,23 @@ def test_check_option_on_an_already_lightning_script_checks_that_script(script: 
     assert f"PASS {converted}" in result.stdout
 
 
-# --- inputs that are not plain scripts, and in-place safety (nothing lost, never half-written) --------
+# --- inputs that are not plain scripts, and in-place safety (nothing lost, never half-written) ----
 
 
 @pytest.mark.parametrize(
     ("make", "message"),
     [
         (lambda p: os.mkfifo(p), "is not a regular file (a pipe, device or socket)"),
-        (lambda p: os.truncate(p.write_bytes(b"") or p, 11 * 1024 * 1024), "is 11 MB; litgen reads Python scripts up to 10 MB"),
+        (
+            lambda p: os.truncate(p.write_bytes(b"") or p, 11 * 1024 * 1024),
+            "is 11 MB; litgen reads Python scripts up to 10 MB",
+        ),
         (lambda p: p.write_bytes(b"x = '\xff\xfe'\n"), "cannot decode the file as Python source"),
     ],
 )
-def test_inputs_that_are_not_readable_scripts_exit_2_at_once(tmp_path: Path, make: object, message: str) -> None:
+def test_inputs_that_are_not_readable_scripts_exit_2_at_once(
+    tmp_path: Path, make: object, message: str
+) -> None:
     target = tmp_path / "train.py"
     make(target)  # type: ignore[operator]
     started = time.monotonic()
@@ -228,14 +251,18 @@ def test_in_place_refuses_a_symbolic_link_and_touches_nothing(script: Path) -> N
     before = script.read_bytes()
     result = litgen("convert", str(link), "--in-place")
     assert result.returncode == 2
-    assert f"is a symbolic link; convert the file it points to ({script.resolve()}) in place instead" in result.stderr
+    assert (
+        f"is a symbolic link; convert the file it points to ({script.resolve()}) in place instead"
+        in result.stderr
+    )
     assert script.read_bytes() == before and link.is_symlink()
     assert sorted(p.name for p in script.parent.iterdir()) == ["link.py", "train.py"]
 
 
 def test_in_place_reuses_a_leftover_backup_that_still_equals_the_input(script: Path) -> None:
     original = script.read_bytes()
-    script.with_name("train.py.orig").write_bytes(original)  # what a run killed before its rewrite leaves
+    # what a run killed before its rewrite leaves
+    script.with_name("train.py.orig").write_bytes(original)
     result = litgen("convert", str(script), "--in-place")
     assert result.returncode == 0, result.stderr
     assert script.with_name("train.py.orig").read_bytes() == original
@@ -252,7 +279,10 @@ def test_a_refused_in_place_conversion_leaves_no_backup(tmp_path: Path) -> None:
 def _run_at_once(copies: int, *args: str) -> list[int]:
     """Start COPIES `litgen ARGS` processes together; their exit codes."""
     command = [sys.executable, "-m", "litgen", *args]
-    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(copies)]
+    runs = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(copies)
+    ]
     for run in runs:
         run.communicate(timeout=120)
     return [run.returncode for run in runs]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import libcst as cst
@@ -22,7 +22,7 @@ def _read(case: str, name: str) -> str:
     return (FIXTURES / case / name).read_text(encoding="utf-8")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _converted(case: str) -> Conversion:
     return convert_source(_read(case, "input.py"), "input.py")
 
@@ -48,7 +48,10 @@ def test_expected_parses_and_input_runs_as_python(case: str) -> None:
 @pytest.mark.parametrize("case", CASES)
 def test_report_names_where_things_went(case: str) -> None:
     conversion = _converted(case)
-    assert conversion.module_class is not None and f"class {conversion.module_class}(" in conversion.converted
+    assert (
+        conversion.module_class is not None
+        and f"class {conversion.module_class}(" in conversion.converted
+    )
     targets = " ".join(entry.target for entry in conversion.mapping)
     assert "training_step" in targets and "max_epochs" in targets
 
@@ -98,14 +101,26 @@ def test_user_modules_and_imports_survive_byte_for_byte(case: str) -> None:
     still_used = names_outside_imports(expected)
     for statement in module.body:
         text = module.code_for_node(statement).strip("\n")
-        is_model = isinstance(statement, cst.ClassDef) and any("Module" in module.code_for_node(b) for b in statement.bases)
-        is_import = isinstance(statement, cst.SimpleStatementLine) and isinstance(statement.body[0], (cst.Import, cst.ImportFrom))
+        is_model = isinstance(statement, cst.ClassDef) and any(
+            "Module" in module.code_for_node(b) for b in statement.bases
+        )
+        is_import = isinstance(statement, cst.SimpleStatementLine) and isinstance(
+            statement.body[0], (cst.Import, cst.ImportFrom)
+        )
         if is_model:
             assert text in expected, text[:80]
         elif is_import and text not in expected:
-            bound = {(a.asname.name.value if a.asname else cst.Module([]).code_for_node(a.name).split(".")[0])  # type: ignore[union-attr]
-                     for a in statement.body[0].names}  # type: ignore[attr-defined, union-attr]
-            assert not bound & still_used, f"{text} was removed but {bound & still_used} is still used"
+            bound = {
+                (
+                    a.asname.name.value
+                    if a.asname
+                    else cst.Module([]).code_for_node(a.name).split(".")[0]
+                )  # type: ignore[union-attr]
+                for a in statement.body[0].names
+            }  # type: ignore[attr-defined, union-attr]
+            assert not bound & still_used, (
+                f"{text} was removed but {bound & still_used} is still used"
+            )
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -114,7 +129,9 @@ def test_trainer_leaves_forced_arguments_to_litgen_check(case: str) -> None:
     calls = [
         node
         for node in _walk(module)
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "Trainer"
+        if isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "Trainer"
     ]
     assert len(calls) == 1
     keywords = {arg.keyword.value for arg in calls[0].args if arg.keyword is not None}

@@ -17,7 +17,9 @@ def test_recognizer() -> None:
     assert norm is not None and norm.algorithm == "norm" and norm.standard
     value = _clip("torch.nn.utils.clip_grad_value_(model.parameters(), 1.0)")
     assert value is not None and value.algorithm == "value" and value.standard
-    assert not _clip("torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0, norm_type=1)").standard  # type: ignore[union-attr]
+    assert not _clip(
+        "torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0, norm_type=1)"
+    ).standard  # type: ignore[union-attr]
     assert not _clip("torch.nn.utils.clip_grad_norm_(model.weight, 1.0)").standard  # type: ignore[union-attr]
     assert _clip("torch.nn.functional.relu(x)") is None
 

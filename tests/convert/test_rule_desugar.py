@@ -25,9 +25,12 @@ def _desugared(update: str) -> str | None:
 @pytest.mark.parametrize(
     "update",
     [
-        "    with torch.no_grad():\n        for p in model.parameters():\n            p -= lr * p.grad\n        model.zero_grad()\n",
-        "    with torch.no_grad():\n        for p in model.parameters():\n            p.sub_(p.grad * lr)\n    model.zero_grad()\n",
-        "    with torch.no_grad():\n        for p in model.parameters():\n            p.add_(p.grad, alpha=-lr)\n    model.zero_grad()\n",
+        "    with torch.no_grad():\n        for p in model.parameters():\n            p -= "
+        "lr * p.grad\n        model.zero_grad()\n",
+        "    with torch.no_grad():\n        for p in model.parameters():\n            "
+        "p.sub_(p.grad * lr)\n    model.zero_grad()\n",
+        "    with torch.no_grad():\n        for p in model.parameters():\n            "
+        "p.add_(p.grad, alpha=-lr)\n    model.zero_grad()\n",
         "    for p in model.parameters():\n        p.data -= lr * p.grad.data\n    model.zero_grad()\n",
     ],
 )
@@ -39,7 +42,10 @@ def test_an_sgd_update_becomes_an_optimizer_created_before_the_loop(update: str)
 
 
 def test_per_parameter_zeroing_becomes_optimizer_zero_grad() -> None:
-    out = _desugared("    with torch.no_grad():\n        for p in model.parameters():\n            p -= lr * p.grad\n            p.grad = None\n")
+    out = _desugared(
+        "    with torch.no_grad():\n        for p in model.parameters():\n            p -= "
+        "lr * p.grad\n            p.grad = None\n"
+    )
     assert out is not None and "    optimizer.step()\n    optimizer.zero_grad()\n" in out
 
 
@@ -47,13 +53,15 @@ def test_per_parameter_zeroing_becomes_optimizer_zero_grad() -> None:
     "update",
     [
         # the loop changes the learning rate: no single optimizer
-        "    with torch.no_grad():\n        for p in model.parameters():\n            p -= lr * p.grad\n    lr *= 0.9\n",
+        "    with torch.no_grad():\n        for p in model.parameters():\n            p -= "
+        "lr * p.grad\n    lr *= 0.9\n",
         # not plain SGD arithmetic
         "    with torch.no_grad():\n        for p in model.parameters():\n            p -= lr * p.grad.sign()\n",
         # an update outside no_grad on the tensor itself would fail in the script too: left alone
         "    for p in model.parameters():\n        p -= lr * p.grad\n",
         # other work in the update loop
-        "    with torch.no_grad():\n        for p in model.parameters():\n            p -= lr * p.grad\n            print(p)\n",
+        "    with torch.no_grad():\n        for p in model.parameters():\n            p -= "
+        "lr * p.grad\n            print(p)\n",
     ],
 )
 def test_no_op_when_the_update_is_not_exactly_sgd(update: str) -> None:
@@ -62,20 +70,31 @@ def test_no_op_when_the_update_is_not_exactly_sgd(update: str) -> None:
 
 def test_the_no_grad_block_stays_when_it_does_more_than_the_update() -> None:
     out = _desugared(
-        "    with torch.no_grad():\n        for p in model.parameters():\n            p -= lr * p.grad\n        ema = loss.item()\n"
+        "    with torch.no_grad():\n        for p in model.parameters():\n            p -= "
+        "lr * p.grad\n        ema = loss.item()\n"
     )
-    assert out is not None and "    with torch.no_grad():\n        optimizer.step()\n        ema = loss.item()\n" in out
+    assert (
+        out is not None
+        and "    with torch.no_grad():\n        optimizer.step()\n        ema = loss.item()\n"
+        in out
+    )
 
 
 def test_the_report_names_the_original_line_and_lines_stay_the_scripts() -> None:
-    source = HEAD + "    with torch.no_grad():\n        for p in model.parameters():\n            p -= lr * p.grad\n        model.zero_grad()\n"
+    source = (
+        HEAD + "    with torch.no_grad():\n        for p in model.parameters():\n            p -= "
+        "lr * p.grad\n        model.zero_grad()\n"
+    )
     from litgen.convert import convert_source
 
     conversion = convert_source(source, "script.py")
     mapped = {entry.construct: entry.line for entry in conversion.mapping}
     assert mapped["hand-written update of `model`'s parameters"] == 9
     assert mapped["epoch loop"] == 6 and conversion.original == source
-    assert "return torch.optim.SGD(self.model.parameters(), lr=self.hparams.lr)" in conversion.converted
+    assert (
+        "return torch.optim.SGD(self.model.parameters(), lr=self.hparams.lr)"
+        in conversion.converted
+    )
 
 
 def test_inner_micro_batch_loop_stays_in_a_manual_training_step() -> None:
@@ -84,9 +103,13 @@ def test_inner_micro_batch_loop_stays_in_a_manual_training_step() -> None:
         "loader = DataLoader(TensorDataset(torch.randn(8, 2), torch.randn(8, 1)), batch_size=4)\n"
         "model = nn.Linear(2, 1)\noptimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
         "for epoch in range(2):\n    for x, y in loader:\n        optimizer.zero_grad()\n"
-        "        for mx, my in zip(x.chunk(2), y.chunk(2)):\n            ((model(mx) - my) ** 2).mean().div(2).backward()\n"
+        "        for mx, my in zip(x.chunk(2), y.chunk(2)):\n            ((model(mx) - my) "
+        "** 2).mean().div(2).backward()\n"
         "        optimizer.step()\n"
     )
     out = converted(source)
     assert "self.automatic_optimization = False" in out
-    assert "        for mx, my in zip(x.chunk(2), y.chunk(2)):\n            self.manual_backward(" in out
+    assert (
+        "        for mx, my in zip(x.chunk(2), y.chunk(2)):\n            self.manual_backward("
+        in out
+    )

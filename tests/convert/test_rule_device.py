@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import libcst as cst
 import pytest
 
 from litgen.convert.rules.device import is_mode_switch, move_parts, without_moves
 from tests.convert.helpers import clean_snippet, converted, loop_script, make_ctx
-
-import libcst as cst
 
 
 @pytest.mark.parametrize(
@@ -18,7 +17,10 @@ import libcst as cst
         ("x = x.to(device, non_blocking=True)\n", ""),
         ("x = x.to(device).float()\n", "x = x.float()\n"),
         ("x = x.to(device, torch.float16)\n", "x = x.to(torch.float16)\n"),
-        ("noise = torch.randn(4, 2, device=device)\n", "noise = torch.randn(4, 2, device={device})\n"),
+        (
+            "noise = torch.randn(4, 2, device=device)\n",
+            "noise = torch.randn(4, 2, device={device})\n",
+        ),
         ("w = weights.to(device)\n", "w = weights.to({device})\n"),
         ("w = weights.cuda()\n", "w = weights.to({device})\n"),
         ("x = x.to(torch.float32)\n", "x = x.to(torch.float32)\n"),
@@ -35,7 +37,12 @@ def test_recognizers() -> None:
     call = cst.parse_expression("x.to(device)")
     assert isinstance(call, cst.Call) and move_parts(ctx, call) is not None
     assert move_parts(ctx, cst.parse_expression("x.to(torch.float64)")) is None  # type: ignore[arg-type]
-    assert cst.Module([]).code_for_node(without_moves(ctx, cst.parse_expression("Net().to(device).cuda()"))) == "Net()"
+    assert (
+        cst.Module([]).code_for_node(
+            without_moves(ctx, cst.parse_expression("Net().to(device).cuda()"))
+        )
+        == "Net()"
+    )
     assert is_mode_switch(ctx, cst.parse_expression("model.train(False)")) == "eval"
     assert is_mode_switch(ctx, cst.parse_expression("data.train()")) is None
 

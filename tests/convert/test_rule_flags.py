@@ -7,7 +7,10 @@ import libcst as cst
 from litgen.convert.rules.flags import is_dry_run_test, only_breaks
 from tests.convert.helpers import converted, loop_script
 
-STEP = "        optimizer.zero_grad()\n        loss = ((model(x) - y) ** 2).mean()\n        loss.backward()\n        optimizer.step()\n"
+STEP = (
+    "        optimizer.zero_grad()\n        loss = ((model(x) - y) ** 2).mean()\n        "
+    "loss.backward()\n        optimizer.step()\n"
+)
 ARGS = (
     "import argparse\nparser = argparse.ArgumentParser()\n"
     "parser.add_argument('--dry-run', action='store_true')\nparser.add_argument('--no-cuda', action='store_true')\n"
@@ -53,8 +56,16 @@ def test_batch_count_breaks_become_limits() -> None:
 
 
 def _with_flags(arguments: str, setup: str = "") -> str:
-    head = "import argparse\nparser = argparse.ArgumentParser()\n" + arguments + "args = parser.parse_args()\n" + setup
-    body = "        optimizer.zero_grad()\n        loss = ((model(x) - y) ** 2).mean()\n        loss.backward()\n        optimizer.step()\n"
+    head = (
+        "import argparse\nparser = argparse.ArgumentParser()\n"
+        + arguments
+        + "args = parser.parse_args()\n"
+        + setup
+    )
+    body = (
+        "        optimizer.zero_grad()\n        loss = ((model(x) - y) ** 2).mean()\n        "
+        "loss.backward()\n        optimizer.step()\n"
+    )
     return converted(loop_script(body, setup=head))
 
 
@@ -65,7 +76,8 @@ def test_an_opt_in_cuda_flag_keeps_the_cpu_unless_given() -> None:
 
 def test_a_device_option_or_variable_decides_through_the_scripts_device() -> None:
     out = _with_flags(
-        "parser.add_argument('--device', default='cpu')\n", "device = torch.device(args.device)\nmodel = model.to(device)\n"
+        "parser.add_argument('--device', default='cpu')\n",
+        "device = torch.device(args.device)\nmodel = model.to(device)\n",
     )
     assert '**({"accelerator": "cpu"} if str(device) == "cpu" else {})' in out
 

@@ -15,17 +15,28 @@ def test_keys_drop_stage_prefixes_and_stay_unique() -> None:
 
 
 def test_derived_metrics_are_logged_after_they_are_computed() -> None:
-    step = statements("loss_sum += criterion(out, y).item()\ncorrect += (out.argmax(1) == y).sum().item()\ntotal += y.size(0)\n")
+    step = statements(
+        "loss_sum += criterion(out, y).item()\ncorrect += (out.argmax(1) == y).sum().item()\ntotal += y.size(0)\n"
+    )
     start = statements("loss_sum, correct, total = 0.0, 0, 0\n")
     end = statements("accuracy = correct / total\nprint(accuracy)\n")
     logs = metric_logs(step, start, end, "val", Symbols())
     assert render(logs) == 'self.log("val_accuracy", accuracy)\n'
-    assert render(insert_logs(end, logs)) == 'accuracy = correct / total\nself.log("val_accuracy", accuracy)\nprint(accuracy)\n'
+    assert (
+        render(insert_logs(end, logs))
+        == 'accuracy = correct / total\nself.log("val_accuracy", accuracy)\nprint(accuracy)\n'
+    )
 
 
 def test_sums_are_logged_when_nothing_is_derived() -> None:
     step = statements("test_loss += loss.item()\nbatches += 1\n")
-    logs = metric_logs(step, statements("test_loss = 0\nbatches = 0\n"), statements("test_loss /= batches\n"), "test", Symbols())
+    logs = metric_logs(
+        step,
+        statements("test_loss = 0\nbatches = 0\n"),
+        statements("test_loss /= batches\n"),
+        "test",
+        Symbols(),
+    )
     assert render(logs) == 'self.log("test_loss", test_loss)\n'
 
 
@@ -40,4 +51,5 @@ def test_a_helper_local_sum_is_logged_under_its_own_name() -> None:
     start = statements(f"{total} = 0.0\n")
     end = statements(f"print({total})\n")
     logs = metric_logs(step, start, end, "val", symbols)
-    assert render(logs) == f'self.log("val_loss", {total})\n'  # the script's name, `total_` prefix dropped
+    # the script's name, `total_` prefix dropped
+    assert render(logs) == f'self.log("val_loss", {total})\n'

@@ -18,7 +18,9 @@ def test_recognizers() -> None:
     ctx = make_ctx()
     assert backward_of(ctx, _call("loss.backward()")) is not None
     scaled = backward_of(ctx, _call("scaler.scale(loss).backward()"))
-    assert scaled is not None and scaled.scaled and cst.Module([]).code_for_node(scaled.loss) == "loss"
+    assert (
+        scaled is not None and scaled.scaled and cst.Module([]).code_for_node(scaled.loss) == "loss"
+    )
     assert step_of(ctx, _call("optimizer.step()")).optimizer == "optimizer"  # type: ignore[union-attr]
     assert step_of(ctx, _call("scaler.step(optimizer)")).scaled  # type: ignore[union-attr]
     assert step_of(ctx, _call("scheduler.step()")) is None
@@ -28,8 +30,10 @@ def test_recognizers() -> None:
 
 def test_zero_grad_after_step_and_on_the_model() -> None:
     out = converted(
-        loop_script("        loss = ((model(x) - y) ** 2).mean()\n        loss.backward()\n"
-                    "        optimizer.step()\n        model.zero_grad()\n")
+        loop_script(
+            "        loss = ((model(x) - y) ** 2).mean()\n        loss.backward()\n"
+            "        optimizer.step()\n        model.zero_grad()\n"
+        )
     )
     body = out.split("def training_step(self, batch, batch_idx):\n", 1)[1].split("\n\n", 1)[0]
     assert body == (
@@ -41,9 +45,16 @@ def test_zero_grad_after_step_and_on_the_model() -> None:
 
 
 def test_backward_on_an_expression_gets_a_name() -> None:
-    out = converted(loop_script("        optimizer.zero_grad()\n        ((model(x) - y) ** 2).mean().backward()\n"
-                                "        optimizer.step()\n"))
-    assert "        loss = ((self.model(x) - y) ** 2).mean()\n        self.log(\"train_loss\", loss" in out
+    out = converted(
+        loop_script(
+            "        optimizer.zero_grad()\n        ((model(x) - y) ** 2).mean().backward()\n"
+            "        optimizer.step()\n"
+        )
+    )
+    assert (
+        '        loss = ((self.model(x) - y) ** 2).mean()\n        self.log("train_loss", loss'
+        in out
+    )
     assert "        return loss\n" in out
 
 

@@ -10,25 +10,38 @@ import pytest
 
 from tests.convert.helpers import converted, loop_script
 
-STEP = "        optimizer.zero_grad()\n        loss = ((model(x) - y) ** 2).mean()\n        loss.backward()\n        optimizer.step()\n"
+STEP = (
+    "        optimizer.zero_grad()\n        loss = ((model(x) - y) ** 2).mean()\n        "
+    "loss.backward()\n        optimizer.step()\n"
+)
 
 
 def _with_optimizer(optimizer: str, setup: str = "", tail: str = "") -> str:
     source = loop_script(STEP, setup=setup) + tail
-    return source.replace("optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n", optimizer + "\n")
+    return source.replace(
+        "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n", optimizer + "\n"
+    )
 
 
 def _notes(out: str) -> str:
     """The `# litgen:` review comments of a conversion, as one line of text."""
-    lines = [line.strip().lstrip("#").strip() for line in out.splitlines() if line.strip().startswith("#")]
+    lines = [
+        line.strip().lstrip("#").strip()
+        for line in out.splitlines()
+        if line.strip().startswith("#")
+    ]
     return " ".join(line.removeprefix("litgen:").strip() for line in lines)
 
 
 def test_a_literal_optimizer_is_built_in_configure_optimizers() -> None:
     out = converted(_with_optimizer("optimizer = torch.optim.SGD(model.parameters(), lr=0.1)"))
-    assert "    def configure_optimizers(self):\n        return torch.optim.SGD(self.model.parameters(), lr=0.1)\n" in out
+    assert (
+        "    def configure_optimizers(self):\n        return torch.optim.SGD(self.model.parameters(), lr=0.1)\n"
+        in out
+    )
     assert "def __init__(self, model):" in out and "save_hyperparameters" not in out
-    assert "optimizer = torch.optim.SGD" not in out.split("class ")[0]  # the script's own object is gone
+    # the script's own object is gone
+    assert "optimizer = torch.optim.SGD" not in out.split("class ")[0]
 
 
 def test_scalar_variables_and_argparse_options_become_saved_hyperparameters() -> None:
@@ -36,34 +49,52 @@ def test_scalar_variables_and_argparse_options_become_saved_hyperparameters() ->
         "import argparse\nparser = argparse.ArgumentParser()\nparser.add_argument('--lr', type=float, default=0.1)\n"
         "args = parser.parse_args()\nMOMENTUM = 0.9\n"
     )
-    out = converted(_with_optimizer("optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=MOMENTUM)", setup))
+    out = converted(
+        _with_optimizer(
+            "optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=MOMENTUM)", setup
+        )
+    )
     assert "def __init__(self, model, lr, momentum):" in out
     assert 'self.save_hyperparameters(ignore=["model"])' in out
-    assert "torch.optim.SGD(self.model.parameters(), lr=self.hparams.lr, momentum=self.hparams.momentum)" in out
+    assert (
+        "torch.optim.SGD(self.model.parameters(), lr=self.hparams.lr, momentum=self.hparams.momentum)"
+        in out
+    )
     assert "LitModel(model, lr=args.lr, momentum=MOMENTUM)" in out
 
 
 def test_epochs_times_batches_becomes_lightnings_step_count() -> None:
     setup = "scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1.0, total_steps=2 * len(loader))\n"
     out = converted(loop_script(STEP + "        scheduler.step()\n", setup=setup))
-    assert "OneCycleLR(optimizer, max_lr=1.0, total_steps=self.trainer.estimated_stepping_batches)" in out
+    assert (
+        "OneCycleLR(optimizer, max_lr=1.0, total_steps=self.trainer.estimated_stepping_batches)"
+        in out
+    )
 
 
 def test_an_optimizer_used_after_training_is_handed_over_with_a_note() -> None:
     tail = "torch.save(optimizer.state_dict(), 'opt.pt')\n"
-    out = converted(_with_optimizer("optimizer = torch.optim.SGD(model.parameters(), lr=0.1)", tail=tail))
+    out = converted(
+        _with_optimizer("optimizer = torch.optim.SGD(model.parameters(), lr=0.1)", tail=tail)
+    )
     assert "def __init__(self, model, optimizer):" in out
-    assert "the module is handed the optimizer the script built: `optimizer` is also used outside the training loop (line 13)" in _notes(out)
+    assert (
+        "the module is handed the optimizer the script built: `optimizer` is also used "
+        "outside the training loop (line 13)" in _notes(out)
+    )
 
 
 def test_an_optimizer_built_from_a_computed_list_is_handed_over_with_a_note() -> None:
     setup = "params = [p for p in model.parameters() if p.requires_grad]\n"
     out = converted(_with_optimizer("optimizer = torch.optim.SGD(params, lr=0.1)", setup))
-    assert "`optimizer` is built from `params`, which is neither a model of the module nor a number" in _notes(out)
+    assert (
+        "`optimizer` is built from `params`, which is neither a model of the module nor a number"
+        in _notes(out)
+    )
     assert "        return self.optimizer\n" in out
 
 
-SCRIPT = '''\
+SCRIPT = """\
 import argparse
 import torch
 import torch.nn as nn
@@ -82,9 +113,9 @@ for epoch in range(2):
         loss = nn.functional.mse_loss(model(x), y)
         loss.backward()
         optimizer.step()
-'''
+"""
 
-RESTORE = '''
+RESTORE = """
 import glob, sys, torch.nn as nn
 sys.argv = [sys.argv[0], "--lr", "0.2"]
 exec(compile(open("converted.py").read(), "converted.py", "exec"))
@@ -93,7 +124,7 @@ restored = LitModel.load_from_checkpoint(path, model=nn.Linear(3, 1))
 assert restored.hparams.lr == 0.2, restored.hparams
 assert all((a == b).all() for a, b in zip(restored.parameters(), lit_model.parameters()))
 print("restored", restored.configure_optimizers())
-'''
+"""
 
 
 @pytest.mark.slow
@@ -102,7 +133,9 @@ def test_load_from_checkpoint_rebuilds_the_module_from_its_hyperparameters(tmp_p
     assert "class LitModel(" in out and "save_hyperparameters" in out
     (tmp_path / "converted.py").write_text(out, encoding="utf-8")
     (tmp_path / "restore.py").write_text(RESTORE, encoding="utf-8")
-    done = subprocess.run([sys.executable, "restore.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "restore.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "restored SGD" in done.stdout and "lr: 0.2" in done.stdout
 
@@ -114,18 +147,29 @@ ARGS = (
 
 
 def test_options_the_hooks_read_become_hyperparameters_instead_of_the_whole_namespace() -> None:
-    out = converted(loop_script(STEP + "        if epoch % args.log_interval == 0:\n            print(loss.item())\n", setup=ARGS))
+    out = converted(
+        loop_script(
+            STEP + "        if epoch % args.log_interval == 0:\n            print(loss.item())\n",
+            setup=ARGS,
+        )
+    )
     assert "def __init__(self, model, log_interval):" in out and "self.args" not in out
     assert "if self.current_epoch % self.hparams.log_interval == 0:" in out
     assert "LitModel(model, log_interval=args.log_interval)" in out
 
 
 def test_a_namespace_the_hooks_use_whole_stays_a_constructor_argument() -> None:
-    out = converted(loop_script(STEP + "        print(vars(args), args.log_interval)\n", setup=ARGS))
-    assert "def __init__(self, model):" in out and "self.print(vars(args), args.log_interval)" in out
+    out = converted(
+        loop_script(STEP + "        print(vars(args), args.log_interval)\n", setup=ARGS)
+    )
+    assert (
+        "def __init__(self, model):" in out and "self.print(vars(args), args.log_interval)" in out
+    )
 
 
-def test_the_scripts_own_optimizer_and_scheduler_go_when_the_module_builds_them_in_an_entry_function() -> None:
+def test_the_scripts_own_optimizer_and_scheduler_go_when_the_module_builds_them_in_an_entry_function() -> (
+    None
+):
     source = (
         "import torch\nimport torch.nn as nn\n\n\ndef main():\n    model = nn.Linear(2, 1)\n"
         "    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
@@ -140,10 +184,14 @@ def test_the_scripts_own_optimizer_and_scheduler_go_when_the_module_builds_them_
 
 
 def test_a_scheduler_stepped_by_hand_under_manual_optimization_keeps_the_scripts_objects() -> None:
-    setup = "netB = nn.Linear(2, 1)\nopt_b = torch.optim.SGD(netB.parameters(), lr=0.1)\nsched = torch.optim.lr_scheduler.StepLR(optimizer, 1)\n"
+    setup = (
+        "netB = nn.Linear(2, 1)\nopt_b = torch.optim.SGD(netB.parameters(), lr=0.1)\nsched = "
+        "torch.optim.lr_scheduler.StepLR(optimizer, 1)\n"
+    )
     step = (
         "        optimizer.zero_grad()\n        ((model(x) - y) ** 2).mean().backward()\n        optimizer.step()\n"
-        "        opt_b.zero_grad()\n        ((netB(x) - y) ** 2).mean().backward()\n        opt_b.step()\n        sched.step()\n"
+        "        opt_b.zero_grad()\n        ((netB(x) - y) ** 2).mean().backward()\n       "
+        " opt_b.step()\n        sched.step()\n"
     )
     out = converted(loop_script(step, setup=setup))
     assert "self.automatic_optimization = False" in out

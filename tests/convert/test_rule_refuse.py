@@ -8,7 +8,10 @@ from litgen.convert import convert_source
 from litgen.errors import ConversionError
 from tests.convert.helpers import loop_script
 
-STEP = "        optimizer.zero_grad()\n        loss = ((model(x) - y) ** 2).mean()\n        loss.backward()\n        optimizer.step()\n"
+STEP = (
+    "        optimizer.zero_grad()\n        loss = ((model(x) - y) ** 2).mean()\n        "
+    "loss.backward()\n        optimizer.step()\n"
+)
 
 
 def _refused(source: str) -> ConversionError:
@@ -33,20 +36,27 @@ def test_backward_outside_any_loop() -> None:
 
 
 def test_conditional_training_loop() -> None:
-    source = loop_script(STEP).replace("    for x, y in loader:", "    if epoch > 0:\n     for x, y in loader:")
+    source = loop_script(STEP).replace(
+        "    for x, y in loader:", "    if epoch > 0:\n     for x, y in loader:"
+    )
     source = source.replace("\n        ", "\n         ")
     error = _refused(source)
     assert "runs inside a `if` block" in error.reason
 
 
 def test_training_inside_another_training_run() -> None:
-    source = "for run in range(3):\n" + "\n".join("    " + line for line in loop_script(STEP).splitlines()[6:])
+    source = "for run in range(3):\n" + "\n".join(
+        "    " + line for line in loop_script(STEP).splitlines()[6:]
+    )
     error = _refused(loop_script(STEP).rsplit("for epoch", 1)[0] + source + "\n")
     assert "nested inside another loop" in error.reason and error.line == 7
 
 
 def test_hidden_state_carried_between_batches() -> None:
-    body = "        optimizer.zero_grad()\n        out, hidden = model(x, hidden)\n        out.sum().backward()\n        optimizer.step()\n"
+    body = (
+        "        optimizer.zero_grad()\n        out, hidden = model(x, hidden)\n        "
+        "out.sum().backward()\n        optimizer.step()\n"
+    )
     error = _refused(loop_script(body, setup="hidden = None\n"))
     assert error.reason.startswith("truncated backpropagation through time") and error.line == 11
 
@@ -54,7 +64,9 @@ def test_hidden_state_carried_between_batches() -> None:
 def test_early_return_in_a_helper() -> None:
     source = loop_script(STEP).replace(
         "for epoch in range(2):\n    for x, y in loader:\n" + STEP,
-        "def train():\n    for x, y in loader:\n" + STEP + "        if loss.item() < 0.1:\n            return\n"
+        "def train():\n    for x, y in loader:\n"
+        + STEP
+        + "        if loss.item() < 0.1:\n            return\n"
         "    print('done')\n\n\nfor epoch in range(2):\n    train()\n",
     )
     error = _refused(source)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from tests.convert.helpers import converted, loop_script
 
-STEP = "        optimizer.zero_grad()\n        loss = ((model(x) - y) ** 2).mean()\n        loss.backward()\n        optimizer.step()\n"
+STEP = (
+    "        optimizer.zero_grad()\n        loss = ((model(x) - y) ** 2).mean()\n        "
+    "loss.backward()\n        optimizer.step()\n"
+)
 
 
 def _configure(out: str) -> str:
@@ -13,16 +16,26 @@ def _configure(out: str) -> str:
 
 def test_per_batch_scheduler_steps_every_optimizer_step() -> None:
     out = converted(
-        loop_script(STEP + "        scheduler.step()\n", setup="scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, 1.0, total_steps=4)\n")
+        loop_script(
+            STEP + "        scheduler.step()\n",
+            setup="scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, 1.0, total_steps=4)\n",
+        )
     )
-    assert "scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, 1.0, total_steps=4)" in _configure(out)
+    assert (
+        "scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, 1.0, total_steps=4)"
+        in _configure(out)
+    )
     assert '"lr_scheduler": {"scheduler": scheduler, "interval": "step"}' in _configure(out)
     assert "scheduler.step()" not in out
 
 
 def test_per_epoch_scheduler() -> None:
     out = converted(
-        loop_script(STEP, setup="sched = torch.optim.lr_scheduler.StepLR(optimizer, 1)\n", epoch_tail="    sched.step()\n")
+        loop_script(
+            STEP,
+            setup="sched = torch.optim.lr_scheduler.StepLR(optimizer, 1)\n",
+            epoch_tail="    sched.step()\n",
+        )
     )
     assert '{"scheduler": sched, "interval": "epoch"}' in _configure(out)
 
@@ -41,21 +54,27 @@ def test_plateau_scheduler_logs_and_monitors_its_metric() -> None:
 
 def test_scheduler_stepped_before_training_is_kept_where_it_was() -> None:
     source = loop_script(STEP, setup="sched = torch.optim.lr_scheduler.StepLR(optimizer, 1)\n")
-    source = source.replace("for epoch in range(2):\n", "for epoch in range(2):\n    sched.step()\n")
+    source = source.replace(
+        "for epoch in range(2):\n", "for epoch in range(2):\n    sched.step()\n"
+    )
     out = converted(source)
     assert "def on_train_epoch_start(self):\n        self.sched.step()" in out
     assert _configure(out).endswith("        return self.optimizer")
-    assert "the scheduler `sched` is stepped\n        #   by the script's own code" in _configure(out)
+    assert "the scheduler `sched` is stepped\n        #   by the script's own code" in _configure(
+        out
+    )
 
 
 def test_two_schedulers_on_one_optimizer() -> None:
     out = converted(
         loop_script(
             STEP + "        warm.step()\n",
-            setup="warm = torch.optim.lr_scheduler.LinearLR(optimizer)\nsched = torch.optim.lr_scheduler.StepLR(optimizer, 1)\n",
+            setup="warm = torch.optim.lr_scheduler.LinearLR(optimizer)\nsched = "
+            "torch.optim.lr_scheduler.StepLR(optimizer, 1)\n",
             epoch_tail="    sched.step()\n",
         )
     )
     assert _configure(out).endswith(
-        '        return [optimizer], [{"scheduler": warm, "interval": "step"}, {"scheduler": sched, "interval": "epoch"}]'
+        '        return [optimizer], [{"scheduler": warm, "interval": "step"}, '
+        '{"scheduler": sched, "interval": "epoch"}]'
     )

@@ -8,7 +8,10 @@ import pytest
 from litgen.convert.rules.tensor_types import DeviceAgnosticTypes, tensor_aliases
 from tests.convert.helpers import make_ctx
 
-EXTRA = "import numpy as np\nfrom torch.autograd import Variable\nTensor = torch.cuda.FloatTensor if cuda else torch.FloatTensor\n"
+EXTRA = (
+    "import numpy as np\nfrom torch.autograd import Variable\nTensor = torch.cuda.FloatTensor "
+    "if cuda else torch.FloatTensor\n"
+)
 
 
 def _rewrite(expression: str) -> str:
@@ -22,11 +25,23 @@ def _rewrite(expression: str) -> str:
     [
         ("x.type(Tensor)", "x.to(self.device, torch.float32)"),
         ("x.type(torch.cuda.LongTensor)", "x.to(self.device, torch.int64)"),
-        ("Tensor(n, 1).fill_(1.0)", "torch.empty(n, 1, dtype=torch.float32, device=self.device).fill_(1.0)"),
-        ("Tensor(np.random.normal(0, 1, (n, 4)))", "torch.tensor(np.random.normal(0, 1, (n, 4)), dtype=torch.float32, device=self.device)"),
-        ("torch.cuda.LongTensor([1, 2])", "torch.tensor([1, 2], dtype=torch.int64, device=self.device)"),
+        (
+            "Tensor(n, 1).fill_(1.0)",
+            "torch.empty(n, 1, dtype=torch.float32, device=self.device).fill_(1.0)",
+        ),
+        (
+            "Tensor(np.random.normal(0, 1, (n, 4)))",
+            "torch.tensor(np.random.normal(0, 1, (n, 4)), dtype=torch.float32, device=self.device)",
+        ),
+        (
+            "torch.cuda.LongTensor([1, 2])",
+            "torch.tensor([1, 2], dtype=torch.int64, device=self.device)",
+        ),
         ("Variable(x)", "x"),
-        ("Variable(Tensor(n), requires_grad=False)", "torch.empty(n, dtype=torch.float32, device=self.device)"),
+        (
+            "Variable(Tensor(n), requires_grad=False)",
+            "torch.empty(n, dtype=torch.float32, device=self.device)",
+        ),
         ("Variable(z, requires_grad=True)", "z.requires_grad_()"),
     ],
 )
@@ -34,7 +49,9 @@ def test_rewrites(before: str, after: str) -> None:
     assert _rewrite(before) == after
 
 
-@pytest.mark.parametrize("unchanged", ["x.type(torch.float32)", "torch.tensor([1.0])", "Other(n)", "x.to(self.device)"])
+@pytest.mark.parametrize(
+    "unchanged", ["x.type(torch.float32)", "torch.tensor([1.0])", "Other(n)", "x.to(self.device)"]
+)
 def test_no_op(unchanged: str) -> None:
     assert _rewrite(unchanged) == unchanged
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from tests.convert.helpers import converted, loop_script
 
-STEP = "        optimizer.zero_grad()\n        loss = ((model(x) - y) ** 2).mean()\n        loss.backward()\n        optimizer.step()\n"
+STEP = (
+    "        optimizer.zero_grad()\n        loss = ((model(x) - y) ** 2).mean()\n        "
+    "loss.backward()\n        optimizer.step()\n"
+)
 
 INSIDE_NO_GRAD = """
 model.eval()
@@ -36,7 +39,10 @@ def _test_hooks(tail: str) -> str:
 
 def test_counters_and_summary_inside_the_no_grad_block_belong_to_the_test_pass() -> None:
     out = _test_hooks(INSIDE_NO_GRAD)
-    assert "    def on_test_epoch_start(self):\n        self.total = 0\n        self.err = 0.0\n" in out
+    assert (
+        "    def on_test_epoch_start(self):\n        self.total = 0\n        self.err = 0.0\n"
+        in out
+    )
     assert "self.print('mean error {:.4f}'.format(self.err / self.total))" in out
     assert "with torch.no_grad()" not in out  # Lightning tests without gradients already
 
@@ -48,6 +54,8 @@ def test_counters_before_the_block_and_a_summary_after_it_belong_to_the_test_pas
 
 
 def test_a_block_that_also_does_other_work_is_left_as_written() -> None:
-    tail = INSIDE_NO_GRAD.replace("    total = 0\n", "    total = 0\n    torch.save(model.state_dict(), 'm.pt')\n")
+    tail = INSIDE_NO_GRAD.replace(
+        "    total = 0\n", "    total = 0\n    torch.save(model.state_dict(), 'm.pt')\n"
+    )
     out = converted(loop_script(STEP) + tail)
     assert "trainer.test(" not in out and "with torch.no_grad():\n    total = 0\n" in out

@@ -30,19 +30,39 @@ def test_emission_only_builds_what_the_plan_decided(case: str) -> None:
     planned = plan(analysis)
     notes = (list(planned.ctx.mapping), list(planned.ctx.warnings), list(planned.ctx.refused))
     first, second = emit(planned), emit(planned)
-    assert first.converted == second.converted == (FIXTURES / case / "expected.py").read_text(encoding="utf-8")
-    assert (list(planned.ctx.mapping), list(planned.ctx.warnings), list(planned.ctx.refused)) == notes
+    assert (
+        first.converted
+        == second.converted
+        == (FIXTURES / case / "expected.py").read_text(encoding="utf-8")
+    )
+    assert (
+        list(planned.ctx.mapping),
+        list(planned.ctx.warnings),
+        list(planned.ctx.refused),
+    ) == notes
 
 
 def test_an_analysis_is_frozen() -> None:
-    analysis = analyze(loop_script("        optimizer.zero_grad()\n        loss = ((model(x) - y) ** 2).mean()\n        loss.backward()\n        optimizer.step()\n"), "train.py")
+    analysis = analyze(
+        loop_script(
+            "        optimizer.zero_grad()\n        loss = ((model(x) - y) ** 2).mean()\n  "
+            "      loss.backward()\n        optimizer.step()\n"
+        ),
+        "train.py",
+    )
     assert isinstance(analysis, Analysis)
     with pytest.raises(dataclasses.FrozenInstanceError):
         analysis.facts = analysis.facts.derived()  # type: ignore[misc]
 
 
 def test_the_derived_facts_are_a_copy_planning_may_extend() -> None:
-    analysis = analyze(loop_script("        optimizer.zero_grad()\n        loss = ((model(x) - y) ** 2).mean()\n        loss.backward()\n        optimizer.step()\n"), "train.py")
+    analysis = analyze(
+        loop_script(
+            "        optimizer.zero_grad()\n        loss = ((model(x) - y) ** 2).mean()\n  "
+            "      loss.backward()\n        optimizer.step()\n"
+        ),
+        "train.py",
+    )
     assert isinstance(analysis, Analysis)
     derived = analysis.facts.derived()
     assert derived == analysis.facts
@@ -53,7 +73,9 @@ def test_the_derived_facts_are_a_copy_planning_may_extend() -> None:
 
 
 def test_a_lightning_script_is_recognised_not_analysed() -> None:
-    assert analyze("import lightning as L\nloss.backward()\n", "x.py") == AlreadyLightning("lightning")
+    assert analyze("import lightning as L\nloss.backward()\n", "x.py") == AlreadyLightning(
+        "lightning"
+    )
 
 
 def test_a_script_without_backward_is_not_a_training_script() -> None:

@@ -1,4 +1,6 @@
-"""Robustness: standard-library modules are refused with exit 1 (2 if undecodable) and one line, never a traceback or a file."""
+"""Robustness: standard-library modules are refused with exit 1 (2 if undecodable) and one line, never
+a traceback or a file.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ TRICKY = [  # a deeply nested literal, Python 2 syntax, undecodable bytes
     "test/bad_coding.py",
     "test/tokenizedata/bad_coding2.py",
 ]
-SAMPLE = sorted({*ALL[:: max(1, len(ALL) // 40)], *[p for p in ALL if any(str(p).endswith(t) for t in TRICKY)]})
+SAMPLE = sorted(
+    {*ALL[:: max(1, len(ALL) // 40)], *[p for p in ALL if any(str(p).endswith(t) for t in TRICKY)]}
+)
 
 
 @pytest.mark.parametrize("path", SAMPLE, ids=lambda p: str(p.name))

@@ -18,7 +18,12 @@ ORIGINAL, CONVERTED = CLASSIFIER / "original.py", CLASSIFIER / "converted.py"
 
 def litgen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "litgen", *args], capture_output=True, text=True, cwd=cwd, timeout=300, check=False
+        [sys.executable, "-m", "litgen", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        check=False,
     )
 
 
@@ -32,14 +37,32 @@ def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["verify", "missing.py", str(CONVERTED)], "missing.py: no such file; verify compares two Python scripts"),
-        (["verify", str(ORIGINAL), str(CONVERTED), "--steps", "0"], "--steps must be a positive integer or 'all'"),
-        (["verify", str(ORIGINAL), str(CONVERTED), "--steps", "few"], "--steps must be a positive integer or 'all'"),
-        (["verify", str(ORIGINAL), str(CONVERTED), "--devices", "0"], "--devices must be a number of CPU processes"),
-        (["verify", str(ORIGINAL), str(CONVERTED), "--rtol", "-1"], "--rtol must be a relative tolerance"),
+        (
+            ["verify", "missing.py", str(CONVERTED)],
+            "missing.py: no such file; verify compares two Python scripts",
+        ),
+        (
+            ["verify", str(ORIGINAL), str(CONVERTED), "--steps", "0"],
+            "--steps must be a positive integer or 'all'",
+        ),
+        (
+            ["verify", str(ORIGINAL), str(CONVERTED), "--steps", "few"],
+            "--steps must be a positive integer or 'all'",
+        ),
+        (
+            ["verify", str(ORIGINAL), str(CONVERTED), "--devices", "0"],
+            "--devices must be a number of CPU processes",
+        ),
+        (
+            ["verify", str(ORIGINAL), str(CONVERTED), "--rtol", "-1"],
+            "--rtol must be a relative tolerance",
+        ),
         (["verify", str(ORIGINAL), str(CLASSIFIER)], "verify compares two Python scripts"),
         (["convert", str(ORIGINAL), "--diff", "--verify"], "cannot be combined with --diff"),
-        (["convert", str(ORIGINAL), "--in-place", "--verify"], "run `litgen verify INPUT.orig INPUT`"),
+        (
+            ["convert", str(ORIGINAL), "--in-place", "--verify"],
+            "run `litgen verify INPUT.orig INPUT`",
+        ),
     ],
 )
 def test_usage_errors_are_one_line_with_exit_2(args: list[str], message: str) -> None:
@@ -49,13 +72,23 @@ def test_usage_errors_are_one_line_with_exit_2(args: list[str], message: str) ->
 
 
 def test_importing_verify_imports_no_torch() -> None:
-    code = "import sys, litgen.cli, litgen.verify; print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'lightning')))"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    code = (
+        "import sys, litgen.cli, litgen.verify; print(sorted(m for m in sys.modules if "
+        "m.split('.')[0] in ('torch', 'lightning')))"
+    )
+    assert (
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        == "[]"
+    )
 
 
 @pytest.mark.slow
 def test_verify_passes_script_arguments_to_both_and_prints_json() -> None:
-    result = litgen("verify", str(ORIGINAL), str(CONVERTED), "--steps", "3", "--json", "--", "--lr", "0.05")
+    result = litgen(
+        "verify", str(ORIGINAL), str(CONVERTED), "--steps", "3", "--json", "--", "--lr", "0.05"
+    )
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     assert payload["agree"] is True and payload["first_difference"] is None
@@ -67,11 +100,15 @@ def test_verify_passes_script_arguments_to_both_and_prints_json() -> None:
 @pytest.mark.slow
 def test_a_divergence_exits_1_naming_the_step_and_the_cause(tmp_path: Path) -> None:
     tampered = tmp_path / "converted.py"
-    tampered.write_text(CONVERTED.read_text(encoding="utf-8").replace("momentum=0.9)", "momentum=0.5)"))
+    tampered.write_text(
+        CONVERTED.read_text(encoding="utf-8").replace("momentum=0.9)", "momentum=0.5)")
+    )
     result = litgen("verify", str(ORIGINAL), str(tampered), "--steps", "3")
     assert result.returncode == 1
     error = _one_error_line(result)
-    assert error.startswith(f"litgen: error: {tampered}: does not compute what {ORIGINAL} computes at step 3: loss 0.")
+    assert error.startswith(
+        f"litgen: error: {tampered}: does not compute what {ORIGINAL} computes at step 3: loss 0."
+    )
     # momentum acts from the second update on, so the first loss that differs is the third one
     assert "verdict: DIVERGE at step 3: different computation" in result.stdout
     table = [line.split() for line in result.stdout.splitlines() if line.strip()[:1].isdigit()]

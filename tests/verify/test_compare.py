@@ -36,11 +36,15 @@ from litgen.verify.report import VerifyReport
 RTOL = 1e-5
 
 
-def step(loss: float = 1.0, lr: float = 0.1, batch: str | None = "b1", optimizer: int | None = 0) -> Step:
+def step(
+    loss: float = 1.0, lr: float = 0.1, batch: str | None = "b1", optimizer: int | None = 0
+) -> Step:
     return Step(optimizer=optimizer, losses=(loss,), lrs=(lr,), batches=(batch,))
 
 
-def record(steps: list[Step], lines: tuple[str, ...] = (), params: tuple[ParamSum, ...] = ()) -> ProgramRecord:
+def record(
+    steps: list[Step], lines: tuple[str, ...] = (), params: tuple[ParamSum, ...] = ()
+) -> ProgramRecord:
     return ProgramRecord("x", "optimizer", tuple(steps), False, params, lines, 0, ())
 
 
@@ -88,22 +92,32 @@ def param(name: str = "layer.weight", norm: float = 2.0, probe: float = 0.5) -> 
 
 
 def test_parameters_are_compared_by_position_and_named_by_the_original() -> None:
-    same, found = compare_params(record([], params=(param(), param("b"))), record([], params=(param(), param("b"))), RTOL)
+    same, found = compare_params(
+        record([], params=(param(), param("b"))), record([], params=(param(), param("b"))), RTOL
+    )
     assert found == [] and same.startswith("2 tensors")
-    _, found = compare_params(record([], params=(param(), param("b"))), record([], params=(param(), param("b", probe=0.6))), RTOL)
+    _, found = compare_params(
+        record([], params=(param(), param("b"))),
+        record([], params=(param(), param("b", probe=0.6))),
+        RTOL,
+    )
     assert kinds(found) == [PARAMETERS] and "first: b" in found[0].detail
     _, found = compare_params(record([], params=(param(),)), record([], params=()), RTOL)
     assert "1 parameter tensors, the conversion 0" in found[0].detail
 
 
 def test_every_line_the_original_printed_must_be_printed_by_the_conversion() -> None:
-    summary, found = compare_printed(record([], lines=("a 1", "b 2")), record([], lines=("b 2", "a 1", "c")), RTOL)
+    summary, found = compare_printed(
+        record([], lines=("a 1", "b 2")), record([], lines=("b 2", "a 1", "c")), RTOL
+    )
     assert found == [] and summary.startswith("2 of 2")
     _, found = compare_printed(record([], lines=("a 1", "Done!")), record([], lines=("a 1",)), RTOL)
     assert kinds(found) == [PRINTED] and "'Done!'" in found[0].detail
 
 
-def evaluation(rank: int, metrics: dict[str, float], lines: tuple[str, ...], world: int = 2, size: int = 32) -> Evaluation:
+def evaluation(
+    rank: int, metrics: dict[str, float], lines: tuple[str, ...], world: int = 2, size: int = 32
+) -> Evaluation:
     return Evaluation("1.validate.0", rank, world, metrics, lines, (size,))
 
 
@@ -120,7 +134,10 @@ def test_devices_agree_when_rank_zero_logs_the_reduced_metric_and_prints_once() 
 
 def test_devices_catch_per_process_metrics_and_lines_printed_by_every_rank() -> None:
     reference = [evaluation(0, {"val_loss": 0.5}, ("val 0.5",), world=1)]
-    ddp = [evaluation(0, {"val_loss": 0.25}, ("val 0.5",)), evaluation(1, {"val_loss": 0.75}, ("val 0.5",))]
+    ddp = [
+        evaluation(0, {"val_loss": 0.25}, ("val 0.5",)),
+        evaluation(1, {"val_loss": 0.75}, ("val 0.5",)),
+    ]
     _, found = compare_devices([ran("ddp"), ran("reference")], ddp, reference, 2, RTOL)
     assert kinds(found) == [DDP_METRIC, DDP_LINE]
     assert "0.25 with 2 processes, 0.5 with 1 process" in found[0].detail
@@ -141,7 +158,10 @@ def test_devices_without_evaluations_have_nothing_to_compare() -> None:
 
 def test_the_verdict_names_the_earliest_step_and_prefers_data_order_over_loss() -> None:
     rows, found = compare_steps(
-        record([step(), step(loss=2.0), step()]), record([step(), step(loss=3.0, batch="b9"), step(lr=1.0)]), RTOL, 3
+        record([step(), step(loss=2.0), step()]),
+        record([step(), step(loss=3.0, batch="b9"), step(lr=1.0)]),
+        RTOL,
+        3,
     )
     report = VerifyReport(Path("a.py"), Path("b.py"), VerifyOptions(steps=3), ()).completed(
         rows=rows, params="", printed="", devices=(), differences=found, notes=()
@@ -164,5 +184,9 @@ def test_records_read_back_from_the_probe_json() -> None:
         "lines": [{"text": "hi", "phase": "main"}],
     }
     parsed = record_from_json(data)
-    assert parsed.step_unit == "backward" and parsed.steps[0].losses == (1.0,) and parsed.lines == ("hi",)
+    assert (
+        parsed.step_unit == "backward"
+        and parsed.steps[0].losses == (1.0,)
+        and parsed.lines == ("hi",)
+    )
     assert parsed.params[0].shape == (2,)

@@ -45,7 +45,11 @@ def test_the_other_numbers_of_a_line_with_a_time_still_count() -> None:
     [
         ("0.1234", "0.1234", True),
         ("0.123456789", "0.123456790", True),  # within rtol
-        ("0.1234", "0.1235", True),  # one unit in the last printed digit: rounding of nearly equal values
+        (
+            "0.1234",
+            "0.1235",
+            True,
+        ),  # one unit in the last printed digit: rounding of nearly equal values
         ("0.1234", "0.1236", False),
         ("12", "13", False),  # integers count things: they must be equal
         ("12.0", "12.1", True),

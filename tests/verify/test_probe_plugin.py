@@ -10,9 +10,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from litgen._verify_lightning import verify_trainer_kwargs
-from litgen._verify_probe import LineTee, _seed_plan
-from litgen._verify_record import Recorder, VerifyStop, batch_digest, param_checksum
+from litgen._verify_lightning import verify_trainer_kwargs  # noqa: E402
+from litgen._verify_probe import LineTee, _seed_plan  # noqa: E402
+from litgen._verify_record import Recorder, VerifyStop, batch_digest, param_checksum  # noqa: E402
 
 
 def test_backward_passes_belong_to_the_optimizer_step_that_follows(tmp_path: Path) -> None:
@@ -36,20 +36,27 @@ def test_backward_passes_belong_to_the_optimizer_step_that_follows(tmp_path: Pat
     assert written["stopped"] and len(written["steps"]) == 2 and len(written["params"]) == 2
 
 
-def test_without_an_optimizer_each_backward_is_a_step_and_the_next_one_stops(tmp_path: Path) -> None:
+def test_without_an_optimizer_each_backward_is_a_step_and_the_next_one_stops(
+    tmp_path: Path,
+) -> None:
     recorder = Recorder({"record": str(tmp_path / "r.json"), "steps": 2})
     recorder.on_backward(torch.tensor(1.0))
     recorder.on_backward(torch.tensor(2.0))
     with pytest.raises(VerifyStop):
-        recorder.on_backward(torch.tensor(3.0))  # stops before the third: two hand-written updates happened
+        # stops before the third: two hand-written updates happened
+        recorder.on_backward(torch.tensor(3.0))
     assert [step["losses"] for step in recorder.steps] == [[1.0], [2.0]]
     assert recorder.as_json()["step_unit"] == "backward"
 
 
 def test_batch_digest_tells_order_values_and_dtype_apart() -> None:
     x = torch.arange(6.0).reshape(3, 2)
-    assert batch_digest((x, torch.tensor([0, 1, 2]))) == batch_digest((x.clone(), torch.tensor([0, 1, 2])))
-    assert batch_digest((x, torch.tensor([0, 1, 2]))) != batch_digest((x.flip(0), torch.tensor([0, 1, 2])))
+    assert batch_digest((x, torch.tensor([0, 1, 2]))) == batch_digest(
+        (x.clone(), torch.tensor([0, 1, 2]))
+    )
+    assert batch_digest((x, torch.tensor([0, 1, 2]))) != batch_digest(
+        (x.flip(0), torch.tensor([0, 1, 2]))
+    )
     assert batch_digest(x) != batch_digest(x.double())
     assert batch_digest({"a": x, "b": [x]}) != batch_digest({"b": [x], "a": x})
     assert batch_digest(x.to(torch.bfloat16)) == batch_digest(x.to(torch.bfloat16))
@@ -59,10 +66,15 @@ def test_param_checksum_is_equal_for_equal_values_and_sensitive_to_position() ->
     w = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
     assert param_checksum(w) == param_checksum(w.clone())
     swapped = param_checksum(w.flip(1))
-    assert swapped["norm"] == param_checksum(w)["norm"] and swapped["probe"] != param_checksum(w)["probe"]
+    assert (
+        swapped["norm"] == param_checksum(w)["norm"]
+        and swapped["probe"] != param_checksum(w)["probe"]
+    )
 
 
-def test_the_seed_plan_lists_what_the_conversion_seeded_with_each_torch_seed(tmp_path: Path) -> None:
+def test_the_seed_plan_lists_what_the_conversion_seeded_with_each_torch_seed(
+    tmp_path: Path,
+) -> None:
     converted = tmp_path / "converted.json"
     seeds = [
         {"generator": "random", "seed": 1},
@@ -88,13 +100,21 @@ def test_line_tee_passes_text_through_and_records_complete_lines() -> None:
 
 
 def test_verify_runs_the_programs_own_trainer_settings_on_cpu_processes() -> None:
-    forced, notes = verify_trainer_kwargs({"max_epochs": 3, "precision": "16-mixed", "strategy": "ddp"}, 1, None)
+    forced, notes = verify_trainer_kwargs(
+        {"max_epochs": 3, "precision": "16-mixed", "strategy": "ddp"}, 1, None
+    )
     assert forced["max_epochs"] == 3 and forced["precision"] == "32-true"
-    assert forced["accelerator"] == "cpu" and forced["devices"] == 1 and forced["strategy"] == "auto"
+    assert (
+        forced["accelerator"] == "cpu" and forced["devices"] == 1 and forced["strategy"] == "auto"
+    )
     assert forced["enable_progress_bar"] is False and "fast_dev_run" not in forced
     assert any("16-mixed" in note for note in notes) and any("'ddp'" in note for note in notes)
     forced, notes = verify_trainer_kwargs({"strategy": "ddp", "devices": 4}, 2, 5)
-    assert forced["strategy"] == "ddp_fork" and forced["devices"] == 2 and forced["limit_train_batches"] == 5
+    assert (
+        forced["strategy"] == "ddp_fork"
+        and forced["devices"] == 2
+        and forced["limit_train_batches"] == 5
+    )
     assert notes == ["devices=4 was verified as devices=2"]
 
 
@@ -103,4 +123,5 @@ def test_an_explicit_progress_bar_callback_is_kept() -> None:
         pass
 
     forced, _ = verify_trainer_kwargs({"callbacks": [TQDMProgressBar()]}, 1, None)
-    assert "enable_progress_bar" not in forced  # forcing it off would make Lightning refuse the callback
+    # forcing it off would make Lightning refuse the callback
+    assert "enable_progress_bar" not in forced

@@ -15,10 +15,26 @@ NOISE = "        x = x + 0.1 * torch.randn_like(x)  # augmentation in raw units\
 NORMALISE = "        x = (x - self.mean) / self.std\n"
 # name: (original, converted, [(text, replacement), ...])
 TAMPERINGS: dict[str, tuple[Path, Path, list[tuple[str, str]]]] = {
-    "classifier_lr": (CLASSIFIER / "original.py", CLASSIFIER / "converted.py", [("lr=args.lr)", "lr=args.lr * 2)")]),
-    "quickstart_lr": (FIXTURES / "quickstart" / "input.py", FIXTURES / "quickstart" / "expected.py", [("lr=1e-3", "lr=2e-3")]),
-    "classifier_swap": (CLASSIFIER / "original.py", CLASSIFIER / "converted.py", [(NOISE + NORMALISE, NORMALISE + NOISE)]),
-    "classifier_shuffle": (CLASSIFIER / "original.py", CLASSIFIER / "converted.py", [("shuffle=True", "shuffle=False")]),
+    "classifier_lr": (
+        CLASSIFIER / "original.py",
+        CLASSIFIER / "converted.py",
+        [("lr=args.lr)", "lr=args.lr * 2)")],
+    ),
+    "quickstart_lr": (
+        FIXTURES / "quickstart" / "input.py",
+        FIXTURES / "quickstart" / "expected.py",
+        [("lr=1e-3", "lr=2e-3")],
+    ),
+    "classifier_swap": (
+        CLASSIFIER / "original.py",
+        CLASSIFIER / "converted.py",
+        [(NOISE + NORMALISE, NORMALISE + NOISE)],
+    ),
+    "classifier_shuffle": (
+        CLASSIFIER / "original.py",
+        CLASSIFIER / "converted.py",
+        [("shuffle=True", "shuffle=False")],
+    ),
     "gan_shuffle": (
         FIXTURES / "gan_two_optimizers" / "input.py",
         FIXTURES / "gan_two_optimizers" / "expected.py",
@@ -27,17 +43,32 @@ TAMPERINGS: dict[str, tuple[Path, Path, list[tuple[str, str]]]] = {
     "quickstart_no_eval": (
         FIXTURES / "quickstart" / "input.py",
         FIXTURES / "quickstart" / "expected.py",
-        [("trainer.fit(lit_model, train_dataloader, test_dataloader)", "trainer.fit(lit_model, train_dataloader)")],
+        [
+            (
+                "trainer.fit(lit_model, train_dataloader, test_dataloader)",
+                "trainer.fit(lit_model, train_dataloader)",
+            )
+        ],
     ),
     "classifier_no_eval": (
         CLASSIFIER / "original.py",
         CLASSIFIER / "converted.py",
-        [("trainer.fit(lit_model, train_loader, val_loader)", "trainer.fit(lit_model, train_loader)")],
+        [
+            (
+                "trainer.fit(lit_model, train_loader, val_loader)",
+                "trainer.fit(lit_model, train_loader)",
+            )
+        ],
     ),
     "classifier_per_process": (
         CLASSIFIER / "original.py",
         CLASSIFIER / "converted.py",
-        [('self.trainer.strategy.reduce(self.val_sums, reduce_op="sum").tolist()', "self.val_sums.tolist()")],
+        [
+            (
+                'self.trainer.strategy.reduce(self.val_sums, reduce_op="sum").tolist()',
+                "self.val_sums.tolist()",
+            )
+        ],
     ),
 }
 
@@ -54,13 +85,21 @@ def _tampered(name: str, folder: Path) -> tuple[Path, Path]:
 
 
 def _verify(names: list[str], folder: Path, **options: object) -> dict[str, VerifyReport]:
-    reports = verify_pairs([_tampered(name, folder) for name in names], VerifyOptions(timeout=240, **options))  # type: ignore[arg-type]
-    return dict(zip(names, reports))
+    reports = verify_pairs(
+        [_tampered(name, folder) for name in names], VerifyOptions(timeout=240, **options)
+    )  # type: ignore[arg-type]
+    return dict(zip(names, reports, strict=True))
 
 
 @pytest.fixture(scope="module")
 def five_steps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, VerifyReport]:
-    names = ["classifier_lr", "quickstart_lr", "classifier_swap", "classifier_shuffle", "gan_shuffle"]
+    names = [
+        "classifier_lr",
+        "quickstart_lr",
+        "classifier_swap",
+        "classifier_shuffle",
+        "gan_shuffle",
+    ]
     return _verify(names, tmp_path_factory.mktemp("tampered"), steps=5)
 
 
@@ -72,13 +111,17 @@ def _first(report: VerifyReport) -> tuple[str, int | None]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["classifier_lr", "quickstart_lr"])
-def test_a_changed_learning_rate_is_caught_at_the_first_step(name: str, five_steps: dict[str, VerifyReport]) -> None:
+def test_a_changed_learning_rate_is_caught_at_the_first_step(
+    name: str, five_steps: dict[str, VerifyReport]
+) -> None:
     assert _first(five_steps[name]) == (LR, 1)
     assert five_steps[name].verdict().startswith("DIVERGE at step 1: a different learning rate")
 
 
 @pytest.mark.slow
-def test_swapped_statements_are_a_different_computation_on_the_same_batch(five_steps: dict[str, VerifyReport]) -> None:
+def test_swapped_statements_are_a_different_computation_on_the_same_batch(
+    five_steps: dict[str, VerifyReport],
+) -> None:
     report = five_steps["classifier_swap"]
     assert _first(report) == (LOSS, 1)
     assert report.rows[0].batch == "same"
@@ -87,7 +130,9 @@ def test_swapped_statements_are_a_different_computation_on_the_same_batch(five_s
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["classifier_shuffle", "gan_shuffle"])
-def test_a_loader_without_shuffle_is_a_different_data_order(name: str, five_steps: dict[str, VerifyReport]) -> None:
+def test_a_loader_without_shuffle_is_a_different_data_order(
+    name: str, five_steps: dict[str, VerifyReport]
+) -> None:
     assert _first(five_steps[name]) == (DATA_ORDER, 1)
     assert "different data order" in five_steps[name].verdict()
 
@@ -98,17 +143,25 @@ def test_a_dropped_evaluation_phase_is_caught(tmp_path: Path) -> None:
     quickstart = reports["quickstart_no_eval"]
     assert _first(quickstart) == (PRINTED, None)
     assert "never printed 'Test Error:'" in quickstart.verdict()
-    # Without its validation loader the classifier also shuffles differently from epoch 2 on: creating
-    # the loader's iterator draws from the global RNG. Both are named; the earlier one comes first.
+    # Without its validation loader the classifier also shuffles differently from epoch 2 on:
+    # creating the loader's iterator draws from the global RNG. Both are named; the earlier one
+    # comes first.
     classifier = reports["classifier_no_eval"]
     assert _first(classifier) == (DATA_ORDER, 5)
-    assert any(d.kind == PRINTED and "epoch 0: val_loss" in d.detail for d in classifier.differences)
+    assert any(
+        d.kind == PRINTED and "epoch 0: val_loss" in d.detail for d in classifier.differences
+    )
 
 
 @pytest.mark.slow
 def test_a_per_process_metric_is_caught_with_two_processes(tmp_path: Path) -> None:
-    report = _verify(["classifier_per_process"], tmp_path, steps=3, devices=2)["classifier_per_process"]
+    report = _verify(["classifier_per_process"], tmp_path, steps=3, devices=2)[
+        "classifier_per_process"
+    ]
     kinds = {difference.kind for difference in report.differences}
     assert kinds == {DDP_METRIC, DDP_LINE}, "\n".join(report.text_lines())
-    assert "with 2 processes" in report.verdict() and "1 process evaluating the same weights" in report.verdict()
+    assert (
+        "with 2 processes" in report.verdict()
+        and "1 process evaluating the same weights" in report.verdict()
+    )
     assert report.rows and all(not row.differences for row in report.rows)  # 1 process still agrees

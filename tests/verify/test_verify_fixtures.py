@@ -13,7 +13,8 @@ from litgen.verify import VerifyOptions, VerifyReport, verify_pairs
 from tests.convert.helpers import FIXTURES, fixture_cases
 
 VERIFY_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "verify"
-# Their originals start their own processes (mp.spawn, torchrun), which a 1-process verify cannot follow.
+# Their originals start their own processes (mp.spawn, torchrun), which a 1-process verify cannot
+# follow.
 LAUNCHES_PROCESSES = {"ddp_spawn", "ddp_torchrun_trainer"}
 CASES = [case for case in fixture_cases("expected.py") if case not in LAUNCHES_PROCESSES]
 # Hand-written reference pairs, kept independent of the converter: a DDP-correct evaluation written
@@ -30,7 +31,7 @@ def _pair(case: str) -> tuple[Path, Path]:
 
 def _run(cases: list[str], **options: object) -> dict[str, VerifyReport]:
     reports = verify_pairs([_pair(case) for case in cases], VerifyOptions(timeout=240, **options))  # type: ignore[arg-type]
-    return dict(zip(cases, reports))
+    return dict(zip(cases, reports, strict=True))
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,9 @@ def test_the_first_five_steps_agree(case: str, five_steps: dict[str, VerifyRepor
     report = five_steps[case]
     assert report.agree, _explain(report)
     assert report.rows and all(row.batch in ("same", "n/a") for row in report.rows)
-    assert len(report.rows) == 5 or not any(run.record and run.record.stopped for run in report.runs)
+    assert len(report.rows) == 5 or not any(
+        run.record and run.record.stopped for run in report.runs
+    )
 
 
 @pytest.mark.slow
@@ -66,8 +69,6 @@ def test_whole_runs_agree_and_the_conversion_prints_every_line_of_the_original(
     original = next(run.record for run in report.runs if run.role == "original")
     assert original is not None and not original.stopped and len(report.rows) == len(original.steps)
     assert report.params.endswith("all equal within rtol")
-
-
 
 
 def _evaluates(case: str) -> bool:
@@ -88,7 +89,9 @@ def two_processes() -> dict[str, VerifyReport]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", EVALUATING)
-def test_conversions_evaluate_on_two_processes_as_on_one(case: str, two_processes: dict[str, VerifyReport]) -> None:
+def test_conversions_evaluate_on_two_processes_as_on_one(
+    case: str, two_processes: dict[str, VerifyReport]
+) -> None:
     report = two_processes[case]
     assert report.agree, _explain(report)
     assert report.devices and "no evaluation ran" not in report.devices[0]
@@ -96,10 +99,14 @@ def test_conversions_evaluate_on_two_processes_as_on_one(case: str, two_processe
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(UNEVEN_EVALUATION_SETS))
-def test_uneven_evaluation_sets_differ_only_by_sampler_padding(case: str, two_processes: dict[str, VerifyReport]) -> None:
+def test_uneven_evaluation_sets_differ_only_by_sampler_padding(
+    case: str, two_processes: dict[str, VerifyReport]
+) -> None:
     report = two_processes[case]
     differences = list(report.differences)
-    assert differences and all("DistributedSampler repeats some to pad" in d.detail for d in differences), _explain(report)
+    assert differences and all(
+        "DistributedSampler repeats some to pad" in d.detail for d in differences
+    ), _explain(report)
 
 
 @pytest.mark.slow

@@ -16,7 +16,9 @@ def _is_index(node: cst.BaseExpression, index_names: set[str]) -> bool:
     return False
 
 
-def accumulation_steps(test: cst.BaseExpression, index_names: set[str]) -> cst.BaseExpression | None:
+def accumulation_steps(
+    test: cst.BaseExpression, index_names: set[str]
+) -> cst.BaseExpression | None:
     """N for `(i + 1) % N == 0` (optionally `or (i + 1) == len(loader)`), else None."""
     if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.Or):
         left = accumulation_steps(test.left, index_names)
@@ -46,9 +48,15 @@ def _is_last_batch(test: cst.BaseExpression, index_names: set[str]) -> bool:
     )
 
 
-def divided_by(expression: cst.BaseExpression, steps: cst.BaseExpression) -> cst.BaseExpression | None:
+def divided_by(
+    expression: cst.BaseExpression, steps: cst.BaseExpression
+) -> cst.BaseExpression | None:
     """`x / N` -> x when N is the accumulation count; None when the expression does not divide by it."""
     if isinstance(expression, cst.BinaryOperation) and isinstance(expression.operator, cst.Divide):
         if code(expression.right).strip("() ") == code(steps).strip("() "):
-            return expression.left.with_changes(lpar=[], rpar=[]) if len(expression.left.lpar) == 1 else expression.left
+            return (
+                expression.left.with_changes(lpar=[], rpar=[])
+                if len(expression.left.lpar) == 1
+                else expression.left
+            )
     return None

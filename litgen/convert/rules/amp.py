@@ -65,7 +65,10 @@ def _mixed_for(autocast: Autocast) -> tuple[str, str | None]:
     if device == "cpu":
         return "bf16-mixed", None
     if device is None and autocast.dtype is None:
-        return "16-mixed", "autocast picks its dtype from the device at run time; check the precision"
+        return (
+            "16-mixed",
+            "autocast picks its dtype from the device at run time; check the precision",
+        )
     return "16-mixed", None
 
 
@@ -73,7 +76,10 @@ def precision_option(ctx: Ctx, autocasts: list[Autocast], scaled: bool) -> None:
     """Record `Trainer(precision=...)` for what the script's autocast/GradScaler did."""
     if not autocasts:
         if scaled:
-            ctx.warn("GradScaler without autocast: the loss was scaled but nothing ran in half precision", None)
+            ctx.warn(
+                "GradScaler without autocast: the loss was scaled but nothing ran in half precision",
+                None,
+            )
         return
     first = autocasts[0]
     mixed, note = _mixed_for(first)
@@ -81,12 +87,15 @@ def precision_option(ctx: Ctx, autocasts: list[Autocast], scaled: bool) -> None:
     off = cst.SimpleString('"32-true"')
     condition = first.enabled
     if condition is None and mixed == "16-mixed" and _string(first.device_type) == "cuda":
-        condition = cst.parse_expression("torch.cuda.is_available()")  # CUDA autocast does nothing on CPU
+        # CUDA autocast does nothing on CPU
+        condition = cst.parse_expression("torch.cuda.is_available()")
     if condition is None:
         value: cst.BaseExpression = on
     else:
         value = cst.IfExp(test=condition, body=on, orelse=off)
     ctx.option("precision", value, first.line)
-    ctx.mapped("autocast/GradScaler mixed precision", first.line, f"Trainer(precision={code(value)})")
+    ctx.mapped(
+        "autocast/GradScaler mixed precision", first.line, f"Trainer(precision={code(value)})"
+    )
     if note:
         ctx.warn(note, first.line)

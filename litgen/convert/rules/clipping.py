@@ -9,7 +9,11 @@ import libcst as cst
 from litgen.convert.context import Ctx
 from litgen.convert.names import call_name, root_name
 
-_NORM = ("torch.nn.utils.clip_grad_norm_", "torch.nn.utils.clip_grad_norm", "torch.nn.utils.clip_grad.clip_grad_norm_")
+_NORM = (
+    "torch.nn.utils.clip_grad_norm_",
+    "torch.nn.utils.clip_grad_norm",
+    "torch.nn.utils.clip_grad.clip_grad_norm_",
+)
 _VALUE = ("torch.nn.utils.clip_grad_value_", "torch.nn.utils.clip_grad.clip_grad_value_")
 
 
@@ -55,8 +59,12 @@ def clip_of(ctx: Ctx, node: cst.CSTNode) -> Clip | None:
     default_norm = norm_type is None or (
         isinstance(norm_type, (cst.Integer, cst.Float)) and float(norm_type.value) == 2.0
     )
-    extra = [a for a in node.args if a.keyword and a.keyword.value in ("error_if_nonfinite", "foreach")]
-    trains_everything = ctx.facts.models == [root_name(params)]  # Lightning clips all optimizer parameters
+    extra = [
+        a for a in node.args if a.keyword and a.keyword.value in ("error_if_nonfinite", "foreach")
+    ]
+    trains_everything = ctx.facts.models == [
+        root_name(params)
+    ]  # Lightning clips all optimizer parameters
     standard = whole_model and default_norm and not extra and trains_everything
     return Clip(algorithm, value, standard, ctx.line(node))
 
@@ -65,4 +73,6 @@ def record_clip(ctx: Ctx, clip: Clip) -> None:
     ctx.option("gradient_clip_val", clip.value, clip.line)
     if clip.algorithm == "value":
         ctx.option("gradient_clip_algorithm", cst.SimpleString('"value"'), clip.line)
-    ctx.mapped(f"gradient clipping by {clip.algorithm}", clip.line, "Trainer(gradient_clip_val=...)")
+    ctx.mapped(
+        f"gradient clipping by {clip.algorithm}", clip.line, "Trainer(gradient_clip_val=...)"
+    )

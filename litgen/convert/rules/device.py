@@ -18,7 +18,11 @@ _MOVE_KEYWORDS = {"device", "non_blocking", "copy", "memory_format"}
 def is_device_expression(ctx: Ctx, node: cst.BaseExpression) -> bool:
     """What `.to(...)` receives when it moves a tensor between devices (not when it casts a dtype)."""
     if isinstance(node, cst.Name):
-        return node.value in ctx.facts.devices or ctx.symbols.is_device(node.value) or bool(_DEVICE_LIKE_NAME.match(node.value))
+        return (
+            node.value in ctx.facts.devices
+            or ctx.symbols.is_device(node.value)
+            or bool(_DEVICE_LIKE_NAME.match(node.value))
+        )
     if isinstance(node, cst.Attribute):
         return bool(_DEVICE_LIKE_NAME.match(node.attr.value))
     if isinstance(node, cst.SimpleString):
@@ -56,7 +60,9 @@ def without_moves(ctx: Ctx, expression: cst.BaseExpression) -> cst.BaseExpressio
             receiver, rest = parts
             inner = without_moves(ctx, receiver)
             if rest:
-                return expression.with_changes(func=expression.func.with_changes(value=inner), args=_clean(rest))  # type: ignore[union-attr]
+                return expression.with_changes(
+                    func=expression.func.with_changes(value=inner), args=_clean(rest)
+                )  # type: ignore[union-attr]
             return inner
     return expression
 
@@ -103,17 +109,22 @@ class MoveStripper(LineCarrier):
             return receiver
         device = cst.Arg(cst.Name(self.ctx.symbols.device))
         return updated_node.with_changes(
-            func=cst.Attribute(receiver, cst.Name("to")), args=_clean([device, *[a.with_changes() for a in rest]])
+            func=cst.Attribute(receiver, cst.Name("to")),
+            args=_clean([device, *[a.with_changes() for a in rest]]),
         )
 
     def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
         if updated_node.keyword is not None and updated_node.keyword.value == "device":
-            if is_device_expression(self.ctx, updated_node.value) and not isinstance(updated_node.value, cst.SimpleString):
+            if is_device_expression(self.ctx, updated_node.value) and not isinstance(
+                updated_node.value, cst.SimpleString
+            ):
                 return updated_node.with_changes(value=cst.Name(self.ctx.symbols.device))
         return updated_node
 
 
-def derived_batch_names(batch_names: Collection[str], statements: list[cst.BaseStatement]) -> set[str]:
+def derived_batch_names(
+    batch_names: Collection[str], statements: list[cst.BaseStatement]
+) -> set[str]:
     """Batch names plus everything assigned straight from them (`x = batch["x"]`, `x, y = x.to(d), y`)."""
     names = set(batch_names)
     for statement in statements:
@@ -121,7 +132,9 @@ def derived_batch_names(batch_names: Collection[str], statements: list[cst.BaseS
             continue
         for small in statement.body:
             if isinstance(small, cst.Assign):
-                sources = small.value.elements if isinstance(small.value, cst.Tuple) else [small.value]
+                sources = (
+                    small.value.elements if isinstance(small.value, cst.Tuple) else [small.value]
+                )
                 values = [s.value if isinstance(s, cst.BaseElement) else s for s in sources]
                 if all(root_name(v) in names for v in values):
                     for target in small.targets:
@@ -148,15 +161,22 @@ def is_self_assignment(statement: cst.CSTNode) -> bool:
         if len(target.elements) != len(value.elements):
             return False
         return all(
-            isinstance(t.value, cst.Name) and isinstance(v.value, cst.Name) and t.value.value == v.value.value
-            for t, v in zip(target.elements, value.elements)
+            isinstance(t.value, cst.Name)
+            and isinstance(v.value, cst.Name)
+            and t.value.value == v.value.value
+            for t, v in zip(target.elements, value.elements, strict=True)
         )
     return False
 
 
 def is_move_statement(ctx: Ctx, small: cst.BaseSmallStatement) -> bool:
     """`model.to(device)` / `model.cuda()` as a statement of its own."""
-    return isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and move_parts(ctx, small.value) is not None and call_name(small.value) in ("to", "cuda")
+    return (
+        isinstance(small, cst.Expr)
+        and isinstance(small.value, cst.Call)
+        and move_parts(ctx, small.value) is not None
+        and call_name(small.value) in ("to", "cuda")
+    )
 
 
 def moved_before_training(ctx: Ctx, device: str) -> set[str]:
@@ -176,9 +196,14 @@ def moved_before_training(ctx: Ctx, device: str) -> set[str]:
     for name, bindings in ctx.facts.bindings.items():  # `model = Net().to(device)`
         for binding in bindings:
             value = binding.value
-            if (ctx.line(binding.statement) or 0) < ctx.facts.region_line and isinstance(value, cst.Call):
+            if (ctx.line(binding.statement) or 0) < ctx.facts.region_line and isinstance(
+                value, cst.Call
+            ):
                 parts = move_parts(ctx, value)
                 target = value.args[0].value if value.args else None
-                if parts is not None and (call_name(value) == "cuda" or (isinstance(target, cst.Name) and target.value == device)):
+                if parts is not None and (
+                    call_name(value) == "cuda"
+                    or (isinstance(target, cst.Name) and target.value == device)
+                ):
                     moved.add(name)
     return moved

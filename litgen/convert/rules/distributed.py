@@ -32,11 +32,15 @@ DATA_PARALLEL_NOTE = (
 
 def unwrap_parallel(ctx: HasImports, expression: cst.BaseExpression) -> cst.BaseExpression:
     """`DDP(model, device_ids=[rank])` -> `model`: Lightning wraps the model itself."""
-    while isinstance(expression, cst.Call) and ctx.imports.qualify(expression.func) in PARALLEL_WRAPPERS:
+    while (
+        isinstance(expression, cst.Call)
+        and ctx.imports.qualify(expression.func) in PARALLEL_WRAPPERS
+    ):
         if not expression.args:
             break
         expression = expression.args[0].value
     return expression
+
 
 PLUMBING_CALLS = (
     "torch.distributed.init_process_group",
@@ -45,8 +49,15 @@ PLUMBING_CALLS = (
     "torch.cuda.set_device",
     "torch.distributed.distributed_c10d.init_process_group",
 )
-SPAWNS = ("torch.multiprocessing.spawn", "torch.multiprocessing.spawn.spawn", "torch.multiprocessing.start_processes")
-SAMPLERS = ("torch.utils.data.distributed.DistributedSampler", "torch.utils.data.DistributedSampler")
+SPAWNS = (
+    "torch.multiprocessing.spawn",
+    "torch.multiprocessing.spawn.spawn",
+    "torch.multiprocessing.start_processes",
+)
+SAMPLERS = (
+    "torch.utils.data.distributed.DistributedSampler",
+    "torch.utils.data.DistributedSampler",
+)
 RANK_SOURCES = ("torch.distributed.get_rank",)
 
 
@@ -60,16 +71,25 @@ def is_environment_setting(node: cst.CSTNode) -> bool:
     if not isinstance(node, cst.Assign) or len(node.targets) != 1:
         return False
     target = node.targets[0].target
-    return isinstance(target, cst.Subscript) and cst.Module([]).code_for_node(target.value) == "os.environ"
+    return (
+        isinstance(target, cst.Subscript)
+        and cst.Module([]).code_for_node(target.value) == "os.environ"
+    )
 
 
-def is_plumbing_statement(ctx: HasImports, statement: cst.CSTNode, plumbing_functions: set[str]) -> bool:
+def is_plumbing_statement(
+    ctx: HasImports, statement: cst.CSTNode, plumbing_functions: set[str]
+) -> bool:
     if not isinstance(statement, cst.SimpleStatementLine):
         return False
     for small in statement.body:
         if isinstance(small, cst.Expr) and is_plumbing_call(ctx, small.value):
             continue
-        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and isinstance(small.value.func, cst.Name):
+        if (
+            isinstance(small, cst.Expr)
+            and isinstance(small.value, cst.Call)
+            and isinstance(small.value.func, cst.Name)
+        ):
             if small.value.func.value in plumbing_functions:
                 continue
         return False
@@ -87,7 +107,10 @@ def plumbing_functions(script: Script) -> set[str]:
         plumbing = any(is_plumbing_statement(ctx, s, set()) for s in body)
         if plumbing and all(
             is_plumbing_statement(ctx, s, set())
-            or (isinstance(s, cst.SimpleStatementLine) and all(is_environment_setting(x) for x in s.body))
+            or (
+                isinstance(s, cst.SimpleStatementLine)
+                and all(is_environment_setting(x) for x in s.body)
+            )
             for s in body
         ):
             found.add(name)
@@ -104,14 +127,22 @@ def _is_docstring(statement: cst.CSTNode) -> bool:
 
 def spawned(ctx: HasImports, call: cst.CSTNode) -> tuple[str, list[cst.BaseExpression]] | None:
     """`mp.spawn(train, args=(a, b), nprocs=n)` -> ("train", [a, b])."""
-    if not isinstance(call, cst.Call) or ctx.imports.qualify(call.func) not in SPAWNS or not call.args:
+    if (
+        not isinstance(call, cst.Call)
+        or ctx.imports.qualify(call.func) not in SPAWNS
+        or not call.args
+    ):
         return None
     function = call.args[0].value
     if not isinstance(function, cst.Name):
         return None
     arguments: list[cst.BaseExpression] = []
     for arg in call.args[1:]:
-        if arg.keyword is not None and arg.keyword.value == "args" and isinstance(arg.value, (cst.Tuple, cst.List)):
+        if (
+            arg.keyword is not None
+            and arg.keyword.value == "args"
+            and isinstance(arg.value, (cst.Tuple, cst.List))
+        ):
             arguments = [element.value for element in arg.value.elements]
     return function.value, arguments
 
@@ -139,7 +170,9 @@ def is_rank_source(ctx: HasImports, value: cst.BaseExpression) -> bool:
     return "os.environ" in text and "RANK" in text
 
 
-def spawn_replacement(ctx: HasImports, statement: cst.SimpleStatementLine) -> cst.SimpleStatementLine | None:
+def spawn_replacement(
+    ctx: HasImports, statement: cst.SimpleStatementLine
+) -> cst.SimpleStatementLine | None:
     """`mp.spawn(train, args=(a, b), nprocs=n)` -> `train(0, a, b)`: Lightning starts the other processes."""
     small = statement.body[0]
     target = spawned(ctx, small.value) if isinstance(small, cst.Expr) else None
@@ -150,22 +183,47 @@ def spawn_replacement(ctx: HasImports, statement: cst.SimpleStatementLine) -> cs
     return statement.with_changes(body=[cst.Expr(cst.parse_expression(f"{function}({args})"))])
 
 
-def without_sampler(ctx: HasImports, call: cst.Call, samplers: Mapping[str, cst.BaseExpression]) -> cst.Call | None:
+def without_sampler(
+    ctx: HasImports, call: cst.Call, samplers: Mapping[str, cst.BaseExpression]
+) -> cst.Call | None:
     """`DataLoader(ds, sampler=sampler)` -> `DataLoader(ds, shuffle=True)` when the sampler was distributed."""
     args = list(call.args)
     for index, arg in enumerate(args):
         if arg.keyword is None or arg.keyword.value != "sampler":
             continue
         value = arg.value
-        shuffle = samplers.get(value.value) if isinstance(value, cst.Name) else sampler_shuffle(ctx, value)
+        shuffle = (
+            samplers.get(value.value)
+            if isinstance(value, cst.Name)
+            else sampler_shuffle(ctx, value)
+        )
         if shuffle is None:
             return None
-        kept = [a for i, a in enumerate(args) if i != index and not (a.keyword and a.keyword.value == "shuffle")]
-        shuffle_arg = cst.Arg(keyword=cst.Name("shuffle"), value=shuffle, equal=cst.AssignEqual(
-            whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))
+        kept = [
+            a
+            for i, a in enumerate(args)
+            if i != index and not (a.keyword and a.keyword.value == "shuffle")
+        ]
+        shuffle_arg = cst.Arg(
+            keyword=cst.Name("shuffle"),
+            value=shuffle,
+            equal=cst.AssignEqual(
+                whitespace_before=cst.SimpleWhitespace(""),
+                whitespace_after=cst.SimpleWhitespace(""),
+            ),
+        )
         kept.append(shuffle_arg)
-        kept = [*[a.with_changes(comma=a.comma if a.comma != cst.MaybeSentinel.DEFAULT else cst.Comma(
-            whitespace_after=cst.SimpleWhitespace(" "))) for a in kept[:-1]], kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+        kept = [
+            *[
+                a.with_changes(
+                    comma=a.comma
+                    if a.comma != cst.MaybeSentinel.DEFAULT
+                    else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                )
+                for a in kept[:-1]
+            ],
+            kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT),
+        ]
         return call.with_changes(args=kept)
     return None
 
@@ -177,7 +235,9 @@ class ModuleAttributeStripper(cst.CSTTransformer):
         super().__init__()
         self.names = names
 
-    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.BaseExpression:
         if updated_node.attr.value == "module" and isinstance(updated_node.value, cst.Name):
             if updated_node.value.value in self.names:
                 return updated_node.value

@@ -25,8 +25,10 @@ def only_breaks(body: cst.BaseSuite) -> bool:
             if not isinstance(line, cst.SimpleStatementLine):
                 return False
             smalls.extend(line.body)
-    return bool(smalls) and isinstance(smalls[-1], cst.Break) and all(
-        isinstance(s, cst.Expr) and call_name(s.value) == "print" for s in smalls[:-1]
+    return (
+        bool(smalls)
+        and isinstance(smalls[-1], cst.Break)
+        and all(isinstance(s, cst.Expr) and call_name(s.value) == "print" for s in smalls[:-1])
     )
 
 
@@ -67,4 +69,8 @@ def record_cpu_flag(ctx: Ctx) -> None:
         parts += [f'{namespace}.{flag} == "cpu"' for flag in chosen]
         condition = cst.parse_expression(" or ".join(parts))
     ctx.option("accelerator", cst.SimpleString('"cpu"'), None, condition=condition)
-    ctx.mapped(f"--{flags[0].replace('_', '-')} flag", None, 'Trainer(accelerator="cpu") when the script picks the CPU')
+    ctx.mapped(
+        f"--{flags[0].replace('_', '-')} flag",
+        None,
+        'Trainer(accelerator="cpu") when the script picks the CPU',
+    )

@@ -8,10 +8,16 @@ from litgen.convert.context import Ctx
 from litgen.convert.names import code
 from litgen.convert.rules.flags import only_breaks
 
-_KEYS = {"train": "limit_train_batches", "validation": "limit_val_batches", "test": "limit_test_batches"}
+_KEYS = {
+    "train": "limit_train_batches",
+    "validation": "limit_val_batches",
+    "test": "limit_test_batches",
+}
 
 
-def _bound(test: cst.BaseExpression, index_names: set[str]) -> tuple[cst.BaseExpression, int] | None:
+def _bound(
+    test: cst.BaseExpression, index_names: set[str]
+) -> tuple[cst.BaseExpression, int] | None:
     """(N, k) for `i >= N` / `i == N` (k=0) and `i + 1 >= N` / `i + 1 == N` (k=1)."""
     if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
         return None
@@ -41,7 +47,11 @@ def batch_limit(
         return statements
     for position in (0, len(statements) - 1):
         statement = statements[position]
-        if not isinstance(statement, cst.If) or statement.orelse is not None or not only_breaks(statement.body):
+        if (
+            not isinstance(statement, cst.If)
+            or statement.orelse is not None
+            or not only_breaks(statement.body)
+        ):
             continue
         found = _bound(statement.test, index_names)
         if found is None:
@@ -54,8 +64,12 @@ def batch_limit(
         elif isinstance(limit, cst.Integer):
             value = cst.Integer(str(int(limit.value) + extra))
         else:
-            value = cst.parse_expression(f"{code(limit)} + 1" if extra > 0 else f"{code(limit)} - 1")
+            value = cst.parse_expression(
+                f"{code(limit)} + 1" if extra > 0 else f"{code(limit)} - 1"
+            )
         ctx.option(_KEYS[stage], value, ctx.line(statement))
-        ctx.mapped("batch-count `break`", ctx.line(statement), f"Trainer({_KEYS[stage]}={code(value)})")
+        ctx.mapped(
+            "batch-count `break`", ctx.line(statement), f"Trainer({_KEYS[stage]}={code(value)})"
+        )
         return [s for i, s in enumerate(statements) if i != position]
     return statements

@@ -34,6 +34,13 @@ def checked_loader(ctx: Ctx, loader: cst.BaseExpression, line: int | None) -> cs
     if not listed:
         return loader
     if ctx.imports.aliases.get("torch") != "torch":
-        ctx.refuse(f"the batch loop iterates over a plain list (`{code(loader)}`); wrap it in a DataLoader", line=line)
-    ctx.mapped(f"list of batches `{code(loader)}`", line, "DataLoader(..., batch_size=None) yielding the same batches")
+        ctx.refuse(
+            f"the batch loop iterates over a plain list (`{code(loader)}`); wrap it in a DataLoader",
+            line=line,
+        )
+    ctx.mapped(
+        f"list of batches `{code(loader)}`",
+        line,
+        "DataLoader(..., batch_size=None) yielding the same batches",
+    )
     return cst.parse_expression(f"torch.utils.data.DataLoader({code(loader)}, batch_size=None)")

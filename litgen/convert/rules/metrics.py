@@ -14,7 +14,13 @@ from litgen.convert.symbols import Symbols
 _PREFIXES = re.compile(r"^(val|valid|validation|test|eval|avg|mean|total|sum|running|epoch)_")
 _COUNT_METHODS = ("size", "numel", "__len__")
 # what a printed mean of a sum is called when the sum's own name says what it counts
-_MEAN_NAMES = {"correct": "acc", "n_correct": "acc", "num_correct": "acc", "hits": "acc", "num_hits": "acc"}
+_MEAN_NAMES = {
+    "correct": "acc",
+    "n_correct": "acc",
+    "num_correct": "acc",
+    "hits": "acc",
+    "num_hits": "acc",
+}
 
 
 class _AugAssigns(cst.CSTVisitor):
@@ -30,9 +36,15 @@ def _is_count(value: cst.BaseExpression) -> bool:
     """`total += y.size(0)`, `n += len(y)`, `batches += 1`: counters are not metrics."""
     if isinstance(value, cst.Integer):
         return True
-    if isinstance(value, cst.Call) and (call_name(value) in _COUNT_METHODS or call_name(value) == "len"):
+    if isinstance(value, cst.Call) and (
+        call_name(value) in _COUNT_METHODS or call_name(value) == "len"
+    ):
         return True
-    if isinstance(value, cst.Subscript) and isinstance(value.value, cst.Attribute) and value.value.attr.value == "shape":
+    if (
+        isinstance(value, cst.Subscript)
+        and isinstance(value.value, cst.Attribute)
+        and value.value.attr.value == "shape"
+    ):
         return True
     return False
 
@@ -46,25 +58,34 @@ def _numeric_inits(statements: Sequence[cst.BaseStatement]) -> set[str]:
             if not isinstance(small, cst.Assign):
                 continue
             for target in small.targets:
-                if isinstance(target.target, cst.Name) and isinstance(small.value, (cst.Integer, cst.Float)):
+                if isinstance(target.target, cst.Name) and isinstance(
+                    small.value, (cst.Integer, cst.Float)
+                ):
                     names.add(target.target.value)
                 elif isinstance(target.target, cst.Tuple) and isinstance(small.value, cst.Tuple):
-                    pairs = zip(target.target.elements, small.value.elements)
+                    pairs = zip(target.target.elements, small.value.elements, strict=False)
                     names |= {
                         t.value.value
                         for t, v in pairs
-                        if isinstance(t.value, cst.Name) and isinstance(v.value, (cst.Integer, cst.Float))
+                        if isinstance(t.value, cst.Name)
+                        and isinstance(v.value, (cst.Integer, cst.Float))
                     }
     return names
 
 
-def _pairs(target: cst.BaseExpression, value: cst.BaseExpression) -> list[tuple[str, cst.BaseExpression]]:
+def _pairs(
+    target: cst.BaseExpression, value: cst.BaseExpression
+) -> list[tuple[str, cst.BaseExpression]]:
     if isinstance(target, cst.Name):
         return [(target.value, value)]
-    if isinstance(target, cst.Tuple) and isinstance(value, cst.Tuple) and len(target.elements) == len(value.elements):
+    if (
+        isinstance(target, cst.Tuple)
+        and isinstance(value, cst.Tuple)
+        and len(target.elements) == len(value.elements)
+    ):
         return [
             (t.value.value, v.value)
-            for t, v in zip(target.elements, value.elements)
+            for t, v in zip(target.elements, value.elements, strict=True)
             if isinstance(t.value, cst.Name)
         ]
     return []
@@ -93,7 +114,9 @@ def metric_logs(
     for statement in step:
         statement.visit(sums)
     initialised = _numeric_inits(start)
-    accumulators = [n for n, node in sums.sums.items() if n in initialised and not _is_count(node.value)]
+    accumulators = [
+        n for n, node in sums.sums.items() if n in initialised and not _is_count(node.value)
+    ]
     if not accumulators:
         return []
     derived: list[str] = []
@@ -103,25 +126,42 @@ def metric_logs(
         for small in statement.body:
             if isinstance(small, cst.Assign) and len(small.targets) == 1:
                 for name, value in _pairs(small.targets[0].target, small.value):
-                    numeric = isinstance(value, (cst.BinaryOperation, cst.UnaryOperation)) or call_name(value) in (
+                    numeric = isinstance(
+                        value, (cst.BinaryOperation, cst.UnaryOperation)
+                    ) or call_name(value) in (
                         "float",
                         "round",
                         "int",
                     )
-                    if numeric and set(usage([value]).read) & set(accumulators) and name not in accumulators:
+                    if (
+                        numeric
+                        and set(usage([value]).read) & set(accumulators)
+                        and name not in accumulators
+                    ):
                         derived.append(name)
     taken: set[str] = set()
     logs = []
     for name in derived:
-        logs.append(cst.parse_statement(f'self.log("{metric_key(stage, symbols.readable(name), taken)}", {name})'))
+        logs.append(
+            cst.parse_statement(
+                f'self.log("{metric_key(stage, symbols.readable(name), taken)}", {name})'
+            )
+        )
     for name, mean in [] if derived else _printed_means(end, accumulators):
-        named = _MEAN_NAMES.get(symbols.readable(name), symbols.readable(name))  # correct / total is an accuracy
+        # correct / total is an accuracy
+        named = _MEAN_NAMES.get(symbols.readable(name), symbols.readable(name))
         logs.append(cst.parse_statement(f'self.log("{metric_key(stage, named, taken)}", {mean})'))
     if not logs:  # the sums themselves only when the pass derives and prints no mean from them
         divided = _divided_in_place(end)
         for name in accumulators:
-            named = _MEAN_NAMES.get(symbols.readable(name), symbols.readable(name)) if name in divided else symbols.readable(name)
-            logs.append(cst.parse_statement(f'self.log("{metric_key(stage, named, taken)}", {name})'))
+            named = (
+                _MEAN_NAMES.get(symbols.readable(name), symbols.readable(name))
+                if name in divided
+                else symbols.readable(name)
+            )
+            logs.append(
+                cst.parse_statement(f'self.log("{metric_key(stage, named, taken)}", {name})')
+            )
     return logs
 
 
@@ -134,7 +174,9 @@ def _divided_in_place(end: Sequence[cst.BaseStatement]) -> set[str]:
     }
 
 
-def _printed_means(end: Sequence[cst.BaseStatement], accumulators: list[str]) -> list[tuple[str, str]]:
+def _printed_means(
+    end: Sequence[cst.BaseStatement], accumulators: list[str]
+) -> list[tuple[str, str]]:
     """`print(f"... {total_loss / batches:.4f}")`: the mean the script prints, named after its sum."""
     means: list[tuple[str, str]] = []
     for statement in end:
@@ -148,7 +190,9 @@ def _printed_means(end: Sequence[cst.BaseStatement], accumulators: list[str]) ->
     return means
 
 
-def insert_logs(end: Sequence[cst.BaseStatement], logs: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+def insert_logs(
+    end: Sequence[cst.BaseStatement], logs: list[cst.BaseStatement]
+) -> list[cst.BaseStatement]:
     """Put the logs right after the last statement that computes a logged value (before any early stop)."""
     if not logs:
         return list(end)

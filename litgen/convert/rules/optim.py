@@ -32,7 +32,9 @@ def backward_of(ctx: Ctx, node: cst.CSTNode) -> Backward | None:
     if call_name(node) == "backward" and isinstance(node.func, cst.Attribute):
         receiver = node.func.value
         if isinstance(receiver, cst.Call) and call_name(receiver) == "scale" and receiver.args:
-            if isinstance(receiver.func, cst.Attribute) and ctx.is_scaler(dotted(receiver.func.value)):
+            if isinstance(receiver.func, cst.Attribute) and ctx.is_scaler(
+                dotted(receiver.func.value)
+            ):
                 return Backward(receiver.args[0].value, True, list(node.args))
         return Backward(receiver, False, list(node.args))
     if ctx.imports.is_(node.func, "torch.autograd.backward") and node.args:
@@ -41,7 +43,11 @@ def backward_of(ctx: Ctx, node: cst.CSTNode) -> Backward | None:
 
 
 def step_of(ctx: Ctx, node: cst.CSTNode) -> Step | None:
-    if not isinstance(node, cst.Call) or call_name(node) != "step" or not isinstance(node.func, cst.Attribute):
+    if (
+        not isinstance(node, cst.Call)
+        or call_name(node) != "step"
+        or not isinstance(node.func, cst.Attribute)
+    ):
         return None
     receiver = dotted(node.func.value)
     if ctx.is_scaler(receiver) and node.args:
@@ -56,16 +62,26 @@ def step_of(ctx: Ctx, node: cst.CSTNode) -> Step | None:
 
 def zero_grad_of(ctx: Ctx, node: cst.CSTNode) -> str | None:
     """`optimizer.zero_grad()` or `model.zero_grad()`: the name it is called on."""
-    if isinstance(node, cst.Call) and call_name(node) == "zero_grad" and isinstance(node.func, cst.Attribute):
+    if (
+        isinstance(node, cst.Call)
+        and call_name(node) == "zero_grad"
+        and isinstance(node.func, cst.Attribute)
+    ):
         receiver = dotted(node.func.value) or root_name(node.func.value)
-        if receiver is not None and (ctx.is_optimizer(receiver) or ctx.is_model(root_name(node.func.value) or "")):
+        if receiver is not None and (
+            ctx.is_optimizer(receiver) or ctx.is_model(root_name(node.func.value) or "")
+        ):
             return receiver
     return None
 
 
 def scaler_call(ctx: Ctx, node: cst.CSTNode) -> str | None:
     """`scaler.update()` / `scaler.unscale_(opt)`: GradScaler bookkeeping that Lightning's precision does."""
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and ctx.is_scaler(dotted(node.func.value)):
+    if (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and ctx.is_scaler(dotted(node.func.value))
+    ):
         if node.func.attr.value in ("update", "unscale_"):
             return node.func.attr.value
     return None
@@ -92,8 +108,19 @@ def calls_in(nodes: Iterable[cst.CSTNode]) -> list[cst.Call]:
 def discover_optimizers(ctx: Ctx, statements: list[cst.BaseStatement]) -> None:
     """Objects stepped in the loop that were not built by `torch.optim.X(...)` (custom or factory-made)."""
     calls = calls_in(statements)
-    zeroed = {dotted(c.func.value) for c in calls if call_name(c) == "zero_grad" and isinstance(c.func, cst.Attribute)}
-    scaled = {dotted(c.args[0].value) for c in calls if call_name(c) == "step" and c.args and isinstance(c.func, cst.Attribute) and ctx.is_scaler(dotted(c.func.value))}
+    zeroed = {
+        dotted(c.func.value)
+        for c in calls
+        if call_name(c) == "zero_grad" and isinstance(c.func, cst.Attribute)
+    }
+    scaled = {
+        dotted(c.args[0].value)
+        for c in calls
+        if call_name(c) == "step"
+        and c.args
+        and isinstance(c.func, cst.Attribute)
+        and ctx.is_scaler(dotted(c.func.value))
+    }
     for call in calls:
         if call_name(call) != "step" or not isinstance(call.func, cst.Attribute):
             continue
@@ -107,7 +134,11 @@ def discover_optimizers(ctx: Ctx, statements: list[cst.BaseStatement]) -> None:
             ctx.facts.optimizers[name] = binding
             _learn_models(ctx, binding)
     for name in scaled:
-        if name is not None and name not in ctx.facts.optimizers and ctx.facts.last(name) is not None:
+        if (
+            name is not None
+            and name not in ctx.facts.optimizers
+            and ctx.facts.last(name) is not None
+        ):
             ctx.facts.optimizers[name] = ctx.facts.last(name)  # type: ignore[assignment]
 
 

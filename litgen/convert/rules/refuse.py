@@ -19,7 +19,9 @@ class _Finder(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> None:
         if call_name(node) == "share_memory":
             self.share_memory.append(node)
-        if (dotted(node.func) or "").endswith("Process") and any(a.keyword and a.keyword.value == "target" for a in node.args):
+        if (dotted(node.func) or "").endswith("Process") and any(
+            a.keyword and a.keyword.value == "target" for a in node.args
+        ):
             self.processes.append(node)
 
     def visit_For(self, node: cst.For) -> None:
@@ -42,7 +44,7 @@ def check_refusals(script: Script) -> None:
     if finder.processes and script.backward:
         script.refuse(
             "training runs in hand-made worker processes (multiprocessing.Process); Lightning launches its own "
-            "processes (strategy=\"ddp\") and cannot take these over",
+            'processes (strategy="ddp") and cannot take these over',
             finder.processes[0],
         )
     trained = {id(a) for call in script.backward for a in script.ancestors(call)}
@@ -61,11 +63,17 @@ def _check_carried_state(script: Script, loop: cst.For) -> None:
         targets = {n for t in statement.targets for n in target_names(t.target)}
         value = statement.value
         fed_back = targets & carried & set(usage([value]).read)
-        if not fed_back or not isinstance(value, (cst.Call, cst.Tuple, cst.GeneratorExp, cst.ListComp)):
+        if not fed_back or not isinstance(
+            value, (cst.Call, cst.Tuple, cst.GeneratorExp, cst.ListComp)
+        ):
             continue
         name = sorted(fed_back)[0]
         tuple_form = len(targets) > 1 and isinstance(value, cst.Call)
-        detached = any(d in (dotted(value.func) or call_name(value) or "") for d in _DETACHERS) if isinstance(value, cst.Call) else "detach" in cst.Module([]).code_for_node(value)
+        detached = (
+            any(d in (dotted(value.func) or call_name(value) or "") for d in _DETACHERS)
+            if isinstance(value, cst.Call)
+            else "detach" in cst.Module([]).code_for_node(value)
+        )
         if tuple_form or detached:
             script.refuse(
                 f"truncated backpropagation through time: the hidden state `{name}` is carried from one batch to "

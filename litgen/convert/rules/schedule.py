@@ -15,7 +15,11 @@ from litgen.convert.rules.optim import calls_in
 
 def scheduler_step(ctx: Ctx, small: cst.BaseSmallStatement) -> tuple[str, cst.Call] | None:
     """`scheduler.step()` / `scheduler.step(metric)` written as a statement of its own."""
-    if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and call_name(small.value) == "step":
+    if (
+        isinstance(small, cst.Expr)
+        and isinstance(small.value, cst.Call)
+        and call_name(small.value) == "step"
+    ):
         func = small.value.func
         if isinstance(func, cst.Attribute) and ctx.is_scheduler(dotted(func.value)):
             return dotted(func.value) or "", small.value
@@ -47,11 +51,15 @@ def is_plateau(ctx: Ctx, name: str) -> bool:
     return ctx.facts.is_scheduler_class(ctx.script, name) in PLATEAU
 
 
-def register(ctx: Ctx, name: str, call: cst.Call, interval: str, monitor: str | None = None) -> bool:
+def register(
+    ctx: Ctx, name: str, call: cst.Call, interval: str, monitor: str | None = None
+) -> bool:
     """Let Lightning step `name`; False when the script steps it in a way Lightning cannot (kept as code)."""
     if ctx.scheduler_step_counts.get(name, 0) != 1 or any(s.name == name for s in ctx.schedules):
         return False
-    if bool(call.args) != (monitor is not None) or (monitor is not None and not is_plateau(ctx, name)):
+    if bool(call.args) != (monitor is not None) or (
+        monitor is not None and not is_plateau(ctx, name)
+    ):
         return False
     line = ctx.line(call)
     ctx.schedules.append(Schedule(name, interval, monitor, line))

@@ -78,19 +78,32 @@ class DeviceAgnosticTypes(cst.CSTTransformer):
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         func, args = updated_node.func, updated_node.args
         if self.imports.qualify(func) in _VARIABLE and args and args[0].keyword is None:
-            grad = [a for a in args[1:] if a.keyword is not None and a.keyword.value == "requires_grad"]
+            grad = [
+                a for a in args[1:] if a.keyword is not None and a.keyword.value == "requires_grad"
+            ]
             wrapped = args[0].value
             if grad and code(grad[0].value) == "True":
                 return cst.parse_expression(f"{code(wrapped)}.requires_grad_()")
             return wrapped
-        if isinstance(func, cst.Attribute) and func.attr.value == "type" and len(args) == 1 and args[0].keyword is None:
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "type"
+            and len(args) == 1
+            and args[0].keyword is None
+        ):
             dtype = self._dtype(args[0].value)
             if dtype is not None:
-                return cst.parse_expression(f"{code(func.value)}.to(self.device, {self.torch}.{dtype})")
+                return cst.parse_expression(
+                    f"{code(func.value)}.to(self.device, {self.torch}.{dtype})"
+                )
         dtype = self._dtype(func)
         if dtype is None or any(a.keyword is not None or a.star for a in args):
             return updated_node
         values = ", ".join(code(a.value) for a in args)
         if len(args) == 1 and self._is_data(args[0].value):
-            return cst.parse_expression(f"{self.torch}.tensor({values}, dtype={self.torch}.{dtype}, device=self.device)")
-        return cst.parse_expression(f"{self.torch}.empty({values}, dtype={self.torch}.{dtype}, device=self.device)")
+            return cst.parse_expression(
+                f"{self.torch}.tensor({values}, dtype={self.torch}.{dtype}, device=self.device)"
+            )
+        return cst.parse_expression(
+            f"{self.torch}.empty({values}, dtype={self.torch}.{dtype}, device=self.device)"
+        )

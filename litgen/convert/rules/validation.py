@@ -12,17 +12,25 @@ def _offset(node: cst.BaseExpression, epoch: str) -> int | None:
     if isinstance(node, cst.Name) and node.value == epoch:
         return 0
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
-        if isinstance(node.left, cst.Name) and node.left.value == epoch and isinstance(node.right, cst.Integer):
+        if (
+            isinstance(node.left, cst.Name)
+            and node.left.value == epoch
+            and isinstance(node.right, cst.Integer)
+        ):
             return int(node.right.value)
     return None
 
 
-def every_n_epochs(test: cst.BaseExpression, epoch: str | None, start: int) -> cst.BaseExpression | None:
+def every_n_epochs(
+    test: cst.BaseExpression, epoch: str | None, start: int
+) -> cst.BaseExpression | None:
     """N when the test holds exactly on the epochs where Lightning validates ((current_epoch + 1) % N == 0)."""
     if epoch is None or not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
         return None
     comparison = test.comparisons[0]
-    if not isinstance(comparison.operator, cst.Equal) or not isinstance(comparison.comparator, cst.Integer):
+    if not isinstance(comparison.operator, cst.Equal) or not isinstance(
+        comparison.comparator, cst.Integer
+    ):
         return None
     if comparison.comparator.value != "0" or not isinstance(test.left, cst.BinaryOperation):
         return None

@@ -1,0 +1,149 @@
+"""The loop parts the epoch planner maps: how a batch loop binds `training_step`'s arguments, the
+set-up and summary around an evaluation pass, and the epoch count of `range(start, stop)`."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from litgen.convert.context import Ctx
+from litgen.convert.facts import unwrap_iterable
+from litgen.convert.inline import Flattener, LoopItem, Seg
+from litgen.convert.names import code, fresh_name, target_names, usage
+from litgen.convert.rules.loaders import checked_loader
+from litgen.convert.step import BatchBinding
+
+
+def bind_batch(
+    ctx: Ctx, item: LoopItem | None, taken: set[str]
+) -> tuple[BatchBinding, cst.BaseExpression]:
+    """How the loop target maps onto `training_step(self, batch, batch_idx)`, and the loader it walks."""
+    if item is None:
+        return BatchBinding(
+            fresh_name("batch", taken), fresh_name("batch_idx", taken)
+        ), cst.parse_expression("range(1)")
+    if not isinstance(item.node, cst.For) or item.target is None or item.iterable is None:
+        ctx.refuse(
+            "a `while` loop over batches cannot be converted; iterate over a DataLoader", item.node
+        )
+    loader, enumerate_call = unwrap_iterable(ctx.script, item.iterable)
+    target: cst.BaseExpression = item.target
+    binding = BatchBinding("", "")
+    if enumerate_call is not None:
+        if not isinstance(target, (cst.Tuple, cst.List)) or len(target.elements) != 2:
+            ctx.refuse("cannot unpack the `enumerate(...)` loop target", item.node)
+        index_target, target = target.elements[0].value, target.elements[1].value
+        start = _enumerate_start(enumerate_call)
+        if isinstance(index_target, cst.Name) and start is None:
+            binding.index_param = index_target.value
+        else:
+            binding.index_param = fresh_name("batch_idx", taken)
+            offset = f" + {code(start)}" if start is not None else ""
+            binding.prologue.append(
+                cst.parse_statement(f"{code(index_target)} = {binding.index_param}{offset}")
+            )
+        binding.index_names = set(target_names(index_target))
+    else:
+        binding.index_param = fresh_name("batch_idx", taken)
+    if isinstance(target, cst.Name):
+        binding.batch_param = target.value
+    else:
+        binding.batch_param = fresh_name("batch", taken)
+        unpacked = code(
+            target.with_changes(lpar=[], rpar=[]) if hasattr(target, "lpar") else target
+        )
+        binding.prologue.append(cst.parse_statement(f"{unpacked} = {binding.batch_param}"))
+    binding.batch_names = set(target_names(target)) | {binding.batch_param}
+    return binding, checked_loader(ctx, loader, item.line)
+
+
+def _enumerate_start(call: cst.Call) -> cst.BaseExpression | None:
+    for position, arg in enumerate(call.args):
+        if (arg.keyword is not None and arg.keyword.value == "start") or (
+            arg.keyword is None and position == 1
+        ):
+            if isinstance(arg.value, cst.Integer) and arg.value.value == "0":
+                return None
+            return arg.value
+    return None
+
+
+def log_call(statement: cst.CSTNode) -> tuple[str, str] | None:
+    """(key, value code) of a `self.log("key", value)` statement."""
+    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+        small = statement.body[0]
+        if (
+            isinstance(small, cst.Expr)
+            and isinstance(small.value, cst.Call)
+            and code(small.value.func) == "self.log"
+        ):
+            args = small.value.args
+            if len(args) >= 2 and isinstance(args[0].value, cst.SimpleString):
+                return str(args[0].value.evaluated_value), code(args[1].value)
+    return None
+
+
+def split_unit(
+    before: list[Seg], rest: list[Seg], item: LoopItem, flattener: Flattener
+) -> tuple[list[Seg], list[Seg]]:
+    """The statements that belong to an evaluation pass: set-up before its loop and the summary after it."""
+    if item.env.scope != 0:
+        prelude = []
+        for seg in reversed(before):
+            if seg.scope != item.env.scope:
+                break
+            prelude.insert(0, seg)
+        epilogue = []
+        for seg in rest:
+            if seg.scope != item.env.scope:
+                break
+            epilogue.append(seg)
+        return prelude, epilogue
+    loop_reads = set(usage([item.node]).free)
+    prelude = []
+    for seg in reversed(before):
+        assigned = usage([seg.node]).assigned
+        if not (assigned & loop_reads) and not _switches_to_eval(seg.node):
+            break
+        prelude.insert(0, seg)
+    produced = usage([item.node]).assigned | {n for s in prelude for n in usage([s.node]).assigned}
+    epilogue = []
+    for seg in rest:
+        names = usage([seg.node])
+        if not (set(names.read) & produced):
+            break
+        epilogue.append(seg)
+        produced |= names.assigned
+    return prelude, epilogue
+
+
+def _switches_to_eval(statement: cst.CSTNode) -> bool:
+    """`model.eval()` as a statement: it opens an evaluation pass."""
+    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+        small = statement.body[0]
+        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+            func = small.value.func
+            return (
+                isinstance(func, cst.Attribute)
+                and func.attr.value == "eval"
+                and not small.value.args
+            )
+    return False
+
+
+def epoch_count(stop: cst.BaseExpression, start: cst.BaseExpression) -> cst.BaseExpression:
+    """range(start, stop) has stop - start epochs; `range(1, E + 1)` -> E."""
+    if isinstance(stop, cst.BinaryOperation) and isinstance(stop.operator, cst.Add):
+        if code(stop.right).strip() == code(start).strip():
+            return stop.left
+    if isinstance(stop, cst.Integer) and isinstance(start, cst.Integer):
+        return cst.Integer(str(int(stop.value) - int(start.value)))
+    return cst.parse_expression(f"{code(stop)} - {_wrap(start)}")
+
+
+def _wrap(expression: cst.BaseExpression) -> str:
+    text = code(expression)
+    return (
+        f"({text})"
+        if isinstance(expression, (cst.BinaryOperation, cst.IfExp, cst.BooleanOperation))
+        else text
+    )
