@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import ClassVar
 
 import libcst as cst
@@ -13,6 +13,12 @@ from litgen.convert.names import code
 from litgen.cst_walk import find
 from litgen.review import review_lines
 from litgen.upgrade.added_imports import add_imports
+from litgen.upgrade.attribute_table import (
+    MODULE_ATTRIBUTES,
+    PRECISIONS,
+    TRAINER_ATTRIBUTES,
+    Attribute,
+)
 from litgen.upgrade.classes import lightning_classes
 from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer
 
@@ -22,105 +28,10 @@ TRAINER = "lightning.pytorch.Trainer"
 TRAINER_OWNERS = frozenset(
     {"self", "pl_module", "model", "module", "lightning_module", "lit_module", "lit_model"}
 )
-_DEVICES_NOTE = "1.x counted GPUs only (0 on CPU); `num_devices` counts the devices of any accelerator (1 on CPU)"
-
-
-@dataclass(frozen=True)
-class Attribute:
-    """What a 1.x attribute becomes: a dotted path under the same receiver, and/or a note (manual: no rewrite)."""
-
-    new: str | None = None
-    note: str | None = None
-    manual: bool = False
-
-
-TRAINER_ATTRIBUTES: dict[str, Attribute] = {
-    "training_type_plugin": Attribute("strategy"),
-    "running_sanity_check": Attribute("sanity_checking"),
-    "tested_ckpt_path": Attribute("ckpt_path"),
-    "validated_ckpt_path": Attribute("ckpt_path"),
-    "predicted_ckpt_path": Attribute("ckpt_path"),
-    "num_gpus": Attribute("num_devices", _DEVICES_NOTE),
-    "gpus": Attribute("num_devices", _DEVICES_NOTE),
-    "num_processes": Attribute("num_devices"),
-    "tpu_cores": Attribute("num_devices"),
-    "ipus": Attribute("num_devices"),
-    "root_gpu": Attribute("strategy.root_device.index"),  # None off the GPU, as 1.x's was
-    "data_parallel_device_ids": Attribute(
-        "device_ids", "1.x gave None on CPU; `device_ids` is [0] there"
-    ),
-    "lr_schedulers": Attribute(
-        "lr_scheduler_configs"
-    ),  # of LRSchedulerConfig objects: see _scheduler_keys
-    "resume_from_checkpoint": Attribute(
-        "ckpt_path", "`ckpt_path` is the checkpoint given to fit/validate/test"
-    ),
-    "use_amp": Attribute(
-        note='`trainer.use_amp` was removed: test `trainer.precision` ("16-mixed", "bf16-mixed")',
-        manual=True,
-    ),
-    "amp_backend": Attribute(
-        note="`trainer.amp_backend` was removed: 2.x has only native AMP", manual=True
-    ),
-    "weights_save_path": Attribute(
-        note="`trainer.weights_save_path` was removed: use the ModelCheckpoint's `dirpath`",
-        manual=True,
-    ),
-    "progress_bar_dict": Attribute(
-        note="`trainer.progress_bar_dict` was removed: `trainer.progress_bar_callback.get_metrics(trainer, model)`",
-        manual=True,
-    ),
-    "lightning_optimizers": Attribute(
-        note="`trainer.lightning_optimizers` was removed: use `self.optimizers()`", manual=True
-    ),
-    "optimizer_frequencies": Attribute(
-        note="`trainer.optimizer_frequencies` was removed with optimizer frequencies", manual=True
-    ),
-    "disable_validation": Attribute(
-        note="`trainer.disable_validation` was removed: test `trainer.limit_val_batches == 0`",
-        manual=True,
-    ),
-    "verbose_evaluate": Attribute(
-        note="`trainer.verbose_evaluate` was removed: pass `verbose=` to validate/test", manual=True
-    ),
-    "train_loop": Attribute(
-        note="`trainer.train_loop` was removed: 2.x's loops are `trainer.fit_loop` and friends",
-        manual=True,
-    ),
-}
-MODULE_ATTRIBUTES: dict[str, Attribute] = {
-    **{
-        name: Attribute(
-            note=f"`self.{name}` was removed: test `self.trainer.strategy` (e.g. `isinstance(..., DDPStrategy)`)",
-            manual=True,
-        )
-        for name in ("use_ddp", "use_dp", "use_ddp2", "use_single_gpu", "on_tpu")
-    },
-    "use_amp": Attribute(
-        note='`self.use_amp` was removed: test `self.trainer.precision` ("16-mixed", "bf16-mixed")',
-        manual=True,
-    ),
-    "model_size": Attribute(
-        note="`self.model_size` was removed: `ModelSummary(self).model_size` estimates it (MB)",
-        manual=True,
-    ),
-    "write_prediction": Attribute(
-        note="`self.write_prediction` was removed: use a `BasePredictionWriter` callback",
-        manual=True,
-    ),
-    "write_prediction_dict": Attribute(
-        note="`self.write_prediction_dict` was removed: use a `BasePredictionWriter` callback",
-        manual=True,
-    ),
-    "truncated_bptt_steps": Attribute(
-        note="2.x removed truncated backprop from automatic optimization: split the sequence in `training_step` "
-        "with manual optimization",
-        manual=True,
-    ),
-    "loaded_optimizer_states_dict": Attribute(
-        note="`self.loaded_optimizer_states_dict` was removed", manual=True
-    ),
-}
+_OWN_PRECISION = re.compile(r"self\.precision\s*=(?!=)")  # a class that sets its own
+PRECISION_NOTE = (
+    '2.x\'s `trainer.precision` is a string such as "16-mixed", "bf16-mixed" or "32-true"'
+)
 SUMMARIZE_NOTE = "`summarize(self)` returns the summary as 1.x's `self.summarize()` did, but does not log it: print it"
 
 
@@ -192,9 +103,56 @@ class _Attributes(RuleTransformer):
             return cst.parse_expression("SLURMEnvironment.job_id()")
         if name in TRAINER_ATTRIBUTES and self._is_trainer(original_node.value):
             return self._apply(TRAINER_ATTRIBUTES[name], f"trainer.{name}", updated_node)
+        if name == "loaders" and self._is_trainer_part(original_node.value, "train_dataloader"):
+            # 1.x wrapped the loaders in a CombinedLoader; 2.x hands back what fit was given
+            self.change("trainer.train_dataloader.loaders -> trainer.train_dataloader")
+            return updated_node.value
+        if name == "root_device" and self._is_trainer_part(original_node.value, "accelerator"):
+            self.change("trainer.accelerator.root_device -> trainer.strategy.root_device")
+            assert isinstance(updated_node.value, cst.Attribute)
+            return updated_node.with_changes(
+                value=updated_node.value.with_changes(attr=cst.Name("strategy"))
+            )
+        if name == "precision" and _OWN_PRECISION.search(self.context.module.code):
+            return updated_node  # the class keeps a precision of its own
         if name in MODULE_ATTRIBUTES and self._is_module_self(original_node.value):
             return self._apply(MODULE_ATTRIBUTES[name], f"self.{name}", updated_node)
         return updated_node
+
+    def _is_trainer_part(self, node: cst.BaseExpression, part: str) -> bool:
+        return (
+            isinstance(node, cst.Attribute)
+            and node.attr.value == part
+            and self._is_trainer(node.value)
+        )
+
+    def leave_Comparison(
+        self, original_node: cst.Comparison, updated_node: cst.Comparison
+    ) -> cst.BaseExpression:
+        """`trainer.precision == 16` -> `== "16-mixed"`: 2.x's values are other strings."""
+        sides = [updated_node.left, *(target.comparator for target in updated_node.comparisons)]
+        if not any(
+            isinstance(side, cst.Attribute)
+            and side.attr.value == "precision"
+            and (self._is_trainer(side.value) or self._is_trainer_part(side.value, "trainer"))
+            for side in sides
+        ):
+            return updated_node
+        targets = []
+        for target in updated_node.comparisons:
+            new = _precision_literal(target.comparator)
+            if new is None:
+                self.note(PRECISION_NOTE)
+                return updated_node
+            targets.append(target.with_changes(comparator=new))
+        left = _precision_literal(updated_node.left)
+        if left is None and not isinstance(updated_node.left, cst.Attribute):
+            self.note(PRECISION_NOTE)
+            return updated_node
+        upgraded = updated_node.with_changes(left=left or updated_node.left, comparisons=targets)
+        if not upgraded.deep_equals(updated_node):
+            self.change("trainer.precision compared with 1.x values -> 2.x values")
+        return upgraded
 
     def _apply(self, change: Attribute, old: str, node: cst.Attribute) -> cst.BaseExpression:
         if change.note is not None:
@@ -209,6 +167,16 @@ class _Attributes(RuleTransformer):
     ) -> cst.BaseExpression:
         """`trainer.lr_schedulers[0]["scheduler"]`: 2.x's configs are dataclasses, read by attribute."""
         inner = original_node.value
+        if (
+            isinstance(inner, cst.Attribute)
+            and inner.attr.value in ("val_dataloaders", "test_dataloaders", "predict_dataloaders")
+            and self._is_trainer(inner.value)
+        ):
+            self.note(
+                f"1.x's `trainer.{inner.attr.value}` was always a list; 2.x's is what was passed "
+                "(one DataLoader is not indexable): drop the index when one loader is given",
+                "manual",
+            )
         key = original_node.slice[0].slice if len(original_node.slice) == 1 else None
         if (
             isinstance(inner, cst.Subscript)
@@ -241,6 +209,34 @@ class _Attributes(RuleTransformer):
         return updated_node
 
 
+def _precision_literal(node: cst.BaseExpression) -> cst.BaseExpression | None:
+    """A 1.x precision literal (or a tuple/list/set of them) in 2.x's spelling; None: not one.
+
+    The Trainer attribute itself is returned as it is (the other side of the comparison).
+    """
+    if isinstance(node, cst.Attribute):
+        return node if node.attr.value == "precision" else None
+    if isinstance(node, cst.Tuple | cst.List | cst.Set):
+        elements = []
+        for element in node.elements:
+            new = _precision_literal(element.value)
+            if new is None or isinstance(element, cst.StarredElement):
+                return None
+            elements.append(element.with_changes(value=new))
+        return node.with_changes(elements=elements)
+    value: object
+    if isinstance(node, cst.Integer):
+        value = int(node.value)
+    elif isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+    else:
+        return None
+    if value in PRECISIONS.values() or value in ("16-true", "bf16-true", "transformer-engine"):
+        return node  # already a 2.x name
+    spelled = PRECISIONS.get(value)
+    return cst.SimpleString(f'"{spelled}"') if spelled is not None else None
+
+
 HEAD = PL_IMPORT
 
 
@@ -248,6 +244,28 @@ class AttributesRule(Rule):
     name = "attributes"
     summary = "Trainer and LightningModule attributes 2.x renamed or removed"
     examples: ClassVar[Sequence[Example]] = (
+        Example(  # 2.x's precision names the mode: a 1.x comparison would be False forever
+            "class C(pl.Callback):\n    def on_train_start(self, trainer, pl_module):\n"
+            "        half = trainer.precision == 16\n"
+            "        low = trainer.precision in (16, 'bf16')\n",
+            "class C(pl.Callback):\n    def on_train_start(self, trainer, pl_module):\n"
+            '        half = trainer.precision == "16-mixed"\n'
+            '        low = trainer.precision in ("16-mixed", "bf16-mixed")\n',
+        ),
+        Example(
+            HEAD + "class M(pl.LightningModule):\n    def on_fit_start(self):\n"
+            "        if self.precision == 16:\n            self.half_setup()\n"
+            "        self.loader = self.trainer.train_dataloader.loaders\n",
+            HEAD + "class M(pl.LightningModule):\n    def on_fit_start(self):\n"
+            '        if self.trainer.precision == "16-mixed":\n            self.half_setup()\n'
+            "        self.loader = self.trainer.train_dataloader\n",
+        ),
+        Example(
+            "class C(pl.Callback):\n    def on_train_start(self, trainer, pl_module):\n"
+            "        device = trainer.accelerator.root_device\n",
+            "class C(pl.Callback):\n    def on_train_start(self, trainer, pl_module):\n"
+            "        device = trainer.strategy.root_device\n",
+        ),
         Example(
             "class C(pl.Callback):\n    def on_train_start(self, trainer, pl_module):\n"
             "        if trainer.running_sanity_check or trainer.root_gpu is None:\n            return\n",
