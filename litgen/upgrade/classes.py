@@ -23,7 +23,7 @@ SUPER_INIT = m.Call(func=m.Attribute(value=m.Call(func=m.Name("super")), attr=m.
 
 def after_super_init(init: cst.FunctionDef, line: str) -> cst.FunctionDef:
     """`__init__` with LINE (a statement) right after its `super().__init__(...)`, else first."""
-    statements = list(init.body.body)  # type: ignore[attr-defined]
+    statements = list(init.body.body)
     position = next(
         (
             index + 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import libcst as cst
@@ -82,13 +82,7 @@ def _apply_rules(
         context = RuleContext(module, filename, project=project)
         module = rule.apply(module, context)
         if context.changes or context.notes:
-            where, read = context.lines()
-            to_original = line_map(read, source) if moved else None
-
-            def original(node: cst.CSTNode | None) -> int | None:
-                line = where(node)
-                return to_original(line) if to_original is not None and line is not None else line
-
+            original = _to_original_lines(context, source, moved)
             changes.extend(
                 dataclasses.replace(c, line=original(c.at), at=None) for c in context.changes
             )
@@ -103,6 +97,21 @@ def _apply_rules(
         tuple(sorted(changes, key=_by_line)),
         tuple(sorted(dict.fromkeys(notes), key=_by_line)),
     )
+
+
+def _to_original_lines(
+    context: RuleContext, source: str, moved: bool
+) -> Callable[[cst.CSTNode | None], int | None]:
+    """The line in SOURCE (the file as read) of a node the rule recorded; MOVED: earlier rules
+    changed the text the rule read, so its lines are mapped back."""
+    where, read = context.lines()
+    to_original = line_map(read, source) if moved else None
+
+    def original(node: cst.CSTNode | None) -> int | None:
+        line = where(node)
+        return to_original(line) if to_original is not None and line is not None else line
+
+    return original
 
 
 def _by_line(item: Change | PlacedNote) -> tuple[bool, int]:

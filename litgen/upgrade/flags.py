@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-Plain = (
-    None | bool | int | float | str | list | dict
-)  # a value written literally in the code or the YAML
+# A value written literally in the code or the YAML (lists and dicts of such values).
+Plain = None | bool | int | float | str | list[Any] | dict[Any, Any]
 
 
 @dataclass(frozen=True)

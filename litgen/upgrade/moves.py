@@ -104,6 +104,54 @@ MOVED_NAMES: dict[str, Move] = {
     "lightning.pytorch.plugins.DDPShardedPlugin": Move(
         None, "sharded training (fairscale) was removed in 2.0: use FSDPStrategy"
     ),
+    "lightning.pytorch.plugins.DDP2Plugin": Move(None, "DDP2 was removed in 1.8: use DDPStrategy"),
+    "lightning.pytorch.plugins.DataParallelPlugin": Move(
+        None, "DataParallel (dp) was removed in 2.0: use DDPStrategy"
+    ),
+    "lightning.pytorch.plugins.DDPSpawnShardedPlugin": Move(
+        None, "sharded training (fairscale) was removed in 2.0: use FSDPStrategy"
+    ),
+    "lightning.pytorch.plugins.HorovodPlugin": Move(
+        None, "Horovod was removed in 2.0: use DDPStrategy"
+    ),
+    "lightning.pytorch.utilities._module_available": Move(
+        "lightning_utilities.core.imports.module_available"
+    ),
+    "lightning.pytorch.utilities.imports._module_available": Move(
+        "lightning_utilities.core.imports.module_available"
+    ),
+    "lightning.pytorch.utilities.imports._compare_version": Move(
+        "lightning_utilities.core.imports.compare_version"
+    ),
+    "lightning.pytorch.utilities.cloud_io.get_filesystem": Move(
+        "lightning.fabric.utilities.cloud_io.get_filesystem"
+    ),
+    "lightning.pytorch.utilities.cloud_io.load": Move(
+        "lightning.fabric.utilities.cloud_io._load",
+        "`load` is private in 2.x (`lightning.fabric.utilities.cloud_io._load`)",
+    ),
+    "lightning.pytorch.utilities.cloud_io.atomic_save": Move(
+        "lightning.fabric.utilities.cloud_io._atomic_save",
+        "`atomic_save` is private in 2.x (`lightning.fabric.utilities.cloud_io._atomic_save`)",
+    ),
+    "lightning.pytorch.utilities.warnings.WarningCache": Move(
+        "lightning.pytorch.utilities.rank_zero.WarningCache"
+    ),
+    "lightning.pytorch.utilities.types._PATH": Move("lightning.fabric.utilities.types._PATH"),
+    **{
+        f"lightning.pytorch.utilities.argparse.{name}": Move(
+            None,
+            f"`{name}` was removed with the Trainer's argparse support in 2.0: use LightningCLI or "
+            "add the arguments to the parser yourself",
+        )
+        for name in (
+            "add_argparse_args",
+            "from_argparse_args",
+            "parse_argparser",
+            "parse_env_variables",
+            "get_init_arguments_and_types",
+        )
+    },
     "lightning.pytorch.TrainResult": Move(
         None, "TrainResult was removed in 1.0: return the loss and log with self.log"
     ),

@@ -13,10 +13,10 @@ import libcst as cst
 from litgen.convert.names import ImportTable, dotted
 from litgen.cst_walk import find
 from litgen.review import StatementT, review
+from litgen.upgrade.positions import start_lines
 
 # The import the rules' examples start from: the imports rule has already run when the others do.
 PL_IMPORT = "import lightning.pytorch as pl\n"
-from litgen.upgrade.positions import start_lines
 
 NoteKind = Literal["review", "manual"]
 

@@ -274,9 +274,11 @@ class AttributesRule(Rule):
         ),
         Example(
             HEAD + "class M(pl.LightningModule):\n    def on_fit_start(self):\n"
-            '        scheduler = self.trainer.lr_schedulers[0]["scheduler"]\n        self.plugin = self.trainer.training_type_plugin\n',
+            '        scheduler = self.trainer.lr_schedulers[0]["scheduler"]\n'
+            "        self.plugin = self.trainer.training_type_plugin\n",
             HEAD + "class M(pl.LightningModule):\n    def on_fit_start(self):\n"
-            "        scheduler = self.trainer.lr_scheduler_configs[0].scheduler\n        self.plugin = self.trainer.strategy\n",
+            "        scheduler = self.trainer.lr_scheduler_configs[0].scheduler\n"
+            "        self.plugin = self.trainer.strategy\n",
         ),
         Example(
             HEAD
@@ -289,10 +291,12 @@ class AttributesRule(Rule):
         ),
         Example(
             "def job(trainer):\n    return trainer.slurm_job_id\n",
-            "from lightning.pytorch.plugins.environments import SLURMEnvironment\n\ndef job(trainer):\n    return SLURMEnvironment.job_id()\n",
+            "from lightning.pytorch.plugins.environments import SLURMEnvironment\n"
+            "\ndef job(trainer):\n    return SLURMEnvironment.job_id()\n",
         ),
         Example(
-            "parser.add_argument('--gpus', type=int)\nargs = parser.parse_args()\nprint(args.gpus, args.num_processes)\n"
+            "parser.add_argument('--gpus', type=int)\n"
+            "args = parser.parse_args()\nprint(args.gpus, args.num_processes)\n"
         ),
         Example(
             "def main(cfg):\n    print(cfg.trainer.gpus, cfg.trainer.resume_from_checkpoint)\n"

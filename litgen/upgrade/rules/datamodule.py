@@ -244,7 +244,8 @@ class DataModuleRule(Rule):
         ),
         Example(CLASS + "        super().__init__()\n        self.dims = (1, 28, 28)\n"),
         Example(
-            "class Data:\n    def __init__(self):\n        super().__init__(dims=(1, 2))\n    def f(self):\n        return self.size()\n"
+            "class Data:\n    def __init__(self):\n        super().__init__(dims=(1, 2))\n"
+            "    def f(self):\n        return self.size()\n"
         ),
     )
 

@@ -90,7 +90,7 @@ class _EpochEnd(RuleTransformer):
         body = list(updated_node.body.body)
         self._originals = {
             s.name.value: s for s in original_node.body.body if isinstance(s, cst.FunctionDef)
-        }  # type: ignore[union-attr]
+        }
         self._read_ancestors(original_node)
         self._automatic = "automatic_optimization = False" not in code(original_node)
         collected: list[Stage] = []
@@ -237,7 +237,7 @@ class _EpochEnd(RuleTransformer):
             return body, False
         body[step_index] = collected  # type: ignore[index]
         read = cst.parse_statement(f"{outputs} = self.{stage.outputs}\n")
-        hook_body = renamed.body.with_changes(body=[read, *renamed.body.body])  # type: ignore[attr-defined]
+        hook_body = renamed.body.with_changes(body=[read, *renamed.body.body])
         upgraded_hook = renamed.with_changes(body=hook_body)
         body[index] = upgraded_hook
         start = methods.get(stage.start)
@@ -247,7 +247,7 @@ class _EpochEnd(RuleTransformer):
         if start is not None:
             opener = body[start]
             assert isinstance(opener, cst.FunctionDef)
-            inner = opener.body.with_changes(body=[make_list, *opener.body.body])  # type: ignore[attr-defined]
+            inner = opener.body.with_changes(body=[make_list, *opener.body.body])
             body[start] = opener.with_changes(body=inner)
         else:
             opener = cst.parse_statement(f"def {stage.start}(self):\n    pass\n")
@@ -273,7 +273,7 @@ class _EpochEnd(RuleTransformer):
             return hook
         if stage.hook in self._inherited:
             call = cst.parse_statement(f"super().{stage.hook}()\n")
-            return hook.with_changes(body=hook.body.with_changes(body=[*hook.body.body, call]))  # type: ignore[attr-defined]
+            return hook.with_changes(body=hook.body.with_changes(body=[*hook.body.body, call]))
         if self._unseen_base is not None:
             note = SHADOW_NOTE.format(hook=stage.hook, base=self._unseen_base, old=stage.epoch_end)
             return self.noted(hook, note, at=self._originals.get(stage.epoch_end))

@@ -261,8 +261,8 @@ class HooksRule(Rule):
             "        optimizer.step(closure=optimizer_closure)\n",
         ),
         Example(
-            HEAD
-            + "class C(pl.Callback):\n    def on_train_epoch_end(self, trainer, pl_module, outputs):\n        print(1)\n",
+            HEAD + "class C(pl.Callback):\n"
+            "    def on_train_epoch_end(self, trainer, pl_module, outputs):\n        print(1)\n",
             HEAD
             + "class C(pl.Callback):\n    def on_train_epoch_end(self, trainer, pl_module):\n        print(1)\n",
         ),

@@ -11,6 +11,7 @@ from litgen.convert.names import dotted
 from litgen.review import review_lines
 from litgen.upgrade.added_imports import add_imports
 from litgen.upgrade.moves import MOVED_MODULES, MOVED_NAMES, TASK_METRICS, TASK_NOTE, Move
+from litgen.upgrade.name_index import missing_in_2x
 from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer, names_in, namespace
 
 LEGACY = "pytorch_lightning"
@@ -55,6 +56,7 @@ class _Imports(RuleTransformer):
             if new != full:
                 alias = alias.with_changes(name=_expression(new))
                 self.change(f"import {full} -> import {new}")
+            self._check_exists(new)
             names.append(alias)
         return updated_node.with_changes(names=names)
 
@@ -122,6 +124,12 @@ class _Imports(RuleTransformer):
                     alias = alias.with_changes(
                         name=cst.Name(new_name), asname=cst.AsName(cst.Name(local))
                     )
+            if move is None:
+                self._check_exists(new_module, new_name)
+            if any(
+                _bound(alias) == _bound(seen) for seen in by_module.get(new_module, [])
+            ):  # `DDPPlugin, DDPSpawnPlugin` are both DDPStrategy now
+                continue
             by_module.setdefault(new_module, []).append(alias)
             if target != f"{module}.{name}":
                 self.change(f"{module}.{name} -> {target}")
@@ -130,6 +138,11 @@ class _Imports(RuleTransformer):
             aliases = [*aliases[:-1], aliases[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
             statements.append(node.with_changes(module=_expression(new_module), names=aliases))
         return statements  # empty: the whole import went; its notes are listed in the report
+
+    def _check_exists(self, module: str, name: str | None = None) -> None:
+        why = missing_in_2x(module, name)
+        if why is not None:
+            self.note(f"{why}: find what replaced it in Lightning's CHANGELOG", "manual")
 
     # --- references ---------------------------------------------------------------------------
     def leave_Decorator(
@@ -199,6 +212,12 @@ def _move(qualified: str, written: str) -> Move | None:
     return move
 
 
+def _bound(alias: cst.ImportAlias) -> tuple[str | None, str | None]:
+    """What an import alias imports and the name it binds."""
+    asname = alias.asname.name if alias.asname is not None else None
+    return dotted(alias.name), dotted(asname) if isinstance(asname, cst.BaseExpression) else None
+
+
 def _root(node: cst.BaseExpression) -> str | None:
     while isinstance(node, cst.Attribute):
         node = node.value
@@ -244,8 +263,10 @@ class ImportsRule(Rule):
             + "\nacc = Accuracy()\n",
         ),
         Example(
-            "from pytorch_lightning.core.decorators import auto_move_data\nclass M:\n    @auto_move_data\n    def forward(self, x): ...\n",
-            "class M:\n    # litgen: @auto_move_data removed: the Trainer moves each batch to the device before the step\n"
+            "from pytorch_lightning.core.decorators import auto_move_data\n"
+            "class M:\n    @auto_move_data\n    def forward(self, x): ...\n",
+            "class M:\n"
+            "    # litgen: @auto_move_data removed: the Trainer moves each batch to the device before the step\n"
             "    def forward(self, x): ...\n",
         ),
         Example(

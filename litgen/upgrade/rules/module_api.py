@@ -144,8 +144,8 @@ class ModuleApiRule(Rule):
     summary = "self.log arguments 2.x removed; self.hparams assignment; step results with 'log'/'progress_bar' entries"
     examples: ClassVar[Sequence[Example]] = (
         Example(
-            HEAD
-            + "class M(pl.LightningModule):\n    def f(self):\n        self.log('a', 1, sync_dist=True, sync_dist_op='mean')\n",
+            HEAD + "class M(pl.LightningModule):\n    def f(self):\n"
+            "        self.log('a', 1, sync_dist=True, sync_dist_op='mean')\n",
             HEAD
             + "class M(pl.LightningModule):\n    def f(self):\n        self.log('a', 1, sync_dist=True)\n",
         ),

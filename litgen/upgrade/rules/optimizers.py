@@ -85,7 +85,7 @@ class _Optimizers(RuleTransformer):
         methods = {s.name.value: i for i, s in enumerate(body) if isinstance(s, cst.FunctionDef)}
         index = methods.get("training_step")
         step = body[index] if index is not None else None
-        read = {s.name.value: s for s in original_node.body.body if isinstance(s, cst.FunctionDef)}  # type: ignore[union-attr]
+        read = {s.name.value: s for s in original_node.body.body if isinstance(s, cst.FunctionDef)}
         if not isinstance(step, cst.FunctionDef) or [p.name.value for p in step.params.params][
             3:4
         ] != ["optimizer_idx"]:
@@ -137,7 +137,7 @@ class _Optimizers(RuleTransformer):
             ):  # the hook the class has (the hooks rule renames a 1.x one) steps them last
                 hook = body[existing]
                 assert isinstance(hook, cst.FunctionDef)
-                inner = hook.body.with_changes(body=[*hook.body.body, *stepping.body.body])  # type: ignore[attr-defined]
+                inner = hook.body.with_changes(body=[*hook.body.body, *stepping.body.body])
                 body[existing] = hook.with_changes(body=inner)
             else:
                 new.append(stepping.with_changes(leading_lines=[cst.EmptyLine(indent=False)]))
@@ -218,7 +218,7 @@ def _without_optimizer_idx(step: cst.FunctionDef) -> cst.FunctionDef:
     if "optimizer_idx" not in names_in(step.body):
         return step
     bind = cst.parse_statement("optimizer_idx = 0  # 1.x passed 0: there is one optimizer\n")
-    return step.with_changes(body=step.body.with_changes(body=[bind, *step.body.body]))  # type: ignore[attr-defined]
+    return step.with_changes(body=step.body.with_changes(body=[bind, *step.body.body]))
 
 
 HEAD = PL_IMPORT

@@ -348,8 +348,8 @@ class TrainerRule(Rule):
             HEAD + 'trainer = Trainer(accelerator="cpu")\n',
         ),
         Example(
-            HEAD
-            + "trainer = Trainer(\n    weights_summary=None,\n    auto_lr_find=True,  # find the lr\n    max_epochs=5,\n)\n",
+            HEAD + "trainer = Trainer(\n    weights_summary=None,\n"
+            "    auto_lr_find=True,  # find the lr\n    max_epochs=5,\n)\n",
             HEAD + "trainer = Trainer(\n    enable_model_summary=False,\n    max_epochs=5,\n)\n",
         ),
     )
