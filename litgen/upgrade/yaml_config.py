@@ -345,7 +345,9 @@ def _why_not(key: str, outcome: Outcome, clash: list[str]) -> str:
     if outcome.callback is not None:
         arguments = ", ".join(f"{k}: {_yaml_value(v)}" for k, v in outcome.callback.arguments)
         callback = outcome.callback.qualified
-        return f"`{key}` was removed: add the callback `{callback}` ({arguments}) to trainer.callbacks"
+        return (
+            f"`{key}` was removed: add the callback `{callback}` ({arguments}) to trainer.callbacks"
+        )
     if outcome.to_fit is not None:
         return f"`{key}` was removed: give the checkpoint as `ckpt_path` of the fit command"
     return f"`{key}` was removed in 2.x"
