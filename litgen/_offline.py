@@ -68,7 +68,7 @@ def install() -> None:
 
     def sendto(self: socket.socket, data: Any, *args: Any) -> int:
         _checked(self.family, args[-1] if args else None)
-        return original_sendto(self, data, *args)  # type: ignore[arg-type]
+        return original_sendto(self, data, *args)
 
     def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
         name = host.decode() if isinstance(host, bytes) else str(host)

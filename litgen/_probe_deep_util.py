@@ -319,7 +319,7 @@ def load_as_a_user(model: Any, path: Path, saved: dict[str, Any]) -> tuple[Any, 
         )
     given = {name: copy.deepcopy(getattr(model, name)) for name in needed}
     try:
-        return module_class.load_from_checkpoint(str(path), map_location="cpu", **given), needed  # type: ignore[attr-defined]
+        return module_class.load_from_checkpoint(str(path), map_location="cpu", **given), needed
     except Exception as error:
         text = str(error)
         # the first line says only that; the next ones say what

@@ -168,7 +168,7 @@ PATCH_HOOKS: list[Callable[[ModuleType], None]] = []
 def _make_counter_callback(callback_base: type) -> type:
     """A Callback subclass (of the right package) that counts the batches a Trainer really runs."""
 
-    class LitgenProbeCallback(callback_base):  # type: ignore[misc, valid-type]
+    class LitgenProbeCallback(callback_base):  # type: ignore[misc]
         def setup(self, trainer: Any, *args: Any, **kwargs: Any) -> None:
             # Lightning 2.6's ModelCheckpoint(save_last=True) writes last.ckpt in on_train_end even
             # under fast_dev_run; a check must not write checkpoints (possibly into the user's
@@ -193,7 +193,7 @@ def _make_scratch_logger(dummy_base: type) -> type:
     """fast_dev_run's no-op logger, but with a save_dir: `trainer.log_dir` users (LightningCLI's
     SaveConfigCallback) then write into the scratch cwd instead of failing on None."""
 
-    class ScratchDummyLogger(dummy_base):  # type: ignore[misc, valid-type]
+    class ScratchDummyLogger(dummy_base):  # type: ignore[misc]
         def __init__(self, save_dir: str) -> None:
             super().__init__()
             self._scratch_dir = save_dir
@@ -257,7 +257,8 @@ class _PatchingLoader(importlib.abc.Loader):
         self._inner = inner
 
     def create_module(self, spec: Any) -> ModuleType | None:
-        return self._inner.create_module(spec)
+        module: ModuleType | None = self._inner.create_module(spec)
+        return module
 
     def exec_module(self, module: ModuleType) -> None:
         self._inner.exec_module(module)

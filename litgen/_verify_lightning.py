@@ -128,7 +128,7 @@ def _carry_rank_zero_state(package: str) -> None:
     get_extra, update_main = launcher.get_extra_results, launcher.update_main_process_results
 
     def get_extra_results(self: Any, trainer: Any) -> dict[str, Any]:
-        extra = get_extra(self, trainer)
+        extra: dict[str, Any] = get_extra(self, trainer)
         module = trainer.lightning_module
         skipped = {*module._parameters, *module._buffers, *module._modules}
         state = {

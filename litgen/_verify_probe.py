@@ -66,7 +66,7 @@ def install(options: dict[str, Any]) -> None:
     if seed_workers:
         _seed_workers_like_lightning(recorder)
     _patch_torch(recorder)
-    sys.stdout = LineTee(sys.stdout, recorder.on_line)  # type: ignore[assignment]
+    sys.stdout = LineTee(sys.stdout, recorder.on_line)
     _probe_trainer.STATE.trainer_policy = _verify_lightning.make_trainer_policy(recorder)
 
 
@@ -106,7 +106,7 @@ def _patch_torch(recorder: Recorder) -> None:
             recorder.optimizer_created = True
         original_init(self, *args, **kwargs)
 
-    Optimizer.__init__ = optimizer_init  # type: ignore[method-assign]
+    Optimizer.__init__ = optimizer_init
     register_optimizer_step_post_hook(
         lambda optimizer, args, kwargs: recorder.on_optimizer_step(optimizer)
     )
@@ -118,7 +118,7 @@ def _patch_torch(recorder: Recorder) -> None:
         recorder.set_batch(batch)
         return batch
 
-    _BaseDataLoaderIter.__next__ = next_batch  # type: ignore[method-assign]
+    _BaseDataLoaderIter.__next__ = next_batch
 
     def remember_module(
         module: Any, args: Any
@@ -172,7 +172,7 @@ def _seed_workers_like_lightning(recorder: Recorder) -> None:
                 recorder.notes.append(note)
         return original_iter(self)
 
-    DataLoader.__iter__ = iterate  # type: ignore[method-assign]
+    DataLoader.__iter__ = iterate
 
 
 def _patch_seeding(recorder: Recorder, plan: list[list[str]]) -> None:
@@ -198,8 +198,8 @@ def _patch_seeding(recorder: Recorder, plan: list[list[str]]) -> None:
 
         return seed
 
-    random.seed = recording("random")  # type: ignore[assignment]
-    torch.manual_seed = recording("torch")  # type: ignore[assignment]
+    random.seed = recording("random")
+    torch.manual_seed = recording("torch")
     if numpy is not None:
         numpy.random.seed = recording("numpy")
 

@@ -310,9 +310,10 @@ def main(argv: list[str] | None = None) -> None:
         typer.echo("litgen: interrupted", err=True)
         sys.exit(130)
     except Exception as error:  # click's usage errors (typer vendors click) and anything unexpected
-        if hasattr(error, "show") and isinstance(getattr(error, "exit_code", None), int):
-            error.show()
-            sys.exit(error.exit_code)
+        show, usage_exit_code = getattr(error, "show", None), getattr(error, "exit_code", None)
+        if callable(show) and isinstance(usage_exit_code, int):
+            show()
+            sys.exit(usage_exit_code)
         if STATE["debug"]:
             raise
         typer.echo(

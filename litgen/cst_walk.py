@@ -18,7 +18,7 @@ NodeT = TypeVar("NodeT", bound=cst.CSTNode)
 
 @cache
 def _field_names(node_type: type[cst.CSTNode]) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(node_type))  # type: ignore[arg-type]
+    return tuple(f.name for f in dataclasses.fields(node_type))
 
 
 def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:

@@ -22,12 +22,10 @@ from pathlib import Path
 import litgen
 from litgen import catalog
 from litgen.errors import LitgenError, UsageError
+from litgen.git_store import commit_tree, git, list_tags
 from litgen.template_source import (
     BUNDLE_PATH,
-    commit_tree,
-    git,
     is_release_tag,
-    list_tags,
     parse_version,
     sorted_by_version,
     template_files,

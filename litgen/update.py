@@ -11,14 +11,20 @@ project untouched; a failure while writing restores what was already written.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from litgen.errors import LitgenError, UsageError
+from litgen.git_store import git, git_succeeds
+from litgen.merge_files import (
+    apply_merge,
+    differs,
+    free_backup_name,
+    is_project_file,
+    snapshot_tracked,
+)
 from litgen.scratch import scratch as scratch_folder
 from litgen.template_source import (
     ANSWERS_FILE,
@@ -26,8 +32,6 @@ from litgen.template_source import (
     PinnedTemplate,
     TemplateSource,
     cache_errors,
-    git,
-    git_succeeds,
     installed_source,
     is_release_tag,
     parse_version,
@@ -246,7 +250,7 @@ def merge_template_change(
     tracked = [name for name in git("ls-files", "-z", cwd=project.root).split("\0") if name]
     with scratch_folder("litgen-merge-") as scratch_dir:
         scratch = Path(scratch_dir) / "project"
-        originals = _snapshot(project.root, tracked, scratch)
+        originals = snapshot_tracked(project.root, tracked, scratch)
         _run_copier_update(scratch, project, old, new, answers or {})
         unmerged = git("ls-files", "-u", "-z", cwd=scratch).split("\0")
         report.conflicts = sorted({entry.split("\t", 1)[1] for entry in unmerged if "\t" in entry})
@@ -254,7 +258,7 @@ def merge_template_change(
         produced = {
             p.relative_to(scratch).as_posix()
             for p in scratch.rglob("*")
-            if _is_project_file(p, scratch)
+            if is_project_file(p, scratch)
         }
         writes: list[str] = []
         backups: list[tuple[Path, Path]] = []
@@ -263,13 +267,13 @@ def merge_template_change(
             if name not in originals:
                 # an ignored file of the user's where the template now puts one
                 if target.exists() or target.is_symlink():
-                    backups.append((target, _free_backup_name(target)))
+                    backups.append((target, free_backup_name(target)))
                     report.kept.append(
                         f"{name} as {backups[-1][1].name}: the template now has a file of that name"
                     )
                 report.added.append(name)
                 writes.append(name)
-            elif _differs(scratch / name, target):
+            elif differs(scratch / name, target):
                 report.changed.append(name)
                 writes.append(name)
         dropped = sorted(originals - produced)
@@ -279,25 +283,8 @@ def merge_template_change(
                 f"{name}: the new template dropped it, but you changed it" for name in edited
             ]
             report.removed = [name for name in dropped if name not in edited]
-        _apply(project.root, scratch, writes, report.removed, backups)
+        apply_merge(project.root, scratch, writes, report.removed, backups)
     return report
-
-
-def _snapshot(root: Path, tracked: list[str], scratch: Path) -> set[str]:
-    """Copy the tracked files into SCRATCH and commit them there (copier's starting point); return their names."""
-    copied: set[str] = set()
-    for name in tracked:
-        source = root / name
-        if not (source.is_file() or source.is_symlink()):
-            continue  # a submodule: not the template's business
-        destination = scratch / name
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, destination, follow_symlinks=False)
-        copied.add(name)
-    git("init", "--quiet", str(scratch))
-    git("add", "--all", "--force", cwd=scratch)
-    git("commit", "--quiet", "--allow-empty", "-m", "project before the litgen merge", cwd=scratch)
-    return copied
 
 
 def _run_copier_update(
@@ -336,27 +323,6 @@ def _run_copier_update(
         raise UsageError(f"template '{project.template}': {reason}", path=project.root) from error
 
 
-def _is_project_file(path: Path, scratch: Path) -> bool:
-    return (path.is_file() or path.is_symlink()) and path.relative_to(scratch).parts[0] != ".git"
-
-
-def _differs(new: Path, current: Path) -> bool:
-    if new.is_symlink() or current.is_symlink():
-        return not (
-            new.is_symlink() and current.is_symlink() and os.readlink(new) == os.readlink(current)
-        )
-    return new.read_bytes() != current.read_bytes() or (new.stat().st_mode & 0o111) != (
-        current.stat().st_mode & 0o111
-    )
-
-
-def _free_backup_name(path: Path) -> Path:
-    candidate, counter = path.with_name(path.name + ".bak"), 1
-    while candidate.exists():
-        candidate, counter = path.with_name(f"{path.name}.bak{counter}"), counter + 1
-    return candidate
-
-
 def _edited_since_generation(
     project: Project, old: PinnedTemplate, names: list[str], pristine: Path
 ) -> list[str]:
@@ -374,76 +340,5 @@ def _edited_since_generation(
     return [
         name
         for name in names
-        if not (pristine / name).is_file() or _differs(pristine / name, project.root / name)
+        if not (pristine / name).is_file() or differs(pristine / name, project.root / name)
     ]
-
-
-def _apply(
-    root: Path,
-    scratch: Path,
-    writes: list[str],
-    removals: list[str],
-    backups: list[tuple[Path, Path]],
-) -> None:
-    """Write every changed file beside its target first, then swap them all in; undo on any failure."""
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for name in writes:
-            target = root / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(f".{target.name}.litgen-partial")
-            shutil.copy2(scratch / name, partial, follow_symlinks=False)
-            staged.append((partial, target))
-    except BaseException as error:
-        for partial, _ in staged:
-            partial.unlink(missing_ok=True)
-        if not isinstance(error, OSError):
-            raise
-        raise LitgenError(
-            f"could not write the merge ({error.strerror}); nothing was changed", path=root
-        ) from error
-    # Keep what gets replaced or removed, so a failure halfway can put it back.
-    previous = {
-        target: target.read_bytes()
-        for _, target in staged
-        if target.is_file() and not target.is_symlink()
-    }
-    previous.update({root / name: (root / name).read_bytes() for name in removals})
-    done: list[Path] = []
-    moved: list[tuple[Path, Path]] = []
-    try:
-        for target, backup in backups:
-            target.rename(backup)
-            moved.append((target, backup))
-        # The answers file goes last: it records the template version, so a project that is stopped
-        # half-way still reports the update as pending.
-        for partial, target in sorted(staged, key=lambda pair: pair[1] == root / ANSWERS_FILE):
-            os.replace(partial, target)
-            done.append(target)
-        for name in removals:
-            (root / name).unlink()
-            done.append(root / name)
-            _remove_empty_parents(root / name, root)
-    except BaseException as error:  # a full disk, or Ctrl-C / SIGTERM half-way: put everything back
-        for target in done:
-            if target in previous:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(previous[target])
-            else:
-                target.unlink(missing_ok=True)
-        for target, backup in moved:
-            backup.rename(target)
-        for partial, _ in staged:
-            partial.unlink(missing_ok=True)
-        if not isinstance(error, OSError):
-            raise
-        raise LitgenError(
-            f"could not write the merge ({error.strerror}); the project was restored", path=root
-        ) from error
-
-
-def _remove_empty_parents(path: Path, root: Path) -> None:
-    folder = path.parent
-    while folder != root and folder.is_dir() and not any(folder.iterdir()):
-        folder.rmdir()
-        folder = folder.parent

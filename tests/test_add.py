@@ -16,9 +16,10 @@ import pytest
 import yaml
 from versioned_templates import commit_all, isolate_git
 
-from litgen.add import add_component, append_list_item
+from litgen.add import add_component
 from litgen.errors import UsageError
 from litgen.new import create_project
+from litgen.yaml_text import append_list_item
 
 CONFIG = "configs/default.yaml"
 

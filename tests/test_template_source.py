@@ -18,9 +18,10 @@ import yaml
 from versioned_templates import Releases, isolate_git
 
 from litgen.errors import UsageError
+from litgen.git_store import git
 from litgen.new import create_project
 from litgen.template_release import add_release, bundle_tags
-from litgen.template_source import BUNDLE_PATH, TemplateSource, git, set_answers_source
+from litgen.template_source import BUNDLE_PATH, TemplateSource, set_answers_source
 
 
 @pytest.fixture

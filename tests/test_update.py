@@ -282,7 +282,7 @@ def test_a_failing_merge_leaves_the_project_untouched(
                 raise OSError(28, "No space left on device")
         real_replace(source, target)
 
-    monkeypatch.setattr("litgen.update.os.replace", replace_failing_on_the_second_project_file)
+    monkeypatch.setattr("litgen.merge_files.os.replace", replace_failing_on_the_second_project_file)
     with pytest.raises(LitgenError, match="No space left on device.*the project was restored"):
         update_project(project)
     assert len(swaps_into_project) == 2
@@ -367,7 +367,7 @@ def test_the_answers_file_is_swapped_in_last_and_an_interrupt_restores_everythin
                 raise KeyboardInterrupt  # Ctrl-C (or SIGTERM, which litgen turns into an exit) right here
         real_replace(source, target)
 
-    monkeypatch.setattr("litgen.update.os.replace", replace_then_interrupt)
+    monkeypatch.setattr("litgen.merge_files.os.replace", replace_then_interrupt)
     scratch_root = tmp_path / "tmp"
     scratch_root.mkdir()
     monkeypatch.setattr("tempfile.tempdir", str(scratch_root))

@@ -41,6 +41,21 @@ class CallBinder:
             )
         return resolved
 
+    def resolve_statement(self, node: cst.CSTNode, env: Env) -> cst.BaseStatement:
+        resolved = self.resolve(node, env)
+        assert isinstance(resolved, cst.BaseStatement), type(resolved).__name__
+        return resolved
+
+    def resolve_expression(self, node: cst.CSTNode, env: Env) -> cst.BaseExpression:
+        resolved = self.resolve(node, env)
+        assert isinstance(resolved, cst.BaseExpression), type(resolved).__name__
+        return resolved
+
+    def resolve_target(self, node: cst.CSTNode, env: Env) -> cst.BaseAssignTargetExpression:
+        resolved = self.resolve(node, env)
+        assert isinstance(resolved, cst.BaseAssignTargetExpression), type(resolved).__name__
+        return resolved
+
     def _bind(
         self, callee: cst.FunctionDef, call: cst.Call, caller: Env, hoist: bool = True
     ) -> dict[str, cst.BaseExpression]:
@@ -78,12 +93,12 @@ class CallBinder:
                         f"the call to {callee.name.value}() does not pass `{name}`", call
                     )
                 bound[name] = param.default
-        resolved = {name: self.resolve(value, caller) for name, value in bound.items()}
+        resolved = {name: self.resolve_expression(value, caller) for name, value in bound.items()}
         if hoist:
             for name, value in resolved.items():
                 if self._hoistable(value):
-                    resolved[name] = self._hoist(name, value)  # type: ignore[arg-type]
-        return resolved  # type: ignore[return-value]
+                    resolved[name] = self._hoist(name, value)
+        return resolved
 
     def _hoistable(self, value: cst.CSTNode) -> bool:
         """A call written as an argument (`train(model, nn.L1Loss())`) that does not change during the loop."""

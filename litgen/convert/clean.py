@@ -13,7 +13,9 @@ from litgen.convert.rules.amp import autocast_of
 from litgen.convert.rules.clipping import clip_of
 from litgen.convert.rules.device import MoveStripper, is_self_assignment
 from litgen.convert.rules.flags import is_dry_run_test, only_breaks, record_dry_run
-from litgen.convert.substitute import LeaveResult, LineCarrier
+from litgen.convert.substitute import LineCarrier, StatementResult
+
+__all__ = ["CleanOptions", "CleanRecord", "Cleaner", "clean"]
 
 
 def _pass_block() -> cst.IndentedBlock:
@@ -85,7 +87,7 @@ class Cleaner(LineCarrier):
             return False
         return True
 
-    def leave_If(self, original_node: cst.If, updated_node: cst.If) -> LeaveResult:
+    def leave_If(self, original_node: cst.If, updated_node: cst.If) -> StatementResult:
         if id(original_node) in self._dry_runs:
             return cst.RemoveFromParent()
         if _is_empty(updated_node.body):
@@ -101,7 +103,7 @@ class Cleaner(LineCarrier):
             else updated_node
         )
 
-    def leave_With(self, original_node: cst.With, updated_node: cst.With) -> LeaveResult:
+    def leave_With(self, original_node: cst.With, updated_node: cst.With) -> StatementResult:
         autocasts = [autocast_of(self.ctx, item) for item in original_node.items]
         transparent = self.options.mode == "eval" and all(
             self.ctx.imports.starts(
@@ -120,21 +122,25 @@ class Cleaner(LineCarrier):
             return cst.RemoveFromParent()
         return updated_node
 
-    def _unwrap(self, node: cst.With) -> LeaveResult:
-        body = (
-            list(node.body.body)
-            if isinstance(node.body, cst.IndentedBlock)
-            else [cst.SimpleStatementLine(body=list(node.body.body))]
-        )
+    def _unwrap(self, node: cst.With) -> StatementResult:
+        body: list[cst.BaseStatement]
+        suite = node.body
+        if isinstance(suite, cst.IndentedBlock):
+            body = list(suite.body)
+        else:
+            assert isinstance(suite, cst.SimpleStatementSuite)
+            body = [cst.SimpleStatementLine(body=list(suite.body))]
         if not body:
             return cst.RemoveFromParent()
-        body[0] = body[0].with_changes(leading_lines=[*node.leading_lines, *body[0].leading_lines])
+        first = body[0]
+        assert isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
+        body[0] = first.with_changes(leading_lines=[*node.leading_lines, *first.leading_lines])
         return cst.FlattenSentinel(body)
 
     # --- simple statements --------------------------------------------------------------------
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
-    ) -> LeaveResult:
+    ) -> StatementResult:
         kept: list[cst.BaseSmallStatement] = []
         for small in updated_node.body:
             kept.extend(self._small(small, original_node))
@@ -174,10 +180,9 @@ class Cleaner(LineCarrier):
             return [cst.Return(cst.Name("None") if self.options.continue_returns_none else None)]
         if isinstance(small, cst.Break) and self._depth == 0:
             if self.options.stop_on_break:
-                return [
-                    cst.parse_statement("self.trainer.should_stop = True").body[0],
-                    cst.Return(),
-                ]  # type: ignore[attr-defined]
+                stop = cst.parse_statement("self.trainer.should_stop = True")
+                assert isinstance(stop, cst.SimpleStatementLine)
+                return [*stop.body, cst.Return()]
             self.ctx.refuse(
                 "`break` leaves the batch loop early; Lightning runs whole epochs "
                 "(only a dry-run flag's break can become fast_dev_run)",
@@ -208,7 +213,13 @@ def clean(
 ) -> list[cst.BaseStatement]:
     """Run the move stripper, then the cleaner, over a list of statements."""
     record = record if record is not None else CleanRecord()
-    wrapper = cst.Module(body=list(statements))
+    wrapper = cst.Module(
+        body=[
+            s
+            for s in statements
+            if isinstance(s, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
+        ]
+    )
     wrapper = wrapper.visit(MoveStripper(ctx, options.batch_names))
     wrapper = wrapper.visit(Cleaner(ctx, options, record))
     return list(wrapper.body)

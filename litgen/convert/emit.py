@@ -208,10 +208,10 @@ class Emitter:
     # --- the entry point ----------------------------------------------------------------------
     def trainer_arguments(self) -> list[str]:
         args = [f"max_epochs={code(self.plan.max_epochs or cst.Integer('1'))}"]
-        conditional: list[TrainerOption] = []
+        conditional: list[tuple[TrainerOption, cst.BaseExpression]] = []
         for option in self.ctx.trainer:
             if option.condition is not None:
-                conditional.append(option)
+                conditional.append((option, option.condition))
             else:
                 args.append(f"{option.key}={code(option.value)}")
         if self.plan.validation is not None and any(
@@ -219,10 +219,10 @@ class Emitter:
             for name in ("on_validation_epoch_start", "on_validation_epoch_end")
         ):
             args.append("num_sanity_val_steps=0")
-        for option in conditional:
+        for option, condition in conditional:
             args.append(
-                f'**({{"{option.key}": {code(option.value)}}} if {code(option.condition)} else {{}})'
-            )  # type: ignore[arg-type]
+                f'**({{"{option.key}": {code(option.value)}}} if {code(condition)} else {{}})'
+            )
         return args
 
     def entry_statements(self, indent: str) -> list[cst.BaseStatement]:

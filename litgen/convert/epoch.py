@@ -9,7 +9,7 @@ from litgen.convert.context import Ctx
 from litgen.convert.facts import unwrap_iterable
 from litgen.convert.inline import Env, Flattener, Item, LoopItem, Seg
 from litgen.convert.loop_parts import bind_batch, epoch_count, log_call, split_unit
-from litgen.convert.names import code, taken_names, target_names
+from litgen.convert.names import block_statements, code, leading_lines, taken_names, target_names
 from litgen.convert.plan import ModulePlan, Unit
 from litgen.convert.rules.amp import precision_option
 from litgen.convert.rules.clipping import record_clip
@@ -38,7 +38,7 @@ class EpochPlanner:
         epoch_item: LoopItem | None = None
         if shape.epoch_loop is not None and shape.region is not shape.epoch_loop:
             epoch_item = self._outer(env)  # the epoch loop lives in a helper or trainer method
-            body, env = list(epoch_item.node.body.body), epoch_item.env  # type: ignore[attr-defined]
+            body, env = block_statements(epoch_item.node.body), epoch_item.env
         elif shape.epoch_loop is not None:
             epoch_item = LoopItem("epoch", shape.epoch_loop, env, self.ctx.line(shape.epoch_loop))
             if isinstance(shape.epoch_loop, cst.For):
@@ -46,7 +46,7 @@ class EpochPlanner:
                     shape.epoch_loop.target,
                     shape.epoch_loop.iter,
                 )
-            body = list(shape.epoch_loop.body.body)  # type: ignore[attr-defined]
+            body = block_statements(shape.epoch_loop.body)
         else:
             body = [shape.region]
         items = self.flattener.flatten(body, env)
@@ -157,7 +157,7 @@ class EpochPlanner:
             "full-batch training (no DataLoader)",
             items[steps[-1]].line if isinstance(items[steps[-1]], Seg) else None,
             "one training_step per epoch",
-        )  # type: ignore[union-attr]
+        )
         return steps[-1]
 
     def _count_scheduler_steps(self, step_segs: list[Seg], items: list[Item]) -> None:
@@ -232,7 +232,7 @@ class EpochPlanner:
             self.ctx.refuse(
                 "the script runs two evaluation loops per epoch; litgen converts one",
                 after[evals[1]].node,
-            )  # type: ignore[union-attr]
+            )
         index = evals[0]
         item = after[index]
         assert isinstance(item, LoopItem)
@@ -377,7 +377,7 @@ class EpochPlanner:
                 if register(self.ctx, name, call, "epoch", monitor=key):
                     if logged is None:
                         log = cst.parse_statement(f'self.log("{key}", {code(call.args[0].value)})')
-                        result.append(log.with_changes(leading_lines=statement.leading_lines))
+                        result.append(log.with_changes(leading_lines=leading_lines(statement)))
                     continue
             elif register(self.ctx, name, call, "epoch"):
                 continue

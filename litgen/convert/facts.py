@@ -155,9 +155,9 @@ def collect_facts(script: Script, shape: Shape) -> Facts:
             for small in statement.body:
                 if isinstance(small, cst.Assign):
                     for target in small.targets:
-                        for name in _simple_targets(target.target, small.value):
-                            facts.bindings.setdefault(name[0], []).append(
-                                Binding(name[0], name[1], statement, in_entry)
+                        for bound, value in _simple_targets(target.target, small.value):
+                            facts.bindings.setdefault(bound, []).append(
+                                Binding(bound, value, statement, in_entry)
                             )
                 elif isinstance(small, cst.AnnAssign) and small.value is not None:
                     for name in target_names(small.target):

@@ -22,7 +22,7 @@ from litgen.convert.items import (
     keyword_of,
     single_return,
 )
-from litgen.convert.names import dotted, usage
+from litgen.convert.names import block_statements, dotted, usage
 from litgen.convert.rules.validation import every_n_epochs
 from litgen.convert.script import walk_statements
 from litgen.convert.structure import Loop, Shape, loop_kind
@@ -151,11 +151,11 @@ class Flattener(CallBinder):
             if self.is_eval_loop(statement, env) and not holds_training:
                 return [self._loop_item("eval", statement, env)]  # type: ignore[arg-type]
             if self.transparent_with(statement):
-                return self.flatten(statement.body.body, env)  # type: ignore[union-attr, attr-defined]
+                return self.flatten(statement.body.body, env)  # type: ignore[attr-defined]
             if found is not None:
                 return self.inline(found, statement, env)
             if holds_training and self.shape.batch_loop is None:
-                return [Seg(self.resolve(statement, env), line, env.scope)]  # type: ignore[list-item]  # full batch
+                return [Seg(self.resolve_statement(statement, env), line, env.scope)]  # full batch
             what = "training" if holds_training else "evaluation"
             self.script.refuse(
                 f"the {what} loop runs inside a `{keyword_of(statement)}` block (line {line}); "
@@ -196,7 +196,7 @@ class Flattener(CallBinder):
         if self.is_eval_loop(statement, env):
             return True
         if self.transparent_with(statement):
-            return any(self._holds_eval(s, env) for s in statement.body.body)  # type: ignore[union-attr, attr-defined]
+            return any(self._holds_eval(s, env) for s in statement.body.body)  # type: ignore[attr-defined]
         if isinstance(statement, (cst.If, cst.Try, cst.With, cst.For, cst.While)):
             return any(self.is_eval_loop(s, env) for s in walk_statements(statement))
         found = self.callee_of(statement, env)
@@ -219,8 +219,8 @@ class Flattener(CallBinder):
     def _loop_item(self, kind: Literal["train", "eval", "epoch"], loop: Loop, env: Env) -> LoopItem:
         item = LoopItem(kind, loop, env, self.script.line(loop))
         if isinstance(loop, cst.For):
-            item.target = self.resolve(loop.target, env)  # type: ignore[assignment]
-            item.iterable = self.resolve(loop.iter, env)  # type: ignore[assignment]
+            item.target = self.resolve_target(loop.target, env)
+            item.iterable = self.resolve_expression(loop.iter, env)
             if loop.orelse is not None:
                 self.script.refuse(
                     "a training loop with an `else:` block cannot be converted", loop
@@ -236,7 +236,7 @@ class Flattener(CallBinder):
             self.inlined.append(callee)
         if instance is not None and instance.klass not in self.classes_inlined:
             self.classes_inlined.append(instance.klass)
-        body = list(callee.body.body)  # type: ignore[attr-defined]
+        body = block_statements(callee.body)
         if body and is_docstring(body[0]):
             body = body[1:]
         returned: cst.BaseExpression | None = None
@@ -265,11 +265,11 @@ class Flattener(CallBinder):
                 self.script.refuse(
                     f"{callee.name.value}() returns nothing but its result is used", statement
                 )
-            value = self.resolve(returned, callee_env)
+            value = self.resolve_expression(returned, callee_env)
             target = small.with_changes(value=cst.Name("__lg_result__"))
-            binding = self.resolve(cst.SimpleStatementLine(body=[target]), env)
-            binding = substitute(binding, self.script.lines, {"__lg_result__": value})  # type: ignore[arg-type]
-            items.append(Seg(binding, self.script.line(statement), callee_env.scope))  # type: ignore[arg-type]
+            binding = self.resolve_statement(cst.SimpleStatementLine(body=[target]), env)
+            binding = substitute(binding, self.script.lines, {"__lg_result__": value})
+            items.append(Seg(binding, self.script.line(statement), callee_env.scope))
         return items
 
     def _resolve_nested(self, statement: cst.BaseStatement, env: Env) -> cst.BaseStatement:
@@ -279,7 +279,7 @@ class Flattener(CallBinder):
             or env.instance is None
             and not env.instances
         ):
-            return self.resolve(statement, env)  # type: ignore[return-value]
+            return self.resolve_statement(statement, env)
         spliced: dict[str, list[cst.BaseStatement]] = {}
         flattener = self
 
@@ -296,7 +296,8 @@ class Flattener(CallBinder):
                 return cst.SimpleStatementLine([cst.Expr(cst.Call(cst.Name(key)))])
 
         marked = statement.visit(_Placeholders())
-        resolved = self.resolve(marked, env)
+        assert isinstance(marked, cst.BaseStatement)
+        resolved = self.resolve_statement(marked, env)
 
         class _Splice(cst.CSTTransformer):
             def leave_SimpleStatementLine(
@@ -313,12 +314,14 @@ class Flattener(CallBinder):
                         return cst.FlattenSentinel(body or [cst.SimpleStatementLine([cst.Pass()])])
                 return updated_node
 
-        return resolved.visit(_Splice())  # type: ignore[return-value]
+        spliced_statement = resolved.visit(_Splice())
+        assert isinstance(spliced_statement, cst.BaseStatement)
+        return spliced_statement
 
     def flatten_body(self, loop: LoopItem) -> list[Seg]:
         """The statements of a batch loop, with per-batch helpers (e.g. `train_step(...)`) inlined."""
         result: list[Seg] = []
-        for statement in loop.node.body.body:  # type: ignore[attr-defined]
+        for statement in block_statements(loop.node.body):
             result.extend(self._flatten_batch_statement(statement, loop.env))
         return result
 

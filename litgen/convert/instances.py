@@ -9,7 +9,7 @@ import libcst as cst
 from litgen.convert.context import Ctx
 from litgen.convert.facts import learn_binding
 from litgen.convert.items import Instance, is_docstring
-from litgen.convert.names import code, dotted, fresh_name, usage
+from litgen.convert.names import block_statements, code, dotted, fresh_name, usage
 from litgen.convert.rewrite import Edits
 from litgen.convert.rules.device import is_move_statement, without_moves
 from litgen.convert.rules.distributed import unwrap_parallel
@@ -71,7 +71,7 @@ def _self_attribute(target: cst.BaseExpression, self_name: str) -> str | None:
 def mutated_attributes(klass: cst.ClassDef, self_name: str = "self") -> set[str]:
     """Attributes that methods other than __init__ assign: state that changes while training."""
     found: set[str] = set()
-    for method in klass.body.body:  # type: ignore[attr-defined]
+    for method in klass.body.body:
         if not isinstance(method, cst.FunctionDef) or method.name.value == "__init__":
             continue
         for statement in walk_statements(method.body):
@@ -111,7 +111,7 @@ def _unroll(ctx: Ctx, instance: Instance, call: cst.Call, taken: set[str]) -> No
             if param.name.value not in params and param.default is not None:
                 params[param.name.value] = param.default
     mutated = mutated_attributes(instance.klass, self_name)
-    body = list(init.body.body) if init is not None else []  # type: ignore[attr-defined]
+    body = block_statements(init.body) if init is not None else []
     for statement in body:
         if is_docstring(statement) or _is_super_init(statement):
             continue
@@ -203,10 +203,10 @@ def unroll_instances(
         rewritten = substitute(statement, ctx.script.lines, ranks, attributes)
         if code(rewritten) == code(statement):
             continue
-        for instance in instances:
-            if instance in usage([rewritten]).read:
+        for name in instances:
+            if name in usage([rewritten]).read:
                 ctx.refuse(
-                    f"`{instance}` is still used after training (line {ctx.script.line(statement)}); "
+                    f"`{name}` is still used after training (line {ctx.script.line(statement)}); "
                     "litgen cannot keep the trainer object",
                     statement,
                 )

@@ -30,7 +30,7 @@ class Instance:
     unrolled: list[cst.BaseStatement] = field(default_factory=list)
 
     def method(self, name: str) -> cst.FunctionDef | None:
-        for statement in self.klass.body.body:  # type: ignore[attr-defined]
+        for statement in self.klass.body.body:
             if isinstance(statement, cst.FunctionDef) and statement.name.value == name:
                 return statement
         return None

@@ -87,7 +87,7 @@ def split_unit(
 ) -> tuple[list[Seg], list[Seg]]:
     """The statements that belong to an evaluation pass: set-up before its loop and the summary after it."""
     if item.env.scope != 0:
-        prelude = []
+        prelude: list[Seg] = []
         for seg in reversed(before):
             if seg.scope != item.env.scope:
                 break

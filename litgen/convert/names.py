@@ -69,6 +69,20 @@ def code(node: cst.CSTNode) -> str:
     return cst.Module(body=[]).code_for_node(node)
 
 
+def block_statements(suite: cst.BaseSuite) -> list[cst.BaseStatement]:
+    """The statements of a block; a one-line suite (`for x in y: f(x)`) as one statement line."""
+    if isinstance(suite, cst.IndentedBlock):
+        return list(suite.body)
+    assert isinstance(suite, cst.SimpleStatementSuite)
+    return [cst.SimpleStatementLine(body=list(suite.body))]
+
+
+def leading_lines(node: cst.CSTNode) -> Sequence[cst.EmptyLine]:
+    """The comments and blank lines above a statement (libcst types them per statement class)."""
+    lines: Sequence[cst.EmptyLine] = getattr(node, "leading_lines", ())
+    return lines
+
+
 class HasImports(Protocol):
     """Anything that knows the script's imports (the script itself, or a conversion context)."""
 

@@ -205,7 +205,7 @@ class _Planner:
                 raise NotRebuilt(
                     f"`{owner}` is built from `{name}`, which is neither a model of the module nor a number or option"
                 )
-        return substitute(value, self.ctx.script.lines, mapping, attributes)  # type: ignore[return-value]
+        return substitute(value, self.ctx.script.lines, mapping, attributes)
 
     def _hparam(self, wanted: str, source: cst.BaseExpression) -> str:
         key = code(source)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from litgen.convert.names import _all_params
+from litgen.convert.names import _all_params, leading_lines
 
 
 @dataclass
@@ -39,7 +39,7 @@ class _Editor(cst.CSTTransformer):
         super().__init__()
         self.edits = edits
 
-    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[no-untyped-def, override]
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[no-untyped-def]
         if original_node in self.edits.remove:
             return cst.RemoveFromParent()
         if original_node in self.edits.replace:
@@ -78,10 +78,11 @@ def _keep_leading(
     if not replacement or not hasattr(original, "leading_lines"):
         return replacement
     first = replacement[0]
-    own = list(original.leading_lines)  # type: ignore[attr-defined]
-    if own and first.leading_lines and first.leading_lines[0] is own[0]:
+    own = list(leading_lines(original))
+    first_lines = leading_lines(first)
+    if own and first_lines and first_lines[0] is own[0]:
         return replacement  # already built from the original statement
-    leading = [*own, *first.leading_lines]
+    leading = [*own, *first_lines]
     return [first.with_changes(leading_lines=leading), *replacement[1:]]
 
 
@@ -118,23 +119,23 @@ def apply(
             if isinstance(edited, cst.BaseStatement):
                 body.append(edited)
             elif isinstance(edited, cst.FlattenSentinel):
-                body.extend(edited.nodes)  # type: ignore[arg-type]
+                body.extend(edited.nodes)
         if statement is import_after:
             body.append(import_line)
     if not placed_class:
         body.append(class_node)
-    for index, statement in enumerate(body[:-1]):
-        if statement is class_node:
+    for index, node in enumerate(body[:-1]):
+        if node is class_node:
             following = body[index + 1]
             blank = 0
-            for line in following.leading_lines:
+            for line in leading_lines(following):
                 if line.comment is not None:
                     break
                 blank += 1
             if blank < 2:  # two blank lines after a class, as in PEP 8
                 padding = [cst.EmptyLine(indent=False)] * (2 - blank)
                 body[index + 1] = following.with_changes(
-                    leading_lines=[*padding, *following.leading_lines]
+                    leading_lines=[*padding, *leading_lines(following)]
                 )
     return module.with_changes(body=body)
 
@@ -231,7 +232,7 @@ class _AssignmentRemover(cst.CSTTransformer):
             )
         return False
 
-    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[no-untyped-def, override]
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[no-untyped-def]
         if (
             isinstance(original_node, (cst.FunctionDef, cst.ClassDef))
             and original_node.name.value in self.functions
@@ -262,16 +263,16 @@ def remove_unused(
     remover = _AssignmentRemover(assignments, functions)
     body: list[cst.BaseStatement] = []
     for statement in module.body:
-        other_def = (
+        if (
             isinstance(statement, (cst.FunctionDef, cst.ClassDef))
             and statement.name.value not in functions
-        )
-        if other_def and (entry is None or statement.name.value != entry.name.value):
+            and (entry is None or statement.name.value != entry.name.value)
+        ):
             body.append(statement)
             continue
         edited = statement.visit(remover)
         if isinstance(edited, cst.BaseStatement):
             body.append(edited)
         elif isinstance(edited, cst.FlattenSentinel):
-            body.extend(edited.nodes)  # type: ignore[arg-type]
+            body.extend(edited.nodes)
     return module.with_changes(body=body)

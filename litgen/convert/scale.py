@@ -126,6 +126,14 @@ class _CountBatchesGlobally(cst.CSTTransformer):
         return cst.parse_expression(f"self.{HELPER}()").with_changes(args=[cst.Arg(updated_node)])
 
 
+def _count_in_sums(
+    statement: cst.BaseStatement, sums: set[str], counter: _CountBatchesGlobally
+) -> cst.BaseStatement:
+    rewritten = statement.visit(_CountInSums(sums, counter))
+    assert isinstance(rewritten, cst.BaseStatement)
+    return rewritten
+
+
 class _CountInSums(cst.CSTTransformer):
     """Batch counts inside the accumulation of a sum that is added up across processes."""
 
@@ -235,9 +243,7 @@ def make_process_correct(
             result[end_hook] = [*_reductions(sums), *result.get(end_hook, [])]
             # `total += loss / len(loader)` in the step: a share of the global mean needs the global
             # count
-            result[step_hook] = [
-                s.visit(_CountInSums(set(sums), counter)) for s in result[step_hook]
-            ]  # type: ignore[misc]
+            result[step_hook] = [_count_in_sums(s, set(sums), counter) for s in result[step_hook]]
         uses_helper = uses_helper or bool(sums) or counter.changed
     if not print_shadowed:
         result = {name: _transform(body, _PrintOnRankZero()) for name, body in result.items()}
@@ -259,7 +265,7 @@ def _count_in_start(
             rewritten.append(statement)
         else:
             rewritten.append(statement.visit(counter))  # type: ignore[arg-type]
-    return rewritten  # type: ignore[return-value]
+    return rewritten
 
 
 def helper_method(torch_alias: str | None) -> list[cst.BaseStatement]:

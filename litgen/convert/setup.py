@@ -77,8 +77,9 @@ def _distributed(
             ctx, after=(ctx.line(statement) or 0) > ctx.facts.region_line, trainer=trainer
         )
     )
+    assert isinstance(rewritten, cst.BaseStatement)
     if rewritten is not statement and code(rewritten) != code(statement):
-        edits.put(statement, [rewritten])  # type: ignore[list-item]
+        edits.put(statement, [rewritten])
         return True
     return False
 

@@ -297,7 +297,7 @@ class StepBuilder:
             and last.body[0].value
         ):
             ctx.refuse(f"the closure `{closure_name}` must end with `return loss`", definition)
-        returned = last.body[0].value  # type: ignore[union-attr]
+        returned = last.body[0].value
         inner = StepBuilder(ctx, [], self.binding)
         inner.statements = body[:-1]
         inner.taken = self.taken

@@ -11,6 +11,8 @@ from litgen.convert.names import _all_params, local_names, target_names
 
 NodeT = TypeVar("NodeT", bound=cst.CSTNode)
 LeaveResult = cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]
+# what a transformer's leave_<Statement> may return in place of a statement
+StatementResult = cst.BaseStatement | cst.RemovalSentinel | cst.FlattenSentinel[cst.BaseStatement]
 
 _NEEDS_PARENS = (
     cst.BinaryOperation,
@@ -272,4 +274,4 @@ def substitute(
         return node
     result = node.visit(Substitute(lines, names, attributes))
     assert isinstance(result, cst.CSTNode)
-    return result  # type: ignore[return-value]
+    return result

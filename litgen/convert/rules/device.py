@@ -62,7 +62,7 @@ def without_moves(ctx: Ctx, expression: cst.BaseExpression) -> cst.BaseExpressio
             if rest:
                 return expression.with_changes(
                     func=expression.func.with_changes(value=inner), args=_clean(rest)
-                )  # type: ignore[union-attr]
+                )
             return inner
     return expression
 

@@ -101,7 +101,7 @@ def plumbing_functions(script: Script) -> set[str]:
     found: set[str] = set()
     ctx = script
     for name, function in script.functions.items():
-        body = [s for s in function.body.body if not _is_docstring(s)]  # type: ignore[attr-defined]
+        body = [s for s in function.body.body if not _is_docstring(s)]
         if not body:
             continue
         plumbing = any(is_plumbing_statement(ctx, s, set()) for s in body)
@@ -247,4 +247,6 @@ class ModuleAttributeStripper(cst.CSTTransformer):
 def strip_module_attribute(node: cst.CSTNode, names: set[str]) -> cst.CSTNode:
     if not names or "module" not in cst.Module([]).code_for_node(node):
         return node
-    return node.visit(ModuleAttributeStripper(names))
+    stripped = node.visit(ModuleAttributeStripper(names))
+    assert isinstance(stripped, cst.CSTNode)
+    return stripped

@@ -140,7 +140,7 @@ def metric_logs(
                     ):
                         derived.append(name)
     taken: set[str] = set()
-    logs = []
+    logs: list[cst.BaseStatement] = []
     for name in derived:
         logs.append(
             cst.parse_statement(
