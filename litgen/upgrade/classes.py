@@ -2,20 +2,108 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 
 import libcst as cst
 import libcst.matchers as m
 
+from litgen.convert.names import dotted
 from litgen.cst_walk import find
-from litgen.upgrade.rule import RuleContext
+from litgen.upgrade.rule import Kind, ProjectClasses, RuleContext
 
-Kind = Literal["module", "datamodule", "callback"]
+# Lightning's own callbacks users subclass (their 1.x hooks changed like any callback's).
+_CALLBACKS = (
+    "Callback",
+    "ModelCheckpoint",
+    "EarlyStopping",
+    "ProgressBarBase",
+    "ProgressBar",
+    "TQDMProgressBar",
+    "RichProgressBar",
+    "BaseFinetuning",
+    "BackboneFinetuning",
+    "LearningRateMonitor",
+    "StochasticWeightAveraging",
+    "GradientAccumulationScheduler",
+    "BasePredictionWriter",
+    "ModelSummary",
+    "RichModelSummary",
+    "Timer",
+    "LambdaCallback",
+    "DeviceStatsMonitor",
+)
+_ROOT_NAMES: dict[str, Kind] = {
+    "LightningModule": "module",
+    "LightningDataModule": "datamodule",
+    **dict.fromkeys(_CALLBACKS, "callback"),
+}
 _ROOTS: dict[str, Kind] = {
     "lightning.pytorch.LightningModule": "module",
     "lightning.pytorch.LightningDataModule": "datamodule",
-    "lightning.pytorch.callbacks.Callback": "callback",
+    **{f"lightning.pytorch.callbacks.{name}": "callback" for name in _CALLBACKS},
 }
+_CLASS = re.compile(r"^([ \t]*)class\s+(\w+)\s*\(([^)]*)\)", re.MULTILINE)
+_DEF = re.compile(r"^([ \t]*)(?:async\s+)?def\s+(\w+)", re.MULTILINE)
+
+
+def _classes_in(sources: Iterable[str]) -> dict[str, tuple[set[str], set[str]]]:
+    """Class name -> (the last part of each base's name, the methods it defines), read as text (fast)."""
+    found: dict[str, tuple[set[str], set[str]]] = {}
+    for source in sources:
+        for match in _CLASS.finditer(source):
+            indent, name, bases = match.groups()
+            parents, methods = found.setdefault(name, (set(), set()))
+            parents.update(
+                part
+                for base in bases.split(",")
+                if (part := base.strip().rpartition(".")[2]).isidentifier()
+            )
+            for method in _DEF.finditer(source, match.end()):
+                if len(method.group(1)) <= len(indent):
+                    break  # a def at the class's own level (or outside it): the class ended
+                methods.add(method.group(2))
+    return found
+
+
+def project_classes(sources: Iterable[str]) -> ProjectClasses:
+    """The Lightning classes SOURCES define, at any depth and across files.
+
+    A file upgraded on its own cannot see that `Child(Base)` is a LightningModule when `Base` is in
+    another file; the files upgraded together tell it.
+    """
+    classes = _classes_in(sources)
+    kinds: dict[str, Kind] = {}
+    changed = True
+    while changed:
+        changed = False
+        for name, (parents, _) in classes.items():
+            if name in kinds:
+                continue
+            kind = next(
+                (k for p in parents if (k := kinds.get(p) or _ROOT_NAMES.get(p)) is not None), None
+            )
+            if kind is not None:
+                kinds[name] = kind
+                changed = True
+    inherited = {}
+    for name in kinds:
+        methods: set[str] = set()
+        pending, seen = [name], {name}
+        while pending:
+            parents, own = classes.get(pending.pop(), (set(), set()))
+            methods |= own
+            pending += [p for p in parents - seen if p in kinds]
+            seen |= parents
+        inherited[name] = frozenset(methods)
+    return ProjectClasses(MappingProxyType(kinds), MappingProxyType(inherited))
+
+
+def subclasses_project_class(source: str, project: ProjectClasses) -> bool:
+    """Whether SOURCE defines a class deriving from one of PROJECT's (a file without "lightning")."""
+    return any(parents & project.kinds.keys() for parents, _ in _classes_in([source]).values())
 
 
 SUPER_INIT = m.Call(func=m.Attribute(value=m.Call(func=m.Name("super")), attr=m.Name("__init__")))
@@ -34,6 +122,41 @@ def after_super_init(init: cst.FunctionDef, line: str) -> cst.FunctionDef:
     )
     statements.insert(position, cst.parse_statement(line))
     return init.with_changes(body=init.body.with_changes(body=statements))
+
+
+@dataclass(frozen=True)
+class Ancestry:
+    """What a class inherits, as far as the files of the upgrade tell."""
+
+    direct: bool  # one of its bases is Lightning's own class
+    inherited: frozenset[str]  # the methods its project bases define
+    unseen_base: str | None  # a base no file of the upgrade defines (its methods unknown)
+
+
+def ancestry(
+    node: cst.ClassDef, classes: Mapping[str, cst.ClassDef], context: RuleContext
+) -> Ancestry:
+    """NODE's ancestry; CLASSES: the classes of its file, by name."""
+    inherited: set[str] = set()
+    unseen: str | None = None
+    pending, seen = [node], set()
+    while pending:
+        for base in pending.pop().bases:
+            name = dotted(base.value)
+            name = name.rpartition(".")[2] if name is not None else None
+            parent = classes.get(name) if name is not None else None
+            known = context.project.methods.get(name) if name is not None else None
+            if parent is None and known is not None:  # a class of another file of the upgrade
+                inherited |= known
+            elif parent is not None and name not in seen:
+                seen.add(name)
+                inherited |= {
+                    s.name.value for s in parent.body.body if isinstance(s, cst.FunctionDef)
+                }
+                pending.append(parent)
+            elif parent is None and context.qualify(base.value) is None and name != "object":
+                unseen = unseen or cst.Module([]).code_for_node(base.value)
+    return Ancestry(derives_from_lightning(node, context), frozenset(inherited), unseen)
 
 
 def derives_from_lightning(node: cst.ClassDef, context: RuleContext) -> bool:
@@ -60,7 +183,9 @@ def lightning_classes(module: cst.Module, context: RuleContext) -> dict[str, Kin
             for base in bases:
                 kind = _ROOTS.get(context.qualify(base) or "")
                 if kind is None and isinstance(base, cst.Name):
-                    kind = found.get(base.value)
+                    kind = found.get(base.value) or context.project.kinds.get(base.value)
+                if kind is None and isinstance(base, cst.Attribute):  # `models.Base`
+                    kind = context.project.kinds.get(base.attr.value)
                 if kind is not None:
                     found[name] = kind
                     changed = True

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import libcst as cst
 
 from litgen.convert.script import parse
 from litgen.errors import ConversionError
-from litgen.upgrade.rule import Change, RuleContext, line_map
+from litgen.upgrade.classes import subclasses_project_class
+from litgen.upgrade.rule import NO_PROJECT, Change, ProjectClasses, RuleContext, line_map
 from litgen.upgrade.rules import RULES
-
-_LIGHTNING_CLASS = re.compile(r"^class\s+(\w+)\s*\([^)]*Lightning(?:Data)?Module\b", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -45,21 +43,12 @@ class Upgraded:
         return any(note.kind == "manual" for note in self.notes)
 
 
-def project_classes(sources: Iterable[str]) -> frozenset[str]:
-    """Names of the LightningModule/DataModule classes the files define (their 1.x helpers are inherited).
-
-    A file upgraded on its own cannot see that `RandomData` from `data.py` is a DataModule; the
-    files upgraded together tell it.
-    """
-    return frozenset(name for source in sources for name in _LIGHTNING_CLASS.findall(source))
-
-
-def upgrade_source(source: str, filename: str, project: frozenset[str] = frozenset()) -> Upgraded:
+def upgrade_source(source: str, filename: str, project: ProjectClasses = NO_PROJECT) -> Upgraded:
     """Upgrade one Python file's text; raises ConversionError (file:line) when it does not parse.
 
     PROJECT names Lightning classes other files of the same upgrade define (`project_classes`).
     """
-    if "lightning" not in source:
+    if "lightning" not in source and not subclasses_project_class(source, project):
         return Upgraded(filename, source, source, (), ())
     module = parse(source, filename)  # a ConversionError naming the line Python names
     try:
@@ -69,7 +58,7 @@ def upgrade_source(source: str, filename: str, project: frozenset[str] = frozens
 
 
 def _apply_rules(
-    module: cst.Module, source: str, filename: str, project: frozenset[str]
+    module: cst.Module, source: str, filename: str, project: ProjectClasses
 ) -> Upgraded:
     changes: list[Change] = []
     notes: list[PlacedNote] = []

@@ -19,7 +19,8 @@ from litgen.source_files import (
     unified_diff,
     write_atomically,
 )
-from litgen.upgrade.engine import Upgraded, project_classes, upgrade_source
+from litgen.upgrade.classes import project_classes
+from litgen.upgrade.engine import Upgraded, upgrade_source
 from litgen.upgrade.yaml_config import YAML_SUFFIXES, upgrade_yaml
 
 PYTHON_SUFFIXES = (".py",)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import difflib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import ClassVar, Literal
 
 import libcst as cst
@@ -19,6 +20,7 @@ from litgen.upgrade.positions import start_lines
 PL_IMPORT = "import lightning.pytorch as pl\n"
 
 NoteKind = Literal["review", "manual"]
+Kind = Literal["module", "datamodule", "callback"]  # what a Lightning class of the user's is
 
 # Names Lightning 2.x exports from `lightning` itself as well as from `lightning.pytorch`.
 _TOP_LEVEL = ("Trainer", "LightningModule", "LightningDataModule", "Callback", "seed_everything")
@@ -62,6 +64,17 @@ class Example:
     after: str | None = None
 
 
+@dataclass(frozen=True)
+class ProjectClasses:
+    """The Lightning classes the files of one upgrade define, at any depth (`classes.project_classes`)."""
+
+    kinds: Mapping[str, Kind]  # name -> what it is
+    methods: Mapping[str, frozenset[str]]  # name -> the methods it and its project bases define
+
+
+NO_PROJECT = ProjectClasses(MappingProxyType({}), MappingProxyType({}))
+
+
 @dataclass
 class Note:
     message: str
@@ -92,7 +105,7 @@ class RuleContext:
         default_factory=list
     )  # also written as comments, except where noted `unplaced`
     unplaced: list[Note] = field(default_factory=list)
-    project: frozenset[str] = frozenset()  # Lightning classes other files of this upgrade define
+    project: ProjectClasses = field(default_factory=lambda: NO_PROJECT)
     passes: list[cst.Module] = field(
         default_factory=list
     )  # the texts a rule's later passes read (`rebase`)

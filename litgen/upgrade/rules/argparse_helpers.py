@@ -64,6 +64,9 @@ CLI_NOTE = (
 )
 
 
+LIGHTNING_OWNERS = ("module", "datamodule")  # classes that had argparse helpers in 1.x
+
+
 class _Argparse(RuleTransformer):
     rule = "argparse"
 
@@ -89,7 +92,9 @@ class _Argparse(RuleTransformer):
         name = dotted(receiver)
         if (
             name is not None
-            and name in (self.datamodules | self.context.project)
+            and (
+                name in self.datamodules or self.context.project.kinds.get(name) in LIGHTNING_OWNERS
+            )
             and name not in self.own_methods
         ):
             return name

@@ -60,9 +60,9 @@ class _DataModuleApi(RuleTransformer):
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
         kinds = lightning_classes(context.module, context)
-        self.datamodules = {name for name, kind in kinds.items() if kind == "datamodule"} | set(
-            context.project
-        )
+        self.datamodules = {name for name, kind in kinds.items() if kind == "datamodule"} | {
+            name for name, kind in context.project.kinds.items() if kind in ("module", "datamodule")
+        }
         self.instances = self._instances(context.module)
         self._classes: list[
             tuple[bool, set[str]]

@@ -12,7 +12,7 @@ import libcst.matchers as m
 from litgen.convert.names import code
 from litgen.cst_walk import find
 from litgen.review import review_lines
-from litgen.upgrade.classes import after_super_init, derives_from_lightning, lightning_classes
+from litgen.upgrade.classes import Ancestry, after_super_init, ancestry, lightning_classes
 from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer, names_in
 from litgen.upgrade.rules.step_outputs import STAGES, Returns, Stage, collect_outputs, methods_of
 
@@ -48,34 +48,8 @@ class _EpochEnd(RuleTransformer):
         self._originals: dict[
             str, cst.FunctionDef
         ] = {}  # the class's methods as read (their lines)
-        self._inherited: set[str] = set()  # methods of its base classes in this file
-        self._direct = (
-            True  # the class derives from Lightning's own class, not from one of the project
-        )
-        self._unseen_base: str | None = None  # a base defined in another file
+        self._ancestry = Ancestry(True, frozenset(), None)  # of the class being upgraded
         self._automatic = True
-
-    def _read_ancestors(self, node: cst.ClassDef) -> None:
-        self._direct = derives_from_lightning(node, self.context)
-        self._inherited, self._unseen_base = set(), None
-        pending, seen = [node], set()
-        while pending:
-            current = pending.pop()
-            for base in current.bases:
-                name = base.value.value if isinstance(base.value, cst.Name) else None
-                parent = self.classes.get(name) if name is not None else None
-                if parent is not None and name not in seen:
-                    seen.add(name)
-                    self._inherited |= {
-                        s.name.value for s in parent.body.body if isinstance(s, cst.FunctionDef)
-                    }
-                    pending.append(parent)
-                elif (
-                    parent is None and self.context.qualify(base.value) is None and name != "object"
-                ):
-                    self._unseen_base = self._unseen_base or cst.Module([]).code_for_node(
-                        base.value
-                    )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False  # methods are rewritten whole from leave_ClassDef; their bodies need no visit
@@ -91,7 +65,7 @@ class _EpochEnd(RuleTransformer):
         self._originals = {
             s.name.value: s for s in original_node.body.body if isinstance(s, cst.FunctionDef)
         }
-        self._read_ancestors(original_node)
+        self._ancestry = ancestry(original_node, self.classes, self.context)
         self._automatic = "automatic_optimization = False" not in code(original_node)
         collected: list[Stage] = []
         for stage in STAGES:
@@ -207,6 +181,20 @@ class _EpochEnd(RuleTransformer):
             return body, False
         step_index = methods.get(stage.step)
         step = body[step_index] if step_index is not None else None
+        if (
+            step is None
+            and not self._ancestry.direct
+            and stage.epoch_end not in self._ancestry.inherited
+        ):
+            # the step is inherited: an override that calls it collects what it returns
+            step = cst.parse_statement(
+                f"def {stage.step}(self, *args, **kwargs):\n"
+                f"    return super().{stage.step}(*args, **kwargs)\n"
+            )
+            assert isinstance(step, cst.FunctionDef)
+            step = step.with_changes(leading_lines=[cst.EmptyLine(indent=False)])
+            body.insert(index + 1, step)
+            step_index = index + 1
         if not isinstance(step, cst.FunctionDef):
             body[index] = self.noted(
                 hook,
@@ -253,7 +241,7 @@ class _EpochEnd(RuleTransformer):
             opener = cst.parse_statement(f"def {stage.start}(self):\n    pass\n")
             assert isinstance(opener, cst.FunctionDef)
             opener_body = [make_list]
-            if not self._direct:  # a base class's own hook still runs, as in 1.x
+            if not self._ancestry.direct:  # a base class's own hook still runs, as in 1.x
                 opener_body.insert(0, cst.parse_statement(f"super().{stage.start}()\n"))
             opener = opener.with_changes(body=opener.body.with_changes(body=opener_body))
             body.insert(index, opener.with_changes(leading_lines=hook.leading_lines))
@@ -269,13 +257,15 @@ class _EpochEnd(RuleTransformer):
     def _ends_like_1x(self, hook: cst.FunctionDef, stage: Stage) -> cst.FunctionDef:
         """1.x ran a base class's `on_*_epoch_end` after this class's `*_epoch_end`; the renamed
         method now overrides it, so it calls it (unless a base's own `*_epoch_end` was overridden)."""
-        if self._direct or stage.epoch_end in self._inherited:
+        if self._ancestry.direct or stage.epoch_end in self._ancestry.inherited:
             return hook
-        if stage.hook in self._inherited:
+        if stage.hook in self._ancestry.inherited:
             call = cst.parse_statement(f"super().{stage.hook}()\n")
             return hook.with_changes(body=hook.body.with_changes(body=[*hook.body.body, call]))
-        if self._unseen_base is not None:
-            note = SHADOW_NOTE.format(hook=stage.hook, base=self._unseen_base, old=stage.epoch_end)
+        if self._ancestry.unseen_base is not None:
+            note = SHADOW_NOTE.format(
+                hook=stage.hook, base=self._ancestry.unseen_base, old=stage.epoch_end
+            )
             return self.noted(hook, note, at=self._originals.get(stage.epoch_end))
         return hook
 

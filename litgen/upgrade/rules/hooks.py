@@ -10,8 +10,16 @@ import libcst as cst
 import libcst.matchers as m
 
 from litgen.review import review_lines
-from litgen.upgrade.classes import Kind, lightning_classes
-from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer, names_in
+from litgen.upgrade.classes import lightning_classes
+from litgen.upgrade.rule import (
+    PL_IMPORT,
+    Example,
+    Kind,
+    Rule,
+    RuleContext,
+    RuleTransformer,
+    names_in,
+)
 
 _TRAIN_ONLY = "1.x also ran `{old}` around validation and test epochs; 2.x runs `{new}` for training epochs only"
 

@@ -1,0 +1,52 @@
+"""Lightning classes across the files of one upgrade: a subclass in another file is upgraded too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litgen.upgrade.classes import project_classes
+from litgen.upgrade.files import upgrade_paths
+
+BASE = """\
+import pytorch_lightning as pl
+
+
+class Base(pl.LightningModule):
+    def training_step(self, batch, batch_idx):
+        return self.layer(batch).sum()
+
+    def on_train_epoch_end(self):
+        self.log_epoch()
+
+
+class Clamp(pl.callbacks.EarlyStopping):
+    pass
+"""
+CHILD = """\
+from base import Base
+
+
+class Child(Base):
+    def training_epoch_end(self, outputs):
+        print(len(outputs))
+"""
+
+
+def test_kinds_and_methods_follow_bases_across_files() -> None:
+    other = "class Plain(object):\n    def f(self):\n        pass\n"
+    project = project_classes([CHILD, BASE, other])
+    assert dict(project.kinds) == {"Base": "module", "Child": "module", "Clamp": "callback"}
+    assert project.methods["Child"] == {"training_epoch_end", "training_step", "on_train_epoch_end"}
+
+
+def test_a_subclass_in_a_file_without_lightning_collects_the_inherited_step(tmp_path: Path) -> None:
+    (tmp_path / "base.py").write_text(BASE, encoding="utf-8")
+    (tmp_path / "child.py").write_text(CHILD, encoding="utf-8")
+    report = upgrade_paths([tmp_path])
+    assert not report.failed
+    child = (tmp_path / "child.py").read_text(encoding="utf-8")
+    # the step is Base's: an override collects what it returns; Base's own epoch hook still runs
+    assert "    def training_step(self, *args, **kwargs):\n" in child
+    assert "output = super().training_step(*args, **kwargs)" in child
+    assert "        print(len(outputs))\n        super().on_train_epoch_end()\n" in child
+    assert "training_epoch_end" not in child
