@@ -7,7 +7,7 @@ an argument of `fit(...)`, or nothing, with a note where the meaning shifts or a
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 # A value written literally in the code or the YAML (lists and dicts of such values).
@@ -346,4 +346,37 @@ def flag_outcome(name: str, value: Value, given: dict[str, Value]) -> Outcome | 
         if name == "gpus" and not isinstance(value, Unknown) and "devices" not in given:
             return Outcome((("devices", value),))
     rewrite = FLAGS.get(name)
-    return rewrite(value) if rewrite is not None else None
+    outcome = rewrite(value) if rewrite is not None else None
+    if (
+        outcome is not None
+        and name in ("gpus", "num_processes")
+        and _several(value)
+        and not any(key in given for key in ("strategy", "distributed_backend"))
+        and accelerator_value(accelerator) is None
+    ):
+        return replace(
+            outcome, arguments=(*outcome.arguments, ("strategy", "ddp_spawn")), note=SPAWN_NOTE
+        )
+    return outcome
+
+
+SPAWN_NOTE = (
+    "1.x ran several devices with ddp_spawn when no strategy was given; 2.x's default, ddp, runs the "
+    "whole script once per device: keep ddp_spawn for the same behaviour, or drop it for speed"
+)
+
+
+def _several(value: Value) -> bool:
+    """Whether a 1.x device count asks for more than one device (`2`, `-1`, `"0,1"`, `[0, 1]`)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return value > 1 or value == -1
+    if isinstance(value, str):
+        ids = [part for part in value.split(",") if part.strip()]
+        return (
+            len(ids) > 1
+            or value.strip() in ("-1", "auto")
+            or (value.strip().isdigit() and int(value) > 1)
+        )
+    return isinstance(value, list) and len(value) > 1

@@ -23,8 +23,8 @@ NEW = (
     "trainer.fit(model, train_dataloaders=loader)\n"
 )
 PLAIN = "x = 1\n"  # nothing Lightning about it: upgrading changes nothing
-OLD_YAML = "trainer:\n  gpus: 2\n  max_epochs: 3\n"
-NEW_YAML = "trainer:\n  accelerator: cuda\n  devices: 2\n  max_epochs: 3\n"
+OLD_YAML = "trainer:\n  gpus: 1\n  max_epochs: 3\n"
+NEW_YAML = "trainer:\n  accelerator: cuda\n  devices: 1\n  max_epochs: 3\n"
 
 
 @pytest.fixture(autouse=True)

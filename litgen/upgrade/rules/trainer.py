@@ -10,10 +10,12 @@ import libcst.matchers as m
 
 from litgen.convert.names import code, dotted
 from litgen.cst_walk import find
+from litgen.review import review_lines
 from litgen.upgrade.added_imports import add_imports
 from litgen.upgrade.flags import (
     FLAGS,
     KEPT_FLAGS,
+    SPAWN_NOTE,
     TUNING_FLAGS,
     Callback,
     Outcome,
@@ -264,8 +266,14 @@ class TrainerRule(Rule):
     summary = "Trainer arguments 2.x removed or renamed; fit/validate/test keywords; trainer.tune() -> Tuner"
     examples: ClassVar[Sequence[Example]] = (
         Example(
+            HEAD + "trainer = Trainer(gpus=1)\n",
+            HEAD + 'trainer = Trainer(accelerator="cuda", devices=1)\n',
+        ),
+        Example(  # several devices and no strategy: 1.x spawned them
             HEAD + "trainer = Trainer(gpus=2)\n",
-            HEAD + 'trainer = Trainer(accelerator="cuda", devices=2)\n',
+            HEAD
+            + "".join(f"{line}\n" for line in review_lines(SPAWN_NOTE))
+            + 'trainer = Trainer(accelerator="cuda", devices=2, strategy="ddp_spawn")\n',
         ),
         Example(
             HEAD + "trainer = Trainer(gpus=0, max_epochs=3)\n",
