@@ -9,6 +9,8 @@ from typing import ClassVar
 import libcst as cst
 import libcst.matchers as m
 
+from litgen.convert.names import dotted
+from litgen.review import review_lines
 from litgen.upgrade.classes import lightning_classes
 from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer, keyword
 
@@ -27,6 +29,20 @@ STEPS = (
     "validation_step_end",
     "test_step_end",
 )
+
+
+def _reduction(value: cst.BaseExpression) -> cst.BaseExpression | None:
+    """The `reduce_fx=` 2.x takes for a 1.x `sync_dist_op=` (a name, a torch function, or a
+    `ReduceOp` member, which 2.x refuses); None when it cannot tell."""
+    if isinstance(value, cst.SimpleString):
+        return value
+    name = dotted(value) or ""
+    last = name.rpartition(".")[2]
+    if "ReduceOp" in name and last in ("SUM", "MAX", "MIN"):
+        return cst.SimpleString(f'"{last.lower()}"')
+    if name.startswith("torch.") and last in ("sum", "mean", "min", "max"):
+        return value
+    return None
 
 
 class _ModuleApi(RuleTransformer):
@@ -81,9 +97,18 @@ class _ModuleApi(RuleTransformer):
                     )
                     args.append(arg)
                     continue
+                reduction = _reduction(value)
+                if reduction is None:
+                    self.note(
+                        "`sync_dist_op=` was removed: pass `reduce_fx=` one of "
+                        '"sum", "mean", "min", "max" (or torch.sum/mean/min/max)',
+                        "manual",
+                    )
+                    args.append(arg)
+                    continue
                 self.note(REDUCE_NOTE)
                 self.change("self.log(sync_dist_op=...) -> reduce_fx=...")
-                args.append(arg.with_changes(keyword=cst.Name("reduce_fx")))
+                args.append(arg.with_changes(keyword=cst.Name("reduce_fx"), value=reduction))
             elif name in ("tbptt_reduce_fx", "tbptt_pad_token"):
                 self.change(f"self.log({name}=...) removed")
             else:
@@ -159,6 +184,14 @@ class ModuleApiRule(Rule):
             + "class M(pl.LightningModule):\n    def f(self):\n        self.log('a', 1, reduce_fx='sum')\n"
         ),
         Example("class Other:\n    def f(self):\n        self.log('a', 1, sync_dist_op='sum')\n"),
+        Example(  # 2.x takes no ReduceOp: its name says the same
+            HEAD + "class M(pl.LightningModule):\n    def f(self):\n"
+            "        self.log('n', 1, sync_dist=True, sync_dist_op=torch.distributed.ReduceOp.SUM)\n",
+            HEAD
+            + "class M(pl.LightningModule):\n    def f(self):\n"
+            + "".join(f"        {line}\n" for line in review_lines(REDUCE_NOTE))
+            + "        self.log('n', 1, sync_dist=True, reduce_fx=\"sum\")\n",
+        ),
         Example(
             HEAD
             + "class M(pl.LightningModule):\n    def __init__(self, hparams):\n        super().__init__()\n"
