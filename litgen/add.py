@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from litgen.check_targets import load_toml
 from litgen.errors import UsageError
 from litgen.update import (
     MergeReport,
@@ -164,13 +165,8 @@ def _package(project: Project) -> str:
 def _config_path(project: Project) -> str:
     """The LightningCLI config `litgen check` runs ([tool.litgen] check-args), else configs/default.yaml."""
     try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-
-    try:
-        settings = tomllib.loads((project.root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        settings = load_toml(project.root / "pyproject.toml")
+    except UsageError:
         return DEFAULT_CONFIG
     arguments = settings.get("tool", {}).get("litgen", {}).get("check-args", [])
     if "--config" in arguments[:-1]:

@@ -78,7 +78,7 @@ def _resolve_project(given: Path, root: Path, script_args: Sequence[str]) -> Che
     pyproject = root / "pyproject.toml"
     if not pyproject.is_file():
         raise UsageError(f"folder has no pyproject.toml; expected {EXPECTED_TARGET}", path=given)
-    tool = _load_toml(pyproject).get("tool")
+    tool = load_toml(pyproject).get("tool")
     table = tool.get("litgen") if isinstance(tool, dict) else None
     if not isinstance(table, dict):
         raise UsageError(f"no [tool.litgen] table; expected {EXPECTED_TARGET}", path=pyproject)
@@ -107,7 +107,8 @@ def _resolve_project(given: Path, root: Path, script_args: Sequence[str]) -> Che
     return CheckTarget(given, "module", root, module, argv, (str(root / "src"),))
 
 
-def _load_toml(path: Path) -> dict[str, Any]:
+def load_toml(path: Path) -> dict[str, Any]:
+    """A TOML file (pyproject.toml) as a dict; UsageError if it cannot be read or parsed."""
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10

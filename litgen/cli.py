@@ -20,6 +20,7 @@ from litgen.cli_options import (
     CheckJsonOption,
     DeepOption,
     KeepGoingOption,
+    ProjectArgument,
     deep_settings,
     script_args,
 )
@@ -208,12 +209,7 @@ app.command()(upgrade)
 
 @app.command()
 def update(
-    path: Annotated[
-        Path,
-        typer.Argument(
-            metavar="PATH", help="A project made by `litgen new` (default: the current folder)."
-        ),
-    ] = Path("."),
+    path: ProjectArgument = Path("."),
     check_only: Annotated[
         bool,
         typer.Option(
@@ -247,12 +243,7 @@ def add(
     component: Annotated[
         str, typer.Argument(metavar="COMPONENT", help="logger, callback, slurm or export.")
     ],
-    path: Annotated[
-        Path,
-        typer.Argument(
-            metavar="PATH", help="A project made by `litgen new` (default: the current folder)."
-        ),
-    ] = Path("."),
+    path: ProjectArgument = Path("."),
     data: Annotated[
         list[str] | None,
         typer.Option(

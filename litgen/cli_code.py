@@ -14,6 +14,8 @@ import typer
 from litgen.cli_check import run_checks
 from litgen.cli_options import (
     DevicesOption,
+    DiffOption,
+    JsonReportOption,
     RtolOption,
     SeedOption,
     StepsOption,
@@ -41,9 +43,7 @@ def convert(
             help="Where to write (default: <stem>_lightning.py).",
         ),
     ] = None,
-    diff: Annotated[
-        bool, typer.Option("--diff", help="Print a unified diff and write nothing.")
-    ] = False,
+    diff: DiffOption = False,
     in_place: Annotated[
         bool,
         typer.Option(
@@ -63,9 +63,7 @@ def convert(
             help="Then run `litgen verify INPUT OUTPUT` (the options below are its own).",
         ),
     ] = False,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print a machine-readable report on stdout.")
-    ] = False,
+    as_json: JsonReportOption = False,
     steps: StepsOption = "5",
     devices: DevicesOption = 1,
     rtol: RtolOption = 1e-5,
@@ -151,9 +149,7 @@ def verify(
     rtol: RtolOption = 1e-5,
     timeout: VerifyTimeoutOption = 300.0,
     seed: SeedOption = 0,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print a machine-readable report on stdout.")
-    ] = False,
+    as_json: JsonReportOption = False,
 ) -> None:
     """Run ORIGINAL and CONVERTED with the same seed and arguments; show they compute the same.
 
@@ -183,15 +179,11 @@ def upgrade(
         list[Path],
         typer.Argument(metavar="PATH...", help="Python files, YAML configs or folders of them."),
     ],
-    diff: Annotated[
-        bool, typer.Option("--diff", help="Print a unified diff and write nothing.")
-    ] = False,
+    diff: DiffOption = False,
     run_check: Annotated[
         bool, typer.Option("--check", help="Run `litgen check` on the upgraded programs.")
     ] = False,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print a machine-readable report on stdout.")
-    ] = False,
+    as_json: JsonReportOption = False,
 ) -> None:
     """Rewrite Lightning 1.x code (and YAML Trainer configs) so it runs on Lightning 2.x, in place.
 

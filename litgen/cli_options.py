@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -94,6 +95,17 @@ def deep_settings(deep: bool, devices: int | None, keep_going: bool) -> tuple[in
         raise UsageError(f"--devices must be 1 or more processes, got {devices}")
     return (2 if devices is None else devices), keep_going
 
+
+JsonReportOption = Annotated[
+    bool, typer.Option("--json", help="Print a machine-readable report on stdout.")
+]
+DiffOption = Annotated[bool, typer.Option("--diff", help="Print a unified diff and write nothing.")]
+ProjectArgument = Annotated[
+    Path,
+    typer.Argument(
+        metavar="PATH", help="A project made by `litgen new` (default: the current folder)."
+    ),
+]
 
 # Set by litgen.cli.main() for each run: --debug, and what followed a bare `--` on the command line.
 STATE: dict[str, object] = {"debug": False, "script_args": []}

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from versioned_templates import Releases, isolate_git
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -15,3 +16,16 @@ def _isolated_template_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterat
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("LITGEN_CACHE_DIR", str(cache))
         yield cache
+
+
+# --- template versions (tests/versioned_templates.py): for test_template_source and test_update ---
+
+
+@pytest.fixture
+def git_identity(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    isolate_git(monkeypatch, tmp_path / "cache")
+
+
+@pytest.fixture
+def releases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, git_identity: None) -> Releases:
+    return Releases(tmp_path, monkeypatch)

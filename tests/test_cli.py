@@ -9,17 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_helpers import litgen
+
 MINI = str(Path(__file__).parent / "fixtures" / "templates" / "mini")
-
-
-def litgen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "litgen", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
 
 
 def test_help_names_every_command_and_its_module() -> None:

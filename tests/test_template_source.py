@@ -15,23 +15,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from versioned_templates import Releases, isolate_git
+from versioned_templates import Releases
 
 from litgen.errors import UsageError
 from litgen.git_store import git
 from litgen.new import create_project
 from litgen.template_release import add_release, bundle_tags
 from litgen.template_source import BUNDLE_PATH, TemplateSource, set_answers_source
-
-
-@pytest.fixture
-def git_identity(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate_git(monkeypatch, tmp_path / "cache")
-
-
-@pytest.fixture
-def releases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, git_identity: None) -> Releases:
-    return Releases(tmp_path, monkeypatch)
 
 
 def test_new_project_records_a_stable_source_and_the_release_tag(

@@ -15,7 +15,6 @@ import yaml
 from versioned_templates import (
     Releases,
     commit_all,
-    isolate_git,
     new_project,
     write_files,
 )
@@ -27,16 +26,6 @@ from litgen.new import create_project
 from litgen.template_release import add_release
 from litgen.template_source import installed_source, record_pinned_source, set_answers_source
 from litgen.update import MergeConflicts, check_update, read_project, update_project
-
-
-@pytest.fixture
-def git_identity(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate_git(monkeypatch, tmp_path / "cache")
-
-
-@pytest.fixture
-def releases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, git_identity: None) -> Releases:
-    return Releases(tmp_path, monkeypatch)
 
 
 def test_update_keeps_the_users_edit_and_brings_the_template_change(

@@ -13,19 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_helpers import litgen
 from tests.convert.helpers import FIXTURES
 
 CASE = FIXTURES / "functions_main"
-
-
-def litgen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "litgen", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
 
 
 @pytest.fixture()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_helpers import litgen as run_litgen
 from tests.convert.helpers import FIXTURES
 
 CLASSIFIER = Path(__file__).resolve().parents[1] / "fixtures" / "verify" / "classifier"
@@ -17,14 +18,7 @@ ORIGINAL, CONVERTED = CLASSIFIER / "original.py", CLASSIFIER / "converted.py"
 
 
 def litgen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "litgen", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-        check=False,
-    )
+    return run_litgen(*args, cwd=cwd, timeout=300)  # a verify runs both programs
 
 
 def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
