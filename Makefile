@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 DEMO_DIR := .demo/digits
 
-.PHONY: install test test-fast demo bench release-templates clean
+.PHONY: install lint test test-fast demo bench release-templates clean
 
 install: $(STAMP)
 
@@ -16,8 +16,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-## The whole suite, slow (Lightning-running) tests included; this is what CI runs.
-test: $(STAMP)
+## ruff (lint, and the format check) over the tree and mypy (strict, litgen/): `make test` runs them first.
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+## lint, then the whole suite, slow (Lightning-running) tests included; this is what CI runs.
+test: lint
 	$(PY) -m pytest -q
 
 ## Unit tests only (no Lightning runs).
