@@ -13,11 +13,21 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic_script import training_script  # noqa: E402
-from timing import REPO, VENV_BIN, Figure, command, median_seconds, print_table  # noqa: E402
+from timing import (  # noqa: E402
+    CLOCKS,
+    REPO,
+    VENV_BIN,
+    Figure,
+    command,
+    median_seconds,
+    print_table,
+    use_clock,
+)
 
 LITGEN = VENV_BIN / "litgen"
 PYTHON = Path(sys.executable)
 TEMPLATE = "classifier"
+SECTIONS = "startup scaffold validate deep convert upgrade verify training heavy".split()
 
 
 def ratio_figure(
@@ -149,14 +159,24 @@ def main() -> None:
         "--only",
         nargs="*",
         default=None,
-        help="sections to run: startup scaffold validate deep convert upgrade verify training",
+        help=f"sections to run (default: all): {' '.join(SECTIONS)}",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch intra-op threads in the training sections (on shared cores, more measure the neighbours)",
+    )
+    parser.add_argument(
+        "--clock",
+        choices=CLOCKS,
+        default="cpu",
+        help="clock of the training sections: CPU time (default; steady on shared cores) or wall time",
     )
     parser.add_argument("--json", type=Path, default=REPO / ".bench" / "results.json")
     args = parser.parse_args()
-    wanted = set(
-        args.only
-        or ["startup", "scaffold", "validate", "deep", "convert", "upgrade", "verify", "training"]
-    )
+    wanted = set(args.only or SECTIONS)
+    use_clock(args.clock)
     figures: list[Figure] = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="litgen-bench-") as tmp:
@@ -185,16 +205,23 @@ def main() -> None:
 
             figures += bench_verify(work / "verify", args.runs)
         if "training" in wanted:
-            from converted_overhead import bench_converted, bench_heavy
+            from converted_overhead import bench_converted
             from training_overhead import bench_training
 
-            figures += bench_training(project, work / "training", args.runs)
-            figures += bench_converted(work / "converted", min(args.runs, 3))
-            figures += bench_heavy(work / "heavy", min(args.runs, 3))
+            figures += bench_training(project, work / "training", args.runs, args.threads)
+            figures += bench_converted(work / "converted", min(args.runs, 3), args.threads)
+        if "heavy" in wanted:
+            from converted_overhead import bench_heavy
+            from training_overhead import bench_training_heavy
+
+            heavy_runs = min(args.runs, 3)
+            figures += bench_training_heavy(project, work / "training", heavy_runs, args.threads)
+            figures += bench_heavy(work / "heavy", heavy_runs, args.threads)
     print_table(figures)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps([f.to_json() for f in figures], indent=2) + "\n")
-    print(f"\n{len(figures)} figures in {time.perf_counter() - started:.0f} s; JSON: {args.json}")
+    print(f"\ntraining sections timed on the {args.clock} clock, {args.threads} torch thread(s)")
+    print(f"{len(figures)} figures in {time.perf_counter() - started:.0f} s; JSON: {args.json}")
 
 
 if __name__ == "__main__":

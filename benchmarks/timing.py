@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -13,6 +14,38 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
+# The training sections' clock: "cpu" (this process's CPU time, or its children's) stays put when
+# neighbours load the shared cores, where wall time swings by tens of percent; "wall" is elapsed time.
+CLOCKS = ("cpu", "wall")
+_training_clock = ["cpu"]
+
+
+def use_clock(name: str) -> None:
+    """Choose the clock of ``now`` and ``child_seconds`` (one of CLOCKS)."""
+    if name not in CLOCKS:
+        raise ValueError(f"clock {name!r}: expected one of {CLOCKS}")
+    _training_clock[0] = name
+
+
+def clock_name() -> str:
+    return _training_clock[0]
+
+
+def now() -> float:
+    """Seconds on the chosen clock: process CPU time (all threads) or wall time."""
+    return time.process_time() if _training_clock[0] == "cpu" else time.perf_counter()
+
+
+def child_seconds(action: Callable[[], object]) -> float:
+    """Seconds ACTION's subprocesses took on the chosen clock: their user+sys CPU time, or wall time."""
+    if _training_clock[0] == "wall":
+        start = time.perf_counter()
+        action()
+        return time.perf_counter() - start
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    action()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 @dataclass
