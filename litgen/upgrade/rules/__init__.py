@@ -5,6 +5,7 @@ from __future__ import annotations
 from litgen.upgrade.rule import Rule
 from litgen.upgrade.rules.argparse_helpers import ArgparseRule
 from litgen.upgrade.rules.attributes import AttributesRule
+from litgen.upgrade.rules.callbacks import CallbacksRule
 from litgen.upgrade.rules.datamodule import DataModuleRule
 from litgen.upgrade.rules.epoch_end import EpochEndRule
 from litgen.upgrade.rules.hooks import HooksRule
@@ -23,4 +24,5 @@ RULES: tuple[Rule, ...] = (
     ModuleApiRule(),
     DataModuleRule(),
     AttributesRule(),
+    CallbacksRule(),
 )
