@@ -149,10 +149,7 @@ class _DataModuleApi(RuleTransformer):
         call = statement.value
         assert isinstance(call, cst.Call)
         if any(arg.star for arg in call.args):
-            self.note(
-                "2.x's LightningDataModule.__init__ takes no arguments: pass only what your base class takes"
-            )
-            return updated_node
+            return self._forwarded(updated_node, statement, call)
         given: dict[str, cst.BaseExpression] = {}
         for index, arg in enumerate(call.args):
             name = (
@@ -186,6 +183,27 @@ class _DataModuleApi(RuleTransformer):
             kept = kept.with_changes(trailing_whitespace=cst.TrailingWhitespace())
             added[0] = added[0].with_changes(trailing_whitespace=updated_node.trailing_whitespace)
         return cst.FlattenSentinel([kept, *added])
+
+    def _forwarded(
+        self, line: cst.SimpleStatementLine, statement: cst.Expr, call: cst.Call
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        """`super().__init__(*args, **kwargs)`: 1.x's base took the transforms and `dims` from
+        them; 2.x's takes nothing. The attributes the class reads are read from the keywords."""
+        keywords = next((code(a.value) for a in call.args if a.star == "**"), None)
+        missing = self._classes[-1][1]
+        lines = [
+            f"self.{name} = {keywords}.get({name!r}, {DEFAULTS[name]})"
+            if keywords is not None
+            else f"self.{name} = {DEFAULTS[name]}"
+            for name in ATTRIBUTES
+            if name in missing
+        ]
+        if any(a.star == "*" for a in call.args) and lines:
+            self.note("1.x's LightningDataModule also took these positionally: check the callers")
+        self.change("LightningDataModule.__init__(*args, **kwargs) -> attributes of the DataModule")
+        self._classes[-1][1].clear()
+        kept = line.with_changes(body=[statement.with_changes(value=call.with_changes(args=[]))])
+        return cst.FlattenSentinel([kept, *(cst.parse_statement(text) for text in lines)])
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         func = updated_node.func
@@ -243,6 +261,15 @@ class DataModuleRule(Rule):
             "dm = Data()\nmodel = Net(*dm.dims)\nx = torch.zeros(3).size()\n",
         ),
         Example(CLASS + "        super().__init__()\n        self.dims = (1, 28, 28)\n"),
+        Example(  # the keywords 1.x's base read come from **kwargs
+            HEAD + "class Data(pl.LightningDataModule):\n    def __init__(self, root, **kwargs):\n"
+            "        super().__init__(**kwargs)\n"
+            "    def setup(self, stage):\n        self.tf = self.train_transforms\n",
+            HEAD + "class Data(pl.LightningDataModule):\n    def __init__(self, root, **kwargs):\n"
+            "        super().__init__()\n"
+            "        self.train_transforms = kwargs.get('train_transforms', None)\n"
+            "    def setup(self, stage):\n        self.tf = self.train_transforms\n",
+        ),
         Example(
             "class Data:\n    def __init__(self):\n        super().__init__(dims=(1, 2))\n"
             "    def f(self):\n        return self.size()\n"
