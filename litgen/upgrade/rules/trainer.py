@@ -320,6 +320,15 @@ class TrainerRule(Rule):
             "trainer.test(model, test_dataloaders=loader)\n",
             "trainer.test(model, dataloaders=loader)\n",
         ),
+        Example(  # tune()'s result and its per-search keywords
+            HEAD + "trainer = Trainer(auto_lr_find=True)\n"
+            "res = trainer.tune(model, train_dataloader=dl, lr_find_kwargs={'max_lr': 0.1})\n"
+            "trainer.fit(model, dl)\n",
+            HEAD + "from lightning.pytorch.tuner import Tuner\n\n"
+            "trainer = Trainer()\ntuner = Tuner(trainer)\n"
+            'res = {"lr_find": tuner.lr_find(model, train_dataloaders=dl, max_lr=0.1)}\n'
+            "trainer.fit(model, dl)\n",
+        ),
         Example(
             HEAD + "trainer = Trainer()\ntrainer.tune(model)\ntrainer.fit(model)\n",
             HEAD + "trainer = Trainer()\ntrainer.fit(model)\n",

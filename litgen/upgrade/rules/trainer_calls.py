@@ -105,10 +105,15 @@ class TrainerCalls(RuleTransformer):
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
     ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:
-        """`trainer.tune(model, ...)` as a statement -> the Tuner calls its Trainer flags asked for."""
-        if len(updated_node.body) != 1 or not isinstance(updated_node.body[0], cst.Expr):
+        """`trainer.tune(model, ...)`, alone or assigned -> the Tuner calls its Trainer flags asked for."""
+        statement = updated_node.body[0] if len(updated_node.body) == 1 else None
+        target: str | None = None
+        if isinstance(statement, cst.Assign) and len(statement.targets) == 1:
+            target, call = code(statement.targets[0].target), statement.value
+        elif isinstance(statement, cst.Expr):
+            call = statement.value
+        else:
             return updated_node
-        call = updated_node.body[0].value
         if (
             not isinstance(call, cst.Call)
             or method_name(call) != "tune"
@@ -118,43 +123,90 @@ class TrainerCalls(RuleTransformer):
         receiver = dotted(call.func.value)
         if receiver is None or receiver not in self.found.trainers:
             if receiver is not None and "trainer" in receiver.lower():
-                self.note(
-                    "`Trainer.tune()` was removed: run `Tuner(trainer).lr_find(model)` or "
-                    "`.scale_batch_size(model)` (from lightning.pytorch.tuner)",
-                    "manual",
-                )
+                self.note(TUNE_NOTE, "manual")
             return updated_node
         flags = self.found.tuning.get(receiver, {})
         if not any(value not in (None, False) for value in flags.values()):
+            if target is not None:
+                self.note(TUNE_NOTE, "manual")
+                return updated_node
             self.change(
                 "trainer.tune(...) removed: its Trainer asked for no tuning, so 1.x did nothing there"
             )
             return cst.RemovalSentinel.REMOVE
-        arguments = ", ".join(
-            code(arg.with_changes(comma=cst.MaybeSentinel.DEFAULT)) for arg in call.args
-        )
-        statements = []
-        tuner = "tuner"
-        statements.append(f"{tuner} = Tuner({receiver})")
-        size = flags.get(
-            "auto_scale_batch_size"
-        )  # 1.x tune() scaled the batch size first, then found the lr
-        if size not in (None, False):
-            mode = f", mode={python(size)}" if isinstance(size, str) else ""
-            statements.append(f"{tuner}.scale_batch_size({arguments}{mode})")
-        lr = flags.get("auto_lr_find")
-        if lr not in (None, False):
-            attribute = f", attr_name={python(lr)}" if isinstance(lr, str) else ""
-            statements.append(f"{tuner}.lr_find({arguments}{attribute})")
+        searches = _searches(call, flags)
         if any(isinstance(value, Unknown) for value in flags.values()):
             self.note(
                 "the Trainer's tuning flags were expressions: the Tuner runs both searches; drop what you do not need"
             )
         self.tuner_needed = True
         self.change("trainer.tune(...) -> Tuner(trainer)")
+        statements = [f"tuner = Tuner({receiver})"]
+        if target is None:
+            statements += [f"tuner.{search}" for _, search in searches]
+        else:  # 1.x returned {"scale_batch_size": new size, "lr_find": the LR finder}
+            entries = ", ".join(f'"{key}": tuner.{search}' for key, search in searches)
+            statements.append(f"{target} = {{{entries}}}")
         nodes = [cst.parse_statement(text + "\n") for text in statements]
         nodes[0] = nodes[0].with_changes(leading_lines=updated_node.leading_lines)
         return cst.FlattenSentinel(nodes)
+
+
+TUNE_NOTE = (
+    "`Trainer.tune()` was removed: run `Tuner(trainer).lr_find(model)` or "
+    "`.scale_batch_size(model)` (from lightning.pytorch.tuner)"
+)
+# tune()'s own keywords: the arguments of each search (`lr_find_kwargs={"max_lr": 0.1}`)
+_SEARCH_KEYWORDS = {"scale_batch_size_kwargs": "scale_batch_size", "lr_find_kwargs": "lr_find"}
+
+
+def _keyword_pairs(node: cst.BaseExpression) -> list[str] | None:
+    """`{"max_lr": 0.1}` -> ["max_lr=0.1"]; None when NODE is not a dict literal of string keys."""
+    if not isinstance(node, cst.Dict):
+        return None
+    pairs = []
+    for element in node.elements:
+        if not isinstance(element, cst.DictElement) or not isinstance(
+            element.key, cst.SimpleString
+        ):
+            return None
+        key = element.key.evaluated_value
+        if not isinstance(key, str) or not key.isidentifier():
+            return None
+        pairs.append(f"{key}={code(element.value)}")
+    return pairs
+
+
+def _searches(call: cst.Call, flags: dict[str, Value]) -> list[tuple[str, str]]:
+    """(result key, the Tuner call) for each search the Trainer's flags asked for, in 1.x's order
+    (the batch size first, then the learning rate)."""
+    common: list[str] = []
+    own: dict[str, list[str]] = {"scale_batch_size": [], "lr_find": []}
+    for arg in call.args:
+        name = arg.keyword.value if arg.keyword is not None else None
+        value = code(arg.value)
+        if name in _SEARCH_KEYWORDS:
+            search = _SEARCH_KEYWORDS[name]
+            pairs = _keyword_pairs(arg.value)
+            own[search] += pairs if pairs is not None else [f"**{value}"]
+            continue
+        renamed = CALL_KEYWORDS["lr_find"].get(name or "", name)
+        common.append(f"{renamed}={value}" if renamed is not None else f"{arg.star}{value}")
+    found = []
+    size = flags.get("auto_scale_batch_size")
+    if size not in (None, False):
+        mode = [f"mode={python(size)}"] if isinstance(size, str) else []
+        found.append(
+            (
+                "scale_batch_size",
+                f"scale_batch_size({', '.join(common + mode + own['scale_batch_size'])})",
+            )
+        )
+    lr = flags.get("auto_lr_find")
+    if lr not in (None, False):
+        attribute = [f"attr_name={python(lr)}"] if isinstance(lr, str) else []
+        found.append(("lr_find", f"lr_find({', '.join(common + attribute + own['lr_find'])})"))
+    return found
 
 
 def fit_receivers(calls: Iterable[cst.Call]) -> set[str]:
