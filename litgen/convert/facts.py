@@ -324,10 +324,10 @@ def _learn_models(script: Script, facts: Facts, binding: Binding) -> None:
         facts.modules.add(root)
 
 
-def learn_binding(
-    script: Script, facts: Facts, statement: cst.SimpleStatementLine, line: int
-) -> None:
+def learn_binding(script: Script, facts: Facts, statement: cst.BaseStatement, line: int) -> None:
     """A set-up statement litgen itself adds before the loop (a hoisted argument, an unrolled trainer)."""
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return
     small = statement.body[0]
     if not isinstance(small, cst.Assign) or len(small.targets) != 1:
         return

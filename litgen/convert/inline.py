@@ -75,8 +75,9 @@ class Flattener(CallBinder):
         if isinstance(value.func, cst.Attribute) and isinstance(value.func.value, cst.Name):
             owner, method = value.func.value.value, value.func.attr.value
             instance = env.instance if owner == env.self_name else env.instances.get(owner)
-            if instance is not None and instance.method(method) is not None:
-                return instance.method(method), value, instance  # type: ignore[return-value]
+            method_def = instance.method(method) if instance is not None else None
+            if method_def is not None:
+                return method_def, value, instance
         return None
 
     def trains(self, function: cst.FunctionDef) -> bool:
@@ -148,10 +149,11 @@ class Flattener(CallBinder):
             # a trainer method: `self` cannot survive, always inline
             return self.inline(found, statement, env)
         if holds_training or self._holds_eval(statement, env):
-            if self.is_eval_loop(statement, env) and not holds_training:
-                return [self._loop_item("eval", statement, env)]  # type: ignore[arg-type]
-            if self.transparent_with(statement):
-                return self.flatten(statement.body.body, env)  # type: ignore[attr-defined]
+            if isinstance(statement, cst.For) and self.is_eval_loop(statement, env):
+                if not holds_training:
+                    return [self._loop_item("eval", statement, env)]
+            if isinstance(statement, cst.With) and self.transparent_with(statement):
+                return self.flatten(block_statements(statement.body), env)
             if found is not None:
                 return self.inline(found, statement, env)
             if holds_training and self.shape.batch_loop is None:
@@ -195,8 +197,8 @@ class Flattener(CallBinder):
     def _holds_eval(self, statement: cst.BaseStatement, env: Env) -> bool:
         if self.is_eval_loop(statement, env):
             return True
-        if self.transparent_with(statement):
-            return any(self._holds_eval(s, env) for s in statement.body.body)  # type: ignore[attr-defined]
+        if isinstance(statement, cst.With) and self.transparent_with(statement):
+            return any(self._holds_eval(s, env) for s in block_statements(statement.body))
         if isinstance(statement, (cst.If, cst.Try, cst.With, cst.For, cst.While)):
             return any(self.is_eval_loop(s, env) for s in walk_statements(statement))
         found = self.callee_of(statement, env)
@@ -259,7 +261,8 @@ class Flattener(CallBinder):
             ]
         else:
             items = self.flatten(kept, callee_env)
-        small = statement.body[0]  # type: ignore[attr-defined]
+        assert isinstance(statement, cst.SimpleStatementLine)  # callee_of found a call in it
+        small = statement.body[0]
         if isinstance(small, (cst.Assign, cst.AugAssign)):
             if returned is None:
                 self.script.refuse(

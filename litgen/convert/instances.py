@@ -48,7 +48,7 @@ def find_instances(
             instances[name] = instance
             line = ctx.line(binding.statement) or 0
             for statement in instance.unrolled:
-                learn_binding(ctx.script, ctx.facts, statement, line)  # type: ignore[arg-type]
+                learn_binding(ctx.script, ctx.facts, statement, line)
     return instances
 
 

@@ -62,7 +62,7 @@ def plan(analysis: Analysis) -> ConversionPlan:
     for (
         statement
     ) in flattener.hoisted:  # new variables of the entry scope, bound just before the loop
-        learn_binding(script, facts, statement, facts.region_line - 1)  # type: ignore[arg-type]
+        learn_binding(script, facts, statement, facts.region_line - 1)
     planner.plan_test(_following_statements(analysis))
     record_cpu_flag(ctx)
     record_strategy(ctx)

@@ -184,7 +184,9 @@ class _Planner:
         mapping: dict[str, cst.BaseExpression] = {}
         attributes: dict[tuple[str, str], cst.BaseExpression] = {}
         if self.scope.total_steps is not None:
-            value = value.visit(_TotalSteps(*self.scope.total_steps))  # type: ignore[assignment]
+            visited = value.visit(_TotalSteps(*self.scope.total_steps))
+            assert isinstance(visited, cst.BaseExpression)
+            value = visited
         for name in usage([value]).free:
             if name in locals_ or name in self.scope.defined or name == "self":
                 continue

@@ -169,7 +169,11 @@ def plan_setup(
                         edits.put(statement, [statement.with_changes(body=[new_small])])
                     ctx.mapped(f"device move of `{target.value}`", line, "done by the Trainer")
             continue
-        moved = is_move_statement(ctx, small) and ctx.is_model(root_name(small.value) or "")  # type: ignore[attr-defined]
+        moved = (
+            is_move_statement(ctx, small)
+            and isinstance(small, cst.Expr)
+            and ctx.is_model(root_name(small.value) or "")
+        )
         before_training = (
             line or 0
         ) < ctx.facts.region_line  # code after training still needs its own

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 
 import libcst as cst
 
 from litgen.convert.clean import CleanOptions, CleanRecord, clean
+from litgen.convert.clean_rules import BackwardRewrite, Mode
 from litgen.convert.context import Ctx
 from litgen.convert.inline import Seg
 from litgen.convert.names import code, dotted, fresh_name, taken_names, usage
@@ -40,7 +42,7 @@ class StepParts:
     record: CleanRecord = field(default_factory=CleanRecord)
 
 
-def touches_training_state(ctx: Ctx, statement: cst.CSTNode, extra: set[str] = frozenset()) -> bool:  # type: ignore[assignment]
+def touches_training_state(ctx: Ctx, statement: cst.CSTNode, extra: Set[str] = frozenset()) -> bool:
     """Whether a statement reads the model, optimizer or scheduler (so it must stay after the step)."""
     names = usage([statement]).read
     if any(
@@ -115,12 +117,10 @@ class StepBuilder:
         if self.steps_at[0] < self.backwards_at[0]:
             return "the optimizer steps before backward()"
         backward_statement = self.statements[self.backwards_at[0]]
-        if not _direct(
-            backward_statement, lambda n: backward_of(self.ctx, n) is not None, self.ctx
-        ):
+        if not _direct(backward_statement, lambda n: backward_of(self.ctx, n) is not None):
             return "backward() runs under a condition or in a nested loop"
         step_statement = self.statements[self.steps_at[0]]
-        if not _direct(step_statement, lambda n: step_of(self.ctx, n) is not None, self.ctx):
+        if not _direct(step_statement, lambda n: step_of(self.ctx, n) is not None):
             if self.accumulation() is None:
                 return "the optimizer steps under a condition"
         return None
@@ -129,7 +129,7 @@ class StepBuilder:
         statement = self.statements[self.steps_at[0]]
         if isinstance(statement, cst.If) and statement.orelse is None:
             inner = statement.body.body if isinstance(statement.body, cst.IndentedBlock) else []
-            if any(_direct(s, lambda n: step_of(self.ctx, n) is not None, self.ctx) for s in inner):
+            if any(_direct(s, lambda n: step_of(self.ctx, n) is not None) for s in inner):
                 return accumulation_steps(statement.test, self.binding.index_names)
         return None
 
@@ -148,8 +148,8 @@ class StepBuilder:
             return self._closure(*closure)
         return self._automatic()
 
-    def _options(self, mode: str, backward=None) -> CleanOptions:  # type: ignore[no-untyped-def]
-        return CleanOptions(mode, set(self.binding.batch_names), backward=backward)  # type: ignore[arg-type]
+    def _options(self, mode: Mode, backward: BackwardRewrite | None = None) -> CleanOptions:
+        return CleanOptions(mode, set(self.binding.batch_names), backward=backward)
 
     def _log_loss(
         self, loss: cst.BaseExpression, key: str = "train_loss"
@@ -238,9 +238,8 @@ class StepBuilder:
         self, backward: Backward, line: int | None
     ) -> list[cst.BaseSmallStatement]:
         steps = getattr(self, "_accumulation_steps", None)
-        loss = backward.loss
-        if steps is not None and divided_by(loss, steps) is not None:
-            loss = divided_by(loss, steps)  # type: ignore[assignment]
+        undivided = divided_by(backward.loss, steps) if steps is not None else None
+        loss = undivided if undivided is not None else backward.loss
         smalls: list[cst.BaseSmallStatement] = []
         if not isinstance(loss, cst.Name) or self._reassigned_later(loss.value):
             name = fresh_name("step_loss" if isinstance(loss, cst.Name) else "loss", self.taken)
@@ -359,12 +358,12 @@ class StepBuilder:
         return smalls
 
 
-def _direct(statement: cst.CSTNode, predicate, ctx: Ctx) -> bool:  # type: ignore[no-untyped-def]
+def _direct(statement: cst.CSTNode, predicate: Callable[[cst.BaseExpression], bool]) -> bool:
     """The call is a statement of its own at this level (or inside an autocast block)."""
     if isinstance(statement, cst.SimpleStatementLine):
         return any(isinstance(s, cst.Expr) and predicate(s.value) for s in statement.body)
     if isinstance(statement, cst.With) and isinstance(statement.body, cst.IndentedBlock):
-        return any(_direct(s, predicate, ctx) for s in statement.body.body)
+        return any(_direct(s, predicate) for s in statement.body.body)
     return False
 
 
@@ -383,9 +382,8 @@ def _undivide(
         return None
     small = statement.body[0]
     if isinstance(small, cst.AugAssign) and isinstance(small.operator, cst.DivideAssign):
-        if dotted(small.target) == loss and code(small.value).strip("() ") == code(steps).strip(
-            "() "
-        ):
+        same_count = code(small.value).strip("() ") == code(steps).strip("() ")
+        if dotted(small.target) == loss and same_count:
             return _REMOVED
     if (
         isinstance(small, cst.Assign)

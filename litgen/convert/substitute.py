@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 import libcst as cst
+from libcst.metadata import CodeRange
 
 from litgen.convert.names import _all_params, local_names, target_names
 
@@ -28,10 +29,10 @@ _NEEDS_PARENS = (
 class LineTable:
     """Original line numbers of nodes; rewritten copies inherit the line of the node they replace."""
 
-    def __init__(self, positions: Mapping[cst.CSTNode, object] | None = None) -> None:
+    def __init__(self, positions: Mapping[cst.CSTNode, CodeRange] | None = None) -> None:
         self._lines: dict[cst.CSTNode, int] = {}
         for node, position in (positions or {}).items():
-            self._lines[node] = position.start.line  # type: ignore[attr-defined]
+            self._lines[node] = position.start.line
 
     def get(self, node: cst.CSTNode | None) -> int | None:
         return self._lines.get(node) if node is not None else None

@@ -78,7 +78,8 @@ def _moved_in_hooks(name: str, hook_bodies: Sequence[cst.BaseStatement]) -> bool
         for call in m.findall(
             statement, m.Call(func=m.Attribute(attr=m.Name("to") | m.Name("cuda")))
         ):
-            if root_name(call.func.value) == name:  # type: ignore[attr-defined]
+            assert isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
+            if root_name(call.func.value) == name:
                 return True
     return False
 
