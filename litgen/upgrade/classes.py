@@ -74,6 +74,7 @@ def project_classes(sources: Iterable[str]) -> ProjectClasses:
     A file upgraded on its own cannot see that `Child(Base)` is a LightningModule when `Base` is in
     another file; the files upgraded together tell it.
     """
+    sources = list(sources)  # read twice
     classes = _classes_in(sources)
     kinds: dict[str, Kind] = {}
     changed = True
@@ -98,7 +99,42 @@ def project_classes(sources: Iterable[str]) -> ProjectClasses:
             pending += [p for p in parents - seen if p in kinds]
             seen |= parents
         inherited[name] = frozenset(methods)
-    return ProjectClasses(MappingProxyType(kinds), MappingProxyType(inherited))
+    return ProjectClasses(
+        MappingProxyType(kinds), MappingProxyType(inherited), _trainer_classes(sources, classes)
+    )
+
+
+_TRAINER_IMPORT = re.compile(
+    r"^from\s+(?:pytorch_lightning|lightning\.pytorch|lightning)\s+import\s+[^\n]*\bTrainer\b"
+    r"(?:\s+as\s+(\w+))?",
+    re.MULTILINE,
+)
+_TRAINER_PATHS = (
+    "pl.Trainer",
+    "L.Trainer",
+    "pytorch_lightning.Trainer",
+    "lightning.pytorch.Trainer",
+)
+
+
+def _trainer_classes(
+    sources: Iterable[str], classes: Mapping[str, tuple[set[str], set[str]]]
+) -> frozenset[str]:
+    """Classes deriving from Lightning's Trainer (`class MyTrainer(pl.Trainer)`), at any depth."""
+    direct = set()
+    for source in sources:
+        aliases = {m.group(1) or "Trainer" for m in _TRAINER_IMPORT.finditer(source)}
+        for match in _CLASS.finditer(source):
+            bases = {base.strip() for base in match.group(3).split(",")}
+            if bases & {*_TRAINER_PATHS, *aliases}:
+                direct.add(match.group(2))
+    found = set(direct)
+    changed = True
+    while changed:
+        grown = {name for name, (parents, _) in classes.items() if parents & found}
+        changed = not grown <= found
+        found |= grown
+    return frozenset(found)
 
 
 def subclasses_project_class(source: str, project: ProjectClasses) -> bool:

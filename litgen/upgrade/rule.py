@@ -70,6 +70,7 @@ class ProjectClasses:
 
     kinds: Mapping[str, Kind]  # name -> what it is
     methods: Mapping[str, frozenset[str]]  # name -> the methods it and its project bases define
+    trainers: frozenset[str] = frozenset()  # subclasses of Lightning's Trainer
 
 
 NO_PROJECT = ProjectClasses(MappingProxyType({}), MappingProxyType({}))

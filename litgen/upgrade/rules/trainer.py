@@ -23,7 +23,7 @@ from litgen.upgrade.flags import (
     flag_outcome,
 )
 from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer, method_name
-from litgen.upgrade.rules.trainer_args import argument, callback_call, commas, read_value
+from litgen.upgrade.rules.trainer_args import argument, commas, read_value, with_callbacks
 from litgen.upgrade.rules.trainer_calls import TrainerCalls, TrainerFacts, fit_receivers
 
 TRAINER = "lightning.pytorch.Trainer"
@@ -45,6 +45,11 @@ class _Trainer(RuleTransformer):
         # The argparse rule wrote Trainer options in (its helpers are called by these names).
         self.argparse = any((dotted(call.func) or "").endswith("arguments_of") for call in calls)
         self.namespaces = _namespaces(calls, context)
+        self.subclasses = context.project.trainers | {
+            node.name.value
+            for node in find(context.module, cst.ClassDef)
+            if any(context.qualify(base.value) == TRAINER for base in node.bases)
+        }
         self._assigned: list[str | None] = []
 
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -57,10 +62,14 @@ class _Trainer(RuleTransformer):
         return updated_node
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        if self.context.qualify(original_node.func) == TRAINER or self._trainer_arguments(
-            original_node
-        ):
+        if self._constructs_trainer(original_node) or self._trainer_arguments(original_node):
             return self._trainer(updated_node)
+        if (
+            m.matches(original_node.func, m.Name("dict"))
+            and self._assigned
+            and self._assigned[-1] in self.spread
+        ):  # `kwargs = dict(gpus=1)` later spread into a Trainer: its keywords are Trainer arguments
+            return self._trainer(updated_node, owner_known=False)
         if self.argparse and method_name(original_node) == "set_defaults":
             return self._trainer(updated_node, owner_known=False)  # `parser.set_defaults(gpus=2)`
         return updated_node
@@ -93,22 +102,26 @@ class _Trainer(RuleTransformer):
                 key = subscript.slice[0].slice if len(subscript.slice) == 1 else None
                 if isinstance(key, cst.Index) and isinstance(key.value, cst.SimpleString):
                     self._removed_key(str(key.value.evaluated_value))
-            if (
-                isinstance(subscript, cst.Name)
-                and subscript.value in self.spread
-                and isinstance(node.value, cst.Dict)
-            ):
-                for element in node.value.elements:
-                    if isinstance(element, cst.DictElement) and isinstance(
-                        element.key, cst.SimpleString
-                    ):
-                        self._removed_key(str(element.key.evaluated_value))
+            if isinstance(subscript, cst.Name) and subscript.value in self.spread:
+                if isinstance(node.value, cst.Dict):
+                    for element in node.value.elements:
+                        if isinstance(element, cst.DictElement) and isinstance(
+                            element.key, cst.SimpleString
+                        ):
+                            self._removed_key(str(element.key.evaluated_value))
 
     def _removed_key(self, key: str) -> None:
         if key in FLAGS and key not in KEPT_FLAGS:
             self.note(
                 f"`{key}` goes to a Trainer through `**`, and 2.x has no such argument", "manual"
             )
+
+    def _constructs_trainer(self, call: cst.Call) -> bool:
+        """`Trainer(...)`, or a subclass of it (`MyTrainer(...)`, `flash.Trainer(...)` of the project)."""
+        if self.context.qualify(call.func) == TRAINER:
+            return True
+        name = dotted(call.func)
+        return name is not None and name.rpartition(".")[2] in self.subclasses
 
     def _trainer_arguments(self, call: cst.Call) -> bool:
         """`arguments_of(Trainer, args, gpus=0)` (what the argparse rule made of `from_argparse_args`)."""
@@ -166,7 +179,8 @@ class _Trainer(RuleTransformer):
         for change in changes:
             self.change(change)
         if callbacks:
-            merged = self._with_callbacks(merged, callbacks)
+            merged = with_callbacks(merged, callbacks)
+            self.imports |= {(c.qualified.rpartition(".")[0], c.name) for c in callbacks}
         return call.with_changes(args=commas(merged, call))
 
     def _merged(self, args: list[tuple[cst.Arg, bool]]) -> list[cst.Arg] | None:
@@ -192,41 +206,6 @@ class _Trainer(RuleTransformer):
             return None
         kept = {id(arg) for arg, _ in chosen.values()}
         return [arg for arg, _ in args if arg.keyword is None or id(arg) in kept]
-
-    def _with_callbacks(self, args: list[cst.Arg], callbacks: list[Callback]) -> list[cst.Arg]:
-        made = [callback_call(c) for c in callbacks]
-        for callback in callbacks:
-            self.imports.add((callback.qualified.rpartition(".")[0], callback.name))
-        for index, arg in enumerate(args):
-            if arg.keyword is None or arg.keyword.value != "callbacks":
-                continue
-            if isinstance(arg.value, cst.List):
-                elements = [*arg.value.elements]
-                if elements:
-                    elements[-1] = elements[-1].with_changes(
-                        comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-                    )
-                elements += [cst.Element(cst.parse_expression(text)) for text in made]
-                elements = [
-                    *elements[:-1],
-                    elements[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT),
-                ]
-                args[index] = arg.with_changes(value=arg.value.with_changes(elements=elements))
-            else:
-                value = f"[*({code(arg.value)} or []), {', '.join(made)}]"
-                args[index] = arg.with_changes(value=cst.parse_expression(value))
-            return args
-        template = args[-1] if args else cst.Arg(cst.Name("x"))
-        if len(args) >= 2:  # the new argument goes on its own line when the others do
-            args[-1] = args[-1].with_changes(comma=args[-2].comma)
-        return [
-            *args,
-            template.with_changes(
-                keyword=cst.Name("callbacks"),
-                value=cst.parse_expression(f"[{', '.join(made)}]"),
-                equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
-            ),
-        ]
 
 
 UNSET = frozenset({"None", '"auto"', "'auto'"})  # a value that only says "Lightning decides"
@@ -265,6 +244,16 @@ class TrainerRule(Rule):
     name = "trainer"
     summary = "Trainer arguments 2.x removed or renamed; fit/validate/test keywords; trainer.tune() -> Tuner"
     examples: ClassVar[Sequence[Example]] = (
+        Example(  # keywords gathered for a Trainer
+            HEAD + "kwargs = dict(gpus=0, max_epochs=2)\ntrainer = Trainer(**kwargs)\n",
+            HEAD + 'kwargs = dict(accelerator="cpu", max_epochs=2)\ntrainer = Trainer(**kwargs)\n',
+        ),
+        Example(  # a subclass takes the Trainer's arguments
+            HEAD
+            + "class MyTrainer(Trainer):\n    pass\n\n\ntrainer = MyTrainer(gpus=0, max_epochs=2)\n",
+            HEAD + "class MyTrainer(Trainer):\n    pass\n\n\n"
+            'trainer = MyTrainer(accelerator="cpu", max_epochs=2)\n',
+        ),
         Example(
             HEAD + "trainer = Trainer(gpus=1)\n",
             HEAD + 'trainer = Trainer(accelerator="cuda", devices=1)\n',

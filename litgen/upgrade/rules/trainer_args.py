@@ -62,3 +62,38 @@ def commas(args: list[cst.Arg], call: cst.Call) -> list[cst.Arg]:
             arg = arg.with_changes(comma=trailing)
         fixed.append(arg)
     return fixed
+
+
+def with_callbacks(args: list[cst.Arg], callbacks: list[Callback]) -> list[cst.Arg]:
+    """ARGS with CALLBACKS added to `callbacks=` (made when the call has none)."""
+    made = [callback_call(c) for c in callbacks]
+    for index, arg in enumerate(args):
+        if arg.keyword is None or arg.keyword.value != "callbacks":
+            continue
+        if isinstance(arg.value, cst.List):
+            elements = [*arg.value.elements]
+            if elements:
+                elements[-1] = elements[-1].with_changes(
+                    comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                )
+            elements += [cst.Element(cst.parse_expression(text)) for text in made]
+            elements = [
+                *elements[:-1],
+                elements[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT),
+            ]
+            args[index] = arg.with_changes(value=arg.value.with_changes(elements=elements))
+        else:
+            value = f"[*({code(arg.value)} or []), {', '.join(made)}]"
+            args[index] = arg.with_changes(value=cst.parse_expression(value))
+        return args
+    template = args[-1] if args else cst.Arg(cst.Name("x"))
+    if len(args) >= 2:  # the new argument goes on its own line when the others do
+        args[-1] = args[-1].with_changes(comma=args[-2].comma)
+    return [
+        *args,
+        template.with_changes(
+            keyword=cst.Name("callbacks"),
+            value=cst.parse_expression(f"[{', '.join(made)}]"),
+            equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+        ),
+    ]
