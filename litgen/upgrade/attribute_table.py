@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+# `x.trainer` is a Trainer for these receivers; `cfg.trainer.gpus` (a Hydra or argparse config) is a
+# flag, not one.
+TRAINER_OWNERS = frozenset(
+    {"self", "pl_module", "model", "module", "lightning_module", "lit_module", "lit_model"}
+)
 
 DEVICES_NOTE = "1.x counted GPUs only (0 on CPU); `num_devices` counts the devices of any accelerator (1 on CPU)"
 
@@ -149,3 +156,17 @@ PRECISIONS: dict[object, str] = {
     64: "64-true",
     "64": "64-true",
 }
+
+# A config object's `trainer` section read by key (`cfg["trainer"]["gpus"]`, `cfg.trainer.gpus`,
+# `cfg["trainer"].get("gpus")`): the YAML that feeds it must keep those keys.
+_CONFIG_READS = (
+    re.compile(r"""\[\s*["']trainer["']\s*\]\s*(?:\[\s*|\.get\(\s*)["'](\w+)["']"""),
+    re.compile(r"(\w+)\.trainer\.(\w+)"),
+)
+
+
+def config_keys_read(source: str) -> set[str]:
+    """The keys of a config's `trainer` section SOURCE reads by name (not a real Trainer's attributes)."""
+    keys = set(_CONFIG_READS[0].findall(source))
+    keys |= {key for owner, key in _CONFIG_READS[1].findall(source) if owner not in TRAINER_OWNERS}
+    return keys

@@ -19,6 +19,7 @@ from litgen.source_files import (
     unified_diff,
     write_atomically,
 )
+from litgen.upgrade.attribute_table import config_keys_read
 from litgen.upgrade.classes import project_classes
 from litgen.upgrade.engine import Upgraded, upgrade_source
 from litgen.upgrade.yaml_config import YAML_SUFFIXES, upgrade_yaml
@@ -117,6 +118,12 @@ def upgrade_paths(paths: list[Path], *, diff_only: bool = False) -> UpgradeRepor
     project = project_classes(
         text for path, text in texts.items() if path.suffix in PYTHON_SUFFIXES
     )
+    read_by_code = frozenset(
+        key
+        for path, text in texts.items()
+        if path.suffix in PYTHON_SUFFIXES
+        for key in config_keys_read(text)
+    )
     for result in report.files:
         path = result.path
         if path not in texts:
@@ -124,7 +131,7 @@ def upgrade_paths(paths: list[Path], *, diff_only: bool = False) -> UpgradeRepor
         try:
             text = texts[path]
             result.upgraded = (
-                upgrade_yaml(text, str(path))
+                upgrade_yaml(text, str(path), read_by_code)
                 if path.suffix in YAML_SUFFIXES
                 else upgrade_source(text, str(path), project)
             )

@@ -8,7 +8,6 @@ expression, a callback outside LightningCLI, an argument of `fit`) stays with a 
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 
@@ -20,15 +19,12 @@ from litgen.upgrade.engine import PlacedNote, Upgraded
 from litgen.upgrade.flags import (
     FLAGS,
     Callback,
-    Code,
-    NewValue,
     Outcome,
-    Unknown,
-    Value,
     flag_outcome,
 )
 from litgen.upgrade.moves import MOVED_NAMES
 from litgen.upgrade.rule import Change, namespace
+from litgen.upgrade.yaml_plan import flag_value, plan_flags, yaml_value
 
 YAML_SUFFIXES = (".yaml", ".yml")
 TRAINER_TARGETS = ("pytorch_lightning.Trainer", "lightning.pytorch.Trainer", "lightning.Trainer")
@@ -47,8 +43,12 @@ class _Section:
     end: int
 
 
-def upgrade_yaml(text: str, filename: str) -> Upgraded:
-    """Upgrade one YAML config's text; raises ConversionError (file:line) when it is not valid YAML."""
+def upgrade_yaml(text: str, filename: str, read_by_code: frozenset[str] = frozenset()) -> Upgraded:
+    """Upgrade one YAML config's text; raises ConversionError (file:line) when it is not valid YAML.
+
+    READ_BY_CODE: Trainer flags the project's own Python reads from a config by name
+    (`cfg["trainer"]["gpus"]`): renaming them here alone would break that code, so they stay.
+    """
     if "lightning" not in text and not any(f"{flag}:" in text for flag in FLAGS):
         return Upgraded(filename, text, text, (), ())
     try:
@@ -73,7 +73,9 @@ def upgrade_yaml(text: str, filename: str) -> Upgraded:
             if not hydra and _is_lightning_cli(text, data)
             else None
         )
-        lines, changes, notes = _rewrite_flags(lines, section, flags, newline, callbacks)
+        lines, changes, notes = _rewrite_flags(
+            lines, section, flags, newline, callbacks, read_by_code
+        )
     else:
         notes = _inline_trainer(lines, data)
     lines = _rewrite_class_paths(lines, changes, text.splitlines(keepends=True))
@@ -118,7 +120,7 @@ def _callback_item(callback: Callback, indent: int, newline: str) -> list[str]:
     if callback.arguments:
         lines.append(f"{pad}  init_args:{newline}")
         lines.extend(
-            f"{pad}    {key}: {_yaml_value(value)}{newline}" for key, value in callback.arguments
+            f"{pad}    {key}: {yaml_value(value)}{newline}" for key, value in callback.arguments
         )
     return lines
 
@@ -169,28 +171,12 @@ def _value_end(lines: list[str], index: int, indent: int, end: int) -> int:
     return after
 
 
-def _yaml_value(value: NewValue) -> str:
-    if isinstance(
-        value, dict
-    ):  # a flow mapping: JSON would turn `{0: 8}`'s epoch keys into strings
-        return (
-            "{" + ", ".join(f"{_yaml_value(k)}: {_yaml_value(v)}" for k, v in value.items()) + "}"
-        )
-    if isinstance(value, str):
-        return (
-            value
-            if re.fullmatch(r"[A-Za-z][\w.-]*", value) and value not in ("true", "false", "null")
-            else json.dumps(value)
-        )
-    return json.dumps(value)
-
-
 def _inline_trainer(lines: list[str], data: object) -> list[tuple[int, int, str, str]]:
     """A `trainer: {gpus: 2}` flow mapping is not rewritten: say so where it is, if it holds 1.x flags."""
     trainer = data.get("trainer") if isinstance(data, dict) else None
     if not isinstance(trainer, dict):
         return []
-    given = {str(key): _value(raw) for key, raw in trainer.items()}
+    given = {str(key): flag_value(raw) for key, raw in trainer.items()}
     old = ", ".join(k for k, v in given.items() if flag_outcome(k, v, given) is not None)
     if not old:
         return []
@@ -212,12 +198,13 @@ def _rewrite_flags(
     flags: dict[str, object],
     newline: str,
     callbacks: _CallbackList | None,
+    read_by_code: frozenset[str],
 ) -> tuple[list[str], list[Change], list[tuple[int, int, str, str]]]:
     """Each 1.x key becomes its 2.x keys where it stood; a key set twice is written once.
 
     Callbacks the flags became join the `callbacks:` list, or start one where the first such flag stood.
     """
-    plan = _plan(flags, callbacks is not None)
+    plan = plan_flags(flags, callbacks is not None, read_by_code)
     added = [o.callback for o in plan.values() if isinstance(o, Outcome) and o.callback is not None]
     new_list = callbacks is not None and callbacks.after is None
     out: list[str] = lines[: section.start]
@@ -254,7 +241,7 @@ def _rewrite_flags(
         if outcome.note:
             notes.append((len(out), index + 1, outcome.note, "review"))
         new = [(k, v) for k, v in outcome.arguments if k not in written_keys]
-        written = [f"{match['indent']}{k}: {_yaml_value(v)}" for k, v in new]
+        written = [f"{match['indent']}{k}: {yaml_value(v)}" for k, v in new]
         comment = _trailing_comment(match["rest"])
         if written and comment:
             written[0] += f"  {comment}"
@@ -274,55 +261,6 @@ def _rewrite_flags(
     return out, changes, notes
 
 
-def _plan(flags: dict[str, object], callbacks_allowed: bool) -> dict[str, Outcome | str]:
-    """What each key becomes: an Outcome to write, or the reason (str) it stays as it is.
-
-    A key the 1.x flags now set (`accelerator: null` beside `gpus: 0`) is dropped when it only said
-    "Lightning decides"; two flags that set one key to different values are both left for a person.
-    """
-    given = {key: _value(raw) for key, raw in flags.items()}
-    outcomes = {
-        key: o for key, value in given.items() if (o := flag_outcome(key, value, given)) is not None
-    }
-    plan: dict[str, Outcome | str] = {}
-    setting: dict[str, tuple[str, object]] = {}  # new key -> (the flag that sets it, the value)
-    for key, outcome in outcomes.items():
-        if (
-            outcome.manual
-            or (outcome.callback is not None and not callbacks_allowed)
-            or outcome.to_fit is not None
-            or any(isinstance(v, Code) for _, v in outcome.arguments)
-        ):
-            plan[key] = outcome.note or _why_not(key, outcome, [])
-            continue
-        clash = [k for k, v in outcome.arguments if k in setting and setting[k][1] != v]
-        clash += [
-            k
-            for k, v in outcome.arguments
-            if k in flags
-            and k not in outcomes
-            and k != key
-            and flags[k] not in (None, "auto")
-            and flags[k] != v
-        ]
-        if clash:
-            plan[key] = _why_not(key, outcome, clash)
-            continue
-        plan[key] = outcome
-        for k, v in outcome.arguments:
-            setting.setdefault(k, (key, v))
-    for new_key in setting:
-        if (
-            new_key in flags
-            and new_key not in outcomes
-            and not isinstance(plan.get(setting[new_key][0]), str)
-        ):
-            plan[new_key] = (
-                Outcome()
-            )  # `accelerator: null` (or the same value): the flag's line says it now
-    return plan
-
-
 def _trailing_comment(rest: str) -> str:
     """The `# ...` comment after a scalar value (`gpus: 2  # two cards`), or ""."""
     match = re.search(r"\s#.*$", rest)
@@ -331,26 +269,6 @@ def _trailing_comment(rest: str) -> str:
         if match and rest.count('"') % 2 == 0 and rest.count("'") % 2 == 0
         else ""
     )
-
-
-def _value(raw: object) -> Value:
-    if isinstance(raw, (type(None), bool, int, float, str, list, dict)):
-        return raw
-    return Unknown(repr(raw), pure=False)
-
-
-def _why_not(key: str, outcome: Outcome, clash: list[str]) -> str:
-    if clash:
-        return f"`{key}` was removed; its replacement ({', '.join(clash)}) is already set here: merge them by hand"
-    if outcome.callback is not None:
-        arguments = ", ".join(f"{k}: {_yaml_value(v)}" for k, v in outcome.callback.arguments)
-        callback = outcome.callback.qualified
-        return (
-            f"`{key}` was removed: add the callback `{callback}` ({arguments}) to trainer.callbacks"
-        )
-    if outcome.to_fit is not None:
-        return f"`{key}` was removed: give the checkpoint as `ckpt_path` of the fit command"
-    return f"`{key}` was removed in 2.x"
 
 
 def _rewrite_class_paths(lines: list[str], changes: list[Change], original: list[str]) -> list[str]:

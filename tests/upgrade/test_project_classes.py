@@ -50,3 +50,20 @@ def test_a_subclass_in_a_file_without_lightning_collects_the_inherited_step(tmp_
     assert "output = super().training_step(*args, **kwargs)" in child
     assert "        print(len(outputs))\n        super().on_train_epoch_end()\n" in child
     assert "training_epoch_end" not in child
+
+
+def test_a_trainer_key_the_project_reads_from_its_config_stays_in_the_yaml(tmp_path: Path) -> None:
+    """lightly's CLI reads `cfg["trainer"]["gpus"]`: renaming the key only in the YAML breaks it."""
+    config = "trainer:\n  gpus: 1\n  weights_summary: top\n  max_epochs: 3\n"
+    script = (
+        "def train(cfg):\n"
+        "    if cfg['trainer']['gpus'] and not cuda():\n        cfg['trainer']['gpus'] = 0\n"
+    )
+    (tmp_path / "config.yaml").write_text(config, encoding="utf-8")
+    (tmp_path / "train_cli.py").write_text(script, encoding="utf-8")
+    report = upgrade_paths([tmp_path])
+    upgraded = (tmp_path / "config.yaml").read_text(encoding="utf-8")
+    assert "  gpus: 1\n" in upgraded and "accelerator" not in upgraded
+    assert "weights_summary" not in upgraded  # not read by the code: upgraded as usual
+    notes = [n for f in report.files if f.upgraded for n in f.upgraded.notes]
+    assert any("reads `gpus`" in n.message and n.kind == "manual" for n in notes)

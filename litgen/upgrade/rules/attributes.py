@@ -17,17 +17,13 @@ from litgen.upgrade.attribute_table import (
     MODULE_ATTRIBUTES,
     PRECISIONS,
     TRAINER_ATTRIBUTES,
+    TRAINER_OWNERS,
     Attribute,
 )
 from litgen.upgrade.classes import lightning_classes
 from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer
 
 TRAINER = "lightning.pytorch.Trainer"
-# `x.trainer` is a Trainer for these receivers; `cfg.trainer.gpus` (a Hydra or argparse config) is a
-# flag, not one.
-TRAINER_OWNERS = frozenset(
-    {"self", "pl_module", "model", "module", "lightning_module", "lit_module", "lit_model"}
-)
 _OWN_PRECISION = re.compile(r"self\.precision\s*=(?!=)")  # a class that sets its own
 PRECISION_NOTE = (
     '2.x\'s `trainer.precision` is a string such as "16-mixed", "bf16-mixed" or "32-true"'
