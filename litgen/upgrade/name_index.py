@@ -43,6 +43,12 @@ def missing_in_2x(module: str, name: str | None = None) -> str | None:
     return f"Lightning 2.x's `{module}` has no `{name}`"
 
 
+def has_name(module: str, name: str) -> bool:
+    """Whether Lightning 2.x's MODULE holds NAME (what `from MODULE import *` binds)."""
+    names = _index().get(module)
+    return names is not None and name in names and not name.startswith("_")
+
+
 def write_index() -> int:
     """Write the table from the installed Lightning; the number of modules it holds."""
     warnings.simplefilter("ignore")

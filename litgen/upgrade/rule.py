@@ -14,6 +14,7 @@ import libcst as cst
 from litgen.convert.names import ImportTable, dotted
 from litgen.cst_walk import find
 from litgen.review import StatementT, review
+from litgen.upgrade.name_index import has_name
 from litgen.upgrade.positions import start_lines
 
 # The import the rules' examples start from: the imports rule has already run when the others do.
@@ -113,6 +114,15 @@ class RuleContext:
 
     def __post_init__(self) -> None:
         self.imports = ImportTable(self.module)
+        # `from pytorch_lightning import *`: Lightning's own names are bound without an alias
+        self.star_modules = [
+            namespace(dotted(node.module) or "")
+            for node in find(self.module, cst.ImportFrom)
+            if isinstance(node.names, cst.ImportStar)
+            and node.module is not None
+            and not node.relative
+            and (dotted(node.module) or "").startswith(("pytorch_lightning", "lightning"))
+        ]
 
     def rebase(self, module: cst.Module) -> None:
         """A rule's second pass reads MODULE, its first pass's output; the engine still finds its lines."""
@@ -146,8 +156,14 @@ class RuleContext:
         root = node
         while isinstance(root, cst.Attribute):
             root = root.value
-        if not isinstance(root, cst.Name) or root.value not in self.imports.aliases:
-            return None  # a local name, not something the script imported
+        if not isinstance(root, cst.Name):
+            return None
+        if root.value not in self.imports.aliases:
+            star = next((m for m in self.star_modules if has_name(m, root.value)), None)
+            if star is None:
+                return None  # a local name, not something the script imported
+            rest = dotted(node) if isinstance(node, cst.BaseExpression) else None
+            return f"{star}.{rest}" if rest is not None else None
         return self.imports.qualify(node)
 
     def qualify(self, node: cst.CSTNode | None) -> str | None:

@@ -48,6 +48,12 @@ class _Imports(RuleTransformer):
         )
 
     # --- import statements --------------------------------------------------------------------
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False  # its dotted names are rewritten (and reported) by leave_Import, not as chains
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False  # rewritten whole from leave_SimpleStatementLine
+
     def leave_Import(self, original_node: cst.Import, updated_node: cst.Import) -> cst.Import:
         names = []
         for alias in updated_node.names:
@@ -92,7 +98,10 @@ class _Imports(RuleTransformer):
         base = namespace(module)
         new_base, _ = _moved_module(base)
         if isinstance(node.names, cst.ImportStar):
-            return None if new_base == module else [node.with_changes(module=_expression(new_base))]
+            if new_base == module:
+                return None
+            self.change(f"from {module} import * -> from {new_base} import *")
+            return [node.with_changes(module=_expression(new_base))]
         if new_base == module and not any(
             _move(f"{base}.{dotted(a.name)}", module) for a in node.names
         ):
@@ -229,6 +238,15 @@ class ImportsRule(Rule):
     summary = "one namespace (`lightning.pytorch`); names that moved or were removed in 2.x"
     examples: ClassVar[Sequence[Example]] = (
         Example("import pytorch_lightning as pl\n", "import lightning.pytorch as pl\n"),
+        Example(  # names a star import binds are Lightning's too
+            "from pytorch_lightning import *\nfrom pytorch_lightning.loops import Loop\n"
+            "trainer = Trainer(gpus=0)\n",
+            "from lightning.pytorch import *\n"
+            "# litgen: Lightning 2.x's `lightning.pytorch.loops` has no `Loop`: find what replaced it in\n"
+            "#   Lightning's CHANGELOG\n"
+            "from lightning.pytorch.loops import Loop\n"
+            "trainer = Trainer(gpus=0)\n",
+        ),
         Example(
             "from pytorch_lightning import Trainer\n", "from lightning.pytorch import Trainer\n"
         ),
