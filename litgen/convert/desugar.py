@@ -24,7 +24,8 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from litgen.convert.names import ImportTable, code, fresh_name, usage
+from litgen.convert.names import ImportTable, block_statements, code, fresh_name, usage
+from litgen.convert.substitute import StatementResult
 
 _LOOP_OVER_PARAMETERS = re.compile(r"for\s+\w+\s+in\s+[\w.]+\.parameters\(\)\s*:")
 
@@ -61,7 +62,8 @@ def desugar(source: str, module: cst.Module, imports: ImportTable) -> Desugared 
     loop = finder.outer_loops[id(update.block)]
     if loop is None or set(usage([update.lr]).read) & usage([loop]).assigned:
         return None  # outside any loop, or a learning rate the loop changes: not one optimizer
-    name = fresh_name("optimizer", {n.value for n in m.findall(module, m.Name())})  # type: ignore[attr-defined]
+    taken = {n.value for n in m.findall(module, m.Name()) if isinstance(n, cst.Name)}
+    name = fresh_name("optimizer", taken)
     create = cst.parse_statement(
         f"{name} = {torch}.optim.SGD({code(update.model)}.parameters(), lr={code(update.lr)})\n"
     )
@@ -253,7 +255,7 @@ class _Rewriter(cst.CSTTransformer):
             statements.append(cst.parse_statement(f"{self.name}.zero_grad()\n"))
         return statements
 
-    def leave_For(self, original_node: cst.For, updated_node: cst.For):  # type: ignore[no-untyped-def]
+    def leave_For(self, original_node: cst.For, updated_node: cst.For) -> StatementResult:
         if original_node is self.update.block or (
             isinstance(self.update.block, cst.With) and original_node in self.update.block.body.body
         ):
@@ -269,7 +271,7 @@ class _Rewriter(cst.CSTTransformer):
             )
         return updated_node
 
-    def leave_While(self, original_node: cst.While, updated_node: cst.While):  # type: ignore[no-untyped-def]
+    def leave_While(self, original_node: cst.While, updated_node: cst.While) -> StatementResult:
         if original_node is self.loop:
             return cst.FlattenSentinel(
                 [
@@ -279,10 +281,10 @@ class _Rewriter(cst.CSTTransformer):
             )
         return updated_node
 
-    def leave_With(self, original_node: cst.With, updated_node: cst.With):  # type: ignore[no-untyped-def]
+    def leave_With(self, original_node: cst.With, updated_node: cst.With) -> StatementResult:
         if original_node is not self.update.block:
             return updated_node
-        body = list(updated_node.body.body)
+        body = block_statements(updated_node.body)
         body[0] = body[0].with_changes(leading_lines=original_node.leading_lines)
         # `optimizer.step()` and the zero_grad call need no no_grad block
         return cst.FlattenSentinel(body)

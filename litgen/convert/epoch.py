@@ -56,8 +56,10 @@ class EpochPlanner:
         ]
         if trains:
             before, after = items[: trains[0]], items[trains[0] + 1 :]
-            step_segs = self.flattener.flatten_body(items[trains[0]])  # type: ignore[arg-type]
-            train_item: LoopItem | None = items[trains[0]]  # type: ignore[assignment]
+            found = items[trains[0]]
+            assert isinstance(found, LoopItem)
+            step_segs = self.flattener.flatten_body(found)
+            train_item: LoopItem | None = found
         else:
             cut = self._full_batch_cut(items)
             before, step_segs, after = [], _segs(items[: cut + 1]), items[cut + 1 :]
@@ -99,7 +101,9 @@ class EpochPlanner:
         self.plan.add(
             "on_fit_end", clean(self.ctx, [s.node for s in _segs(outer[index + 1 :])], options)
         )
-        return outer[index]  # type: ignore[return-value]
+        found = outer[index]
+        assert isinstance(found, LoopItem)
+        return found
 
     # --- epochs -------------------------------------------------------------------------------
     def _epochs(self, item: LoopItem | None) -> None:
@@ -125,7 +129,8 @@ class EpochPlanner:
                 "Trainer(max_epochs=-1) until the loop's own stop",
             )
             return
-        iterable, _ = unwrap_iterable(self.ctx.script, item.iterable)  # type: ignore[arg-type]
+        assert item.iterable is not None and item.target is not None  # a `for` loop
+        iterable, _ = unwrap_iterable(self.ctx.script, item.iterable)
         assert isinstance(iterable, cst.Call)
         args = [a.value for a in iterable.args]
         if self.ctx.imports.qualify(iterable.func) == "itertools.count":
@@ -139,7 +144,7 @@ class EpochPlanner:
         if isinstance(start, cst.Integer) and start.value == "0":
             start = None
         plan.epoch_start = start
-        names = target_names(item.target)  # type: ignore[arg-type]
+        names = target_names(item.target)
         plan.epoch_var = names[0] if len(names) == 1 and names[0] != "_" else None
         self.ctx.mapped(
             "epoch loop", self.ctx.line(loop), f"Trainer(max_epochs={code(plan.max_epochs)})"

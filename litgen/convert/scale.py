@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import libcst as cst
 import libcst.matchers as m
 
+from litgen.convert.substitute import visit_statement
+
 HELPER = "_sum_over_processes"
 STEP_HOOK = {"train": "training_step", "val": "validation_step", "test": "test_step"}
 PASS_NAME = {"train": "train", "val": "validation", "test": "test"}
@@ -43,8 +45,8 @@ class Scaled:
 
 
 def _self_attribute(node: cst.CSTNode) -> str | None:
-    if m.matches(node, m.Attribute(value=m.Name("self"), attr=m.Name())):
-        return node.attr.value  # type: ignore[attr-defined, no-any-return]
+    if isinstance(node, cst.Attribute) and m.matches(node.value, m.Name("self")):
+        return node.attr.value
     return None
 
 
@@ -73,8 +75,8 @@ class _Accumulations(cst.CSTVisitor):
                 self.sums.setdefault(name)
 
     def visit_Call(self, node: cst.Call) -> None:
-        if m.matches(node.func, m.Attribute(attr=m.Name("append") | m.Name("extend"))):
-            name = _self_attribute(node.func.value)  # type: ignore[attr-defined]
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in ("append", "extend"):
+            name = _self_attribute(node.func.value)
             if name is not None:
                 self.collections.add(name)
 
@@ -96,7 +98,8 @@ def _assigned(body: Sequence[cst.BaseStatement]) -> set[str]:
     names: set[str] = set()
     for statement in body:
         for assign in m.findall(statement, m.Assign()):
-            for target in assign.targets:  # type: ignore[attr-defined]
+            assert isinstance(assign, cst.Assign)
+            for target in assign.targets:
                 elements = (
                     target.target.elements
                     if isinstance(target.target, cst.Tuple)
@@ -124,14 +127,6 @@ class _CountBatchesGlobally(cst.CSTTransformer):
             return updated_node
         self.changed = True
         return cst.parse_expression(f"self.{HELPER}()").with_changes(args=[cst.Arg(updated_node)])
-
-
-def _count_in_sums(
-    statement: cst.BaseStatement, sums: set[str], counter: _CountBatchesGlobally
-) -> cst.BaseStatement:
-    rewritten = statement.visit(_CountInSums(sums, counter))
-    assert isinstance(rewritten, cst.BaseStatement)
-    return rewritten
 
 
 class _CountInSums(cst.CSTTransformer):
@@ -206,7 +201,7 @@ def _reductions(names: Sequence[str]) -> list[cst.BaseStatement]:
 def _transform(
     body: list[cst.BaseStatement], transformer: cst.CSTTransformer
 ) -> list[cst.BaseStatement]:
-    return [statement.visit(transformer) for statement in body]  # type: ignore[misc]
+    return [visit_statement(statement, transformer) for statement in body]
 
 
 def make_process_correct(
@@ -243,7 +238,9 @@ def make_process_correct(
             result[end_hook] = [*_reductions(sums), *result.get(end_hook, [])]
             # `total += loss / len(loader)` in the step: a share of the global mean needs the global
             # count
-            result[step_hook] = [_count_in_sums(s, set(sums), counter) for s in result[step_hook]]
+            result[step_hook] = [
+                visit_statement(s, _CountInSums(set(sums), counter)) for s in result[step_hook]
+            ]
         uses_helper = uses_helper or bool(sums) or counter.changed
     if not print_shadowed:
         result = {name: _transform(body, _PrintOnRankZero()) for name, body in result.items()}
@@ -264,7 +261,7 @@ def _count_in_start(
         if _assigned([statement]) & step_reads:
             rewritten.append(statement)
         else:
-            rewritten.append(statement.visit(counter))  # type: ignore[arg-type]
+            rewritten.append(visit_statement(statement, counter))
     return rewritten
 
 

@@ -276,3 +276,10 @@ def substitute(
     result = node.visit(Substitute(lines, names, attributes))
     assert isinstance(result, cst.CSTNode)
     return result
+
+
+def visit_statement(statement: cst.BaseStatement, visitor: cst.CSTTransformer) -> cst.BaseStatement:
+    """A statement rewritten by a transformer that rewrites inside it (never removes or splits it)."""
+    rewritten = statement.visit(visitor)
+    assert isinstance(rewritten, cst.BaseStatement), type(rewritten).__name__
+    return rewritten

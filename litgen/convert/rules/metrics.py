@@ -168,9 +168,10 @@ def metric_logs(
 def _divided_in_place(end: Sequence[cst.BaseStatement]) -> set[str]:
     """`correct /= size`: sums the end of the pass turns into means."""
     return {
-        node.target.value  # type: ignore[attr-defined]
+        node.target.value
         for statement in end
         for node in m.findall(statement, m.AugAssign(target=m.Name(), operator=m.DivideAssign()))
+        if isinstance(node, cst.AugAssign) and isinstance(node.target, cst.Name)
     }
 
 
@@ -205,5 +206,6 @@ def insert_logs(
 
 
 def code_of_value(log: cst.BaseStatement) -> str:
-    call = log.body[0].value  # type: ignore[attr-defined]
-    return cst.Module([]).code_for_node(call.args[1].value)
+    small = log.body[0] if isinstance(log, cst.SimpleStatementLine) else None
+    assert isinstance(small, cst.Expr) and isinstance(small.value, cst.Call), "not a self.log(...)"
+    return cst.Module([]).code_for_node(small.value.args[1].value)

@@ -134,12 +134,9 @@ def discover_optimizers(ctx: Ctx, statements: list[cst.BaseStatement]) -> None:
             ctx.facts.optimizers[name] = binding
             _learn_models(ctx, binding)
     for name in scaled:
-        if (
-            name is not None
-            and name not in ctx.facts.optimizers
-            and ctx.facts.last(name) is not None
-        ):
-            ctx.facts.optimizers[name] = ctx.facts.last(name)  # type: ignore[assignment]
+        last = ctx.facts.last(name) if name is not None else None
+        if name is not None and name not in ctx.facts.optimizers and last is not None:
+            ctx.facts.optimizers[name] = last
 
 
 def _learn_models(ctx: Ctx, binding: Binding) -> None:

@@ -46,8 +46,9 @@ def tensor_aliases(imports: ImportTable, facts: Facts) -> dict[str, str]:
             value = binding.value
             branches = [value.body, value.orelse] if isinstance(value, cst.IfExp) else [value]
             kinds |= {_dtype_of_class(imports, branch) for branch in branches}
-        if len(kinds) == 1 and None not in kinds:
-            aliases[name] = kinds.pop()  # type: ignore[assignment]
+        kind = kinds.pop() if len(kinds) == 1 else None
+        if kind is not None:
+            aliases[name] = kind
     return aliases
 
 
