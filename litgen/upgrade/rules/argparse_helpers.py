@@ -106,13 +106,15 @@ class _Argparse(RuleTransformer):
             return updated_node
         owner = self._owner(original_node)
         if owner is None:
-            if method != "add_argparse_args" or dotted(original_node.func) is None:
+            if not isinstance(original_node.func, cst.Attribute):
                 return updated_node
-            receiver = dotted(original_node.func.value)  # type: ignore[attr-defined]
-            if receiver is not None and receiver not in self.own_methods and receiver[:1].isupper():
+            receiver = code(
+                original_node.func.value
+            )  # a class, a variable holding one, an instance
+            if receiver not in self.own_methods:
                 self.note(
-                    f"if `{receiver}` is a Lightning class, `add_argparse_args` is gone in 2.x: "
-                    f"use `add_arguments_of({receiver}, parser)` as litgen did for the Trainer",
+                    f"if `{receiver}` is (or holds) a Lightning class, `{method}` is gone in 2.x "
+                    "with Lightning's argparse support: pass the parsed arguments to its constructor",
                     "manual",
                 )
             return updated_node
@@ -195,6 +197,13 @@ class ArgparseRule(Rule):
     name = "argparse"
     summary = "Trainer/DataModule add_argparse_args and from_argparse_args -> functions written into the file"
     examples: ClassVar[Sequence[Example]] = (
+        Example(  # a class held by a variable: litgen cannot tell, the user is told
+            "args = parse()\ndm = dm_cls.from_argparse_args(args)\n",
+            "args = parse()\n"
+            "# litgen: if `dm_cls` is (or holds) a Lightning class, `from_argparse_args` is gone in 2.x with\n"
+            "#   Lightning's argparse support: pass the parsed arguments to its constructor\n"
+            "dm = dm_cls.from_argparse_args(args)\n",
+        ),
         Example(
             HEAD + "parser = Trainer.add_argparse_args(argparse.ArgumentParser())\n"
             "trainer = Trainer.from_argparse_args(parser.parse_args(), logger=False)\n",
