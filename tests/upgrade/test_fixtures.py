@@ -72,6 +72,13 @@ def test_the_upgraded_classifier_trains_with_its_command_line_and_epoch_outputs(
     assert (
         lines.count("validation: 2 batches") == 3
     )  # the sanity check, then one per epoch (64 samples / 32)
+    # the 1.x ModelCheckpoint(prefix=, period=) and the callback's 1.x state hooks, as 2.x spells them
+    checkpoints = sorted(tmp_path.rglob("clf-*.ckpt"))
+    assert checkpoints, list(tmp_path.rglob("*.ckpt"))
+    import torch  # a slow test: torch is loaded anyway
+
+    state = torch.load(checkpoints[-1], weights_only=False)["callbacks"]
+    assert {"batches": 6} in state.values(), state
 
 
 def test_each_change_is_reported_at_its_line_in_the_original_file() -> None:
