@@ -17,7 +17,8 @@ from litgen._proctree import kill_descendants
 
 
 def callback_base(package: ModuleType) -> type:
-    return importlib.import_module(f"{package.__name__}.callbacks").Callback  # type: ignore[no-any-return]
+    base: type = importlib.import_module(f"{package.__name__}.callbacks").Callback
+    return base
 
 
 def recorder_class(package: ModuleType) -> type:

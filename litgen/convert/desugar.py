@@ -152,7 +152,9 @@ def _zeroes_grad(statement: cst.BaseSmallStatement, param: str) -> bool:
     if isinstance(statement, cst.Expr) and m.matches(
         statement.value, m.Call(func=m.Attribute(attr=m.Name("zero_")), args=[])
     ):
-        return _grad_of(statement.value.func.value, param)  # type: ignore[attr-defined]
+        call = statement.value
+        assert isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
+        return _grad_of(call.func.value, param)
     return False
 
 
@@ -237,7 +239,8 @@ class _UpdateFinder(cst.CSTVisitor):
             ]
             if all(_is_zero_grad_call(s) for s in others):  # nothing else needs the no_grad block
                 block = self._no_grad[-1]
-        return _Update(block, call.func.value, rates[0], bool(zeroing))  # type: ignore[attr-defined]
+        assert isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
+        return _Update(block, call.func.value, rates[0], bool(zeroing))
 
 
 class _Rewriter(cst.CSTTransformer):

@@ -164,8 +164,12 @@ def collect_facts(script: Script, shape: Shape) -> Facts:
                         facts.bindings.setdefault(name, []).append(
                             Binding(name, small.value, statement, in_entry)
                         )
-                elif isinstance(small, cst.Expr) and call_name(small.value) == "add_argument":
-                    _record_argument(small.value, facts)  # type: ignore[arg-type]
+                elif (
+                    isinstance(small, cst.Expr)
+                    and isinstance(small.value, cst.Call)
+                    and call_name(small.value) == "add_argument"
+                ):
+                    _record_argument(small.value, facts)
     facts.region_line = script.line(shape.region) or 0
     for name, bindings in facts.bindings.items():
         facts.binding_lines[name] = [script.line(b.statement) or 0 for b in bindings]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import NoReturn, TypeVar
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from litgen.convert.names import ImportTable, call_name, dotted
 from litgen.convert.substitute import LineTable
@@ -116,7 +116,7 @@ class Script:
     imports: ImportTable
     lines: LineTable
     parents: Mapping[cst.CSTNode, cst.CSTNode]
-    positions: Mapping[cst.CSTNode, object] = field(default_factory=dict)
+    positions: Mapping[cst.CSTNode, CodeRange] = field(default_factory=dict)
     functions: dict[str, cst.FunctionDef] = field(default_factory=dict)
     classes: dict[str, cst.ClassDef] = field(default_factory=dict)
     module_classes: set[str] = field(default_factory=set)
@@ -196,7 +196,7 @@ class Script:
 
     def end_line(self, node: cst.CSTNode) -> int:
         position = self.positions.get(node)
-        return position.end.line if position is not None else 0  # type: ignore[attr-defined]
+        return position.end.line if position is not None else 0
 
     def refuse(
         self, reason: str, node: cst.CSTNode | None = None, line: int | None = None
