@@ -36,10 +36,22 @@ LOOP_NOTE = (
     "several optimizers need manual optimization in 2.x: this loop does per batch what 1.x did (toggle, step, "
     "backward, optimizer step, zero_grad); the step itself is unchanged"
 )
-FLAT_OUTPUTS_NOTE = (
-    "1.x gave training_epoch_end one list per batch holding an entry per optimizer; "
-    "`self.training_step_outputs` holds the entries one after another (batch by batch, in optimizer order)"
-)
+# With epoch outputs collected (the epoch-end rule ran first), 1.x's shape: one list per batch,
+# holding what each optimizer's step returned.
+GROUPED_LOOP = """def training_step(self, batch, batch_idx):
+    # 1.x ran the step once per optimizer, in order, each with only its own parameters trainable
+    first = len(self.training_step_outputs)
+    for optimizer_idx, optimizer in enumerate(self.optimizers()):
+        self.toggle_optimizer(optimizer)
+        loss = self.{per}(batch, batch_idx, optimizer_idx)
+        if loss is not None:  # a step that returns None skips that optimizer, as in 1.x
+            self.manual_backward(loss["loss"] if isinstance(loss, dict) else loss)
+            optimizer.step()
+            optimizer.zero_grad()
+        self.untoggle_optimizer(optimizer)
+    # training_epoch_end got one list per batch, an entry per optimizer
+    self.training_step_outputs[first:] = [self.training_step_outputs[first:]]
+"""
 ONE_OPTIMIZER = "training_step(..., optimizer_idx) with one optimizer -> the 2.x signature"
 MANUAL = "2.x trains several optimizers only with manual optimization, and litgen cannot rewrite this one: {why}"
 OVERRIDES = ("optimizer_step", "optimizer_zero_grad", "backward", "manual_backward")
@@ -53,7 +65,8 @@ class _Optimizers(RuleTransformer):
         self.modules = {
             n for n, kind in lightning_classes(context.module, context).items() if kind == "module"
         }
-        source = context.module.code
+        # what the epoch-end rule wrote (1.x's loss scaling in the kept outputs) is not the user's
+        source = context.module.code.replace(" / self.trainer.accumulate_grad_batches", "")
         self.file_blockers = [
             why
             for needle, why in (
@@ -111,7 +124,8 @@ class _Optimizers(RuleTransformer):
         body[methods["__init__"]] = after_super_init(
             init, "self.automatic_optimization = False  # several optimizers (see training_step)\n"
         )
-        loop = cst.parse_statement(LOOP.format(per=PER_OPTIMIZER))
+        grouped = "training_step_outputs" in cst.Module([]).code_for_node(step)
+        loop = cst.parse_statement((GROUPED_LOOP if grouped else LOOP).format(per=PER_OPTIMIZER))
         assert isinstance(loop, cst.FunctionDef)
         # the step keeps its own comments (notes earlier rules put on it); the new loop takes its
         # place
@@ -123,8 +137,6 @@ class _Optimizers(RuleTransformer):
         loop = self.noted(
             loop.with_changes(leading_lines=blank), LOOP_NOTE, at=read.get("training_step")
         )
-        if "training_step_outputs" in cst.Module([]).code_for_node(step):
-            loop = self.noted(loop, FLAT_OUTPUTS_NOTE, at=read.get("training_step"))
         new: list[cst.BaseStatement] = [loop, renamed]
         if self._steps_schedulers(body, methods):
             stepping = cst.parse_statement(SCHEDULERS)
