@@ -215,7 +215,7 @@ def main() -> None:
             from training_overhead import bench_training_heavy
 
             heavy_runs = min(args.runs, 3)
-            figures += bench_training_heavy(project, work / "training", heavy_runs, args.threads)
+            figures += bench_training_heavy(project, work / "training", args.runs, args.threads)
             figures += bench_heavy(work / "heavy", heavy_runs, args.threads)
     print_table(figures)
     args.json.parent.mkdir(parents=True, exist_ok=True)
