@@ -12,12 +12,14 @@ from litgen.upgrade.rules.hooks import HooksRule
 from litgen.upgrade.rules.imports import ImportsRule
 from litgen.upgrade.rules.module_api import ModuleApiRule
 from litgen.upgrade.rules.optimizers import OptimizersRule
+from litgen.upgrade.rules.step_end import StepEndRule
 from litgen.upgrade.rules.trainer import TrainerRule
 
 RULES: tuple[Rule, ...] = (
     ImportsRule(),
     ArgparseRule(),
     TrainerRule(),
+    StepEndRule(),
     EpochEndRule(),
     OptimizersRule(),
     HooksRule(),

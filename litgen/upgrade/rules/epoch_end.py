@@ -1,5 +1,4 @@
-"""`*_epoch_end(outputs)` -> `on_*_epoch_end()` with the step outputs collected by the module itself;
-`*_step_end` (which 2.x never calls) is called by the step, as 1.x did on one device."""
+"""`*_epoch_end(outputs)` -> `on_*_epoch_end()` with the step outputs collected by the module itself."""
 
 from __future__ import annotations
 
@@ -11,12 +10,10 @@ import libcst.matchers as m
 
 from litgen.convert.names import code
 from litgen.cst_walk import find
-from litgen.review import review_lines
 from litgen.upgrade.classes import Ancestry, after_super_init, ancestry, lightning_classes
 from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer, names_in
-from litgen.upgrade.rules.step_outputs import STAGES, Returns, Stage, collect_outputs, methods_of
+from litgen.upgrade.rules.step_outputs import STAGES, Stage, collect_outputs, methods_of
 
-STEP_END_NOTE = "2.x no longer calls `{end}`: `{step}` now calls it on what it returns (as 1.x did on one device)"
 SHADOW_NOTE = (
     "`{hook}` here replaces any `{hook}` of `{base}` (defined elsewhere), which 1.x still ran after "
     "`{old}`: if `{base}` has one, end this method with `super().{hook}()`"
@@ -69,7 +66,6 @@ class _EpochEnd(RuleTransformer):
         self._automatic = "automatic_optimization = False" not in code(original_node)
         collected: list[Stage] = []
         for stage in STAGES:
-            body = self._step_end(body, stage)
             body, outputs_made = self._epoch_end(body, stage)
             if outputs_made:
                 collected.append(stage)
@@ -106,73 +102,58 @@ class _EpochEnd(RuleTransformer):
         )
         return body
 
-    # --- *_step_end ---------------------------------------------------------------------------
-    def _step_end(self, body: list[cst.BaseStatement], stage: Stage) -> list[cst.BaseStatement]:
-        methods = methods_of(body)
-        if stage.step_end not in methods:
-            return body
-        if stage.step not in methods:
-            index = methods[stage.step_end]
-            body[index] = self.noted(
-                body[index],
-                f"2.x never calls `{stage.step_end}` and this class defines no "
-                f"`{stage.step}` to call it: move its code into the step",
-                "manual",
-            )
-            return body
-
-        def wrap(
-            value: cst.BaseExpression,
-        ) -> tuple[list[cst.BaseStatement], cst.BaseExpression] | None:
-            return [], cst.parse_expression(f"self.{stage.step_end}({code(value)})")
-
-        index = methods[stage.step]
-        if any(
-            m.matches(
-                call, m.Call(func=m.Attribute(value=m.Name("self"), attr=m.Name(stage.step_end)))
-            )
-            for call in find(body[index], cst.Call)
-        ):
-            return body  # the step calls it already (upgraded before, or written that way)
-        returns = Returns(wrap)
-        original = body[index]
-        step = original.visit(returns)
-        if returns.count:
-            assert isinstance(step, cst.FunctionDef)
-            body[index] = self.noted(
-                step,
-                STEP_END_NOTE.format(end=stage.step_end, step=stage.step),
-                at=self._originals.get(stage.step),
-            )
-            self.change(f"{stage.step} calls {stage.step_end}", at=self._originals.get(stage.step))
-        return body
-
     # --- *_epoch_end --------------------------------------------------------------------------
     def _epoch_end(
         self, body: list[cst.BaseStatement], stage: Stage
     ) -> tuple[list[cst.BaseStatement], bool]:
-        """The class with STAGE's epoch-end hook upgraded, and whether the step now collects outputs."""
+        """The class with STAGE's epoch-end hook upgraded, and whether the step now collects outputs.
+
+        A class that also defines the 2.x hook gets one: 1.x ran `*_epoch_end` first, then it.
+        """
+        methods = methods_of(body)
+        if stage.epoch_end not in methods or stage.hook not in methods:
+            return self._upgraded_alone(body, stage)
+        old, existing = body[methods[stage.epoch_end]], body[methods[stage.hook]]
+        assert isinstance(old, cst.FunctionDef) and isinstance(existing, cst.FunctionDef)
+        if any(
+            True for _ in find(old, cst.Return)
+        ):  # it may end early: the merge would skip the rest
+            body[methods[stage.epoch_end]] = self.noted(
+                old,
+                f"2.x never calls `{stage.epoch_end}`; this class also defines "
+                f"`{stage.hook}`: merge the two there",
+                "manual",
+            )
+            return body, False
+        upgraded, collected = self._upgraded_alone(
+            [s for s in body if s is not existing], stage, merging=True
+        )
+        at = methods_of(upgraded)[stage.hook]
+        made = upgraded[at]
+        assert isinstance(made, cst.FunctionDef)
+        statements = [*made.body.body, *existing.body.body]
+        upgraded[at] = existing.with_changes(
+            body=existing.body.with_changes(body=statements), leading_lines=made.leading_lines
+        )
+        return upgraded, collected
+
+    def _upgraded_alone(
+        self, body: list[cst.BaseStatement], stage: Stage, merging: bool = False
+    ) -> tuple[list[cst.BaseStatement], bool]:
         methods = methods_of(body)
         if stage.epoch_end not in methods:
             return body, False
         index = methods[stage.epoch_end]
         hook = body[index]
         assert isinstance(hook, cst.FunctionDef)
-        if stage.hook in methods:
-            body[index] = self.noted(
-                hook,
-                f"2.x never calls `{stage.epoch_end}`; this class also defines "
-                f"`{stage.hook}`: merge the two there",
-                "manual",
-            )
-            return body, False
         params = list(hook.params.params)
         outputs = params[1].name.value if len(params) > 1 else None
         only_self = [params[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)] if params else []
         renamed = hook.with_changes(
             name=cst.Name(stage.hook), params=hook.params.with_changes(params=only_self)
         )
-        renamed = self._ends_like_1x(renamed, stage)
+        if not merging:  # a merged one ends with the class's own hook
+            renamed = self._ends_like_1x(renamed, stage)
         if outputs is None or outputs not in names_in(hook.body):
             body[index] = renamed
             self.change(
@@ -275,7 +256,7 @@ HEAD = PL_IMPORT
 
 class EpochEndRule(Rule):
     name = "epoch-end"
-    summary = "*_epoch_end(outputs) -> on_*_epoch_end with collected outputs; *_step_end called by the step"
+    summary = "*_epoch_end(outputs) -> on_*_epoch_end with the step outputs collected by the module"
     examples: ClassVar[Sequence[Example]] = (
         Example(
             HEAD + "class M(pl.LightningModule):\n"
@@ -310,23 +291,15 @@ class EpochEndRule(Rule):
             + "class M(pl.LightningModule):\n    def on_test_epoch_end(self):\n        print('done')\n",
         ),
         Example(
-            HEAD + "class M(pl.LightningModule):\n"
-            "    def training_step(self, batch, batch_idx):\n        return self(batch)\n\n"
-            "    def training_step_end(self, out):\n        return out.mean()\n",
-            HEAD
-            + "class M(pl.LightningModule):\n"
-            + "".join(
-                f"    {line}\n"
-                for line in review_lines(
-                    STEP_END_NOTE.format(end="training_step_end", step="training_step")
-                )
-            )
-            + "    def training_step(self, batch, batch_idx):\n        return self.training_step_end(self(batch))\n\n"
-            "    def training_step_end(self, out):\n        return out.mean()\n",
-        ),
-        Example(
             HEAD
             + "class M(pl.LightningModule):\n    def on_validation_epoch_end(self):\n        pass\n"
+        ),
+        Example(  # the class has the 2.x hook too: 1.x ran the epoch-end hook first, then it
+            HEAD + "class M(pl.LightningModule):\n"
+            "    def test_epoch_end(self, outputs):\n        print('tested')\n\n"
+            "    def on_test_epoch_end(self):\n        self.report()\n",
+            HEAD + "class M(pl.LightningModule):\n"
+            "    def on_test_epoch_end(self):\n        print('tested')\n        self.report()\n",
         ),
         Example(  # a step may return None: 1.x left it out of the outputs
             HEAD + "class M(pl.LightningModule):\n"
@@ -383,7 +356,7 @@ class EpochEndRule(Rule):
     )
 
     def applies(self, source: str) -> bool:
-        return "_epoch_end" in source or "_step_end" in source
+        return "_epoch_end" in source
 
     def transformer(self, context: RuleContext) -> cst.CSTTransformer:
         return _EpochEnd(context)
