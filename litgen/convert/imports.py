@@ -15,7 +15,7 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import RemoveImportsVisitor
 
-from litgen.convert.names import dotted
+from litgen.convert.names import as_name, dotted
 
 
 def _bound_imports(module: cst.Module) -> list[tuple[str, str | None, str | None, str]]:
@@ -28,11 +28,7 @@ def _bound_imports(module: cst.Module) -> list[tuple[str, str | None, str | None
             if isinstance(small, cst.Import):
                 for alias in small.names:
                     name = dotted(alias.name) or ""
-                    asname = (
-                        alias.asname.name.value
-                        if alias.asname and isinstance(alias.asname.name, cst.Name)
-                        else None
-                    )
+                    asname = as_name(alias)
                     found.append((name, None, asname, asname or name.split(".")[0]))
             elif (
                 isinstance(small, cst.ImportFrom)
@@ -44,11 +40,7 @@ def _bound_imports(module: cst.Module) -> list[tuple[str, str | None, str | None
                 base = dotted(small.module) or ""
                 for alias in small.names:
                     name = dotted(alias.name) or ""
-                    asname = (
-                        alias.asname.name.value
-                        if alias.asname and isinstance(alias.asname.name, cst.Name)
-                        else None
-                    )
+                    asname = as_name(alias)
                     found.append((base, name, asname, asname or name))
     return found
 

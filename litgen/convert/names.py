@@ -129,6 +129,13 @@ class ImportTable:
         return name is not None and any(name == p or name.startswith(p + ".") for p in prefixes)
 
 
+def as_name(alias: cst.ImportAlias) -> str | None:
+    """The `as` name of an import alias (`import numpy as np` -> "np"), None without one."""
+    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+        return alias.asname.name.value
+    return None
+
+
 class _ImportCollector(cst.CSTVisitor):
     def __init__(self, table: ImportTable) -> None:
         self.table = table
@@ -137,8 +144,9 @@ class _ImportCollector(cst.CSTVisitor):
         for alias in node.names:
             full = dotted(alias.name) or ""
             self.table.modules.add(full)
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                self.table.aliases[alias.asname.name.value] = full
+            asname = as_name(alias)
+            if asname is not None:
+                self.table.aliases[asname] = full
             else:
                 head = full.split(".")[0]
                 self.table.aliases.setdefault(head, head)
@@ -150,11 +158,7 @@ class _ImportCollector(cst.CSTVisitor):
         self.table.modules.add(base)
         for alias in node.names:
             name = dotted(alias.name) or ""
-            local = (
-                alias.asname.name.value
-                if alias.asname and isinstance(alias.asname.name, cst.Name)
-                else name
-            )
+            local = as_name(alias) or name
             self.table.aliases[local] = f"{base}.{name}"
 
 
