@@ -101,7 +101,8 @@ def _step_timer() -> Any:
 def _time_generated(entry: Any, project: Path, workload: Workload) -> list[float]:
     cli = _build(entry, project, workload)
     timer = _step_timer()
-    cli.trainer.callbacks.append(timer)
+    # First, as in the anchor's Trainer(callbacks=[timer]): every variant's span covers the same hooks.
+    cli.trainer.callbacks.insert(0, timer)
     cli.trainer.fit(cli.model, cli.datamodule)
     return list(timer.per_step)
 
