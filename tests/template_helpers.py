@@ -44,7 +44,9 @@ def render_projects(
     root = tmp_path_factory.mktemp(template)
     rendered = {}
     for name, answers in projects.items():
-        dest = create_project(root / name, template=template, answers=answers, use_defaults=True).dest
+        dest = create_project(
+            root / name, template=template, answers=answers, use_defaults=True
+        ).dest
         rendered[name] = dest, yaml.safe_load((dest / ".copier-answers.yml").read_text())
     return rendered
 
@@ -55,7 +57,9 @@ def assert_rendered_text_is_clean(dest: Path) -> None:
         text = path.read_text()
         where = path.relative_to(dest)
         assert "{{" not in text and "{%" not in text, f"{where}: unrendered Jinja"
-        assert text.endswith("\n") and not text.endswith("\n\n"), f"{where}: must end with exactly one newline"
+        assert text.endswith("\n") and not text.endswith("\n\n"), (
+            f"{where}: must end with exactly one newline"
+        )
         assert not re.search(r"[ \t]+$", text, re.MULTILINE), f"{where}: trailing whitespace"
         # PEP 8 puts two blank lines between top-level definitions; nothing else needs more than one.
         allowed_blank_run = 2 if path.suffix == ".py" else 1
@@ -63,29 +67,40 @@ def assert_rendered_text_is_clean(dest: Path) -> None:
         if path.suffix == ".py":
             tree = ast.parse(text, filename=str(where))
             docstring = ast.get_docstring(tree)
-            assert docstring and "\n" not in docstring, f"{where}: needs a one-line module docstring"
+            assert docstring and "\n" not in docstring, (
+                f"{where}: needs a one-line module docstring"
+            )
             assert_no_forced_trainer_flags(tree, where)
 
 
 def assert_no_forced_trainer_flags(tree: ast.Module, where: Path) -> None:
     """litgen check forces these flags; a literal keyword in Trainer(...) would override it."""
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "Trainer":
+        if (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "id", getattr(node.func, "attr", "")) == "Trainer"
+        ):
             forced = {kw.arg for kw in node.keywords} & FORCED_TRAINER_FLAGS
             assert not forced, f"{where}:{node.lineno}: Trainer() hard-codes {sorted(forced)}"
 
 
-def assert_package_name_refuses_every_stdlib_module(template_dir: Path, default_package: str) -> None:
+def assert_package_name_refuses_every_stdlib_module(
+    template_dir: Path, default_package: str
+) -> None:
     """The validator's list is checked against this interpreter's sys.stdlib_module_names."""
     from jinja2.sandbox import SandboxedEnvironment
 
     validator = questions(template_dir)["package_name"]["validator"]
     # copier's environment for this template: its _envops plus the filters copier always loads
     env = SandboxedEnvironment(
-        extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"], trim_blocks=True, lstrip_blocks=True
+        extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
     template = env.from_string(validator)
-    public = sorted(name for name in sys.stdlib_module_names if name.islower() and not name.startswith("_"))
+    public = sorted(
+        name for name in sys.stdlib_module_names if name.islower() and not name.startswith("_")
+    )
     accepted = [name for name in public if not template.render(package_name=name).strip()]
     assert accepted == [], "add these to the stdlib list of the package_name validator"
     assert template.render(package_name=default_package).strip() == ""
