@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
+from abc import abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import ClassVar
 
 import libcst as cst
 import libcst.matchers as m
 
 from litgen.convert.names import dotted
 from litgen.cst_walk import find
-from litgen.upgrade.rule import Kind, ProjectClasses, RuleContext
+from litgen.upgrade.rule import Kind, ProjectClasses, RuleContext, RuleTransformer
 
 # Lightning's own callbacks users subclass (their 1.x hooks changed like any callback's).
 _CALLBACKS = (
@@ -227,3 +229,36 @@ def lightning_classes(module: cst.Module, context: RuleContext) -> dict[str, Kin
                     changed = True
                     break
     return found
+
+
+def classes_of(context: RuleContext, *kinds: Kind) -> set[str]:
+    """The names of the file's Lightning classes of KINDS (`classes_of(context, "module")`)."""
+    return {
+        name for name, kind in lightning_classes(context.module, context).items() if kind in kinds
+    }
+
+
+class ClassBodyTransformer(RuleTransformer):
+    """A rule that rewrites the bodies of the file's Lightning classes of `kinds`, whole."""
+
+    kinds: ClassVar[tuple[Kind, ...]]
+
+    def __init__(self, context: RuleContext) -> None:
+        super().__init__(context)
+        self.targets = classes_of(context, *self.kinds)
+
+    def leave_ClassDef(
+        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
+    ) -> cst.ClassDef:
+        if original_node.name.value not in self.targets or not isinstance(
+            updated_node.body, cst.IndentedBlock
+        ):
+            return updated_node
+        body = self.upgrade_body(original_node, list(updated_node.body.body))
+        return updated_node.with_changes(body=updated_node.body.with_changes(body=body))
+
+    @abstractmethod
+    def upgrade_body(
+        self, original_node: cst.ClassDef, body: list[cst.BaseStatement]
+    ) -> list[cst.BaseStatement]:
+        """The class's statements, upgraded (BODY: as earlier visits left them)."""

@@ -17,7 +17,7 @@ import libcst as cst
 from litgen.convert.names import code, dotted
 from litgen.review import review_lines
 from litgen.upgrade.added_imports import add_imports
-from litgen.upgrade.classes import lightning_classes
+from litgen.upgrade.classes import classes_of
 from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer, method_name
 
 HELPERS = '''
@@ -72,11 +72,7 @@ class _Argparse(RuleTransformer):
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
-        self.datamodules = {
-            n
-            for n, kind in lightning_classes(context.module, context).items()
-            if kind in ("datamodule", "module")
-        }
+        self.datamodules = classes_of(context, "datamodule", "module")
         self.own_methods = _classes_defining(
             context.module, ("add_argparse_args", "from_argparse_args")
         )

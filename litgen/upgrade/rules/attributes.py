@@ -20,7 +20,7 @@ from litgen.upgrade.attribute_table import (
     TRAINER_OWNERS,
     Attribute,
 )
-from litgen.upgrade.classes import lightning_classes
+from litgen.upgrade.classes import classes_of
 from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer
 
 TRAINER = "lightning.pytorch.Trainer"
@@ -36,11 +36,7 @@ class _Attributes(RuleTransformer):
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
-        self.modules = {
-            name
-            for name, kind in lightning_classes(context.module, context).items()
-            if kind == "module"
-        }
+        self.modules = classes_of(context, "module")
         given: set[str] = set()
         other: set[str] = set()
         for assign in find(context.module, cst.Assign):

@@ -12,13 +12,12 @@ import libcst.matchers as m
 
 from litgen.convert.names import code
 from litgen.cst_walk import find
-from litgen.upgrade.classes import lightning_classes
+from litgen.upgrade.classes import ClassBodyTransformer
 from litgen.upgrade.rule import (
     PL_IMPORT,
     Example,
     Rule,
     RuleContext,
-    RuleTransformer,
     keyword,
     names_in,
 )
@@ -38,16 +37,12 @@ def _literal(node: cst.BaseExpression | None) -> str | None:
     return None
 
 
-class _Callbacks(RuleTransformer):
+class _Callbacks(ClassBodyTransformer):
     rule = "callbacks"
+    kinds = ("callback",)
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
-        self.callbacks = {
-            n
-            for n, kind in lightning_classes(context.module, context).items()
-            if kind == "callback"
-        }
 
     # --- constructor arguments ------------------------------------------------------------------
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
@@ -132,14 +127,9 @@ class _Callbacks(RuleTransformer):
         return call.with_changes(args=args)
 
     # --- a callback's own state -----------------------------------------------------------------
-    def leave_ClassDef(
-        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
-    ) -> cst.ClassDef:
-        if original_node.name.value not in self.callbacks or not isinstance(
-            updated_node.body, cst.IndentedBlock
-        ):
-            return updated_node
-        body = list(updated_node.body.body)
+    def upgrade_body(
+        self, original_node: cst.ClassDef, body: list[cst.BaseStatement]
+    ) -> list[cst.BaseStatement]:
         names = {s.name.value for s in body if isinstance(s, cst.FunctionDef)}
         for index, method in enumerate(body):
             if not isinstance(method, cst.FunctionDef):
@@ -147,7 +137,7 @@ class _Callbacks(RuleTransformer):
             renamed = self._stateful(method, names)
             if renamed is not None:
                 body[index] = renamed
-        return updated_node.with_changes(body=updated_node.body.with_changes(body=body))
+        return body
 
     def _stateful(self, method: cst.FunctionDef, names: set[str]) -> cst.FunctionDef | None:
         """1.x's callback-state hooks -> `state_dict` / `load_state_dict`, when they are those."""

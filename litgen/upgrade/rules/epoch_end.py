@@ -10,8 +10,13 @@ import libcst.matchers as m
 
 from litgen.convert.names import code
 from litgen.cst_walk import find
-from litgen.upgrade.classes import Ancestry, after_super_init, ancestry, lightning_classes
-from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer, names_in
+from litgen.upgrade.classes import (
+    Ancestry,
+    ClassBodyTransformer,
+    after_super_init,
+    ancestry,
+)
+from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, names_in
 from litgen.upgrade.rules.step_outputs import STAGES, Stage, collect_outputs, methods_of
 
 SHADOW_NOTE = (
@@ -24,16 +29,12 @@ CROSS_CALL_NOTE = (
 )
 
 
-class _EpochEnd(RuleTransformer):
+class _EpochEnd(ClassBodyTransformer):
     rule = "epoch-end"
+    kinds = ("module",)
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
-        self.modules = {
-            name
-            for name, kind in lightning_classes(context.module, context).items()
-            if kind == "module"
-        }
         self.classes = {
             node.name.value: node
             for node in find(
@@ -51,14 +52,9 @@ class _EpochEnd(RuleTransformer):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False  # methods are rewritten whole from leave_ClassDef; their bodies need no visit
 
-    def leave_ClassDef(
-        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
-    ) -> cst.ClassDef:
-        if original_node.name.value not in self.modules or not isinstance(
-            updated_node.body, cst.IndentedBlock
-        ):
-            return updated_node
-        body = list(updated_node.body.body)
+    def upgrade_body(
+        self, original_node: cst.ClassDef, body: list[cst.BaseStatement]
+    ) -> list[cst.BaseStatement]:
         self._originals = {
             s.name.value: s for s in original_node.body.body if isinstance(s, cst.FunctionDef)
         }
@@ -71,7 +67,7 @@ class _EpochEnd(RuleTransformer):
                 collected.append(stage)
         for stage in collected:
             body = self._made_in_init(body, stage)
-        return updated_node.with_changes(body=updated_node.body.with_changes(body=body))
+        return body
 
     def _made_in_init(self, body: list[cst.BaseStatement], stage: Stage) -> list[cst.BaseStatement]:
         """A step another method calls (`test_step` returning `self.validation_step(...)`) appends

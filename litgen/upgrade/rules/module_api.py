@@ -11,7 +11,7 @@ import libcst.matchers as m
 
 from litgen.convert.names import dotted
 from litgen.review import review_lines
-from litgen.upgrade.classes import lightning_classes
+from litgen.upgrade.classes import classes_of
 from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer, keyword
 
 SELF_LOG = m.Call(func=m.Attribute(value=m.Name("self"), attr=m.Name("log") | m.Name("log_dict")))
@@ -50,11 +50,7 @@ class _ModuleApi(RuleTransformer):
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
-        self.modules = {
-            name
-            for name, kind in lightning_classes(context.module, context).items()
-            if kind == "module"
-        }
+        self.modules = classes_of(context, "module")
         self._class: list[str] = []
         self._method: list[str] = []
 

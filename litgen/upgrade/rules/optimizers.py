@@ -9,8 +9,8 @@ from typing import ClassVar
 import libcst as cst
 
 from litgen.cst_walk import find
-from litgen.upgrade.classes import after_super_init, lightning_classes
-from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer, names_in
+from litgen.upgrade.classes import ClassBodyTransformer, after_super_init
+from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, names_in
 
 PER_OPTIMIZER = "training_step_per_optimizer"
 LOOP = """def training_step(self, batch, batch_idx):
@@ -57,14 +57,12 @@ MANUAL = "2.x trains several optimizers only with manual optimization, and litge
 OVERRIDES = ("optimizer_step", "optimizer_zero_grad", "backward", "manual_backward")
 
 
-class _Optimizers(RuleTransformer):
+class _Optimizers(ClassBodyTransformer):
     rule = "optimizers"
+    kinds = ("module",)
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
-        self.modules = {
-            n for n, kind in lightning_classes(context.module, context).items() if kind == "module"
-        }
         # what the epoch-end rule wrote (1.x's loss scaling in the kept outputs) is not the user's
         source = context.module.code.replace(" / self.trainer.accumulate_grad_batches", "")
         self.file_blockers = [
@@ -87,14 +85,9 @@ class _Optimizers(RuleTransformer):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False  # training_step is rewritten whole from leave_ClassDef
 
-    def leave_ClassDef(
-        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
-    ) -> cst.ClassDef:
-        if original_node.name.value not in self.modules or not isinstance(
-            updated_node.body, cst.IndentedBlock
-        ):
-            return updated_node
-        body = list(updated_node.body.body)
+    def upgrade_body(
+        self, original_node: cst.ClassDef, body: list[cst.BaseStatement]
+    ) -> list[cst.BaseStatement]:
         methods = {s.name.value: i for i, s in enumerate(body) if isinstance(s, cst.FunctionDef)}
         index = methods.get("training_step")
         step = body[index] if index is not None else None
@@ -102,7 +95,7 @@ class _Optimizers(RuleTransformer):
         if not isinstance(step, cst.FunctionDef) or [p.name.value for p in step.params.params][
             3:4
         ] != ["optimizer_idx"]:
-            return updated_node
+            return body
         assert index is not None
         configure = (
             body[methods["configure_optimizers"]] if "configure_optimizers" in methods else None
@@ -112,13 +105,13 @@ class _Optimizers(RuleTransformer):
             # One optimizer: 1.x passed optimizer_idx=0 (its default) and optimized automatically.
             body[index] = _without_optimizer_idx(step)
             self.change(ONE_OPTIMIZER, at=read.get("training_step"))
-            return updated_node.with_changes(body=updated_node.body.with_changes(body=body))
+            return body
         why = self._blocker(body, methods, step)
         if why is not None:
             body[index] = self.noted(
                 step, MANUAL.format(why=why), "manual", at=read.get("training_step")
             )
-            return updated_node.with_changes(body=updated_node.body.with_changes(body=body))
+            return body
         init = body[methods["__init__"]]
         assert isinstance(init, cst.FunctionDef)
         body[methods["__init__"]] = after_super_init(
@@ -158,7 +151,7 @@ class _Optimizers(RuleTransformer):
             "training_step(..., optimizer_idx) -> manual optimization over self.optimizers()",
             at=read.get("training_step"),
         )
-        return updated_node.with_changes(body=updated_node.body.with_changes(body=body))
+        return body
 
     def _blocker(
         self, body: list[cst.BaseStatement], methods: dict[str, int], step: cst.FunctionDef

@@ -11,23 +11,19 @@ import libcst.matchers as m
 from litgen.convert.names import code
 from litgen.cst_walk import find
 from litgen.review import review_lines
-from litgen.upgrade.classes import lightning_classes
-from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer
+from litgen.upgrade.classes import ClassBodyTransformer
+from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext
 from litgen.upgrade.rules.step_outputs import STAGES, Returns, Stage, methods_of
 
 STEP_END_NOTE = "2.x no longer calls `{end}`: `{step}` now calls it on what it returns (as 1.x did on one device)"
 
 
-class _StepEnd(RuleTransformer):
+class _StepEnd(ClassBodyTransformer):
     rule = "step-end"
+    kinds = ("module",)
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
-        self.modules = {
-            name
-            for name, kind in lightning_classes(context.module, context).items()
-            if kind == "module"
-        }
         self._originals: dict[
             str, cst.FunctionDef
         ] = {}  # the class's methods as read (their lines)
@@ -35,20 +31,15 @@ class _StepEnd(RuleTransformer):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False  # methods are rewritten whole from leave_ClassDef
 
-    def leave_ClassDef(
-        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
-    ) -> cst.ClassDef:
-        if original_node.name.value not in self.modules or not isinstance(
-            updated_node.body, cst.IndentedBlock
-        ):
-            return updated_node
+    def upgrade_body(
+        self, original_node: cst.ClassDef, body: list[cst.BaseStatement]
+    ) -> list[cst.BaseStatement]:
         self._originals = {
             s.name.value: s for s in original_node.body.body if isinstance(s, cst.FunctionDef)
         }
-        body = list(updated_node.body.body)
         for stage in STAGES:
             body = self._step_end(body, stage)
-        return updated_node.with_changes(body=updated_node.body.with_changes(body=body))
+        return body
 
     def _step_end(self, body: list[cst.BaseStatement], stage: Stage) -> list[cst.BaseStatement]:
         methods = methods_of(body)
