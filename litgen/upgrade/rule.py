@@ -202,6 +202,8 @@ class RuleTransformer(cst.CSTTransformer):
         self.context = context
         self._pending: list[list[Note]] = []
         self._statements: list[cst.CSTNode] = []  # the statements being visited, innermost last
+        self.class_names: list[str] = []  # the classes being visited, innermost last
+        self.function_names: list[str] = []  # the functions (methods) being visited, innermost last
 
     def _where(self, at: cst.CSTNode | None) -> cst.CSTNode | None:
         return at if at is not None else (self._statements[-1] if self._statements else None)
@@ -235,12 +237,20 @@ class RuleTransformer(cst.CSTTransformer):
         if isinstance(node, cst.BaseStatement):
             self._pending.append([])
             self._statements.append(node)
+        if isinstance(node, cst.ClassDef):
+            self.class_names.append(node.name.value)
+        elif isinstance(node, cst.FunctionDef):
+            self.function_names.append(node.name.value)
         return super().on_visit(node)
 
     def on_leave(  # type: ignore[override]
         self, original_node: cst.CSTNode, updated_node: cst.CSTNode
     ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
         result = super().on_leave(original_node, updated_node)
+        if isinstance(original_node, cst.ClassDef):
+            self.class_names.pop()
+        elif isinstance(original_node, cst.FunctionDef):
+            self.function_names.pop()
         if isinstance(original_node, cst.BaseStatement):
             self._statements.pop()
             notes = self._pending.pop()

@@ -51,16 +51,6 @@ class _Attributes(RuleTransformer):
             other - given
         )  # `trainer = cfg.trainer` makes `trainer.gpus` a config value
         self.imports: set[tuple[str, str]] = set()
-        self._classes: list[str] = []
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self._classes.append(node.name.value)
-
-    def leave_ClassDef(
-        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
-    ) -> cst.ClassDef:
-        self._classes.pop()
-        return updated_node
 
     def _is_trainer(self, node: cst.BaseExpression) -> bool:
         """`self.trainer`, `pl_module.trainer`, a `trainer` (hook parameter or variable), a name given a Trainer."""
@@ -79,8 +69,8 @@ class _Attributes(RuleTransformer):
     def _is_module_self(self, node: cst.BaseExpression) -> bool:
         return (
             m.matches(node, m.Name("self"))
-            and bool(self._classes)
-            and self._classes[-1] in self.modules
+            and bool(self.class_names)
+            and self.class_names[-1] in self.modules
         )
 
     def leave_Attribute(

@@ -51,29 +51,9 @@ class _ModuleApi(RuleTransformer):
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
         self.modules = classes_of(context, "module")
-        self._class: list[str] = []
-        self._method: list[str] = []
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self._class.append(node.name.value)
-
-    def leave_ClassDef(
-        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
-    ) -> cst.ClassDef:
-        self._class.pop()
-        return updated_node
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._method.append(node.name.value)
-
-    def leave_FunctionDef(
-        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
-    ) -> cst.FunctionDef:
-        self._method.pop()
-        return updated_node
 
     def _in_module(self) -> bool:
-        return bool(self._class) and self._class[-1] in self.modules
+        return bool(self.class_names) and self.class_names[-1] in self.modules
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
         if not self._in_module() or not m.matches(original_node, SELF_LOG):
@@ -138,7 +118,7 @@ class _ModuleApi(RuleTransformer):
 
     def leave_Return(self, original_node: cst.Return, updated_node: cst.Return) -> cst.Return:
         """A step returning `{"log": ..., "progress_bar": ...}` (0.x results): 2.x ignores those keys."""
-        if not self._in_module() or not self._method or self._method[-1] not in STEPS:
+        if not self._in_module() or not self.function_names or self.function_names[-1] not in STEPS:
             return updated_node
         value = original_node.value
         if isinstance(value, cst.Dict):

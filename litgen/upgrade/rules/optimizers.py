@@ -13,9 +13,10 @@ from litgen.upgrade.classes import ClassBodyTransformer, after_super_init
 from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, names_in
 
 PER_OPTIMIZER = "training_step_per_optimizer"
-LOOP = """def training_step(self, batch, batch_idx):
+_LOOP_HEAD = """def training_step(self, batch, batch_idx):
     # 1.x ran the step once per optimizer, in order, each with only its own parameters trainable
-    for optimizer_idx, optimizer in enumerate(self.optimizers()):
+"""
+_LOOP_BODY = """    for optimizer_idx, optimizer in enumerate(self.optimizers()):
         self.toggle_optimizer(optimizer)
         loss = self.{per}(batch, batch_idx, optimizer_idx)
         if loss is not None:  # a step that returns None skips that optimizer, as in 1.x
@@ -24,6 +25,16 @@ LOOP = """def training_step(self, batch, batch_idx):
             optimizer.zero_grad()
         self.untoggle_optimizer(optimizer)
 """
+LOOP = _LOOP_HEAD + _LOOP_BODY
+# With epoch outputs collected (the epoch-end rule ran first), 1.x's shape: one list per batch,
+# holding what each optimizer's step returned.
+GROUPED_LOOP = (
+    _LOOP_HEAD
+    + "    first = len(self.training_step_outputs)\n"
+    + _LOOP_BODY
+    + "    # training_epoch_end got one list per batch, an entry per optimizer\n"
+    + "    self.training_step_outputs[first:] = [self.training_step_outputs[first:]]\n"
+)
 SCHEDULERS = """def on_train_epoch_end(self):
     # manual optimization steps its schedulers itself; 2.x hands back one scheduler bare
     schedulers = self.lr_schedulers()
@@ -36,22 +47,6 @@ LOOP_NOTE = (
     "several optimizers need manual optimization in 2.x: this loop does per batch what 1.x did (toggle, step, "
     "backward, optimizer step, zero_grad); the step itself is unchanged"
 )
-# With epoch outputs collected (the epoch-end rule ran first), 1.x's shape: one list per batch,
-# holding what each optimizer's step returned.
-GROUPED_LOOP = """def training_step(self, batch, batch_idx):
-    # 1.x ran the step once per optimizer, in order, each with only its own parameters trainable
-    first = len(self.training_step_outputs)
-    for optimizer_idx, optimizer in enumerate(self.optimizers()):
-        self.toggle_optimizer(optimizer)
-        loss = self.{per}(batch, batch_idx, optimizer_idx)
-        if loss is not None:  # a step that returns None skips that optimizer, as in 1.x
-            self.manual_backward(loss["loss"] if isinstance(loss, dict) else loss)
-            optimizer.step()
-            optimizer.zero_grad()
-        self.untoggle_optimizer(optimizer)
-    # training_epoch_end got one list per batch, an entry per optimizer
-    self.training_step_outputs[first:] = [self.training_step_outputs[first:]]
-"""
 ONE_OPTIMIZER = "training_step(..., optimizer_idx) with one optimizer -> the 2.x signature"
 MANUAL = "2.x trains several optimizers only with manual optimization, and litgen cannot rewrite this one: {why}"
 OVERRIDES = ("optimizer_step", "optimizer_zero_grad", "backward", "manual_backward")
