@@ -23,6 +23,20 @@ class Attribute:
     manual: bool = False
 
 
+def _gone(owner: str, advice: dict[str, str | None]) -> dict[str, Attribute]:
+    """Attributes 2.x removed with nothing to rename to: a needs-you note with the advice."""
+    return {
+        name: Attribute(
+            note=f"`{owner}.{name}` was removed" + (f": {hint}" if hint else ""), manual=True
+        )
+        for name, hint in advice.items()
+    }
+
+
+_STRATEGY_TEST = "test `{owner}.strategy` (e.g. `isinstance(..., DDPStrategy)`)"
+_PRECISION_TEST = 'test `{owner}.precision` ("16-mixed", "bf16-mixed")'
+_PREDICTION_WRITER = "use a `BasePredictionWriter` callback"
+
 TRAINER_ATTRIBUTES: dict[str, Attribute] = {
     "training_type_plugin": Attribute("strategy"),
     "running_sanity_check": Attribute("sanity_checking"),
@@ -38,64 +52,10 @@ TRAINER_ATTRIBUTES: dict[str, Attribute] = {
     "data_parallel_device_ids": Attribute(
         "device_ids", "1.x gave None on CPU; `device_ids` is [0] there"
     ),
-    "lr_schedulers": Attribute(
-        "lr_scheduler_configs"
-    ),  # of LRSchedulerConfig objects: see _scheduler_keys
+    # of LRSchedulerConfig objects: the attributes rule turns `[i]["key"]` into `[i].key`
+    "lr_schedulers": Attribute("lr_scheduler_configs"),
     "resume_from_checkpoint": Attribute(
         "ckpt_path", "`ckpt_path` is the checkpoint given to fit/validate/test"
-    ),
-    "use_amp": Attribute(
-        note='`trainer.use_amp` was removed: test `trainer.precision` ("16-mixed", "bf16-mixed")',
-        manual=True,
-    ),
-    "amp_backend": Attribute(
-        note="`trainer.amp_backend` was removed: 2.x has only native AMP", manual=True
-    ),
-    "weights_save_path": Attribute(
-        note="`trainer.weights_save_path` was removed: use the ModelCheckpoint's `dirpath`",
-        manual=True,
-    ),
-    "progress_bar_dict": Attribute(
-        note="`trainer.progress_bar_dict` was removed: `trainer.progress_bar_callback.get_metrics(trainer, model)`",
-        manual=True,
-    ),
-    "lightning_optimizers": Attribute(
-        note="`trainer.lightning_optimizers` was removed: use `self.optimizers()`", manual=True
-    ),
-    "optimizer_frequencies": Attribute(
-        note="`trainer.optimizer_frequencies` was removed with optimizer frequencies", manual=True
-    ),
-    "disable_validation": Attribute(
-        note="`trainer.disable_validation` was removed: test `trainer.limit_val_batches == 0`",
-        manual=True,
-    ),
-    "verbose_evaluate": Attribute(
-        note="`trainer.verbose_evaluate` was removed: pass `verbose=` to validate/test", manual=True
-    ),
-    **{
-        name: Attribute(
-            note=f"`trainer.{name}` was removed: test `trainer.strategy` (e.g. `isinstance(..., DDPStrategy)`)",
-            manual=True,
-        )
-        for name in ("use_ddp", "use_ddp2", "use_dp", "distributed_backend")
-    },
-    "on_gpu": Attribute(
-        note='`trainer.on_gpu` was removed: test `trainer.strategy.root_device.type == "cuda"`',
-        manual=True,
-    ),
-    "terminate_on_nan": Attribute(note="`trainer.terminate_on_nan` was removed", manual=True),
-    "truncated_bptt_steps": Attribute(
-        note="`trainer.truncated_bptt_steps` was removed with truncated backprop", manual=True
-    ),
-    "should_rank_save_checkpoint": Attribute(
-        note="`trainer.should_rank_save_checkpoint` was removed: test `trainer.is_global_zero`",
-        manual=True,
-    ),
-    "batch_idx": Attribute(
-        note="`trainer.batch_idx` was removed: hooks receive `batch_idx`", manual=True
-    ),
-    "call_hook": Attribute(
-        note="`trainer.call_hook` was removed: call the hook on the module or callback", manual=True
     ),
     **{
         name: Attribute(f"_{name}", f"`trainer.{name}` is private in 2.x (`trainer._{name}`)")
@@ -107,43 +67,47 @@ TRAINER_ATTRIBUTES: dict[str, Attribute] = {
             "logger_connector",
         )
     },
-    "train_loop": Attribute(
-        note="`trainer.train_loop` was removed: 2.x's loops are `trainer.fit_loop` and friends",
-        manual=True,
+    **_gone(
+        "trainer",
+        {
+            "use_amp": _PRECISION_TEST.format(owner="trainer"),
+            "amp_backend": "2.x has only native AMP",
+            "weights_save_path": "use the ModelCheckpoint's `dirpath`",
+            "progress_bar_dict": "`trainer.progress_bar_callback.get_metrics(trainer, model)`",
+            "lightning_optimizers": "use `self.optimizers()`",
+            "optimizer_frequencies": "optimizer frequencies went with it",
+            "disable_validation": "test `trainer.limit_val_batches == 0`",
+            "verbose_evaluate": "pass `verbose=` to validate/test",
+            "train_loop": "2.x's loops are `trainer.fit_loop` and friends",
+            **dict.fromkeys(
+                ("use_ddp", "use_ddp2", "use_dp", "distributed_backend"),
+                _STRATEGY_TEST.format(owner="trainer"),
+            ),
+            "on_gpu": 'test `trainer.strategy.root_device.type == "cuda"`',
+            "terminate_on_nan": None,
+            "truncated_bptt_steps": "truncated backprop went with it",
+            "should_rank_save_checkpoint": "test `trainer.is_global_zero`",
+            "batch_idx": "hooks receive `batch_idx`",
+            "call_hook": "call the hook on the module or callback",
+        },
     ),
 }
 MODULE_ATTRIBUTES: dict[str, Attribute] = {
-    **{
-        name: Attribute(
-            note=f"`self.{name}` was removed: test `self.trainer.strategy` (e.g. `isinstance(..., DDPStrategy)`)",
-            manual=True,
-        )
-        for name in ("use_ddp", "use_dp", "use_ddp2", "use_single_gpu", "on_tpu")
-    },
-    "use_amp": Attribute(
-        note='`self.use_amp` was removed: test `self.trainer.precision` ("16-mixed", "bf16-mixed")',
-        manual=True,
-    ),
-    "model_size": Attribute(
-        note="`self.model_size` was removed: `ModelSummary(self).model_size` estimates it (MB)",
-        manual=True,
-    ),
-    "write_prediction": Attribute(
-        note="`self.write_prediction` was removed: use a `BasePredictionWriter` callback",
-        manual=True,
-    ),
-    "write_prediction_dict": Attribute(
-        note="`self.write_prediction_dict` was removed: use a `BasePredictionWriter` callback",
-        manual=True,
-    ),
-    "truncated_bptt_steps": Attribute(
-        note="2.x removed truncated backprop from automatic optimization: split the sequence in `training_step` "
-        "with manual optimization",
-        manual=True,
-    ),
     "precision": Attribute("trainer.precision"),  # the module's copy of the Trainer's, gone in 2.x
-    "loaded_optimizer_states_dict": Attribute(
-        note="`self.loaded_optimizer_states_dict` was removed", manual=True
+    **_gone(
+        "self",
+        {
+            **dict.fromkeys(
+                ("use_ddp", "use_dp", "use_ddp2", "use_single_gpu", "on_tpu"),
+                _STRATEGY_TEST.format(owner="self.trainer"),
+            ),
+            "use_amp": _PRECISION_TEST.format(owner="self.trainer"),
+            "model_size": "`ModelSummary(self).model_size` estimates it (MB)",
+            "write_prediction": _PREDICTION_WRITER,
+            "write_prediction_dict": _PREDICTION_WRITER,
+            "truncated_bptt_steps": "split the sequence in `training_step` with manual optimization",
+            "loaded_optimizer_states_dict": None,
+        },
     ),
 }
 # 1.x's `trainer.precision` was 16, 32, "bf16" (a number or its string); 2.x names the mode too.

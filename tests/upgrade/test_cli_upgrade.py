@@ -9,16 +9,8 @@ from pathlib import Path
 
 import pytest
 
-OLD = (
-    "import pytorch_lightning as pl\n"
-    "trainer = pl.Trainer(gpus=1, max_epochs=3)\n"
-    "trainer.fit(model, train_dataloader=loader)\n"
-)
-NEW = (
-    "import lightning.pytorch as pl\n"
-    'trainer = pl.Trainer(accelerator="cuda", devices=1, max_epochs=3)\n'
-    "trainer.fit(model, train_dataloaders=loader)\n"
-)
+from tests.upgrade.files_helpers import NEW, OLD
+
 SWA = "import pytorch_lightning as pl\ntrainer = pl.Trainer(stochastic_weight_avg=True)\n"
 
 
