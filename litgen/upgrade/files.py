@@ -11,7 +11,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from litgen.errors import LitgenError, UsageError
+from litgen.errors import ConversionError, LitgenError, UsageError
 from litgen.source_files import (
     decode_script,
     read_script_bytes,
@@ -137,6 +137,14 @@ def upgrade_paths(paths: list[Path], *, diff_only: bool = False) -> UpgradeRepor
             )
         except LitgenError as error:
             result.error = error
+            sources.pop(path, None)
+            continue
+        except Exception as error:  # a litgen bug on one file: the others still upgrade
+            result.error = ConversionError(
+                f"litgen could not upgrade this file ({type(error).__name__}: {error}); it is left "
+                "as it was: please report it",
+                path=str(path),
+            )
             sources.pop(path, None)
             continue
         if diff_only and result.changed:

@@ -23,6 +23,10 @@ SHADOW_NOTE = (
     "`{hook}` here replaces any `{hook}` of `{base}` (defined elsewhere), which 1.x still ran after "
     "`{old}`: if `{base}` has one, end this method with `super().{hook}()`"
 )
+SEVERAL_LOADERS_NOTE = (
+    "with several dataloaders 1.x passed `{hook}` one list per dataloader; here the outputs of all "
+    "of them are in one list, in order"
+)
 CROSS_CALL_NOTE = (
     "`{caller}` calls `{step}`, which appends to `self.{outputs}`: create that list in __init__ so "
     "the call works before the first {stage} epoch"
@@ -124,7 +128,12 @@ class _EpochEnd(ClassBodyTransformer):
         upgraded, collected = self._upgraded_alone(
             [s for s in body if s is not existing], stage, merging=True
         )
-        at = methods_of(upgraded)[stage.hook]
+        at = methods_of(upgraded).get(stage.hook)
+        if (
+            at is None
+        ):  # the epoch-end hook was left with a note: the class's own hook stays beside it
+            upgraded.insert(methods_of(upgraded)[stage.epoch_end] + 1, existing)
+            return upgraded, collected
         made = upgraded[at]
         assert isinstance(made, cst.FunctionDef)
         statements = [*made.body.body, *existing.body.body]
@@ -180,7 +189,10 @@ class _EpochEnd(ClassBodyTransformer):
                 "manual",
             )
             return body, False
-        if any(p.name.value == "dataloader_idx" for p in step.params.params):
+        loader_index = next(
+            (p for p in step.params.params if p.name.value == "dataloader_idx"), None
+        )
+        if loader_index is not None and loader_index.default is None:  # written for several loaders
             body[index] = self.noted(
                 hook,
                 f"with several dataloaders 1.x passed a list per dataloader to "
@@ -204,6 +216,10 @@ class _EpochEnd(ClassBodyTransformer):
         read = cst.parse_statement(f"{outputs} = self.{stage.outputs}\n")
         hook_body = renamed.body.with_changes(body=[read, *renamed.body.body])
         upgraded_hook = renamed.with_changes(body=hook_body)
+        if loader_index is not None:  # a default: one dataloader, unless the Trainer is given more
+            upgraded_hook = self.noted(
+                upgraded_hook, SEVERAL_LOADERS_NOTE.format(hook=stage.epoch_end)
+            )
         body[index] = upgraded_hook
         start = methods.get(stage.start)
         make_list = cst.parse_statement(
