@@ -1,0 +1,58 @@
+"""Shapes found in public 1.x packages (NeMo, anomalib, ...) that once broke the upgrade."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from litgen.upgrade import files
+from litgen.upgrade.engine import upgrade_source
+from litgen.upgrade.files import upgrade_paths
+
+BOTH_HOOKS = """\
+import pytorch_lightning as pl
+
+
+class Net(pl.LightningModule):
+    def on_validation_epoch_end(self):
+        self.results.append("on_validation_epoch_end")
+
+    def validation_step(self, batch, batch_idx, dataloader_idx=0):
+        return {"loss": self(batch)}
+
+    def validation_epoch_end(self, outputs):
+        self.results.append(len(outputs))
+"""
+
+
+def test_both_epoch_hooks_and_a_default_dataloader_idx_merge_in_1x_order() -> None:
+    """NeMo's megatron_finetune_model.py made litgen crash (KeyError)."""
+    upgraded = upgrade_source(BOTH_HOOKS, "net.py")
+    compile(upgraded.upgraded, "net.py", "exec")
+    hook = upgraded.upgraded.split("def on_validation_epoch_end(self):\n")[1]
+    assert hook.index("self.results.append(len(outputs))") < hook.index(
+        'self.results.append("on_validation_epoch_end")'
+    )
+    assert "validation_epoch_end(self, outputs)" not in upgraded.upgraded
+    assert [n.kind for n in upgraded.notes] == ["review"]  # one loader unless the Trainer gets more
+
+
+def test_a_litgen_bug_on_one_file_is_reported_for_it_and_the_others_still_upgrade(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = files.upgrade_source
+
+    def broken_on_bad(source: str, filename: str, project: object) -> object:
+        if filename.endswith("bad.py"):
+            raise KeyError("boom")
+        return real(source, filename, project)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(files, "upgrade_source", broken_on_bad)
+    (tmp_path / "bad.py").write_text("import pytorch_lightning\n", encoding="utf-8")
+    (tmp_path / "good.py").write_text("import pytorch_lightning\n", encoding="utf-8")
+    report = upgrade_paths([tmp_path])
+    by_name = {result.path.name: result for result in report.files}
+    assert "KeyError" in str(by_name["bad.py"].error)
+    assert (tmp_path / "bad.py").read_text(encoding="utf-8") == "import pytorch_lightning\n"
+    assert (tmp_path / "good.py").read_text(encoding="utf-8") == "import lightning.pytorch\n"
