@@ -33,6 +33,18 @@ class HookChange:
     add: tuple[str, ...] = ()
     note: str | None = None
     ignored: str | None = None  # 2.x never calls it and nothing equals it: the advice for the user
+    # the hook's full 1.x parameter count, self included: its last one (the dataloader index, which
+    # 1.x always passed and 2.x passes only with several loaders) gets the default 0
+    loader_default: int | None = None
+
+
+def _eval_batch_hooks(extra: int) -> dict[str, HookChange]:
+    """`on_{validation,test,predict}_batch_{start,end}`: 1.x always passed `dataloader_idx`."""
+    return {
+        f"on_{stage}_batch_{when}": HookChange(loader_default=extra + (5 if when == "end" else 4))
+        for stage in ("validation", "test", "predict")
+        for when in ("start", "end")
+    }
 
 
 _COMMON: dict[str, HookChange] = {
@@ -51,6 +63,7 @@ _COMMON: dict[str, HookChange] = {
 }
 MODULE_HOOKS: dict[str, HookChange] = {
     **_COMMON,
+    **_eval_batch_hooks(extra=0),  # (self, [outputs,] batch, batch_idx, dataloader_idx)
     "on_batch_start": HookChange("on_train_batch_start", add=("batch", "batch_idx")),
     "on_batch_end": HookChange("on_train_batch_end", add=("outputs", "batch", "batch_idx")),
     "optimizer_step": HookChange(
@@ -85,6 +98,7 @@ MODULE_HOOKS: dict[str, HookChange] = {
 }
 CALLBACK_HOOKS: dict[str, HookChange] = {
     **_COMMON,
+    **_eval_batch_hooks(extra=2),  # and trainer, pl_module
     "on_batch_start": HookChange("on_train_batch_start", add=("batch", "batch_idx")),
     "on_batch_end": HookChange("on_train_batch_end", add=("outputs", "batch", "batch_idx")),
     "on_before_optimizer_step": HookChange(drop=("optimizer_idx", "opt_idx")),
@@ -146,6 +160,8 @@ class _Hooks(RuleTransformer):
         if change.ignored is not None:
             self.note(change.ignored, "manual")
             return updated_node
+        if change.loader_default is not None:
+            return self._loader_default(updated_node, change.loader_default)
         dropped = [p for p in params if p in change.drop]
         if change.new is None and not dropped:
             return updated_node
@@ -186,6 +202,27 @@ class _Hooks(RuleTransformer):
         if change.note is not None:
             self.note(change.note)
         return result
+
+    def _loader_default(self, hook: cst.FunctionDef, count: int) -> cst.FunctionDef:
+        defaulted = _with_loader_default(hook, count)
+        if defaulted is None:
+            return hook
+        self.change(
+            f"{hook.name.value}: the dataloader index defaults to 0 (2.x passes it only with several)"
+        )
+        return defaulted
+
+
+def _with_loader_default(hook: cst.FunctionDef, count: int) -> cst.FunctionDef | None:
+    """HOOK with its last parameter (the dataloader index) defaulting to 0; None: nothing to do."""
+    params = list(hook.params.params)
+    if len(params) != count or params[-1].default is not None:
+        return None
+    last = params[-1].with_changes(
+        default=cst.Integer("0"),
+        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+    )
+    return hook.with_changes(params=hook.params.with_changes(params=[*params[:-1], last]))
 
 
 class _SuperCalls(cst.CSTTransformer):
@@ -247,6 +284,14 @@ class HooksRule(Rule):
     name = "hooks"
     summary = "hooks renamed or re-signed in 2.x; hooks 2.x never calls are reported"
     examples: ClassVar[Sequence[Example]] = (
+        Example(  # 1.x always passed the dataloader index; 2.x only with several loaders
+            HEAD + "class Norm(pl.Callback):\n"
+            "    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, _idx):\n"
+            "        pass\n",
+            HEAD + "class Norm(pl.Callback):\n"
+            "    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, _idx=0):\n"
+            "        pass\n",
+        ),
         Example(  # a call of the 1.x hook on the base class follows it
             HEAD + "class Clamp(pl.Callback):\n    def on_batch_end(self, trainer, pl_module):\n"
             "        pl_module.clamp()\n        super().on_batch_end(trainer, pl_module)\n",
