@@ -36,6 +36,7 @@ def review(statement: StatementT, messages: list[str], width: int = 96) -> State
         wrapped = review_lines(message, width)
         if wrapped[0] in present:
             continue
+        present.add(wrapped[0])  # the same note twice on one statement is written once
         comments.extend(wrapped)
     if not comments:
         return statement

@@ -6,6 +6,7 @@ an argument of `fit(...)`, or nothing, with a note where the meaning shifts or a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -71,9 +72,14 @@ def _kept(reason: str) -> Outcome:
     return Outcome(note=reason, manual=True)
 
 
+# a Trainer's own device count (`trainer.gpus`, `self.trainer.num_gpus`), not a command-line value
+_DEVICE_COUNT = re.compile(r"(?:^|\.)trainer\.(?:gpus|num_gpus|num_devices|num_processes)$")
+
+
 def _gpus(value: Value) -> Outcome:
     if isinstance(value, Unknown):
-        if not value.pure:
+        if not value.pure or _DEVICE_COUNT.search(value.code):
+            # `gpus=trainer.gpus`: 2.x's count of devices is 1 on the CPU, so no test on it says "CPU"
             return _kept(
                 "`gpus=` was removed: set `accelerator=` and `devices=` from this expression"
             )
