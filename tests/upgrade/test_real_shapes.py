@@ -56,3 +56,57 @@ def test_a_litgen_bug_on_one_file_is_reported_for_it_and_the_others_still_upgrad
     assert "KeyError" in str(by_name["bad.py"].error)
     assert (tmp_path / "bad.py").read_text(encoding="utf-8") == "import pytorch_lightning\n"
     assert (tmp_path / "good.py").read_text(encoding="utf-8") == "import lightning.pytorch\n"
+
+
+BASE_AND_SUBCLASS = """\
+import pytorch_lightning as pl
+
+
+class Base(pl.LightningModule):
+    def validation_step(self, batch, batch_idx):
+        raise NotImplementedError
+
+    def validation_step_end(self, outputs):
+        outputs["post"] = outputs["scores"] * 10
+        return outputs
+
+    def validation_epoch_end(self, outputs):
+        self.total = sum(o["post"] for o in outputs)
+
+    def test_step(self, batch, batch_idx):
+        return {"scores": self(batch)}
+
+    def test_epoch_end(self, outputs):
+        self.count = len(outputs)
+
+
+class Sub(Base):
+    def test_step(self, batch, batch_idx):
+        super().test_step(batch, batch_idx)
+        return {"scores": self(batch) * 2}
+
+    def test_epoch_end(self, outputs):
+        super().test_epoch_end(outputs)
+"""
+
+
+def test_an_epoch_end_chain_across_a_base_and_a_subclass_is_flagged_where_it_cannot_be_kept() -> (
+    None
+):
+    """anomalib's AnomalyModule and its models: nothing there may change silently."""
+    upgraded = upgrade_source(BASE_AND_SUBCLASS, "models.py")
+    manual = {
+        (note.line, note.message.split(":")[0]) for note in upgraded.notes if note.kind == "manual"
+    }
+    assert manual == {
+        (8, "2.x never calls `validation_step_end`"),  # the base's step is abstract
+        (12, "the subclasses' `validation_step` return what `validation_epoch_end` reads"),
+        (
+            23,
+            "the base class's `test_step` also appends to `self.test_step_outputs` (it collects for its own epoch-end hook)",
+        ),
+        (
+            27,
+            "this calls `test_epoch_end`, which 2.x removed (it is upgraded to a hook without outputs)",
+        ),
+    }

@@ -17,19 +17,18 @@ from litgen.upgrade.classes import (
     ancestry,
 )
 from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, names_in
-from litgen.upgrade.rules.step_outputs import STAGES, Stage, collect_outputs, methods_of
-
-SHADOW_NOTE = (
-    "`{hook}` here replaces any `{hook}` of `{base}` (defined elsewhere), which 1.x still ran after "
-    "`{old}`: if `{base}` has one, end this method with `super().{hook}()`"
+from litgen.upgrade.rules.epoch_notes import (
+    CROSS_CALL_NOTE,
+    SEVERAL_LOADERS_NOTE,
+    SHADOW_NOTE,
+    calls_left,
 )
-SEVERAL_LOADERS_NOTE = (
-    "with several dataloaders 1.x passed `{hook}` one list per dataloader; here the outputs of all "
-    "of them are in one list, in order"
-)
-CROSS_CALL_NOTE = (
-    "`{caller}` calls `{step}`, which appends to `self.{outputs}`: create that list in __init__ so "
-    "the call works before the first {stage} epoch"
+from litgen.upgrade.rules.step_outputs import (
+    STAGES,
+    Stage,
+    collect_outputs,
+    methods_of,
+    only_raises,
 )
 
 
@@ -71,7 +70,15 @@ class _EpochEnd(ClassBodyTransformer):
                 collected.append(stage)
         for stage in collected:
             body = self._made_in_init(body, stage)
-        return body
+        return calls_left(body, self._ancestry.inherited, self._note_on_method)
+
+    def _note_on_method(self, method: cst.FunctionDef, message: str) -> cst.FunctionDef:
+        name = method.name.value
+        # a renamed hook (`on_test_epoch_end`) stands where its 1.x one did
+        was = next(
+            (s.epoch_end for s in STAGES if s.hook == name and s.epoch_end in self._originals), name
+        )
+        return self.noted(method, message, "manual", at=self._originals.get(was))
 
     def _made_in_init(self, body: list[cst.BaseStatement], stage: Stage) -> list[cst.BaseStatement]:
         """A step another method calls (`test_step` returning `self.validation_step(...)`) appends
@@ -208,9 +215,13 @@ class _EpochEnd(ClassBodyTransformer):
             self.context.module.default_indent,
         )
         if collected is None:
-            body[index] = self.noted(
-                hook, f"`{stage.step}` returns nothing to collect for `{stage.epoch_end}`", "manual"
+            what = (
+                f"the subclasses' `{stage.step}` return what `{stage.epoch_end}` reads: collect "
+                f"it in them"
+                if only_raises(step)
+                else f"`{stage.step}` returns nothing to collect for `{stage.epoch_end}`"
             )
+            body[index] = self.noted(hook, what, "manual")
             return body, False
         body[step_index] = collected  # type: ignore[index]
         read = cst.parse_statement(f"{outputs} = self.{stage.outputs}\n")

@@ -13,7 +13,7 @@ from litgen.cst_walk import find
 from litgen.review import review_lines
 from litgen.upgrade.classes import ClassBodyTransformer
 from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext
-from litgen.upgrade.rules.step_outputs import STAGES, Returns, Stage, methods_of
+from litgen.upgrade.rules.step_outputs import STAGES, Returns, Stage, methods_of, only_raises
 
 STEP_END_NOTE = "2.x no longer calls `{end}`: `{step}` now calls it on what it returns (as 1.x did on one device)"
 
@@ -51,6 +51,17 @@ class _StepEnd(ClassBodyTransformer):
                 body[index],
                 f"2.x never calls `{stage.step_end}` and this class defines no "
                 f"`{stage.step}` to call it: move its code into the step",
+                "manual",
+            )
+            return body
+
+        defined = body[methods[stage.step]]
+        # an abstract step: the subclasses define it
+        if isinstance(defined, cst.FunctionDef) and only_raises(defined):
+            body[methods[stage.step_end]] = self.noted(
+                body[methods[stage.step_end]],
+                f"2.x never calls `{stage.step_end}`: the subclasses' `{stage.step}` must call it "
+                "on what they return",
                 "manual",
             )
             return body

@@ -185,3 +185,15 @@ def _dict_names(function: cst.FunctionDef) -> set[str]:
         if isinstance(assign.value, cst.Dict):
             found |= {t.target.value for t in assign.targets if isinstance(t.target, cst.Name)}
     return found
+
+
+def only_raises(function: cst.FunctionDef) -> bool:
+    """An abstract method: a docstring at most, then `raise ...`."""
+    statements = [
+        s
+        for s in function.body.body
+        if not m.matches(s, m.SimpleStatementLine(body=[m.Expr(m.SimpleString())]))
+    ]
+    return len(statements) == 1 and m.matches(
+        statements[0], m.SimpleStatementLine(body=[m.Raise()])
+    )
