@@ -103,7 +103,8 @@ def test_an_epoch_end_chain_across_a_base_and_a_subclass_is_flagged_where_it_can
         (12, "the subclasses' `validation_step` return what `validation_epoch_end` reads"),
         (
             23,
-            "the base class's `test_step` also appends to `self.test_step_outputs` (it collects for its own epoch-end hook)",
+            "the base class's `test_step` also appends to `self.test_step_outputs` "
+            "(it collects for its own epoch-end hook)",
         ),
         (
             27,
