@@ -28,6 +28,7 @@ from litgen.upgrade.rules.step_outputs import (
     Stage,
     collect_outputs,
     methods_of,
+    only_docstring,
     only_raises,
 )
 
@@ -225,7 +226,11 @@ class _EpochEnd(ClassBodyTransformer):
             return body, False
         body[step_index] = collected  # type: ignore[index]
         read = cst.parse_statement(f"{outputs} = self.{stage.outputs}\n")
-        hook_body = renamed.body.with_changes(body=[read, *renamed.body.body])
+        statements = list(renamed.body.body)
+        docstring = 1 if statements and only_docstring(statements[0]) else 0  # it stays first
+        hook_body = renamed.body.with_changes(
+            body=[*statements[:docstring], read, *statements[docstring:]]
+        )
         upgraded_hook = renamed.with_changes(body=hook_body)
         if loader_index is not None:  # a default: one dataloader, unless the Trainer is given more
             upgraded_hook = self.noted(

@@ -189,11 +189,12 @@ def _dict_names(function: cst.FunctionDef) -> set[str]:
 
 def only_raises(function: cst.FunctionDef) -> bool:
     """An abstract method: a docstring at most, then `raise ...`."""
-    statements = [
-        s
-        for s in function.body.body
-        if not m.matches(s, m.SimpleStatementLine(body=[m.Expr(m.SimpleString())]))
-    ]
+    statements = [s for s in function.body.body if not only_docstring(s)]
     return len(statements) == 1 and m.matches(
         statements[0], m.SimpleStatementLine(body=[m.Raise()])
     )
+
+
+def only_docstring(statement: cst.CSTNode) -> bool:
+    """A statement that is a string alone (a docstring, first in its body)."""
+    return m.matches(statement, m.SimpleStatementLine(body=[m.Expr(m.SimpleString())]))
