@@ -31,6 +31,9 @@ PRECISION_NOTE = (
 SUMMARIZE_NOTE = "`summarize(self)` returns the summary as 1.x's `self.summarize()` did, but does not log it: print it"
 
 
+LOADER_LISTS = ("val_dataloaders", "test_dataloaders", "predict_dataloaders")
+
+
 class _Attributes(RuleTransformer):
     rule = "attributes"
 
@@ -101,6 +104,23 @@ class _Attributes(RuleTransformer):
             return self._apply(MODULE_ATTRIBUTES[name], f"self.{name}", updated_node)
         return updated_node
 
+    def _loader_list(self, node: cst.BaseExpression, use: str) -> None:
+        """`trainer.val_dataloaders` indexed, iterated or counted: 1.x's was always a list."""
+        if (
+            isinstance(node, cst.Attribute)
+            and node.attr.value in LOADER_LISTS
+            and self._is_trainer(node.value)
+        ):
+            self.note(
+                f"1.x's `trainer.{node.attr.value}` was always a list; 2.x's is what was passed "
+                f"(one DataLoader is not {use} as a list): handle a single loader",
+                "manual",
+            )
+
+    def leave_For(self, original_node: cst.For, updated_node: cst.For) -> cst.For:
+        self._loader_list(original_node.iter, "iterable")
+        return updated_node
+
     def _is_trainer_part(self, node: cst.BaseExpression, part: str) -> bool:
         return (
             isinstance(node, cst.Attribute)
@@ -149,16 +169,7 @@ class _Attributes(RuleTransformer):
     ) -> cst.BaseExpression:
         """`trainer.lr_schedulers[0]["scheduler"]`: 2.x's configs are dataclasses, read by attribute."""
         inner = original_node.value
-        if (
-            isinstance(inner, cst.Attribute)
-            and inner.attr.value in ("val_dataloaders", "test_dataloaders", "predict_dataloaders")
-            and self._is_trainer(inner.value)
-        ):
-            self.note(
-                f"1.x's `trainer.{inner.attr.value}` was always a list; 2.x's is what was passed "
-                "(one DataLoader is not indexable): drop the index when one loader is given",
-                "manual",
-            )
+        self._loader_list(inner, "indexable")
         key = original_node.slice[0].slice if len(original_node.slice) == 1 else None
         if (
             isinstance(inner, cst.Subscript)
@@ -290,7 +301,15 @@ class AttributesRule(Rule):
     def applies(self, source: str) -> bool:
         return any(
             name in source
-            for name in (*TRAINER_ATTRIBUTES, *MODULE_ATTRIBUTES, "summarize(", "slurm_job_id")
+            for name in (
+                *TRAINER_ATTRIBUTES,
+                *MODULE_ATTRIBUTES,
+                *LOADER_LISTS,
+                "summarize(",
+                "slurm_job_id",
+                ".loaders",
+                "root_device",
+            )
         )
 
     def transformer(self, context: RuleContext) -> cst.CSTTransformer:
