@@ -20,7 +20,9 @@ REDUCE_NOTE = (
 )
 RESULT_KEYS = ("log", "progress_bar")
 # What the rule reads; `progress_bar` alone would also match every `enable_progress_bar=` flag.
-_NEEDLES = re.compile(r"sync_dist_op|tbptt_|self\.hparams\s*=(?!=)|[\"'](?:log|progress_bar)[\"']")
+_NEEDLES = re.compile(
+    r"load_from_checkpoint|sync_dist_op|tbptt_|self\.hparams\s*=(?!=)|[\"'](?:log|progress_bar)[\"']"
+)
 STEPS = (
     "training_step",
     "validation_step",
@@ -52,10 +54,31 @@ class _ModuleApi(RuleTransformer):
         super().__init__(context)
         self.modules = classes_of(context, "module")
 
+    def _on_instance(self, call: cst.Call) -> bool:
+        """`model.load_from_checkpoint(path)`: a variable or attribute, not a class (`Net`, `cls`)."""
+        if (
+            not isinstance(call.func, cst.Attribute)
+            or call.func.attr.value != "load_from_checkpoint"
+        ):
+            return False
+        name = dotted(call.func.value)
+        if name is None or name in self.context.imports.aliases:
+            return False
+        last = name.rpartition(".")[2]
+        return last[:1].islower() and last != "cls"
+
     def _in_module(self) -> bool:
         return bool(self.class_names) and self.class_names[-1] in self.modules
 
-    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        if self._on_instance(original_node):
+            # 1.x let an instance call the classmethod; 2.x raises TypeError: its class calls it
+            assert isinstance(updated_node.func, cst.Attribute)
+            self.change(
+                "instance.load_from_checkpoint(...) -> type(instance).load_from_checkpoint(...)"
+            )
+            receiver = cst.Call(func=cst.Name("type"), args=[cst.Arg(updated_node.func.value)])
+            return updated_node.with_changes(func=updated_node.func.with_changes(value=receiver))
         if not self._in_module() or not m.matches(original_node, SELF_LOG):
             return updated_node
         args = []
@@ -160,6 +183,11 @@ class ModuleApiRule(Rule):
             + "class M(pl.LightningModule):\n    def f(self):\n        self.log('a', 1, reduce_fx='sum')\n"
         ),
         Example("class Other:\n    def f(self):\n        self.log('a', 1, sync_dist_op='sum')\n"),
+        Example(  # a classmethod an instance called: 2.x lets only the class call it
+            "model = Net()\nbest = model.load_from_checkpoint(path)\nagain = Net.load_from_checkpoint(path)\n",
+            "model = Net()\nbest = type(model).load_from_checkpoint(path)\n"
+            "again = Net.load_from_checkpoint(path)\n",
+        ),
         Example(  # 2.x takes no ReduceOp: its name says the same
             HEAD + "class M(pl.LightningModule):\n    def f(self):\n"
             "        self.log('n', 1, sync_dist=True, sync_dist_op=torch.distributed.ReduceOp.SUM)\n",
