@@ -88,6 +88,13 @@ class _Attributes(RuleTransformer):
             return cst.parse_expression("SLURMEnvironment.job_id()")
         if name in TRAINER_ATTRIBUTES and self._is_trainer(original_node.value):
             return self._apply(TRAINER_ATTRIBUTES[name], f"trainer.{name}", updated_node)
+        if name == "main_progress_bar":  # TQDMProgressBar's training bar, renamed in 2.0
+            self.change("main_progress_bar -> train_progress_bar")
+            return updated_node.with_changes(attr=cst.Name("train_progress_bar"))
+        if name == "running_loss" and self._is_trainer_part(original_node.value, "fit_loop"):
+            self.note(
+                "2.x's fit loop keeps no running loss: average the step losses yourself", "manual"
+            )
         if name == "loaders" and self._is_trainer_part(original_node.value, "train_dataloader"):
             # 1.x wrapped the loaders in a CombinedLoader; 2.x hands back what fit was given
             self.change("trainer.train_dataloader.loaders -> trainer.train_dataloader")
@@ -307,6 +314,8 @@ class AttributesRule(Rule):
                 *LOADER_LISTS,
                 "summarize(",
                 "slurm_job_id",
+                "main_progress_bar",
+                "running_loss",
                 ".loaders",
                 "root_device",
             )
