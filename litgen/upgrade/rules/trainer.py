@@ -91,14 +91,13 @@ class _Trainer(RuleTransformer):
         return updated_node
 
     def _removed_keys(self, node: cst.Assign) -> None:
-        """`params["gpus"] = 1` or `params = {"gpus": 1}` for a dict later spread into a Trainer."""
+        """`params["gpus"] = 1`, `params = {"gpus": 1}` or `config.trainer.gpus = 1` for a mapping
+        later spread into a Trainer (`Trainer(**params)`, `Trainer(**config.trainer)`)."""
         for target in node.targets:
             subscript = target.target
-            if (
-                isinstance(subscript, cst.Subscript)
-                and isinstance(subscript.value, cst.Name)
-                and subscript.value.value in self.spread
-            ):
+            if isinstance(subscript, cst.Attribute) and dotted(subscript.value) in self.spread:
+                self._removed_key(subscript.attr.value)
+            if isinstance(subscript, cst.Subscript) and dotted(subscript.value) in self.spread:
                 key = subscript.slice[0].slice if len(subscript.slice) == 1 else None
                 if isinstance(key, cst.Index) and isinstance(key.value, cst.SimpleString):
                     self._removed_key(str(key.value.evaluated_value))
@@ -235,7 +234,7 @@ def _spread(calls: Sequence[cst.Call], context: RuleContext) -> set[str]:
     for call in calls:
         if context.qualify(call.func) == TRAINER:
             names |= {
-                a.value.value for a in call.args if a.star == "**" and isinstance(a.value, cst.Name)
+                name for a in call.args if a.star == "**" and (name := dotted(a.value)) is not None
             }
     return names
 
