@@ -6,6 +6,7 @@ from litgen.upgrade.rule import Rule
 from litgen.upgrade.rules.argparse_helpers import ArgparseRule
 from litgen.upgrade.rules.attributes import AttributesRule
 from litgen.upgrade.rules.callbacks import CallbacksRule
+from litgen.upgrade.rules.cli import CliRule
 from litgen.upgrade.rules.datamodule import DataModuleRule
 from litgen.upgrade.rules.epoch_end import EpochEndRule
 from litgen.upgrade.rules.hooks import HooksRule
@@ -27,4 +28,5 @@ RULES: tuple[Rule, ...] = (
     DataModuleRule(),
     AttributesRule(),
     CallbacksRule(),
+    CliRule(),
 )
