@@ -6,19 +6,15 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from litgen._probe_deep_record import rank_error, rank_records, watch_ranks
-from litgen._probe_deep_util import DeepFailure
-
-if TYPE_CHECKING:
-    from litgen._probe_deep_steps import DeepSteps, Outcome
+from litgen._probe_deep_util import DeepFailure, DeepProbe, Outcome
 
 DDP_ALLOWANCE_S = 30.0  # a DDP fit may take this long plus DDP_FACTOR times the 1-process fit
 DDP_FACTOR = 5.0
 
 
-def ddp_check(probe: DeepSteps) -> Outcome:
+def ddp_check(probe: DeepProbe) -> Outcome:
     """Fit on DEVICES forked CPU processes; every rank must run as many steps and finish."""
     if probe.devices < 2:
         return "skipped", "--devices 1 asks for no DDP run"
@@ -82,7 +78,7 @@ def ddp_check(probe: DeepSteps) -> Outcome:
 
 
 def _ddp_fit(
-    probe: DeepSteps, name: str, budget: float, find_unused: bool
+    probe: DeepProbe, name: str, budget: float, find_unused: bool
 ) -> tuple[Path, BaseException | None, bool]:
     """One DDP fit of forked CPU processes, killed after BUDGET s: its rank folder, failure, and
     whether it ran out of time.

@@ -21,6 +21,8 @@ from litgen._probe_deep_record import recorder_class
 from litgen._probe_deep_util import (
     DeepFailure,
     DeepSkip,
+    FitRecord,
+    Outcome,
     check_callback_states,
     deep_trainer_kwargs,
     error_line,
@@ -31,22 +33,6 @@ from litgen._probe_deep_util import (
     weights_only_reason,
 )
 from litgen._probe_trainer import as_list
-
-Outcome = tuple[str, str]  # ("pass" | "skipped", reason); a failure raises DeepFailure
-
-
-@dataclass(frozen=True)
-class FitRecord:
-    """What the short real fit did: where it ended, what it logged, and the checkpoint it left."""
-
-    global_step: int
-    epoch: int
-    losses: tuple[float, ...]
-    metrics: tuple[str, ...]
-    checkpoint: Path  # saved when the fit ended
-    interrupted: Path  # saved when its next-to-last epoch ended, as if the run had stopped there
-    interrupted_step: int
-    elapsed_s: float
 
 
 @dataclass(frozen=True)

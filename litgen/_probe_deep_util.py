@@ -14,9 +14,10 @@ import os
 import pickle
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Any
+from types import ModuleType, TracebackType
+from typing import Any, Protocol
 
 from litgen._probe_trainer import exception_line, force_cpu_fast_dev_run
 
@@ -337,3 +338,49 @@ def load_as_a_user(model: Any, path: Path, saved: dict[str, Any]) -> tuple[Any, 
         raise DeepFailure(
             f"{module_class.__name__}.load_from_checkpoint fails: {error_line(error)}"
         ) from error
+
+
+Outcome = tuple[str, str]  # ("pass" | "skipped", reason); a failure raises DeepFailure
+
+
+@dataclass(frozen=True)
+class FitRecord:
+    """What the short real fit did: where it ended, what it logged, and the checkpoint it left."""
+
+    global_step: int
+    epoch: int
+    losses: tuple[float, ...]
+    metrics: tuple[str, ...]
+    checkpoint: Path  # saved when the fit ended
+    interrupted: Path  # saved when its next-to-last epoch ended, as if the run had stopped there
+    interrupted_step: int
+    elapsed_s: float
+
+
+class DeepProbe(Protocol):
+    """What the DDP sub-check (`_probe_deep_ddp`) uses of the sub-checks' state (`DeepSteps`)."""
+
+    devices: int
+    epochs: int
+    deadline: float
+    program_kwargs: dict[str, Any]
+    run_dir: Path
+    fitted: FitRecord | None
+
+    def trainer(
+        self,
+        name: str,
+        *,
+        epochs: int,
+        share_checkpoints_with: str | None = None,
+        devices: int = 1,
+        strategy: Any = "auto",
+        rank_dir: str | None = None,
+        checkpoint_after: tuple[int, str] | None = None,
+    ) -> tuple[Any, Any]: ...
+
+    def run_fit(self, trainer: Any, **extra: Any) -> None: ...
+
+    def lightning(self, submodule: str) -> ModuleType: ...
+
+    def note(self, note: str) -> None: ...

@@ -28,6 +28,7 @@ from litgen._proctree import kill_descendants
 from litgen.check_targets import EXPECTED_TARGET, CheckTarget, resolve_target
 from litgen.errors import UsageError
 from litgen.scratch import scratch as scratch_folder
+from litgen.wording import plural
 
 OUTPUT_TAIL_LINES = 40
 IMPORT_ALLOWANCE_S = 120.0  # importing Lightning is ~4 s here; a cold disk can be far slower
@@ -223,13 +224,9 @@ def _last_line(text: str) -> str:
     return next((line.strip()[:300] for line in reversed(text.splitlines()) if line.strip()), "")
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 def _summary(result: CheckResult) -> str:
-    trainers = f"{_plural(result.trainers, 'Trainer')}, " if result.trainers > 1 else ""
-    steps = f"{_plural(result.train_batches, 'training step')}, {_plural(result.val_batches, 'validation step')}"
+    trainers = f"{plural(result.trainers, 'Trainer')}, " if result.trainers > 1 else ""
+    steps = f"{plural(result.train_batches, 'training step')}, {plural(result.val_batches, 'validation step')}"
     return f"{trainers}{steps} in {result.elapsed_s:.1f} s"
 
 

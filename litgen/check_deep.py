@@ -20,6 +20,7 @@ from litgen.check import CheckResult, Progress, run_probe
 from litgen.check_targets import EXPECTED_TARGET, resolve_target
 from litgen.errors import UsageError
 from litgen.scratch import scratch as scratch_folder
+from litgen.wording import plural
 
 PLUGIN = "litgen._probe_deep"
 STATUSES = ("pass", "fail", "skipped")
@@ -201,7 +202,4 @@ def _not_run_reason(checks: dict[str, SubCheck]) -> str:
 
 
 def _fast_dev_run_summary(base: CheckResult) -> str:
-    def plural(count: int, word: str) -> str:
-        return f"{count} {word}{'' if count == 1 else 's'}"
-
     return f"{plural(base.train_batches, 'training step')}, {plural(base.val_batches, 'validation step')}"

@@ -8,10 +8,7 @@ from typing import Any
 import typer
 
 from litgen.upgrade.files import FileResult, UpgradeReport
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
+from litgen.wording import plural
 
 
 def text_lines(report: UpgradeReport) -> list[tuple[str, bool]]:
@@ -28,13 +25,13 @@ def text_lines(report: UpgradeReport) -> list[tuple[str, bool]]:
             kept = f"; the original is {result.backup}" if result.backup is not None else ""
             lines.append(
                 (
-                    f"upgraded {result.path} ({_plural(len(upgraded.changes), 'change')}{kept})",
+                    f"upgraded {result.path} ({plural(len(upgraded.changes), 'change')}{kept})",
                     report.diff_only,
                 )
             )
         elif result.changed:
             lines.append(
-                (f"would upgrade {result.path} ({_plural(len(upgraded.changes), 'change')})", True)
+                (f"would upgrade {result.path} ({plural(len(upgraded.changes), 'change')})", True)
             )
         for change in upgraded.changes:
             where = f"{result.path}:{change.line}" if change.line is not None else f"{result.path}"
@@ -53,11 +50,11 @@ def text_lines(report: UpgradeReport) -> list[tuple[str, bool]]:
     )
     errors = sum(1 for f in report.files if f.error is not None)
     verb = "would change" if report.diff_only else "upgraded"
-    summary = f"{_plural(len(report.files), 'file')} read, {changed} {verb}"
+    summary = f"{plural(len(report.files), 'file')} read, {changed} {verb}"
     if manual:
-        summary += f", {_plural(manual, 'spot')} left for you (marked `# litgen:`)"
+        summary += f", {plural(manual, 'spot')} left for you (marked `# litgen:`)"
     if errors:
-        summary += f", {_plural(errors, 'file')} could not be read"
+        summary += f", {plural(errors, 'file')} could not be read"
     lines.append((summary, True))
     return lines
 
