@@ -13,7 +13,7 @@ import libcst as cst
 
 from litgen.convert.names import ImportTable, dotted
 from litgen.cst_walk import find
-from litgen.review import StatementT, review
+from litgen.review import StatementT, review, review_lines
 from litgen.upgrade.name_index import has_name
 from litgen.upgrade.positions import start_lines
 
@@ -55,6 +55,11 @@ def canonical(qualified: str | None) -> str | None:
         return None
     qualified = namespace(qualified)
     return _CORE_HOMES.get(qualified, qualified)
+
+
+def note_text(message: str, indent: str = "") -> str:
+    """The `# litgen:` comment lines an example expects above a statement indented by INDENT."""
+    return "".join(f"{indent}{line}\n" for line in review_lines(message))
 
 
 @dataclass(frozen=True)

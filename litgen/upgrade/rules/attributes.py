@@ -11,7 +11,6 @@ import libcst.matchers as m
 
 from litgen.convert.names import code
 from litgen.cst_walk import find
-from litgen.review import review_lines
 from litgen.upgrade.added_imports import add_imports
 from litgen.upgrade.attribute_table import (
     MODULE_ATTRIBUTES,
@@ -21,7 +20,7 @@ from litgen.upgrade.attribute_table import (
     Attribute,
 )
 from litgen.upgrade.classes import classes_of
-from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer
+from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer, note_text
 
 TRAINER = "lightning.pytorch.Trainer"
 _OWN_PRECISION = re.compile(r"self\.precision\s*=(?!=)")  # a class that sets its own
@@ -286,7 +285,7 @@ class AttributesRule(Rule):
             HEAD
             + "from lightning.pytorch.utilities.model_summary import summarize\n\n"
             + "class M(pl.LightningModule):\n    def on_fit_start(self):\n"
-            + "".join(f"        {line}\n" for line in review_lines(SUMMARIZE_NOTE))
+            + note_text(SUMMARIZE_NOTE, "        ")
             + "        print(summarize(self))\n",
         ),
         Example(

@@ -9,7 +9,6 @@ from typing import ClassVar
 import libcst as cst
 import libcst.matchers as m
 
-from litgen.review import review_lines
 from litgen.upgrade.classes import lightning_classes
 from litgen.upgrade.rule import (
     PL_IMPORT,
@@ -19,6 +18,7 @@ from litgen.upgrade.rule import (
     RuleContext,
     RuleTransformer,
     names_in,
+    note_text,
 )
 
 _TRAIN_ONLY = "1.x also ran `{old}` around validation and test epochs; 2.x runs `{new}` for training epochs only"
@@ -329,12 +329,7 @@ class HooksRule(Rule):
             HEAD + "class M(pl.LightningModule):\n    def on_epoch_end(self):\n        print(1)\n",
             HEAD
             + "class M(pl.LightningModule):\n"
-            + "".join(
-                f"    {line}\n"
-                for line in review_lines(
-                    _TRAIN_ONLY.format(old="on_epoch_end", new="on_train_epoch_end")
-                )
-            )
+            + note_text(_TRAIN_ONLY.format(old="on_epoch_end", new="on_train_epoch_end"), "    ")
             + "    def on_train_epoch_end(self):\n        print(1)\n",
         ),
         Example(

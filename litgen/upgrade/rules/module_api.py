@@ -10,9 +10,16 @@ import libcst as cst
 import libcst.matchers as m
 
 from litgen.convert.names import dotted
-from litgen.review import review_lines
 from litgen.upgrade.classes import classes_of
-from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer, keyword
+from litgen.upgrade.rule import (
+    PL_IMPORT,
+    Example,
+    Rule,
+    RuleContext,
+    RuleTransformer,
+    keyword,
+    note_text,
+)
 
 SELF_LOG = m.Call(func=m.Attribute(value=m.Name("self"), attr=m.Name("log") | m.Name("log_dict")))
 REDUCE_NOTE = (
@@ -193,7 +200,7 @@ class ModuleApiRule(Rule):
             "        self.log('n', 1, sync_dist=True, sync_dist_op=torch.distributed.ReduceOp.SUM)\n",
             HEAD
             + "class M(pl.LightningModule):\n    def f(self):\n"
-            + "".join(f"        {line}\n" for line in review_lines(REDUCE_NOTE))
+            + note_text(REDUCE_NOTE, "        ")
             + "        self.log('n', 1, sync_dist=True, reduce_fx=\"sum\")\n",
         ),
         Example(

@@ -10,9 +10,8 @@ import libcst.matchers as m
 
 from litgen.convert.names import code
 from litgen.cst_walk import find
-from litgen.review import review_lines
 from litgen.upgrade.classes import ClassBodyTransformer
-from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext
+from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, note_text
 from litgen.upgrade.rules.step_outputs import STAGES, Returns, Stage, methods_of, only_raises
 
 STEP_END_NOTE = "2.x no longer calls `{end}`: `{step}` now calls it on what it returns (as 1.x did on one device)"
@@ -106,12 +105,7 @@ class StepEndRule(Rule):
             "    def training_step_end(self, out):\n        return out.mean()\n",
             HEAD
             + "class M(pl.LightningModule):\n"
-            + "".join(
-                f"    {line}\n"
-                for line in review_lines(
-                    STEP_END_NOTE.format(end="training_step_end", step="training_step")
-                )
-            )
+            + note_text(STEP_END_NOTE.format(end="training_step_end", step="training_step"), "    ")
             + "    def training_step(self, batch, batch_idx):\n        return self.training_step_end(self(batch))\n\n"
             "    def training_step_end(self, out):\n        return out.mean()\n",
         ),

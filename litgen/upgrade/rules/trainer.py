@@ -10,7 +10,6 @@ import libcst.matchers as m
 
 from litgen.convert.names import code, dotted
 from litgen.cst_walk import find
-from litgen.review import review_lines
 from litgen.upgrade.added_imports import add_imports
 from litgen.upgrade.flags import (
     FLAGS,
@@ -22,7 +21,7 @@ from litgen.upgrade.flags import (
     Value,
     flag_outcome,
 )
-from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer, method_name
+from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer, method_name, note_text
 from litgen.upgrade.rules.trainer_args import argument, commas, read_value, with_callbacks
 from litgen.upgrade.rules.trainer_calls import TrainerCalls, TrainerFacts, fit_receivers
 
@@ -260,7 +259,7 @@ class TrainerRule(Rule):
         Example(  # several devices and no strategy: 1.x spawned them
             HEAD + "trainer = Trainer(gpus=2)\n",
             HEAD
-            + "".join(f"{line}\n" for line in review_lines(SPAWN_NOTE))
+            + note_text(SPAWN_NOTE)
             + 'trainer = Trainer(accelerator="cuda", devices=2, strategy="ddp_spawn")\n',
         ),
         Example(
