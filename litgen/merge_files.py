@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import NoReturn
 
 from litgen.errors import LitgenError
 from litgen.git_store import git
@@ -67,13 +68,7 @@ def apply_merge(
             shutil.copy2(scratch / name, partial, follow_symlinks=False)
             staged.append((partial, target))
     except BaseException as error:
-        for partial, _ in staged:
-            partial.unlink(missing_ok=True)
-        if not isinstance(error, OSError):
-            raise
-        raise LitgenError(
-            f"could not write the merge ({error.strerror}); nothing was changed", path=root
-        ) from error
+        _abandon(error, staged, root, "nothing was changed")
     # Keep what gets replaced or removed, so a failure halfway can put it back.
     previous = {
         target: target.read_bytes()
@@ -105,13 +100,21 @@ def apply_merge(
                 target.unlink(missing_ok=True)
         for target, backup in moved:
             backup.rename(target)
-        for partial, _ in staged:
-            partial.unlink(missing_ok=True)
-        if not isinstance(error, OSError):
-            raise
-        raise LitgenError(
-            f"could not write the merge ({error.strerror}); the project was restored", path=root
-        ) from error
+        _abandon(error, staged, root, "the project was restored")
+
+
+def _abandon(
+    error: BaseException, staged: list[tuple[Path, Path]], root: Path, outcome: str
+) -> NoReturn:
+    """After a failed merge: remove the staged copies, then raise ERROR again (Ctrl-C and the
+    like) or, for an OSError, a LitgenError saying OUTCOME."""
+    for partial, _ in staged:
+        partial.unlink(missing_ok=True)
+    if not isinstance(error, OSError):
+        raise error
+    raise LitgenError(
+        f"could not write the merge ({error.strerror}); {outcome}", path=root
+    ) from error
 
 
 def _remove_empty_parents(path: Path, root: Path) -> None:
