@@ -68,7 +68,7 @@ def _apply_rules(
             source
         ):  # the original text: a rule's construct does not appear from nowhere
             continue
-        context = RuleContext(module, filename, project=project)
+        context = RuleContext(module, filename, project=project, original=source)
         module = rule.apply(module, context)
         if context.changes or context.notes:
             original = _to_original_lines(context, source, moved)

@@ -113,6 +113,7 @@ class RuleContext:
     )  # also written as comments, except where noted `unplaced`
     unplaced: list[Note] = field(default_factory=list)
     project: ProjectClasses = field(default_factory=lambda: NO_PROJECT)
+    original: str | None = None  # the file as read, before any rule (None: the module's own text)
     passes: list[cst.Module] = field(
         default_factory=list
     )  # the texts a rule's later passes read (`rebase`)
@@ -128,6 +129,11 @@ class RuleContext:
             and not node.relative
             and (dotted(node.module) or "").startswith(("pytorch_lightning", "lightning"))
         ]
+
+    @property
+    def source(self) -> str:
+        """The user's text: what a rule asks about the program itself, not earlier rules' output."""
+        return self.original if self.original is not None else self.module.code
 
     def rebase(self, module: cst.Module) -> None:
         """A rule's second pass reads MODULE, its first pass's output; the engine still finds its lines."""

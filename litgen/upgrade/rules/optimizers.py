@@ -58,8 +58,7 @@ class _Optimizers(ClassBodyTransformer):
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
-        # what the epoch-end rule wrote (1.x's loss scaling in the kept outputs) is not the user's
-        source = context.module.code.replace(" / self.trainer.accumulate_grad_batches", "")
+        source = context.source  # the user's, not the epoch-end rule's loss scaling
         self.file_blockers = [
             why
             for needle, why in (
