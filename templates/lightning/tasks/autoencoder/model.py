@@ -9,7 +9,7 @@ from torch import Tensor
 from torch.nn import functional as F
 from torchmetrics.regression import MeanSquaredError
 
-from {{ package_name }}.networks import ArchitectureName, build_decoder, build_encoder
+from {{ package_name }}.networks import ArchitectureName, build_encoder_decoder
 from {{ package_name }}.optim import OptimizerName, SchedulerName, optimizers_by_name
 
 Batch = tuple[Tensor, Tensor]  # (images, labels); the labels are only carried along for predict
@@ -56,8 +56,9 @@ class DigitsAutoencoder(LightningModule):
         self.save_hyperparameters()
         # A VAE's encoder outputs a mean and a log-variance per latent dimension.
         encoder_outputs = 2 * latent_dim if variational else latent_dim
-        self.encoder = build_encoder(architecture, image_size, encoder_outputs, conv_channels, mlp_hidden_dim)
-        self.decoder = build_decoder(architecture, image_size, latent_dim, conv_channels, mlp_hidden_dim)
+        self.encoder, self.decoder = build_encoder_decoder(
+            architecture, image_size, encoder_outputs, latent_dim, conv_channels, mlp_hidden_dim
+        )
         # torchmetrics accumulates over the epoch and syncs across processes, so the MSE is exact under DDP.
         self.val_mse = MeanSquaredError()
         self.test_mse = MeanSquaredError()
