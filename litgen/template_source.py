@@ -79,6 +79,42 @@ def template_files(folder: Path) -> list[Path]:
     return [path for path in files if not _skipped(path)]
 
 
+def _file_mode(path: Path) -> str:
+    return "100755" if os.access(path, os.X_OK) else "100644"
+
+
+def tree_id(folder: Path) -> str | None:
+    """The id git gives FOLDER's files as a tree (what write_tree returns), computed without git or writing.
+
+    Used to find a tag that already holds the folder: equal ids mean equal content. None when
+    write_tree would refuse the folder.
+    """
+    files = template_files(folder)
+    if not files or any("\n" in path.as_posix() for path in files):
+        return None
+    # folder -> {name: (mode, id)}; a sub-folder's entry is filled in once its own tree is hashed
+    folders: dict[tuple[str, ...], dict[bytes, tuple[bytes, bytes]]] = {(): {}}
+    for path in files:
+        data = (folder / path).read_bytes()
+        blob = hashlib.sha1(b"blob %d\0%b" % (len(data), data), usedforsecurity=False).digest()
+        parts = path.parts
+        for depth in range(1, len(parts)):
+            folders.setdefault(parts[:depth], {})
+        folders[parts[:-1]][os.fsencode(parts[-1])] = (_file_mode(folder / path).encode(), blob)
+    for key in sorted(folders, key=len, reverse=True):  # the deepest first
+        entries = folders[key]
+        # git orders a tree's entries by name, a folder's name compared as if it ended in "/"
+        names = sorted(
+            entries, key=lambda name: name + b"/" if entries[name][0] == b"40000" else name
+        )
+        body = b"".join(b"%b %b\0%b" % (entries[name][0], name, entries[name][1]) for name in names)
+        tree = hashlib.sha1(b"tree %d\0%b" % (len(body), body), usedforsecurity=False).digest()
+        if not key:
+            return tree.hex()
+        folders[key[:-1]][os.fsencode(key[-1])] = (b"40000", tree)
+    raise AssertionError("unreachable: the root folder is hashed last")
+
+
 def write_tree(git_dir: Path, folder: Path) -> str:
     """Store FOLDER's files as a git tree in GIT_DIR (no work tree or index needed) and return the tree id."""
     files = template_files(folder)
@@ -94,7 +130,7 @@ def write_tree(git_dir: Path, folder: Path) -> str:
         stdin="".join(f"{folder / p}\n" for p in files),
     )
     entries = [
-        f"{'100755' if os.access(folder / path, os.X_OK) else '100644'} {blob}\t{path.as_posix()}\0"
+        f"{_file_mode(folder / path)} {blob}\t{path.as_posix()}\0"
         for path, blob in zip(files, blobs.split(), strict=True)
     ]
     with tempfile.TemporaryDirectory(prefix="litgen-index-") as scratch:
@@ -175,21 +211,32 @@ class TemplateSource:
         repo = self.repo_for(name)
         with _locked(self.cache_dir / "templates" / ".lock"):
             self._sync_releases(name, repo)
-            tree = write_tree(repo, folder)
             tags = list_tags(repo)
-            same = [tag for tag, (_, tag_tree, _) in tags.items() if tag_tree == tree]
-            # A cache shared with a newer litgen may hold later tags of the same content: stay at
-            # our version.
-            ours = [
-                tag
-                for tag in same
-                if parse_version(tag).public <= parse_version(self.version).public
-            ] or same
-            if ours:  # prefer a release over a development tag of the same content
-                return PinnedTemplate(
-                    name, repo, max(ours, key=lambda t: (is_release_tag(t), parse_version(t)))
-                )
+            # Usually a tag already holds the folder: its id, computed here, finds it without
+            # storing the folder again (three git processes).
+            known = self._tag_of_tree(tree_id(folder), tags)
+            if known is not None:
+                return PinnedTemplate(name, repo, known)
+            tree = write_tree(repo, folder)
+            known = self._tag_of_tree(tree, tags)
+            if known is not None:
+                return PinnedTemplate(name, repo, known)
             return PinnedTemplate(name, repo, self._tag_development_tree(repo, tree, tags))
+
+    def _tag_of_tree(
+        self, tree: str | None, tags: Mapping[str, tuple[str, str, int]]
+    ) -> str | None:
+        """The tag to pin for content TREE, or None if no tag holds it."""
+        same = [
+            tag for tag, (_, tag_tree, _) in tags.items() if tree is not None and tag_tree == tree
+        ]
+        # A cache shared with a newer litgen may hold later tags of the same content: stay at
+        # our version.
+        ours = [
+            tag for tag in same if parse_version(tag).public <= parse_version(self.version).public
+        ] or same
+        # prefer a release over a development tag of the same content
+        return max(ours, key=lambda t: (is_release_tag(t), parse_version(t))) if ours else None
 
     def existing(self, name: str, tag: str) -> PinnedTemplate | None:
         """Template NAME at TAG if the cache (after importing the bundle) has it, else None."""
@@ -222,7 +269,7 @@ class TemplateSource:
             if self.bundle.is_file()
             else "no-bundle"
         )
-        if (
+        if _recorded_bundle(repo) == digest or (
             run_git(["config", "--get", "litgen.bundle"], repo, None, None, None).stdout.strip()
             == digest
         ):
@@ -287,6 +334,25 @@ class TemplateSource:
             if git_succeeds("update-ref", f"refs/tags/{prefix}{attempt}", commit, "", git_dir=repo):
                 return f"{prefix}{attempt}"
         raise GitFailed(f"could not create a development tag {prefix}<n> in {repo}")
+
+
+def _recorded_bundle(repo: Path) -> str | None:
+    """``litgen.bundle`` as ``git config litgen.bundle`` wrote it in REPO's config file, read without git.
+
+    None when the file does not have it in that form (git is then asked).
+    """
+    try:
+        text = (repo / "config").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    section, value = "", None
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            section = line
+        elif section == "[litgen]" and line.startswith("bundle = "):
+            value = line.removeprefix("bundle = ")
+    return value
 
 
 def default_cache_dir() -> Path:

@@ -21,7 +21,13 @@ from litgen.errors import UsageError
 from litgen.git_store import git
 from litgen.new import create_project
 from litgen.template_release import add_release, bundle_tags
-from litgen.template_source import BUNDLE_PATH, TemplateSource, set_answers_source
+from litgen.template_source import (
+    BUNDLE_PATH,
+    TemplateSource,
+    set_answers_source,
+    tree_id,
+    write_tree,
+)
 
 
 def test_new_project_records_a_stable_source_and_the_release_tag(
@@ -64,6 +70,23 @@ def test_new_still_works_when_the_cache_cannot_be_written(
     assert (project / "train.py").is_file()
     assert "_commit" not in yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert "so `litgen update` cannot update it" in capsys.readouterr().err
+
+
+def test_tree_id_is_the_tree_git_writes(tmp_path: Path) -> None:
+    repo = tmp_path / "store.git"
+    git("init", "--quiet", "--bare", str(repo))
+    folder = tmp_path / "template"
+    # names git orders differently from a plain sort (a folder sorts as if it ended in "/")
+    names = ["a/z", "a.b", "a-b/x", "a0", "é/ü.txt", "x/y/z/w", "x/y.txt", "x/y-", "__pycache__/c"]
+    for name in [*names, "skipped.pyc", "empty"]:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(name * 3 if name != "empty" else "")
+    (folder / "run.sh").write_text("#!/bin/sh\n")
+    (folder / "run.sh").chmod(0o755)
+    assert tree_id(folder) == write_tree(repo, folder)
+    shipped = Path(__file__).resolve().parent.parent / "templates"
+    assert tree_id(shipped) == write_tree(repo, shipped)
+    assert tree_id(tmp_path / "missing") is None
 
 
 def test_a_deleted_cache_is_rebuilt_with_identical_commits(releases: Releases) -> None:
