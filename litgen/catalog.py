@@ -8,8 +8,9 @@ are those the task asks (copier's ``when``) with the choices the task allows (co
 
 from __future__ import annotations
 
+import copy
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,11 +65,31 @@ def templates_root() -> Path:
     return package_dir.parent / "templates"  # editable install / source checkout
 
 
+# copier.yml path -> (its stat when read, its content): `litgen new` looks a template up, then finds
+# its folder again to pin it
+_read: dict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = {}
+
+
 def read_copier_yml(template_dir: Path) -> dict[str, Any]:
     """TEMPLATE_DIR/copier.yml as a mapping, or a UsageError naming the file (and line) that is wrong."""
+    config_file = template_dir / "copier.yml"
+    try:
+        stat = config_file.stat()
+        seen = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        seen = None
+    cached = _read.get(config_file)
+    if seen is not None and cached is not None and cached[0] == seen:
+        return copy.deepcopy(cached[1])
+    loaded = _load_copier_yml(config_file)
+    if seen is not None:
+        _read[config_file] = (seen, copy.deepcopy(loaded))
+    return loaded
+
+
+def _load_copier_yml(config_file: Path) -> dict[str, Any]:
     import yaml
 
-    config_file = template_dir / "copier.yml"
     # libyaml's loader when PyYAML was built with it: the pure-Python one costs ~10 ms per template
     # here
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -156,16 +177,22 @@ def _info(
         specs = {key: spec for key, spec in specs.items() if key in questions}
     multiselect = frozenset(key for key, spec in specs.items() if spec.get("multiselect"))
     types = {key: str(spec.get("type", "str")) for key, spec in specs.items()}
-    choices = {
-        key: _task_choices(spec, preset) for key, spec in specs.items() if spec.get("choices")
-    }
-    defaults = {key: spec.get("default") for key, spec in specs.items() if "default" in spec}
-    if preset:  # a default that depends only on the task is shown as its value for this task
-        defaults = {
-            key: _typed(_render(value, preset), types[key]) for key, value in defaults.items()
+
+    def choices() -> dict[str, list[Any]]:
+        return {
+            key: _task_choices(spec, preset) for key, spec in specs.items() if spec.get("choices")
         }
-    # `question: default` shorthand
-    defaults.update({key: config[key] for key in questions if key not in specs})
+
+    def defaults() -> dict[str, Any]:
+        found = {key: spec.get("default") for key, spec in specs.items() if "default" in spec}
+        if preset:  # a default that depends only on the task is shown as its value for this task
+            found = {
+                key: _typed(_render(value, preset), types[key]) for key, value in found.items()
+            }
+        # `question: default` shorthand
+        found.update({key: config[key] for key in questions if key not in specs})
+        return found
+
     return TemplateInfo(
         name,
         template_dir,
@@ -173,10 +200,36 @@ def _info(
         questions,
         multiselect,
         types,
-        choices,
-        defaults,
+        # rendered when first read (`litgen templates`), not by `litgen new`, which needs neither
+        _Computed(choices),
+        _Computed(defaults),
         dict(preset),
     )
+
+
+class _Computed(Mapping[str, Any]):
+    """A mapping computed the first time it is read."""
+
+    def __init__(self, compute: Callable[[], Mapping[str, Any]]) -> None:
+        self._compute = compute
+        self._value: Mapping[str, Any] | None = None
+
+    def _data(self) -> Mapping[str, Any]:
+        if self._value is None:
+            self._value = self._compute()
+        return self._value
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+    def __repr__(self) -> str:
+        return repr(self._data())
 
 
 def _typed(value: Any, kind: str) -> Any:
