@@ -23,6 +23,7 @@ from litgen._probe_deep_util import (
 )
 from litgen.check import CheckResult
 from litgen.check_deep import SubCheck, judge_deep, read_deep_report
+from tests.goldens import CONVERT, cases_with_golden, expected_file
 
 FIXTURES = Path(__file__).parent / "fixtures" / "check_deep"
 TEMPLATES = ("classifier", "regression", "autoencoder", "sequence", "gan")
@@ -388,11 +389,10 @@ def test_every_templates_default_project_passes_the_deep_check(tmp_path: Path) -
 
 
 @pytest.mark.slow
-def test_every_converted_fixture_passes_the_deep_check() -> None:
+def test_every_converted_fixture_passes_the_deep_check(tmp_path: Path) -> None:
     from litgen.check_deep import deep_check_programs
 
-    root = Path(__file__).parent / "fixtures" / "convert"
-    paths = sorted(root.glob("*/expected.py"))
+    paths = [expected_file(CONVERT / case, tmp_path) for case in cases_with_golden(CONVERT)]
     results = deep_check_programs(paths, timeout=240)
     failed = {
         result.target.parent.name: result.first_failure for result in results if not result.ok

@@ -9,27 +9,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_helpers import python
+
 REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "build",
-            "--wheel",
-            "--no-isolation",
-            "--outdir",
-            str(out),
-            str(REPO),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
+    build = python(
+        "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(REPO), timeout=300
     )
+    assert build.returncode == 0, build.stderr[-3000:]
     (built,) = out.glob("litgen-*.whl")
     return built
 
@@ -51,22 +42,18 @@ def test_wheel_contains_every_template_file(wheel: Path) -> None:
 
 def test_installed_wheel_finds_its_templates(wheel: Path, tmp_path: Path) -> None:
     target = tmp_path / "site"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--target",
-            str(target),
-            str(wheel),
-        ],
-        check=True,
-        capture_output=True,
+    install = python(
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--no-deps",
+        "--target",
+        str(target),
+        str(wheel),
         timeout=300,
     )
+    assert install.returncode == 0, install.stderr[-3000:]
     code = (
         "from litgen.new import templates_root, list_templates; print(templates_root()); "
         "print(len(list_templates()))"

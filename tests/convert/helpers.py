@@ -11,6 +11,7 @@ from litgen.convert.facts import collect_facts
 from litgen.convert.names import ImportTable
 from litgen.convert.script import Script, Tree
 from litgen.convert.structure import ShapeFinder
+from tests.goldens import GOLDEN, expected_text
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "convert"
 
@@ -35,8 +36,14 @@ for epoch in range(2):
 """
 
 
-def fixture_cases(marker: str) -> list[str]:
+def fixture_cases(marker: str = GOLDEN) -> list[str]:
+    """The convert fixtures holding `marker`: by default the golden conversions."""
     return sorted(p.name for p in FIXTURES.iterdir() if (p / marker).exists())
+
+
+def expected(case: str) -> str:
+    """What converting the case's input.py must give (its golden diff applied to the input)."""
+    return expected_text(FIXTURES / case)
 
 
 def make_ctx(extra: str = "") -> Ctx:

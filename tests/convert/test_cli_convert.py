@@ -15,6 +15,7 @@ import pytest
 
 from tests.cli_helpers import litgen
 from tests.convert.helpers import FIXTURES
+from tests.goldens import expected_text
 
 CASE = FIXTURES / "functions_main"
 
@@ -27,7 +28,7 @@ def script(tmp_path: Path) -> Path:
 
 
 def _expected(name: str = "train.py") -> str:
-    return (CASE / "expected.py").read_text(encoding="utf-8").replace("input.py", name)
+    return expected_text(CASE).replace("input.py", name)
 
 
 def test_writes_stem_lightning_beside_the_input(script: Path) -> None:

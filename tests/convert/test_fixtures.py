@@ -1,4 +1,4 @@
-"""Golden conversions: every fixture converts to its expected.py, which parses and is already Lightning."""
+"""Golden conversions: each fixture converts to its golden (expected.diff); the result parses and is Lightning."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 from litgen.convert import Conversion, convert_path, convert_source
 from litgen.convert.imports import names_outside_imports
 from litgen.errors import ConversionError
-from tests.convert.helpers import FIXTURES, fixture_cases
+from tests.convert.helpers import FIXTURES, expected, fixture_cases
 
-CASES = fixture_cases("expected.py")
+CASES = fixture_cases()
 REFUSALS = fixture_cases("expected_error.txt")
 
 
@@ -36,12 +36,12 @@ def test_there_are_enough_cases() -> None:
 def test_converts_to_expected(case: str) -> None:
     conversion = _converted(case)
     assert not conversion.already_lightning
-    assert conversion.converted == _read(case, "expected.py")
+    assert conversion.converted == expected(case)
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_expected_parses_and_input_runs_as_python(case: str) -> None:
-    compile(_read(case, "expected.py"), f"{case}/expected.py", "exec")
+    compile(expected(case), f"{case}/expected.py", "exec")
     compile(_read(case, "input.py"), f"{case}/input.py", "exec")
 
 
@@ -58,10 +58,10 @@ def test_report_names_where_things_went(case: str) -> None:
 
 @pytest.mark.parametrize("case", CASES)
 def test_converting_again_is_a_no_op(case: str) -> None:
-    expected = _read(case, "expected.py")
-    again = convert_source(expected, "expected.py")
+    golden = expected(case)
+    again = convert_source(golden, "expected.py")
     assert again.already_lightning
-    assert again.converted == expected
+    assert again.converted == golden
     assert "lightning" in again.lightning_reason
 
 
@@ -73,7 +73,7 @@ def test_input_is_never_modified(case: str, tmp_path: Path) -> None:
     report = convert_path(script)
     assert script.read_bytes() == before
     assert report.output_path == tmp_path / "input_lightning.py"
-    assert report.output_path.read_text(encoding="utf-8") == _read(case, "expected.py")
+    assert report.output_path.read_text(encoding="utf-8") == expected(case)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["input.py", "input_lightning.py"]
 
 
@@ -96,9 +96,9 @@ def test_refusal(case: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize("case", CASES)
 def test_user_modules_and_imports_survive_byte_for_byte(case: str) -> None:
     """Model classes and imports are kept as written; an import goes only when nothing uses it any more."""
-    source, expected = _read(case, "input.py"), _read(case, "expected.py")
+    source, golden = _read(case, "input.py"), expected(case)
     module = cst.parse_module(source)
-    still_used = names_outside_imports(expected)
+    still_used = names_outside_imports(golden)
     for statement in module.body:
         text = module.code_for_node(statement).strip("\n")
         is_model = isinstance(statement, cst.ClassDef) and any(
@@ -108,8 +108,8 @@ def test_user_modules_and_imports_survive_byte_for_byte(case: str) -> None:
             statement.body[0], (cst.Import, cst.ImportFrom)
         )
         if is_model:
-            assert text in expected, text[:80]
-        elif is_import and text not in expected:
+            assert text in golden, text[:80]
+        elif is_import and text not in golden:
             bound = {
                 (
                     a.asname.name.value
@@ -125,7 +125,7 @@ def test_user_modules_and_imports_survive_byte_for_byte(case: str) -> None:
 
 @pytest.mark.parametrize("case", CASES)
 def test_trainer_leaves_forced_arguments_to_litgen_check(case: str) -> None:
-    module = cst.parse_module(_read(case, "expected.py"))
+    module = cst.parse_module(expected(case))
     calls = [
         node
         for node in _walk(module)

@@ -1,4 +1,4 @@
-"""Every golden expected.py really trains: one `litgen check` session runs them all (slow)."""
+"""Every golden conversion really trains: one `litgen check` session runs them all (slow)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,17 @@ from pathlib import Path
 import pytest
 
 from tests.convert.helpers import FIXTURES, fixture_cases
+from tests.goldens import expected_file
 
-CASES = fixture_cases("expected.py")
+CASES = fixture_cases()
 
 
 @pytest.fixture(scope="module")
-def results() -> dict[str, object]:
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     from litgen.check import check_programs
 
-    paths = [FIXTURES / case / "expected.py" for case in CASES]
+    root = tmp_path_factory.mktemp("converted")
+    paths = [expected_file(FIXTURES / case, root) for case in CASES]
     return {Path(r.target).parent.name: r for r in check_programs(paths, timeout=240)}
 
 

@@ -10,7 +10,7 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 
 from litgen.convert.imports import drop_imports_made_unused
-from tests.convert.helpers import FIXTURES, fixture_cases
+from tests.convert.helpers import expected, fixture_cases
 
 ORIGINAL = '''"""Mentions tqdm in a docstring."""
 import os
@@ -45,11 +45,11 @@ def test_no_op_when_everything_is_still_used() -> None:
     assert drop_imports_made_unused(ORIGINAL, cst.parse_module(ORIGINAL)) == ORIGINAL
 
 
-@pytest.mark.parametrize("case", fixture_cases("expected.py"))
+@pytest.mark.parametrize("case", fixture_cases())
 def test_the_lightning_import_goes_where_libcst_would_put_it(case: str) -> None:
     """litgen places `import lightning as L` itself (libcst's AddImportsVisitor costs more than a whole
     conversion on a long script); this pins the placement to libcst's on every fixture."""
-    converted = (FIXTURES / case / "expected.py").read_text(encoding="utf-8")
+    converted = expected(case)
     found = re.search(r"^import lightning(?: as (\w+))?\n", converted, re.MULTILINE)
     assert found is not None
     context = CodemodContext()

@@ -10,10 +10,15 @@ from litgen.convert.analysis import AlreadyLightning, Analysis, analyze
 from litgen.convert.assemble import emit
 from litgen.convert.planning import plan
 from litgen.errors import ConversionError
-from tests.convert.helpers import FIXTURES, fixture_cases, loop_script
+from tests.convert.helpers import FIXTURES, expected, fixture_cases, loop_script
+
+PLAIN_LOOP = loop_script(
+    "        optimizer.zero_grad()\n        loss = ((model(x) - y) ** 2).mean()\n"
+    "        loss.backward()\n        optimizer.step()\n"
+)
 
 
-@pytest.mark.parametrize("case", fixture_cases("expected.py"))
+@pytest.mark.parametrize("case", fixture_cases())
 def test_planning_leaves_the_analysis_as_it_was(case: str) -> None:
     analysis = analyze((FIXTURES / case / "input.py").read_text(encoding="utf-8"), "input.py")
     assert isinstance(analysis, Analysis)
@@ -22,7 +27,7 @@ def test_planning_leaves_the_analysis_as_it_was(case: str) -> None:
     assert analysis.facts == before
 
 
-@pytest.mark.parametrize("case", fixture_cases("expected.py"))
+@pytest.mark.parametrize("case", fixture_cases())
 def test_emission_only_builds_what_the_plan_decided(case: str) -> None:
     """Emitting twice from one plan gives the same text and adds no note: every decision is the plan's."""
     analysis = analyze((FIXTURES / case / "input.py").read_text(encoding="utf-8"), "input.py")
@@ -30,11 +35,7 @@ def test_emission_only_builds_what_the_plan_decided(case: str) -> None:
     planned = plan(analysis)
     notes = (list(planned.ctx.mapping), list(planned.ctx.warnings), list(planned.ctx.refused))
     first, second = emit(planned), emit(planned)
-    assert (
-        first.converted
-        == second.converted
-        == (FIXTURES / case / "expected.py").read_text(encoding="utf-8")
-    )
+    assert first.converted == second.converted == expected(case)
     assert (
         list(planned.ctx.mapping),
         list(planned.ctx.warnings),
@@ -43,26 +44,14 @@ def test_emission_only_builds_what_the_plan_decided(case: str) -> None:
 
 
 def test_an_analysis_is_frozen() -> None:
-    analysis = analyze(
-        loop_script(
-            "        optimizer.zero_grad()\n        loss = ((model(x) - y) ** 2).mean()\n  "
-            "      loss.backward()\n        optimizer.step()\n"
-        ),
-        "train.py",
-    )
+    analysis = analyze(PLAIN_LOOP, "train.py")
     assert isinstance(analysis, Analysis)
     with pytest.raises(dataclasses.FrozenInstanceError):
         analysis.facts = analysis.facts.derived()  # type: ignore[misc]
 
 
 def test_the_derived_facts_are_a_copy_planning_may_extend() -> None:
-    analysis = analyze(
-        loop_script(
-            "        optimizer.zero_grad()\n        loss = ((model(x) - y) ** 2).mean()\n  "
-            "      loss.backward()\n        optimizer.step()\n"
-        ),
-        "train.py",
-    )
+    analysis = analyze(PLAIN_LOOP, "train.py")
     assert isinstance(analysis, Analysis)
     derived = analysis.facts.derived()
     assert derived == analysis.facts

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli_helpers import litgen as run_litgen
+from tests.cli_helpers import python
 from tests.upgrade.files_helpers import NEW, OLD
 
 SWA = "import pytorch_lightning as pl\ntrainer = pl.Trainer(stochastic_weight_avg=True)\n"
@@ -22,14 +23,7 @@ def _outside_any_enclosing_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 def litgen(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "litgen", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-        check=False,
-    )
+    result = run_litgen(*args, cwd=cwd)
     assert "Traceback" not in result.stderr, result.stderr
     return result
 
@@ -199,14 +193,7 @@ IMPORT_PROBE = (
 
 
 def test_importing_the_upgrade_modules_does_not_import_torch_or_lightning(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", IMPORT_PROBE],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=120,
-        check=False,
-    )
+    result = python("-c", IMPORT_PROBE, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
 
 
@@ -225,14 +212,7 @@ print("EXIT", code, "HEAVY", heavy)
 def test_an_upgrade_run_never_imports_torch_or_lightning(tmp_path: Path) -> None:
     (tmp_path / "train.py").write_text(OLD, encoding="utf-8")
     (tmp_path / "trainer.yaml").write_text("trainer:\n  gpus: 2\n", encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=120,
-        check=False,
-    )
+    result = python("-c", PROBE, str(tmp_path), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("EXIT 0 HEAVY []"), result.stdout[-500:]
     assert (tmp_path / "train.py").read_text(encoding="utf-8") == NEW

@@ -1,19 +1,19 @@
-"""Upgrade fixtures: 1.x programs whose upgrade is pinned (expected.py) and, slow, runs on Lightning 2.x."""
+"""Upgrade fixtures: 1.x programs whose upgrade is pinned (a golden diff) and, slow, runs on Lightning 2.x."""
 
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from litgen.upgrade.engine import upgrade_source
 from litgen.upgrade.files import upgrade_paths
+from tests.cli_helpers import litgen, python
+from tests.goldens import UPGRADE, cases_with_golden, expected_file, expected_project, expected_text
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "upgrade"
-CASES = sorted(p.name for p in FIXTURES.iterdir() if (p / "expected.py").exists())
+FIXTURES = UPGRADE
+CASES = cases_with_golden(FIXTURES)
 PROJECT = FIXTURES / "project_1x"
 PROJECT_FILES = ("cli.py", "config.yaml", "data.py", "model.py", "train.py")
 
@@ -33,7 +33,7 @@ def upgraded_project(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("case", CASES)
 def test_upgrade_matches_the_golden_file_and_is_idempotent(case: str) -> None:
     source = (FIXTURES / case / "input.py").read_text(encoding="utf-8")
-    expected = (FIXTURES / case / "expected.py").read_text(encoding="utf-8")
+    expected = expected_text(FIXTURES / case)
     upgraded = upgrade_source(source, "input.py")
     assert upgraded.upgraded == expected
     assert upgrade_source(expected, "expected.py").upgraded == expected
@@ -45,24 +45,9 @@ def test_the_upgraded_classifier_trains_with_its_command_line_and_epoch_outputs(
     tmp_path: Path,
 ) -> None:
     """The argparse Trainer flags still work and the epoch-end hooks see every step's output, as in 1.x."""
-    script = FIXTURES / "classifier_1x" / "expected.py"
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(script),
-            "--max_epochs",
-            "2",
-            "--limit_train_batches",
-            "3",
-            "--default_root_dir",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=tmp_path,
-        check=False,
-    )
+    script = expected_file(FIXTURES / "classifier_1x", tmp_path)
+    arguments = ["--max_epochs", "2", "--limit_train_batches", "3", "--default_root_dir"]
+    run = python(str(script), *arguments, str(tmp_path), cwd=tmp_path, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     lines = run.stdout.splitlines()
     assert [line.split(",")[0] for line in lines if line.startswith("epoch ")] == [
@@ -104,9 +89,10 @@ def test_each_change_is_reported_at_its_line_in_the_original_file() -> None:
 def test_the_project_upgrades_every_file_as_pinned_and_a_second_run_changes_nothing(
     upgraded_project: Path,
 ) -> None:
+    expected = expected_project()
+    assert sorted(expected) == sorted(PROJECT_FILES)
     for name in PROJECT_FILES:
-        expected = (FIXTURES / "project_1x.expected" / name).read_text(encoding="utf-8")
-        assert (upgraded_project / name).read_text(encoding="utf-8") == expected, name
+        assert (upgraded_project / name).read_text(encoding="utf-8") == expected[name], name
         assert (upgraded_project / f"{name}.orig").read_bytes() == (PROJECT / name).read_bytes()
     again = upgrade_paths([upgraded_project])
     assert not any(f.changed for f in again.files)
@@ -121,10 +107,11 @@ def test_a_datamodule_from_another_file_of_the_project_gets_its_argparse_helpers
 
 
 @pytest.mark.slow
-def test_every_upgraded_fixture_trains_under_litgen_check() -> None:
+def test_every_upgraded_fixture_trains_under_litgen_check(tmp_path: Path) -> None:
     from litgen.check import check_programs
 
-    results = check_programs([FIXTURES / case / "expected.py" for case in CASES], timeout=240)
+    paths = [expected_file(FIXTURES / case, tmp_path) for case in CASES]
+    results = check_programs(paths, timeout=240)
     assert all(r.ok for r in results), [
         (r.target, r.reason, r.output_tail) for r in results if not r.ok
     ]
@@ -151,14 +138,7 @@ def test_the_upgraded_project_trains_from_its_argparse_and_its_lightningcli_entr
 def test_the_upgraded_gan_trains_both_optimizers_and_steps_their_schedulers_each_epoch(
     tmp_path: Path,
 ) -> None:
-    run = subprocess.run(
-        [sys.executable, str(FIXTURES / "gan_1x" / "expected.py")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=tmp_path,
-        check=False,
-    )
+    run = python(str(expected_file(FIXTURES / "gan_1x", tmp_path)), cwd=tmp_path, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     # 4 batches x 2 optimizers per epoch (1.x counted each optimizer's step); StepLR halves the lr
     # each epoch
@@ -170,13 +150,6 @@ def test_the_upgraded_gan_trains_both_optimizers_and_steps_their_schedulers_each
 def test_upgrade_check_runs_the_upgraded_program(tmp_path: Path) -> None:
     script = tmp_path / "train.py"
     shutil.copy(FIXTURES / "classifier_1x" / "input.py", script)
-    run = subprocess.run(
-        [sys.executable, "-m", "litgen", "upgrade", str(script), "--check"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=tmp_path,
-        check=False,
-    )
+    run = litgen("upgrade", str(script), "--check", cwd=tmp_path, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     assert f"PASS {script}" in run.stdout

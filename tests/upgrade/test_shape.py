@@ -12,10 +12,10 @@ from litgen.upgrade.engine import upgrade_source
 from litgen.upgrade.moves import MOVED_MODULES, MOVED_NAMES
 from litgen.upgrade.rule import Rule
 from litgen.upgrade.rules import RULES
+from tests.goldens import CONVERT, cases_with_golden, expected_text
 
 PACKAGE = Path(__file__).resolve().parents[2] / "litgen" / "upgrade"
-REPO = PACKAGE.parents[1]
-LIGHTNING_2 = sorted((REPO / "tests" / "fixtures" / "convert").glob("*/expected.py"))
+LIGHTNING_2 = cases_with_golden(CONVERT)
 
 
 def test_every_rule_module_is_registered_once() -> None:
@@ -41,11 +41,11 @@ def test_no_module_is_over_400_lines(path: Path) -> None:
     assert len(path.read_text(encoding="utf-8").splitlines()) <= 400
 
 
-@pytest.mark.parametrize("path", LIGHTNING_2, ids=lambda p: p.parent.name)
-def test_lightning_2_code_is_left_as_it_is(path: Path) -> None:
+@pytest.mark.parametrize("case", LIGHTNING_2)
+def test_lightning_2_code_is_left_as_it_is(case: str) -> None:
     """litgen's own conversions are 2.x programs: an upgrade must not touch them."""
-    source = path.read_text(encoding="utf-8")
-    upgraded = upgrade_source(source, str(path))
+    source = expected_text(CONVERT / case)
+    upgraded = upgrade_source(source, f"{case}/expected.py")
     assert upgraded.upgraded == source and not upgraded.notes
 
 

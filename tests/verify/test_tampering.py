@@ -9,11 +9,13 @@ import pytest
 from litgen.verify import VerifyOptions, VerifyReport, verify_pairs
 from litgen.verify.compare import DATA_ORDER, DDP_LINE, DDP_METRIC, LOSS, LR, PRINTED
 from tests.convert.helpers import FIXTURES
+from tests.goldens import expected_text
 
 CLASSIFIER = Path(__file__).resolve().parents[1] / "fixtures" / "verify" / "classifier"
 NOISE = "        x = x + 0.1 * torch.randn_like(x)  # augmentation in raw units\n"
 NORMALISE = "        x = (x - self.mean) / self.std\n"
-# name: (original, converted, [(text, replacement), ...])
+# name: (original, converted, [(text, replacement), ...]); a convert fixture's folder as the converted
+# side stands for its golden conversion.
 TAMPERINGS: dict[str, tuple[Path, Path, list[tuple[str, str]]]] = {
     "classifier_lr": (
         CLASSIFIER / "original.py",
@@ -22,7 +24,7 @@ TAMPERINGS: dict[str, tuple[Path, Path, list[tuple[str, str]]]] = {
     ),
     "quickstart_lr": (
         FIXTURES / "quickstart" / "input.py",
-        FIXTURES / "quickstart" / "expected.py",
+        FIXTURES / "quickstart",
         [("lr=1e-3", "lr=2e-3")],
     ),
     "classifier_swap": (
@@ -37,12 +39,12 @@ TAMPERINGS: dict[str, tuple[Path, Path, list[tuple[str, str]]]] = {
     ),
     "gan_shuffle": (
         FIXTURES / "gan_two_optimizers" / "input.py",
-        FIXTURES / "gan_two_optimizers" / "expected.py",
+        FIXTURES / "gan_two_optimizers",
         [("shuffle=True", "shuffle=False")],
     ),
     "quickstart_no_eval": (
         FIXTURES / "quickstart" / "input.py",
-        FIXTURES / "quickstart" / "expected.py",
+        FIXTURES / "quickstart",
         [
             (
                 "trainer.fit(lit_model, train_dataloader, test_dataloader)",
@@ -75,7 +77,7 @@ TAMPERINGS: dict[str, tuple[Path, Path, list[tuple[str, str]]]] = {
 
 def _tampered(name: str, folder: Path) -> tuple[Path, Path]:
     original, converted, edits = TAMPERINGS[name]
-    text = converted.read_text(encoding="utf-8")
+    text = expected_text(converted) if converted.is_dir() else converted.read_text(encoding="utf-8")
     for old, new in edits:
         assert text.count(old) == 1, f"{name}: {old!r} is not in {converted} exactly once"
         text = text.replace(old, new)

@@ -10,38 +10,46 @@ from pathlib import Path
 import pytest
 
 from litgen.verify import VerifyOptions, VerifyReport, verify_pairs
-from tests.convert.helpers import FIXTURES, fixture_cases
+from tests.convert.helpers import FIXTURES, expected, fixture_cases
+from tests.goldens import expected_file
 
 VERIFY_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "verify"
 # Their originals start their own processes (mp.spawn, torchrun), which a 1-process verify cannot
 # follow.
 LAUNCHES_PROCESSES = {"ddp_spawn", "ddp_torchrun_trainer"}
-CASES = [case for case in fixture_cases("expected.py") if case not in LAUNCHES_PROCESSES]
+CASES = [case for case in fixture_cases() if case not in LAUNCHES_PROCESSES]
 # Hand-written reference pairs, kept independent of the converter: a DDP-correct evaluation written
 # as an expert would (one tensor of sums reduced once), and hand-written updates of raw tensors (no
 # nn.Module, which the converter refuses) in an original that never seeds.
 PAIRS = sorted(path.name for path in VERIFY_FIXTURES.iterdir() if (path / "original.py").exists())
 
 
-def _pair(case: str) -> tuple[Path, Path]:
+def _pair(case: str, scratch: Path) -> tuple[Path, Path]:
+    """The original and its conversion: a hand-written pair, or a fixture's input and its golden."""
     if case in PAIRS:
         return VERIFY_FIXTURES / case / "original.py", VERIFY_FIXTURES / case / "converted.py"
-    return FIXTURES / case / "input.py", FIXTURES / case / "expected.py"
+    return FIXTURES / case / "input.py", expected_file(FIXTURES / case, scratch)
 
 
-def _run(cases: list[str], **options: object) -> dict[str, VerifyReport]:
-    reports = verify_pairs([_pair(case) for case in cases], VerifyOptions(timeout=240, **options))  # type: ignore[arg-type]
+def _run(cases: list[str], scratch: Path, **options: object) -> dict[str, VerifyReport]:
+    pairs = [_pair(case, scratch) for case in cases]
+    reports = verify_pairs(pairs, VerifyOptions(timeout=240, **options))  # type: ignore[arg-type]
     return dict(zip(cases, reports, strict=True))
 
 
 @pytest.fixture(scope="module")
-def five_steps() -> dict[str, VerifyReport]:
-    return _run(CASES + PAIRS, steps=5)
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("converted")
 
 
 @pytest.fixture(scope="module")
-def all_steps() -> dict[str, VerifyReport]:
-    return _run(CASES + PAIRS, steps=None)
+def five_steps(scratch: Path) -> dict[str, VerifyReport]:
+    return _run(CASES + PAIRS, scratch, steps=5)
+
+
+@pytest.fixture(scope="module")
+def all_steps(scratch: Path) -> dict[str, VerifyReport]:
+    return _run(CASES + PAIRS, scratch, steps=None)
 
 
 def _explain(report: VerifyReport) -> str:
@@ -72,7 +80,7 @@ def test_whole_runs_agree_and_the_conversion_prints_every_line_of_the_original(
 
 
 def _evaluates(case: str) -> bool:
-    converted = (FIXTURES / case / "expected.py").read_text(encoding="utf-8")
+    converted = expected(case)
     return "def validation_step(" in converted or "def test_step(" in converted
 
 
@@ -83,8 +91,8 @@ EVALUATING = [case for case in CASES if _evaluates(case) and case not in UNEVEN_
 
 
 @pytest.fixture(scope="module")
-def two_processes() -> dict[str, VerifyReport]:
-    return _run(EVALUATING + sorted(UNEVEN_EVALUATION_SETS), steps=3, devices=2)
+def two_processes(scratch: Path) -> dict[str, VerifyReport]:
+    return _run(EVALUATING + sorted(UNEVEN_EVALUATION_SETS), scratch, steps=3, devices=2)
 
 
 @pytest.mark.slow
@@ -110,9 +118,9 @@ def test_uneven_evaluation_sets_differ_only_by_sampler_padding(
 
 
 @pytest.mark.slow
-def test_two_processes_evaluate_like_one_on_a_ddp_correct_conversion() -> None:
+def test_two_processes_evaluate_like_one_on_a_ddp_correct_conversion(tmp_path: Path) -> None:
     cases = ["classifier", "accumulation", "manual_update", "scheduler_per_batch"]
-    reports = _run(cases, steps=3, devices=2)
+    reports = _run(cases, tmp_path, steps=3, devices=2)
     for report in reports.values():
         assert report.agree, _explain(report)
     assert any("validation run 2: val_acc" in entry for entry in reports["classifier"].devices)
