@@ -31,14 +31,18 @@ class UsageError(LitgenError):
     exit_code = 2
 
 
-class CheckFailed(LitgenError):
-    """A program did not train under fast_dev_run (exit 1); ``output`` holds the tail of its output."""
+class RunFailed(LitgenError):
+    """A program litgen ran did not do what it must (exit 1); ``output`` holds the tail of its output."""
 
     exit_code = 1
 
     def __init__(self, reason: str, *, path: Path | str | None = None, output: str = "") -> None:
         super().__init__(reason, path=path)
         self.output = output
+
+
+class CheckFailed(RunFailed):
+    """A program did not train under fast_dev_run (exit 1)."""
 
 
 class ConversionError(LitgenError):
@@ -47,11 +51,5 @@ class ConversionError(LitgenError):
     exit_code = 1
 
 
-class Diverged(LitgenError):
+class Diverged(RunFailed):
     """`litgen verify` found that a conversion does not compute what the original computed (exit 1)."""
-
-    exit_code = 1
-
-    def __init__(self, reason: str, *, path: Path | str | None = None, output: str = "") -> None:
-        super().__init__(reason, path=path)
-        self.output = output
