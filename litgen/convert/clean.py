@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import libcst as cst
 
@@ -28,6 +29,10 @@ def _is_empty(suite: cst.BaseSuite) -> bool:
     return not suite.body
 
 
+Nesting = cst.For | cst.While | cst.FunctionDef
+NestingT = TypeVar("NestingT", cst.For, cst.While, cst.FunctionDef)
+
+
 class Cleaner(LineCarrier):
     def __init__(self, ctx: Ctx, options: CleanOptions, record: CleanRecord) -> None:
         super().__init__(ctx.script.lines)
@@ -39,40 +44,18 @@ class Cleaner(LineCarrier):
         self._dry_runs: set[int] = set()
 
     # --- nesting ------------------------------------------------------------------------------
-    def visit_For(self, node: cst.For) -> None:
+    def _enter_nested(self, node: Nesting) -> None:
         self._depth += 1
 
-    def visit_While(self, node: cst.While) -> None:
-        self._depth += 1
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._depth += 1
-
-    def leave_For(self, original_node: cst.For, updated_node: cst.For) -> cst.For:
+    def _leave_nested(self, original_node: NestingT, updated_node: NestingT) -> NestingT:
+        """Leaving a loop or def: a body the cleaning emptied keeps a `pass`."""
         self._depth -= 1
-        return (
-            updated_node.with_changes(body=_pass_block())
-            if _is_empty(updated_node.body)
-            else updated_node
-        )
+        if _is_empty(updated_node.body):
+            return updated_node.with_changes(body=_pass_block())
+        return updated_node
 
-    def leave_While(self, original_node: cst.While, updated_node: cst.While) -> cst.While:
-        self._depth -= 1
-        return (
-            updated_node.with_changes(body=_pass_block())
-            if _is_empty(updated_node.body)
-            else updated_node
-        )
-
-    def leave_FunctionDef(
-        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
-    ) -> cst.FunctionDef:
-        self._depth -= 1
-        return (
-            updated_node.with_changes(body=_pass_block())
-            if _is_empty(updated_node.body)
-            else updated_node
-        )
+    visit_For = visit_While = visit_FunctionDef = _enter_nested
+    leave_For = leave_While = leave_FunctionDef = _leave_nested
 
     # --- compound statements ------------------------------------------------------------------
     def visit_If(self, node: cst.If) -> bool:

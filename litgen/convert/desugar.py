@@ -265,16 +265,15 @@ class _Rewriter(cst.CSTTransformer):
             step = self._step()
             step[0] = step[0].with_changes(leading_lines=original_node.leading_lines)
             return cst.FlattenSentinel(step)
-        if original_node is self.loop:
-            return cst.FlattenSentinel(
-                [
-                    self.create.with_changes(leading_lines=original_node.leading_lines),
-                    updated_node.with_changes(leading_lines=[]),
-                ]
-            )
-        return updated_node
+        return self._create_before_the_loop(original_node, updated_node)
 
     def leave_While(self, original_node: cst.While, updated_node: cst.While) -> StatementResult:
+        return self._create_before_the_loop(original_node, updated_node)
+
+    def _create_before_the_loop(
+        self, original_node: cst.For | cst.While, updated_node: cst.For | cst.While
+    ) -> StatementResult:
+        """The training loop is preceded by the optimizer's creation, which takes its leading lines."""
         if original_node is self.loop:
             return cst.FlattenSentinel(
                 [

@@ -14,6 +14,8 @@ NodeT = TypeVar("NodeT", bound=cst.CSTNode)
 LeaveResult = cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]
 # what a transformer's leave_<Statement> may return in place of a statement
 StatementResult = cst.BaseStatement | cst.RemovalSentinel | cst.FlattenSentinel[cst.BaseStatement]
+Comprehension = cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp
+Comp = TypeVar("Comp", cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
 
 _NEEDS_PARENS = (
     cst.BinaryOperation,
@@ -134,9 +136,7 @@ class Substitute(LineCarrier):
         self._shadowed.pop()
         return updated_node.with_changes(name=original_node.name)
 
-    def _comprehension_names(
-        self, node: cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp
-    ) -> set[str]:
+    def _comprehension_names(self, node: Comprehension) -> set[str]:
         names: set[str] = set()
         comp: cst.CompFor | None = node.for_in
         while comp is not None:
@@ -144,41 +144,16 @@ class Substitute(LineCarrier):
             comp = comp.inner_for_in
         return names
 
-    def visit_ListComp(self, node: cst.ListComp) -> None:
+    def _enter_comprehension(self, node: Comprehension) -> None:
         self._push(self._comprehension_names(node))
 
-    def visit_SetComp(self, node: cst.SetComp) -> None:
-        self._push(self._comprehension_names(node))
-
-    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> None:
-        self._push(self._comprehension_names(node))
-
-    def visit_DictComp(self, node: cst.DictComp) -> None:
-        self._push(self._comprehension_names(node))
-
-    def leave_ListComp(
-        self, original_node: cst.ListComp, updated_node: cst.ListComp
-    ) -> cst.BaseExpression:
+    def _leave_comprehension(self, original_node: Comp, updated_node: Comp) -> Comp:
         self._shadowed.pop()
         return updated_node
 
-    def leave_SetComp(
-        self, original_node: cst.SetComp, updated_node: cst.SetComp
-    ) -> cst.BaseExpression:
-        self._shadowed.pop()
-        return updated_node
-
-    def leave_GeneratorExp(
-        self, original_node: cst.GeneratorExp, updated_node: cst.GeneratorExp
-    ) -> cst.BaseExpression:
-        self._shadowed.pop()
-        return updated_node
-
-    def leave_DictComp(
-        self, original_node: cst.DictComp, updated_node: cst.DictComp
-    ) -> cst.BaseExpression:
-        self._shadowed.pop()
-        return updated_node
+    # A comprehension's targets shadow the names it would substitute, whatever its kind.
+    visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _enter_comprehension
+    leave_ListComp = leave_SetComp = leave_GeneratorExp = leave_DictComp = _leave_comprehension
 
     # --- the substitution itself --------------------------------------------------------------
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
