@@ -133,10 +133,11 @@ def _render(
     info: TemplateInfo, target: Path, answers: Mapping[str, str], use_defaults: bool
 ) -> None:
     """Run copier into TARGET (a fresh scratch folder), turning its complaints into UsageError."""
-    import copier
     import jinja2
     import yaml
     from copier.errors import CopierAnswersInterrupt, CopierError
+
+    from litgen.copier_run import run_copy
 
     if not use_defaults and not sys.stdin.isatty():
         raise UsageError(
@@ -144,7 +145,7 @@ def _render(
         )
 
     def run(into: Path, data: Mapping[str, Any], defaults: bool) -> None:
-        copier.run_copy(
+        run_copy(
             str(info.path),
             into,
             data={

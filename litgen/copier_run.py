@@ -1,0 +1,90 @@
+"""copier's run_copy, with each distinct Jinja string compiled once.
+
+copier renders a question's settings (type, when, default, help, validator, choices) by compiling
+the string again every time it reads one: rendering a shipped task compiles 523 strings, of which
+153 differ, and compiling is most of copier's time. During the run, copier's Jinja environment
+keeps what it compiled from a string. The call, and so the settings, answers and files, are those
+of ``copier.run_copy``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from weakref import WeakKeyDictionary
+
+# The extensions copier always loads. What they do when a string is compiled is a preprocess hook
+# (the yield tag resets its state there), which a remembered string still runs; a template's own
+# extensions may do more while parsing, so with those every string is compiled as copier does.
+_KNOWN_EXTENSIONS = frozenset(
+    {"copier._jinja_ext.YieldExtension", "jinja2_ansible_filters.AnsibleCoreFiltersExtension"}
+)
+
+
+def run_copy(src_path: str, dst_path: Path, **options: Any) -> None:
+    """``copier.run_copy(src_path, dst_path, **options)``, compiling each distinct string once."""
+    import copier
+
+    with compiling_strings_once():
+        copier.run_copy(src_path, dst_path, **options)
+
+
+def _only_known_extensions(env: Any) -> bool:
+    extensions = getattr(env, "extensions", None)
+    return (
+        isinstance(extensions, Mapping)
+        and {f"{type(ext).__module__}.{type(ext).__qualname__}" for ext in extensions.values()}
+        <= _KNOWN_EXTENSIONS
+    )
+
+
+@contextlib.contextmanager
+def compiling_strings_once() -> Iterator[None]:
+    """While inside, copier's Jinja environments compile a template string once and reuse the code.
+
+    Only sources given as strings (``from_string``) are remembered; templates loaded from files
+    have names, and Jinja caches those itself. Without copier's environment class (a copier that
+    moved it), nothing changes.
+    """
+    try:
+        from copier._jinja_ext import SandboxedEnvironment
+    except ImportError:
+        yield
+        return
+    own = SandboxedEnvironment.__dict__.get("compile")
+    compile_source: Callable[..., Any] = SandboxedEnvironment.compile
+    memos: WeakKeyDictionary[Any, dict[str, Any] | None] = WeakKeyDictionary()
+
+    def compile_once(
+        self: Any,
+        source: Any,
+        name: str | None = None,
+        filename: str | None = None,
+        raw: bool = False,
+        defer_init: bool = False,
+    ) -> Any:
+        if type(source) is not str or name is not None or filename is not None or raw or defer_init:
+            return compile_source(self, source, name, filename, raw, defer_init)
+        if self not in memos:
+            memos[self] = {} if _only_known_extensions(self) else None
+        memo = memos[self]
+        if memo is None:
+            return compile_source(self, source)
+        code = memo.get(source)
+        if code is None:
+            code = memo[source] = compile_source(self, source)
+        else:
+            self.preprocess(source)  # the extensions' hooks, which compiling would run
+        return code
+
+    # the class copier instantiates; restored (or removed again) when the run ends
+    setattr(SandboxedEnvironment, "compile", compile_once)  # noqa: B010
+    try:
+        yield
+    finally:
+        if own is None:
+            delattr(SandboxedEnvironment, "compile")
+        else:
+            setattr(SandboxedEnvironment, "compile", own)  # noqa: B010
