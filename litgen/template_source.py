@@ -420,7 +420,9 @@ def set_answers_source(answers_file: Path, src_path: str, commit: str | None = N
         rendered[key] for key in sorted(rendered)
     ]  # keys the file did not have yet
     new_text = "".join(lines)
-    before, after = yaml.safe_load(text) or {}, yaml.safe_load(new_text) or {}
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when PyYAML has it
+    before = yaml.load(text, Loader=loader) or {}
+    after = yaml.load(new_text, Loader=loader) or {}
     if after != {**before, **values}:
         raise UsageError(
             "could not record the template source; the file is not plain copier output",
