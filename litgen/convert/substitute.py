@@ -15,6 +15,7 @@ LeaveResult = cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNod
 # what a transformer's leave_<Statement> may return in place of a statement
 StatementResult = cst.BaseStatement | cst.RemovalSentinel | cst.FlattenSentinel[cst.BaseStatement]
 Comprehension = cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp
+Valued = TypeVar("Valued", cst.Assign, cst.AugAssign, cst.Element, cst.DictElement, cst.Index)
 Comp = TypeVar("Comp", cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
 
 _NEEDS_PARENS = (
@@ -208,28 +209,15 @@ class Substitute(LineCarrier):
     def _bare(self, expression: cst.BaseExpression) -> cst.BaseExpression:
         return unparenthesize(expression) if id(expression) in self._introduced else expression
 
-    def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
+    def _leave_valued(self, original_node: Valued, updated_node: Valued) -> Valued:
         return updated_node.with_changes(value=self._bare(updated_node.value))
 
-    def leave_AugAssign(
-        self, original_node: cst.AugAssign, updated_node: cst.AugAssign
-    ) -> cst.AugAssign:
-        return updated_node.with_changes(value=self._bare(updated_node.value))
+    # Each of these holds an expression in `value` where parentheses are never needed.
+    leave_Assign = leave_AugAssign = leave_Element = leave_DictElement = leave_Index = _leave_valued
 
     def leave_Return(self, original_node: cst.Return, updated_node: cst.Return) -> cst.Return:
         if updated_node.value is None:
             return updated_node
-        return updated_node.with_changes(value=self._bare(updated_node.value))
-
-    def leave_Element(self, original_node: cst.Element, updated_node: cst.Element) -> cst.Element:
-        return updated_node.with_changes(value=self._bare(updated_node.value))
-
-    def leave_DictElement(
-        self, original_node: cst.DictElement, updated_node: cst.DictElement
-    ) -> cst.DictElement:
-        return updated_node.with_changes(value=self._bare(updated_node.value))
-
-    def leave_Index(self, original_node: cst.Index, updated_node: cst.Index) -> cst.Index:
         return updated_node.with_changes(value=self._bare(updated_node.value))
 
     def leave_FormattedStringExpression(
