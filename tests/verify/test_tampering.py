@@ -14,37 +14,19 @@ from tests.goldens import expected_text
 CLASSIFIER = Path(__file__).resolve().parents[1] / "fixtures" / "verify" / "classifier"
 NOISE = "        x = x + 0.1 * torch.randn_like(x)  # augmentation in raw units\n"
 NORMALISE = "        x = (x - self.mean) / self.std\n"
-# name: (original, converted, [(text, replacement), ...]); a convert fixture's folder as the converted
-# side stands for its golden conversion.
+# (original, converted): a convert fixture's folder as the converted side stands for its golden.
+CLASSIFIER_PAIR = (CLASSIFIER / "original.py", CLASSIFIER / "converted.py")
+QUICKSTART_PAIR = (FIXTURES / "quickstart" / "input.py", FIXTURES / "quickstart")
+GAN_PAIR = (FIXTURES / "gan_two_optimizers" / "input.py", FIXTURES / "gan_two_optimizers")
+# name: (original, converted, [(text, replacement), ...])
 TAMPERINGS: dict[str, tuple[Path, Path, list[tuple[str, str]]]] = {
-    "classifier_lr": (
-        CLASSIFIER / "original.py",
-        CLASSIFIER / "converted.py",
-        [("lr=args.lr)", "lr=args.lr * 2)")],
-    ),
-    "quickstart_lr": (
-        FIXTURES / "quickstart" / "input.py",
-        FIXTURES / "quickstart",
-        [("lr=1e-3", "lr=2e-3")],
-    ),
-    "classifier_swap": (
-        CLASSIFIER / "original.py",
-        CLASSIFIER / "converted.py",
-        [(NOISE + NORMALISE, NORMALISE + NOISE)],
-    ),
-    "classifier_shuffle": (
-        CLASSIFIER / "original.py",
-        CLASSIFIER / "converted.py",
-        [("shuffle=True", "shuffle=False")],
-    ),
-    "gan_shuffle": (
-        FIXTURES / "gan_two_optimizers" / "input.py",
-        FIXTURES / "gan_two_optimizers",
-        [("shuffle=True", "shuffle=False")],
-    ),
+    "classifier_lr": (*CLASSIFIER_PAIR, [("lr=args.lr)", "lr=args.lr * 2)")]),
+    "quickstart_lr": (*QUICKSTART_PAIR, [("lr=1e-3", "lr=2e-3")]),
+    "classifier_swap": (*CLASSIFIER_PAIR, [(NOISE + NORMALISE, NORMALISE + NOISE)]),
+    "classifier_shuffle": (*CLASSIFIER_PAIR, [("shuffle=True", "shuffle=False")]),
+    "gan_shuffle": (*GAN_PAIR, [("shuffle=True", "shuffle=False")]),
     "quickstart_no_eval": (
-        FIXTURES / "quickstart" / "input.py",
-        FIXTURES / "quickstart",
+        *QUICKSTART_PAIR,
         [
             (
                 "trainer.fit(lit_model, train_dataloader, test_dataloader)",
@@ -53,8 +35,7 @@ TAMPERINGS: dict[str, tuple[Path, Path, list[tuple[str, str]]]] = {
         ],
     ),
     "classifier_no_eval": (
-        CLASSIFIER / "original.py",
-        CLASSIFIER / "converted.py",
+        *CLASSIFIER_PAIR,
         [
             (
                 "trainer.fit(lit_model, train_loader, val_loader)",
@@ -63,8 +44,7 @@ TAMPERINGS: dict[str, tuple[Path, Path, list[tuple[str, str]]]] = {
         ],
     ),
     "classifier_per_process": (
-        CLASSIFIER / "original.py",
-        CLASSIFIER / "converted.py",
+        *CLASSIFIER_PAIR,
         [
             (
                 'self.trainer.strategy.reduce(self.val_sums, reduce_op="sum").tolist()',
@@ -87,9 +67,8 @@ def _tampered(name: str, folder: Path) -> tuple[Path, Path]:
 
 
 def _verify(names: list[str], folder: Path, **options: object) -> dict[str, VerifyReport]:
-    reports = verify_pairs(
-        [_tampered(name, folder) for name in names], VerifyOptions(timeout=240, **options)
-    )  # type: ignore[arg-type]
+    pairs = [_tampered(name, folder) for name in names]
+    reports = verify_pairs(pairs, VerifyOptions(timeout=240, **options))  # type: ignore[arg-type]
     return dict(zip(names, reports, strict=True))
 
 
