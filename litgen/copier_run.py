@@ -1,10 +1,17 @@
-"""copier's run_copy, with each distinct Jinja string compiled once.
+"""copier's run_copy into a new folder, without work whose result is known beforehand.
 
 copier renders a question's settings (type, when, default, help, validator, choices) by compiling
 the string again every time it reads one: rendering a shipped task compiles 523 strings, of which
 153 differ, and compiling is most of copier's time. During the run, copier's Jinja environment
-keeps what it compiled from a string. The call, and so the settings, answers and files, are those
-of ``copier.run_copy``.
+keeps what it compiled from a string.
+
+After writing each file, copier runs ``git config`` (and, when ``core.fileMode`` is false,
+``git ls-files``) to carry its executable bit into the destination's git index, a no-op for a
+file no index tracks. litgen renders into a new scratch folder with a random name, whose files no
+index tracks, so when the destination did not exist before the run the git processes (16 for a
+shipped task) are not started.
+
+The call, and so the settings, answers and files, are those of ``copier.run_copy``.
 """
 
 from __future__ import annotations
@@ -22,13 +29,43 @@ _KNOWN_EXTENSIONS = frozenset(
     {"copier._jinja_ext.YieldExtension", "jinja2_ansible_filters.AnsibleCoreFiltersExtension"}
 )
 
+# copier's per-file git index sync (Worker._sync_git_index_executable_bit(dst_relpath, src_mode))
+_INDEX_SYNC = "_sync_git_index_executable_bit"
+
 
 def run_copy(src_path: str, dst_path: Path, **options: Any) -> None:
-    """``copier.run_copy(src_path, dst_path, **options)``, compiling each distinct string once."""
+    """``copier.run_copy(src_path, dst_path, **options)``, compiling each distinct string once.
+
+    DST_PATH should be a new scratch folder (see the module's doc); into an existing one copier
+    syncs the git index as usual.
+    """
     import copier
 
-    with compiling_strings_once():
+    with compiling_strings_once(), _untracked_files(fresh=not dst_path.exists()):
         copier.run_copy(src_path, dst_path, **options)
+
+
+@contextlib.contextmanager
+def _untracked_files(*, fresh: bool) -> Iterator[None]:
+    """While inside, copier does not look for its files in a git index: none tracks them (FRESH)."""
+    try:
+        from copier._main import Worker
+    except ImportError:
+        yield
+        return
+    own = Worker.__dict__.get(_INDEX_SYNC)
+    if not fresh or not callable(own):  # not a copier whose sync this is: it runs as it is
+        yield
+        return
+
+    def no_index_to_sync(self: Any, dst_relpath: Path, src_mode: int) -> None:
+        return None
+
+    setattr(Worker, _INDEX_SYNC, no_index_to_sync)
+    try:
+        yield
+    finally:
+        setattr(Worker, _INDEX_SYNC, own)
 
 
 def _only_known_extensions(env: Any) -> bool:

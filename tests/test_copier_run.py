@@ -10,6 +10,7 @@ import copier
 import jinja2
 import pytest
 from copier._jinja_ext import SandboxedEnvironment
+from copier._main import Worker
 
 from litgen.catalog import find_template, list_templates
 from litgen.copier_run import compiling_strings_once, run_copy
@@ -32,6 +33,8 @@ def _assert_same_render(template: str, data: dict[str, Any], tmp_path: Path) -> 
         and not filecmp.cmp(tmp_path / "copier" / path, tmp_path / "litgen" / path, shallow=False)
     ]
     assert not different
+    modes = {path: (tmp_path / "copier" / path).stat().st_mode for path in files}
+    assert modes == {path: (tmp_path / "litgen" / path).stat().st_mode for path in files}
 
 
 @pytest.mark.parametrize("task", [info.name for info in list_templates()])
@@ -75,3 +78,25 @@ def test_the_environment_class_is_restored_and_errors_still_raise() -> None:
             with pytest.raises(jinja2.TemplateSyntaxError):
                 env.from_string("{% if %}")
     assert SandboxedEnvironment.__dict__.get("compile") is before
+
+
+def test_git_is_not_asked_about_the_files_of_a_new_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[Path] = []
+    original = Worker._sync_git_index_executable_bit
+
+    def sync(self: Worker, dst_relpath: Path, src_mode: int) -> None:
+        synced.append(dst_relpath)
+        original(self, dst_relpath, src_mode)
+
+    monkeypatch.setattr(Worker, "_sync_git_index_executable_bit", sync)
+    info = find_template("classifier")
+    options: dict[str, Any] = {"data": dict(info.preset), "defaults": True, "quiet": True}
+    run_copy(str(info.path), tmp_path / "new", **options)
+    assert synced == []
+    assert Worker._sync_git_index_executable_bit is sync, "copier's own method is back"
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    run_copy(str(info.path), existing, **options)
+    assert synced, "into a folder that existed, copier syncs the index as usual"
