@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -255,23 +256,37 @@ def _project_files(project: Path) -> dict[Path, bytes]:
     return {p: p.read_bytes() for p in project.rglob("*") if p.is_file() and ".git" not in p.parts}
 
 
+def _break_a_swap(
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    failure: Callable[[list[Path]], BaseException | None],
+) -> list[Path]:
+    """Every file a merge swaps into PROJECT, in order; a swap raises what `failure` makes of them."""
+    real_replace = os.replace
+    swapped: list[Path] = []
+
+    def replace(source: str | Path, target: str | Path) -> None:
+        if Path(target).is_relative_to(project):
+            swapped.append(Path(target))
+            error = failure(swapped)
+            if error is not None:
+                raise error
+        real_replace(source, target)
+
+    monkeypatch.setattr("litgen.merge_files.os.replace", replace)
+    return swapped
+
+
 def test_a_failing_merge_leaves_the_project_untouched(
     releases: Releases, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = _project_with_a_pending_update(releases, tmp_path)
     before = _project_files(project)
-
-    real_replace = os.replace
-    swaps_into_project: list[Path] = []
-
-    def replace_failing_on_the_second_project_file(source: str | Path, target: str | Path) -> None:
-        if Path(target).is_relative_to(project):
-            swaps_into_project.append(Path(target))
-            if len(swaps_into_project) == 2:  # one file is already swapped in: it must be put back
-                raise OSError(28, "No space left on device")
-        real_replace(source, target)
-
-    monkeypatch.setattr("litgen.merge_files.os.replace", replace_failing_on_the_second_project_file)
+    # one file is already swapped in when the second fails: it must be put back
+    disk_full = OSError(28, "No space left on device")
+    swaps_into_project = _break_a_swap(
+        project, monkeypatch, lambda swapped: disk_full if len(swapped) == 2 else None
+    )
     with pytest.raises(LitgenError, match="No space left on device.*the project was restored"):
         update_project(project)
     assert len(swaps_into_project) == 2
@@ -345,25 +360,19 @@ def test_the_answers_file_is_swapped_in_last_and_an_interrupt_restores_everythin
 ) -> None:
     project = _project_with_a_pending_update(releases, tmp_path)
     before = _project_files(project)
-
-    real_replace = os.replace
-    swapped: list[str] = []
-
-    def replace_then_interrupt(source: str | Path, target: str | Path) -> None:
-        if Path(target).is_relative_to(project):
-            swapped.append(Path(target).name)
-            if Path(target).name == ".copier-answers.yml":
-                raise KeyboardInterrupt  # Ctrl-C (or SIGTERM, which litgen turns into an exit) right here
-        real_replace(source, target)
-
-    monkeypatch.setattr("litgen.merge_files.os.replace", replace_then_interrupt)
+    # Ctrl-C (or SIGTERM, which litgen turns into an exit) right as the answers file goes in
+    swapped = _break_a_swap(
+        project,
+        monkeypatch,
+        lambda swaps: KeyboardInterrupt() if swaps[-1].name == ".copier-answers.yml" else None,
+    )
     scratch_root = tmp_path / "tmp"
     scratch_root.mkdir()
     monkeypatch.setattr("tempfile.tempdir", str(scratch_root))
     with pytest.raises(KeyboardInterrupt):
         update_project(project)
     assert list(scratch_root.iterdir()) == []  # no litgen-merge-* scratch folder left
-    assert swapped[-1] == ".copier-answers.yml" and len(swapped) >= 2  # every other file went first
+    assert swapped[-1].name == ".copier-answers.yml" and len(swapped) >= 2  # every other file first
     assert _project_files(project) == before
     assert check_update(project).available
 
