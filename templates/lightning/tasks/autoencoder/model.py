@@ -94,7 +94,7 @@ class DigitsAutoencoder(LightningModule):
             kl = self._kl_per_pixel(mean, log_variance, images)
             loss = mse + self.hparams.kl_weight * kl
             self.log_dict({"train_mse": mse, "train_kl": kl})
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss)
         return loss
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:

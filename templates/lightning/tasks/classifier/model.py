@@ -57,7 +57,7 @@ class DigitsClassifier(LightningModule):
         loss = F.cross_entropy(logits, labels)
         # update() only accumulates; calling the metric would also compute a per-batch value nobody reads.
         self.train_acc.update(logits, labels)
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss)
         return loss
 
     def on_train_epoch_end(self) -> None:

@@ -82,7 +82,7 @@ class DiabetesRegressor(LightningModule):
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
         features, target = batch
         loss = self.loss_fn(self.standardised_prediction(features), target)
-        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_loss", loss)
         return loss
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
