@@ -6,12 +6,11 @@ classifier whose raw step costs at least 20 ms, converted by this checkout of li
 
 from __future__ import annotations
 
-import shutil
 import statistics
 import sys
 from pathlib import Path
 
-from timing import REPO, Figure, child_seconds, command
+from timing import REPO, Figure, child_seconds, command, write_conversion
 
 CASE = REPO / "tests" / "fixtures" / "convert" / "functions_main"
 FEW, MANY = 1, 31  # epochs; the difference cancels interpreter start-up, imports and set-up
@@ -55,14 +54,9 @@ def _paired_ratio(values: list[float], baselines: list[float]) -> float:
 
 def bench_heavy(work: Path, runs: int, threads: int) -> list[Figure]:
     """Converted vs raw per-epoch wall time where a raw step costs >= 20 ms (goal <= 1.05)."""
-    sys.path.insert(0, str(REPO))
-    from litgen.convert import convert_source
-
     work.mkdir(parents=True, exist_ok=True)
     original, converted = work / "heavy.py", work / "heavy_lightning.py"
-    shutil.copyfile(HEAVY, original)
-    source = HEAVY.read_text(encoding="utf-8")
-    converted.write_text(convert_source(source, "heavy.py").converted, encoding="utf-8")
+    write_conversion(HEAVY, original, converted)
     epoch = _per_epoch_seconds(
         {"raw": original, "converted": converted}, HEAVY_FEW, HEAVY_MANY, runs, threads
     )
@@ -93,8 +87,7 @@ def bench_heavy(work: Path, runs: int, threads: int) -> list[Figure]:
 def bench_converted(work: Path, runs: int, threads: int) -> list[Figure]:
     work.mkdir(parents=True, exist_ok=True)
     original, converted = work / "original.py", work / "converted.py"
-    shutil.copyfile(CASE / "input.py", original)
-    shutil.copyfile(CASE / "expected.py", converted)
+    write_conversion(CASE / "input.py", original, converted)
     epoch = _per_epoch_seconds({"raw": original, "converted": converted}, FEW, MANY, runs, threads)
     raw, lightning = (statistics.median(epoch[name]) * 1000 for name in ("raw", "converted"))
     return [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -93,6 +94,16 @@ def command(
             )
 
     return run
+
+
+def write_conversion(script: Path, original: Path, converted: Path) -> None:
+    """SCRIPT copied to ORIGINAL, and this checkout's litgen conversion of it written to CONVERTED."""
+    sys.path.insert(0, str(REPO))
+    from litgen.convert import convert_source
+
+    shutil.copyfile(script, original)
+    source = script.read_text(encoding="utf-8")
+    converted.write_text(convert_source(source, original.name).converted, encoding="utf-8")
 
 
 def print_table(figures: Sequence[Figure]) -> None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
-from timing import REPO, VENV_BIN, Figure, command, median_seconds
+from timing import REPO, VENV_BIN, Figure, command, median_seconds, write_conversion
 
 # 8 steps, a validation loop, small data
 FIXTURE = REPO / "tests" / "fixtures" / "convert" / "quickstart"
@@ -16,8 +15,7 @@ def bench_verify(work: Path, runs: int) -> list[Figure]:
     """Both scripts to the end (`--steps all`): the floor is importing torch, then Lightning, once each."""
     work.mkdir(parents=True, exist_ok=True)
     original, converted = work / "train.py", work / "train_lightning.py"
-    shutil.copyfile(FIXTURE / "input.py", original)
-    shutil.copyfile(FIXTURE / "expected.py", converted)
+    write_conversion(FIXTURE / "input.py", original, converted)
     run_original = command([sys.executable, original], cwd=work)
     run_converted = command([sys.executable, converted], cwd=work)
     both = median_seconds(run_original, runs=runs) + median_seconds(run_converted, runs=runs)
