@@ -25,7 +25,7 @@ from litgen.cli_options import (
     script_args,
 )
 from litgen.cli_report import next_steps, print_check_json, print_check_results, raise_if_failed
-from litgen.errors import CheckFailed, Diverged, LitgenError, UsageError
+from litgen.errors import LitgenError, RunFailed, UsageError
 
 app = typer.Typer(
     name="litgen",
@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> None:
         if STATE["debug"]:
             raise
         typer.echo(f"litgen: error: {error}", err=True)
-        if isinstance(error, (CheckFailed, Diverged)) and error.output:
+        if isinstance(error, RunFailed) and error.output:
             typer.echo(error.output.rstrip(), err=True)
         sys.exit(error.exit_code)
     except typer.Abort:
