@@ -28,9 +28,8 @@ from litgen.template_source import (
     is_release_tag,
     parse_version,
     sorted_by_version,
-    template_files,
-    write_tree,
 )
+from litgen.template_tree import template_files, write_tree
 
 
 def bundle_tags(bundle: Path) -> dict[str, str]:

@@ -25,9 +25,8 @@ from litgen.template_source import (
     BUNDLE_PATH,
     TemplateSource,
     set_answers_source,
-    tree_id,
-    write_tree,
 )
+from litgen.template_tree import tree_id, write_tree
 
 
 def test_new_project_records_a_stable_source_and_the_release_tag(
