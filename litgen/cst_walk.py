@@ -21,13 +21,30 @@ def _field_names(node_type: type[cst.CSTNode]) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(node_type))
 
 
+_NODE_TYPES: dict[type, bool] = {}  # a field value's type -> whether it is a libcst node
+
+
+def _is_node_type(kind: type) -> bool:
+    known = _NODE_TYPES.get(kind)
+    if known is None:
+        known = _NODE_TYPES[kind] = issubclass(kind, cst.CSTNode)
+    return known
+
+
+@cache
+def is_statement(kind: type) -> bool:
+    """Whether KIND is a statement type (an exact-type lookup, cheaper than isinstance on libcst's ABCs)."""
+    return issubclass(kind, cst.BaseStatement)
+
+
 def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     for name in _field_names(type(node)):
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
+        kind = type(value)
+        if kind is tuple or kind is list:
+            yield from (item for item in value if _is_node_type(type(item)))
+        elif _is_node_type(kind):
             yield value
-        elif isinstance(value, (tuple, list)):
-            yield from (item for item in value if isinstance(item, cst.CSTNode))
 
 
 def walk(
@@ -40,6 +57,11 @@ def walk(
         yield node
         if enter is None or enter(node):
             stack.extend(reversed(list(_children(node))))
+
+
+def outside_expressions(node: cst.CSTNode) -> bool:
+    """An ENTER for statements (imports, defs, classes): none sits inside an expression, which can nest deeply."""
+    return not isinstance(node, cst.BaseExpression)
 
 
 def find(

@@ -10,7 +10,7 @@ from typing import Protocol
 import libcst as cst
 
 from litgen.convert.symbols import Symbols
-from litgen.cst_walk import walk
+from litgen.cst_walk import outside_expressions, walk
 
 
 def dotted(node: cst.CSTNode | None) -> str | None:
@@ -104,8 +104,7 @@ class ImportTable:
                 elif isinstance(node, cst.ImportFrom):
                     collector.visit_ImportFrom(node)
             return
-        # Statements only: imports never hide inside expressions (which can nest deeply).
-        for node in walk(module, enter=lambda node: not isinstance(node, cst.BaseExpression)):
+        for node in walk(module, enter=outside_expressions):
             if isinstance(node, cst.Import):
                 collector.visit_Import(node)
             elif isinstance(node, cst.ImportFrom):

@@ -12,7 +12,7 @@ from typing import ClassVar, Literal
 import libcst as cst
 
 from litgen.convert.names import ImportTable, dotted
-from litgen.cst_walk import find
+from litgen.cst_walk import find, is_statement, outside_expressions
 from litgen.review import StatementT, review, review_lines
 from litgen.upgrade.name_index import has_name
 from litgen.upgrade.positions import start_lines
@@ -123,7 +123,7 @@ class RuleContext:
         # `from pytorch_lightning import *`: Lightning's own names are bound without an alias
         self.star_modules = [
             namespace(dotted(node.module) or "")
-            for node in find(self.module, cst.ImportFrom)
+            for node in find(self.module, cst.ImportFrom, enter=outside_expressions)
             if isinstance(node.names, cst.ImportStar)
             and node.module is not None
             and not node.relative
@@ -244,25 +244,29 @@ class RuleTransformer(cst.CSTTransformer):
         )
         return review(statement, [message])
 
+    # on_visit and on_leave run for every node of the file, once per rule: they test the node's
+    # exact type (cheap) rather than isinstance against libcst's abstract classes (an ABC check).
     def on_visit(self, node: cst.CSTNode) -> bool:
-        if isinstance(node, cst.BaseStatement):
+        kind = type(node)
+        if is_statement(kind):
             self._pending.append([])
             self._statements.append(node)
-        if isinstance(node, cst.ClassDef):
-            self.class_names.append(node.name.value)
-        elif isinstance(node, cst.FunctionDef):
-            self.function_names.append(node.name.value)
+            if kind is cst.ClassDef:
+                self.class_names.append(node.name.value)  # type: ignore[attr-defined]
+            elif kind is cst.FunctionDef:
+                self.function_names.append(node.name.value)  # type: ignore[attr-defined]
         return super().on_visit(node)
 
     def on_leave(  # type: ignore[override]
         self, original_node: cst.CSTNode, updated_node: cst.CSTNode
     ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
         result = super().on_leave(original_node, updated_node)
-        if isinstance(original_node, cst.ClassDef):
-            self.class_names.pop()
-        elif isinstance(original_node, cst.FunctionDef):
-            self.function_names.pop()
-        if isinstance(original_node, cst.BaseStatement):
+        kind = type(original_node)
+        if is_statement(kind):
+            if kind is cst.ClassDef:
+                self.class_names.pop()
+            elif kind is cst.FunctionDef:
+                self.function_names.pop()
             self._statements.pop()
             notes = self._pending.pop()
             if notes:
