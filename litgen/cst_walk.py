@@ -59,9 +59,35 @@ def walk(
             stack.extend(reversed(list(_children(node))))
 
 
-def outside_expressions(node: cst.CSTNode) -> bool:
-    """An ENTER for statements (imports, defs, classes): none sits inside an expression, which can nest deeply."""
-    return not isinstance(node, cst.BaseExpression)
+# The nodes whose children include statements (or a block, or an except/else/finally clause of one).
+_STATEMENT_HOLDERS = frozenset(
+    {
+        cst.Module,
+        cst.IndentedBlock,
+        cst.SimpleStatementSuite,
+        cst.SimpleStatementLine,
+        cst.If,
+        cst.Else,
+        cst.For,
+        cst.While,
+        cst.Try,
+        cst.TryStar,
+        cst.ExceptHandler,
+        cst.ExceptStarHandler,
+        cst.Finally,
+        cst.With,
+        cst.FunctionDef,
+        cst.ClassDef,
+        cst.Match,
+        cst.MatchCase,
+    }
+)
+
+
+def holds_statements(node: cst.CSTNode) -> bool:
+    """An ENTER for statement searches (imports, classes, defs): only nodes that hold statements are
+    entered, not expressions (which can nest deeply) nor the whitespace around them."""
+    return type(node) in _STATEMENT_HOLDERS
 
 
 def find(

@@ -10,7 +10,7 @@ from typing import Protocol
 import libcst as cst
 
 from litgen.convert.symbols import Symbols
-from litgen.cst_walk import outside_expressions, walk
+from litgen.cst_walk import holds_statements, walk
 
 
 def dotted(node: cst.CSTNode | None) -> str | None:
@@ -104,7 +104,7 @@ class ImportTable:
                 elif isinstance(node, cst.ImportFrom):
                     collector.visit_ImportFrom(node)
             return
-        for node in walk(module, enter=outside_expressions):
+        for node in walk(module, enter=holds_statements):
             if isinstance(node, cst.Import):
                 collector.visit_Import(node)
             elif isinstance(node, cst.ImportFrom):

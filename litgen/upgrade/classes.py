@@ -13,7 +13,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from litgen.convert.names import dotted
-from litgen.cst_walk import find
+from litgen.cst_walk import find, holds_statements
 from litgen.upgrade.rule import Kind, ProjectClasses, RuleContext, RuleTransformer
 
 # Lightning's own callbacks users subclass (their 1.x hooks changed like any callback's).
@@ -206,10 +206,7 @@ def lightning_classes(module: cst.Module, context: RuleContext) -> dict[str, Kin
     """Class name -> what it is, for the classes of MODULE that derive from Lightning's (at any depth)."""
     classes: dict[str, list[cst.BaseExpression]] = {}
 
-    # No class is defined inside a simple statement: not entering them skips most of the tree.
-    for node in find(
-        module, cst.ClassDef, enter=lambda node: not isinstance(node, cst.SimpleStatementLine)
-    ):
+    for node in find(module, cst.ClassDef, enter=holds_statements):
         classes[node.name.value] = [base.value for base in node.bases]
     found: dict[str, Kind] = {}
     changed = True

@@ -12,7 +12,7 @@ from typing import ClassVar, Literal
 import libcst as cst
 
 from litgen.convert.names import ImportTable, dotted
-from litgen.cst_walk import find, is_statement, outside_expressions
+from litgen.cst_walk import find, holds_statements, is_statement
 from litgen.review import StatementT, review, review_lines
 from litgen.upgrade.name_index import has_name
 from litgen.upgrade.positions import start_lines
@@ -123,7 +123,7 @@ class RuleContext:
         # `from pytorch_lightning import *`: Lightning's own names are bound without an alias
         self.star_modules = [
             namespace(dotted(node.module) or "")
-            for node in find(self.module, cst.ImportFrom, enter=outside_expressions)
+            for node in find(self.module, cst.ImportFrom, enter=holds_statements)
             if isinstance(node.names, cst.ImportStar)
             and node.module is not None
             and not node.relative
