@@ -9,7 +9,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from litgen.convert.names import code, dotted
-from litgen.cst_walk import find
+from litgen.cst_walk import find, holds_statements
 from litgen.upgrade.added_imports import add_imports
 from litgen.upgrade.flags import (
     FLAGS,
@@ -46,7 +46,7 @@ class _Trainer(RuleTransformer):
         self.namespaces = _namespaces(calls, context)
         self.subclasses = context.project.trainers | {
             node.name.value
-            for node in find(context.module, cst.ClassDef)
+            for node in find(context.module, cst.ClassDef, enter=holds_statements)
             if any(context.qualify(base.value) == TRAINER for base in node.bases)
         }
         self._assigned: list[str | None] = []
