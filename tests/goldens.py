@@ -28,6 +28,13 @@ GOLDEN = "expected.diff"
 PROJECT = UPGRADE / "project_1x"
 PROJECT_GOLDEN = UPGRADE / "project_1x.diff"
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@")
+_LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
+
+
+def _lines(text: str) -> list[str]:
+    """TEXT's lines with their newlines; split at "\n" only (str.splitlines also splits at "\r",
+    form feeds and other characters a source line may hold)."""
+    return _LINE.findall(text)
 
 
 class GoldenMismatch(AssertionError):
@@ -39,16 +46,14 @@ def golden_diff(before: str, after: str, old_name: str, new_name: str) -> str:
     for text in (before, after):
         if text and not text.endswith("\n"):
             raise ValueError(f"{old_name}: a golden's texts end with a newline")
-    lines = difflib.unified_diff(
-        before.splitlines(keepends=True), after.splitlines(keepends=True), old_name, new_name
-    )
+    lines = difflib.unified_diff(_lines(before), _lines(after), old_name, new_name)
     return "".join(lines)
 
 
 def _sections(diff: str) -> Iterator[tuple[str, list[str]]]:
     """(old file name, its hunk lines) for each file a diff changes."""
     name, body = "", []
-    for line in diff.splitlines(keepends=True):
+    for line in _lines(diff):
         if line.startswith("--- "):
             if name:
                 yield name, body
@@ -60,7 +65,7 @@ def _sections(diff: str) -> Iterator[tuple[str, list[str]]]:
 
 
 def _apply_hunks(before: str, hunks: list[str], name: str) -> str:
-    old = before.splitlines(keepends=True)
+    old = _lines(before)
     out: list[str] = []
     position = 0
     for line in hunks:

@@ -36,3 +36,10 @@ def test_an_input_edited_since_the_golden_was_written_is_named() -> None:
 def test_a_text_without_a_final_newline_is_refused() -> None:
     with pytest.raises(ValueError, match="end with a newline"):
         golden_diff("x", "y\n", "input.py", "expected.py")
+
+
+def test_lines_split_at_newlines_only() -> None:
+    before = 'x = "a\\x0cb\\rc"\ny = 1\n'
+    after = before.replace("y = 1", "y = 2")
+    diff = golden_diff(before, after, "input.py", "expected.py")
+    assert apply_diff({"input.py": before}, diff) == {"input.py": after}
