@@ -35,9 +35,11 @@ REFUSALS = [
     for task, spec in TASKS.items()
     for answers, message in [*SHARED_REFUSALS, *spec.refusals]
 ]
-CALLBACK_CLASSES = {  # model_checkpoint keeps two checkpoints (the best epoch and the latest) and reports the best
-    "model_checkpoint": ["lightning.pytorch.callbacks.ModelCheckpoint"] * 2
-    + ["{package}.callbacks.BestScoreTracker"],
+CALLBACK_CLASSES = {  # model_checkpoint keeps the best epoch and last.ckpt, and reports the best
+    "model_checkpoint": [
+        "lightning.pytorch.callbacks.ModelCheckpoint",
+        "{package}.callbacks.BestScoreTracker",
+    ],
     "early_stopping": ["lightning.pytorch.callbacks.EarlyStopping"],
     "lr_monitor": ["lightning.pytorch.callbacks.LearningRateMonitor"],
 }
