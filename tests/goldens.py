@@ -27,7 +27,7 @@ GOLDEN = "expected.diff"
 # the tests copy and upgrade as it is).
 PROJECT = UPGRADE / "project_1x"
 PROJECT_GOLDEN = UPGRADE / "project_1x.diff"
-_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@")
+_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,(\d+))? @@")
 _LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
 
 
@@ -51,15 +51,25 @@ def golden_diff(before: str, after: str, old_name: str, new_name: str) -> str:
 
 
 def _sections(diff: str) -> Iterator[tuple[str, list[str]]]:
-    """(old file name, its hunk lines) for each file a diff changes."""
+    """(old file name, its hunk lines) for each file a diff changes.
+
+    A hunk's lines are counted from its header, so a removed line reading "-- x" is not taken for
+    the next file's "--- " header.
+    """
     name, body = "", []
+    old_left = new_left = 0  # lines still to come in the current hunk
     for line in _lines(diff):
-        if line.startswith("--- "):
+        if old_left or new_left:
+            body.append(line)
+            old_left -= line[0] in " -"
+            new_left -= line[0] in " +"
+        elif line.startswith("--- "):
             if name:
                 yield name, body
             name, body = line[4:].rstrip("\n"), []
-        elif not line.startswith("+++ "):
+        elif (hunk := _HUNK.match(line)) is not None:
             body.append(line)
+            old_left, new_left = (int(n) if n is not None else 1 for n in hunk.group(2, 3))
     if name:
         yield name, body
 

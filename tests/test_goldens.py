@@ -43,3 +43,10 @@ def test_lines_split_at_newlines_only() -> None:
     after = before.replace("y = 1", "y = 2")
     diff = golden_diff(before, after, "input.py", "expected.py")
     assert apply_diff({"input.py": before}, diff) == {"input.py": after}
+
+
+def test_a_removed_line_that_looks_like_a_file_header_stays_in_its_hunk() -> None:
+    before, after = "x = 1\n-- y\n", "x = 1\n"
+    diff = golden_diff(before, after, "input.py", "expected.py")
+    assert "\n--- y\n" in diff
+    assert apply_diff({"input.py": before}, diff) == {"input.py": after}
