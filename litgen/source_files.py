@@ -114,6 +114,11 @@ def unified_diff(before: str, after: str, before_name: str, after_name: str) -> 
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
+def cannot_write(path: Path, error: OSError, input_path: Path) -> UsageError:
+    """The refusal for a file litgen failed to write, reported against INPUT_PATH (the file being processed)."""
+    return UsageError(f"cannot write {path}: {error.strerror or error}", path=input_path)
+
+
 def mode_of(path: Path) -> int:
     """The permission bits a file written for PATH gets: PATH's own (an executable script stays one)."""
     return path.stat().st_mode & 0o777
@@ -147,9 +152,7 @@ def rewrite_keeping_backup(
                 f"{backup} already exists; move it away before {doing} in place", path=input_path
             ) from None
     except OSError as error:
-        raise UsageError(
-            f"cannot write {backup}: {error.strerror or error}", path=input_path
-        ) from None
+        raise cannot_write(backup, error, input_path) from None
     try:
         if input_path.read_bytes() != original:
             raise UsageError(

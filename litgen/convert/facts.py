@@ -7,7 +7,14 @@ from dataclasses import dataclass, field, fields
 
 import libcst as cst
 
-from litgen.convert.names import call_name, dotted, root_name, target_names, usage
+from litgen.convert.names import (
+    bound_values,
+    call_name,
+    dotted,
+    root_name,
+    target_names,
+    usage,
+)
 from litgen.convert.rules.distributed import (
     DATA_PARALLEL,
     DDP_WRAPPERS,
@@ -155,7 +162,7 @@ def collect_facts(script: Script, shape: Shape) -> Facts:
             for small in statement.body:
                 if isinstance(small, cst.Assign):
                     for target in small.targets:
-                        for bound, value in _simple_targets(target.target, small.value):
+                        for bound, value in bound_values(target.target, small.value):
                             facts.bindings.setdefault(bound, []).append(
                                 Binding(bound, value, statement, in_entry)
                             )
@@ -176,20 +183,6 @@ def collect_facts(script: Script, shape: Shape) -> Facts:
     collect_distributed(script, facts, shape.entry)
     _classify(script, facts)
     return facts
-
-
-def _simple_targets(
-    target: cst.BaseExpression, value: cst.BaseExpression
-) -> list[tuple[str, cst.BaseExpression]]:
-    if isinstance(target, cst.Name):
-        return [(target.value, value)]
-    if isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List)):
-        if len(target.elements) == len(value.elements):
-            pairs = []
-            for t, v in zip(target.elements, value.elements, strict=True):
-                pairs.extend(_simple_targets(t.value, v.value))
-            return pairs
-    return [(name, value) for name in target_names(target)]
 
 
 def _record_argument(call: cst.Call, facts: Facts) -> None:
@@ -335,7 +328,7 @@ def learn_binding(script: Script, facts: Facts, statement: cst.BaseStatement, li
     small = statement.body[0]
     if not isinstance(small, cst.Assign) or len(small.targets) != 1:
         return
-    for name, value in _simple_targets(small.targets[0].target, small.value):
+    for name, value in bound_values(small.targets[0].target, small.value):
         binding = Binding(name, value, statement, True)
         facts.bindings.setdefault(name, []).append(binding)
         facts.binding_lines.setdefault(name, []).append(line)

@@ -8,6 +8,7 @@ from litgen.convert.pipeline import convert_source
 from litgen.convert.report import ConvertReport
 from litgen.errors import ConversionError, UsageError
 from litgen.source_files import (
+    cannot_write,
     decode_script,
     mode_of,
     read_script_bytes,
@@ -29,6 +30,12 @@ def _encode(text: str, encoding: str, path: Path) -> bytes:
         raise ConversionError(
             f"the converted code cannot be written as {encoding}: {error}", path=path
         ) from None
+
+
+def _taken(target: Path, input_path: Path) -> UsageError:
+    return UsageError(
+        f"{target} already exists; delete it or choose another file with -o", path=input_path
+    )
 
 
 def convert_path(
@@ -63,9 +70,7 @@ def convert_path(
             "the output would overwrite the input; use --in-place to rewrite it", path=input_path
         )
     if target.exists():
-        raise UsageError(
-            f"{target} already exists; delete it or choose another file with -o", path=input_path
-        )
+        raise _taken(target, input_path)
     if not target.parent.is_dir():
         raise UsageError(
             f"cannot write {target}: folder {target.parent} does not exist", path=input_path
@@ -78,12 +83,8 @@ def convert_path(
             exclusive=True,
         )
     except FileExistsError:
-        raise UsageError(
-            f"{target} already exists; delete it or choose another file with -o", path=input_path
-        ) from None
+        raise _taken(target, input_path) from None
     except OSError as error:
-        raise UsageError(
-            f"cannot write {target}: {error.strerror or error}", path=input_path
-        ) from None
+        raise cannot_write(target, error, input_path) from None
     report.output_path = target
     return report

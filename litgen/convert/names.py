@@ -195,6 +195,29 @@ def target_names(target: cst.CSTNode) -> list[str]:
     return []
 
 
+def bound_values(
+    target: cst.BaseExpression, value: cst.BaseExpression
+) -> list[tuple[str, cst.BaseExpression]]:
+    """Each name an assignment binds, with the expression it gets.
+
+    `a, (b, c) = x, (y, z)` pairs element by element; where the shapes differ (`a, b = f()`) every
+    name gets the whole value.
+    """
+    if isinstance(target, cst.Name):
+        return [(target.value, value)]
+    if (
+        isinstance(target, (cst.Tuple, cst.List))
+        and isinstance(value, (cst.Tuple, cst.List))
+        and len(target.elements) == len(value.elements)
+    ):
+        return [
+            pair
+            for t, v in zip(target.elements, value.elements, strict=True)
+            for pair in bound_values(t.value, v.value)
+        ]
+    return [(name, value) for name in target_names(target)]
+
+
 def _bind(target: cst.CSTNode, result: Usage, bound: set[str]) -> None:
     names = target_names(target)
     if not names and not isinstance(target, cst.Name):

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import libcst as cst
 import libcst.matchers as m
 
-from litgen.convert.names import call_name, usage
+from litgen.convert.names import bound_values, call_name, usage
 from litgen.convert.symbols import Symbols
 
 _PREFIXES = re.compile(r"^(val|valid|validation|test|eval|avg|mean|total|sum|running|epoch)_")
@@ -58,37 +58,12 @@ def _numeric_inits(statements: Sequence[cst.BaseStatement]) -> set[str]:
             if not isinstance(small, cst.Assign):
                 continue
             for target in small.targets:
-                if isinstance(target.target, cst.Name) and isinstance(
-                    small.value, (cst.Integer, cst.Float)
-                ):
-                    names.add(target.target.value)
-                elif isinstance(target.target, cst.Tuple) and isinstance(small.value, cst.Tuple):
-                    pairs = zip(target.target.elements, small.value.elements, strict=False)
-                    names |= {
-                        t.value.value
-                        for t, v in pairs
-                        if isinstance(t.value, cst.Name)
-                        and isinstance(v.value, (cst.Integer, cst.Float))
-                    }
+                names |= {
+                    name
+                    for name, value in bound_values(target.target, small.value)
+                    if isinstance(value, (cst.Integer, cst.Float))
+                }
     return names
-
-
-def _pairs(
-    target: cst.BaseExpression, value: cst.BaseExpression
-) -> list[tuple[str, cst.BaseExpression]]:
-    if isinstance(target, cst.Name):
-        return [(target.value, value)]
-    if (
-        isinstance(target, cst.Tuple)
-        and isinstance(value, cst.Tuple)
-        and len(target.elements) == len(value.elements)
-    ):
-        return [
-            (t.value.value, v.value)
-            for t, v in zip(target.elements, value.elements, strict=True)
-            if isinstance(t.value, cst.Name)
-        ]
-    return []
 
 
 def metric_key(stage: str, name: str, taken: set[str]) -> str:
@@ -125,7 +100,7 @@ def metric_logs(
             continue
         for small in statement.body:
             if isinstance(small, cst.Assign) and len(small.targets) == 1:
-                for name, value in _pairs(small.targets[0].target, small.value):
+                for name, value in bound_values(small.targets[0].target, small.value):
                     numeric = isinstance(
                         value, (cst.BinaryOperation, cst.UnaryOperation)
                     ) or call_name(value) in (
