@@ -32,7 +32,8 @@ class HookChange:
     drop: tuple[str, ...] = ()
     add: tuple[str, ...] = ()
     note: str | None = None
-    ignored: str | None = None  # 2.x never calls it and nothing equals it: the advice for the user
+    # 2.x never calls it and nothing equals it: what the user can do instead ("" when nothing)
+    ignored: str | None = None
     # the hook's full 1.x parameter count, self included: its last one (the dataloader index, which
     # 1.x always passed and 2.x passes only with several loaders) gets the default 0
     loader_default: int | None = None
@@ -75,24 +76,14 @@ MODULE_HOOKS: dict[str, HookChange] = {
     "configure_gradient_clipping": HookChange(drop=("optimizer_idx",)),
     "lr_scheduler_step": HookChange(drop=("optimizer_idx",)),
     "on_predict_epoch_end": HookChange(drop=("results", "outputs")),
-    "get_progress_bar_dict": HookChange(
-        ignored="2.x never calls `get_progress_bar_dict`: log with `self.log(..., prog_bar=True)`"
-    ),
-    "on_post_move_to_device": HookChange(
-        ignored="2.x never calls `on_post_move_to_device`: tie weights in `__init__` or `setup`"
-    ),
-    "on_hpc_save": HookChange(
-        ignored="2.x never calls `on_hpc_save`: use `on_save_checkpoint` (it runs for every checkpoint)"
-    ),
-    "on_hpc_load": HookChange(
-        ignored="2.x never calls `on_hpc_load`: use `on_load_checkpoint` (it runs for every checkpoint)"
-    ),
-    "add_to_queue": HookChange(ignored="2.x never calls `add_to_queue`"),
-    "get_from_queue": HookChange(ignored="2.x never calls `get_from_queue`"),
+    "get_progress_bar_dict": HookChange(ignored="log with `self.log(..., prog_bar=True)`"),
+    "on_post_move_to_device": HookChange(ignored="tie weights in `__init__` or `setup`"),
+    "on_hpc_save": HookChange(ignored="use `on_save_checkpoint` (it runs for every checkpoint)"),
+    "on_hpc_load": HookChange(ignored="use `on_load_checkpoint` (it runs for every checkpoint)"),
+    "add_to_queue": HookChange(ignored=""),
+    "get_from_queue": HookChange(ignored=""),
     **{
-        f"on_{stage}_dataloader": HookChange(
-            ignored=f"2.x never calls `on_{stage}_dataloader`: do this in `{stage}_dataloader()`"
-        )
+        f"on_{stage}_dataloader": HookChange(ignored=f"do this in `{stage}_dataloader()`")
         for stage in ("train", "val", "test", "predict")
     },
 }
@@ -102,15 +93,11 @@ CALLBACK_HOOKS: dict[str, HookChange] = {
     "on_batch_start": HookChange("on_train_batch_start", add=("batch", "batch_idx")),
     "on_batch_end": HookChange("on_train_batch_end", add=("outputs", "batch", "batch_idx")),
     "on_before_optimizer_step": HookChange(drop=("optimizer_idx", "opt_idx")),
-    "on_init_start": HookChange(
-        ignored="2.x never calls `on_init_start`: a callback cannot run before the Trainer exists"
-    ),
-    "on_init_end": HookChange(
-        ignored="2.x never calls `on_init_end`: use `setup(trainer, pl_module, stage)`"
-    ),
+    "on_init_start": HookChange(ignored="a callback cannot run before the Trainer exists"),
+    "on_init_end": HookChange(ignored="use `setup(trainer, pl_module, stage)`"),
     "on_keyboard_interrupt": HookChange(
         ignored=(
-            "2.x never calls `on_keyboard_interrupt`: use `on_exception(self, trainer, pl_module, exception)` "
+            "use `on_exception(self, trainer, pl_module, exception)` "
             "and check `isinstance(exception, KeyboardInterrupt)`"
         )
     ),
@@ -158,7 +145,8 @@ class _Hooks(RuleTransformer):
             return updated_node
         params = [p.name.value for p in original_node.params.params]
         if change.ignored is not None:
-            self.note(change.ignored, "manual")
+            advice = f": {change.ignored}" if change.ignored else ""
+            self.note(f"2.x never calls `{name}`{advice}", "manual")
             return updated_node
         if change.loader_default is not None:
             return self._loader_default(updated_node, change.loader_default)
