@@ -33,7 +33,6 @@ def test_update_keeps_the_users_edit_and_brings_the_template_change(
     releases: Releases, tmp_path: Path
 ) -> None:
     """The issue's acceptance test: generate with N, edit, update to N+1; both the edit and the change survive."""
-    releases.release("1.0.0")
     project = new_project(releases, tmp_path)
     train = project / "train.py"
     train.write_text(train.read_text().replace("default=3", "default=10"))  # the user's edit
@@ -166,7 +165,6 @@ def test_a_0_1_0_project_updates_to_the_shared_template_keeping_a_user_edit(
 def test_update_to_unreleased_templates_of_a_development_checkout(
     releases: Releases, tmp_path: Path
 ) -> None:
-    releases.release("1.0.0")
     project = new_project(releases, tmp_path)
     releases.edit("project/train.py.jinja", "lr = 0.1", "lr = 0.05")  # edited, not released
     report = update_project(project)
@@ -182,7 +180,6 @@ def test_update_to_unreleased_templates_of_a_development_checkout(
 def test_conflicting_edits_get_markers_with_both_versions(
     releases: Releases, tmp_path: Path
 ) -> None:
-    releases.release("1.0.0")
     project = new_project(releases, tmp_path)
     train = project / "train.py"
     train.write_text(train.read_text().replace("lr = 0.1", "lr = 0.5  # tuned by hand"))
@@ -201,7 +198,6 @@ def test_conflicting_edits_get_markers_with_both_versions(
 
 
 def test_a_dropped_file_the_user_changed_is_kept(releases: Releases, tmp_path: Path) -> None:
-    releases.release("1.0.0")
     project = new_project(releases, tmp_path)
     (project / "NOTES.md").write_text("my own notes now\n")
     commit_all(project)
@@ -217,7 +213,6 @@ def test_a_dropped_file_the_user_changed_is_kept(releases: Releases, tmp_path: P
 
 
 def test_up_to_date_project_is_left_alone(releases: Releases, tmp_path: Path) -> None:
-    releases.release("1.0.0")
     project = new_project(releases, tmp_path)
     status = check_update(project)
     assert not status.available and status.summary().endswith("is up to date (demo v1.0.0)")
@@ -245,7 +240,6 @@ def test_update_refuses_uncommitted_changes_and_non_git_projects(
 
 def _project_with_a_pending_update(releases: Releases, tmp_path: Path) -> Path:
     """A project made from template 1.0.0, while 1.1.0 (one changed line) is released."""
-    releases.release("1.0.0")
     project = new_project(releases, tmp_path)
     releases.edit("project/train.py.jinja", "lr = 0.1", "lr = 0.01")
     releases.release("1.1.0")
@@ -312,7 +306,6 @@ def test_projects_litgen_cannot_update_are_refused(
 
 
 def test_downgrades_and_unknown_versions_are_refused(releases: Releases, tmp_path: Path) -> None:
-    releases.release("1.0.0")
     project = new_project(releases, tmp_path)
     answers = project / ".copier-answers.yml"
     set_answers_source(answers, "litgen:demo", "v2.0.0")
@@ -332,7 +325,6 @@ def test_cli_update_check_and_conflict_exit_codes(
 ) -> None:
     from litgen.cli import main
 
-    releases.release("1.0.0")
     project = new_project(releases, tmp_path)
     (project / "train.py").write_text(
         (project / "train.py").read_text().replace("lr = 0.1", "lr = 0.5")
@@ -392,7 +384,6 @@ def test_an_answers_file_that_is_not_utf8_is_a_one_line_error(tmp_path: Path) ->
 def test_a_cache_that_cannot_be_used_is_a_one_line_error(
     releases: Releases, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache: str
 ) -> None:
-    releases.release("1.0.0")
     project = new_project(releases, tmp_path)
     (tmp_path / "a-file").write_text("not a folder")
     if cache == "missing/deeper":

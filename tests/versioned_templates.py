@@ -90,8 +90,10 @@ def commit_all(project: Path, message: str = "work") -> None:
 
 
 def new_project(releases: Releases, tmp_path: Path) -> Path:
+    """Release the template as 1.0.0 and generate a committed project from it."""
     from litgen.new import create_project
 
+    releases.release("1.0.0")
     project = create_project(tmp_path / "proj", template="demo", use_defaults=True).dest
     commit_all(project, "generated")
     return project

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.convert.helpers import converted, loop_script
 
 STEP = (
@@ -29,27 +31,30 @@ def test_per_batch_scheduler_steps_every_optimizer_step() -> None:
     assert "scheduler.step()" not in out
 
 
-def test_per_epoch_scheduler() -> None:
-    out = converted(
-        loop_script(
-            STEP,
-            setup="sched = torch.optim.lr_scheduler.StepLR(optimizer, 1)\n",
-            epoch_tail="    sched.step()\n",
-        )
-    )
-    assert '{"scheduler": sched, "interval": "epoch"}' in _configure(out)
-
-
-def test_plateau_scheduler_logs_and_monitors_its_metric() -> None:
-    out = converted(
-        loop_script(
-            STEP,
-            setup="plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)\n",
-            epoch_tail="    metric = loss.item()\n    plateau.step(metric)\n",
-        )
-    )
-    assert '"monitor": "metric"' in _configure(out)
-    assert 'self.log("metric", metric)' in out
+@pytest.mark.parametrize(
+    ("setup", "epoch_tail", "expected"),
+    [
+        pytest.param(
+            "sched = torch.optim.lr_scheduler.StepLR(optimizer, 1)\n",
+            "    sched.step()\n",
+            ['{"scheduler": sched, "interval": "epoch"}'],
+            id="stepped once per epoch",
+        ),
+        pytest.param(
+            "plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)\n",
+            "    metric = loss.item()\n    plateau.step(metric)\n",
+            ['"monitor": "metric"', 'self.log("metric", metric)'],
+            id="a plateau scheduler logs and monitors its metric",
+        ),
+    ],
+)
+def test_a_scheduler_stepped_per_epoch_becomes_an_epoch_interval(
+    setup: str, epoch_tail: str, expected: list[str]
+) -> None:
+    out = converted(loop_script(STEP, setup=setup, epoch_tail=epoch_tail))
+    for fragment in expected:
+        assert fragment in out
+    assert _configure(out).count('"interval": "epoch"') == 1
 
 
 def test_scheduler_stepped_before_training_is_kept_where_it_was() -> None:

@@ -106,13 +106,25 @@ def test_each_change_is_listed() -> None:
     assert "progress_bar_refresh_rate: -> callbacks += TQDMProgressBar(...)" in changes
 
 
-def test_a_trailing_comment_stays_on_the_first_new_line() -> None:
-    upgraded = upgrade_yaml(
-        "trainer:\n  gpus: 1   # the big one\n  max_epochs: 1\n", "c.yaml"
-    ).upgraded
-    assert (
-        upgraded == "trainer:\n  accelerator: cuda  # the big one\n  devices: 1\n  max_epochs: 1\n"
-    )
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param(
+            "trainer:\n  gpus: 1   # the big one\n  max_epochs: 1\n",
+            "trainer:\n  accelerator: cuda  # the big one\n  devices: 1\n  max_epochs: 1\n",
+            id="a trailing comment stays on the first new line",
+        ),
+        pytest.param(
+            "trainer:\r\n  gpus: 1  # one\r\n  max_epochs: 3\r\n",
+            "trainer:\r\n  accelerator: cuda  # one\r\n  devices: 1\r\n  max_epochs: 3\r\n",
+            id="CRLF line endings are kept",
+        ),
+    ],
+)
+def test_the_lines_around_a_rewrite_keep_their_comment_and_line_ending(
+    before: str, after: str
+) -> None:
+    assert upgrade_yaml(before, "c.yaml").upgraded == after
 
 
 @pytest.mark.parametrize("value", ["null", "0", "~"])
@@ -288,15 +300,6 @@ def test_keys_named_like_flags_outside_the_trainer_section_are_not_touched() -> 
     upgraded = upgrade_yaml(config, "c.yaml")
     assert upgraded.upgraded == config
     assert not upgraded.notes
-
-
-def test_crlf_line_endings_are_kept() -> None:
-    upgraded = upgrade_yaml(
-        "trainer:\r\n  gpus: 1  # one\r\n  max_epochs: 3\r\n", "c.yaml"
-    ).upgraded
-    assert (
-        upgraded == "trainer:\r\n  accelerator: cuda  # one\r\n  devices: 1\r\n  max_epochs: 3\r\n"
-    )
 
 
 def test_a_flow_style_trainer_section_is_upgraded_or_flagged() -> None:
