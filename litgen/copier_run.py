@@ -3,7 +3,8 @@
 copier renders a question's settings (type, when, default, help, validator, choices) by compiling
 the string again every time it reads one: rendering a shipped task compiles 523 strings, of which
 153 differ, and compiling is most of copier's time. During the run, copier's Jinja environment
-keeps what it compiled from a string.
+keeps what it compiled from a string, and with a code folder what it compiled from any source is
+kept on disk for the next run.
 
 After writing each file, copier runs ``git config`` (and, when ``core.fileMode`` is false,
 ``git ls-files``) to carry its executable bit into the destination's git index, a no-op for a
@@ -33,15 +34,20 @@ _KNOWN_EXTENSIONS = frozenset(
 _INDEX_SYNC = "_sync_git_index_executable_bit"
 
 
-def run_copy(src_path: str, dst_path: Path, **options: Any) -> None:
+def run_copy(
+    src_path: str, dst_path: Path, *, code_folder: Path | None = None, **options: Any
+) -> None:
     """``copier.run_copy(src_path, dst_path, **options)``, compiling each distinct string once.
 
     DST_PATH should be a new scratch folder (see the module's doc); into an existing one copier
-    syncs the git index as usual.
+    syncs the git index as usual. CODE_FOLDER keeps compiled Jinja code for later runs.
     """
     import copier
 
-    with compiling_strings_once(), _untracked_files(fresh=not dst_path.exists()):
+    with (
+        compiling_strings_once(code_folder),
+        _untracked_files(fresh=not dst_path.exists()),
+    ):
         copier.run_copy(src_path, dst_path, **options)
 
 
@@ -78,50 +84,70 @@ def _only_known_extensions(env: Any) -> bool:
 
 
 @contextlib.contextmanager
-def compiling_strings_once() -> Iterator[None]:
+def compiling_strings_once(code_folder: Path | None = None) -> Iterator[None]:
     """While inside, copier's Jinja environments compile a template string once and reuse the code.
 
-    Only sources given as strings (``from_string``) are remembered; templates loaded from files
-    have names, and Jinja caches those itself. Without copier's environment class (a copier that
-    moved it), nothing changes.
+    Only sources given as strings (``from_string``) are remembered in memory; templates loaded
+    from files have names, and Jinja caches those itself. With CODE_FOLDER, what any source
+    compiles to is also kept on disk there for later runs (see ``litgen.jinja_code_cache``).
+    Without copier's environment class (a copier that moved it), nothing changes.
     """
     try:
         from copier._jinja_ext import SandboxedEnvironment
     except ImportError:
         yield
         return
+    from litgen.jinja_code_cache import CodeCache, disk_caches
+
     own = SandboxedEnvironment.__dict__.get("compile")
     compile_source: Callable[..., Any] = SandboxedEnvironment.compile
-    memos: WeakKeyDictionary[Any, dict[str, Any] | None] = WeakKeyDictionary()
+    # per environment: its strings' code, and its disk cache; None where it has other extensions
+    memos: WeakKeyDictionary[Any, tuple[dict[str, Any], CodeCache | None] | None] = (
+        WeakKeyDictionary()
+    )
 
-    def compile_once(
-        self: Any,
-        source: Any,
-        name: str | None = None,
-        filename: str | None = None,
-        raw: bool = False,
-        defer_init: bool = False,
-    ) -> Any:
-        if type(source) is not str or name is not None or filename is not None or raw or defer_init:
-            return compile_source(self, source, name, filename, raw, defer_init)
-        if self not in memos:
-            memos[self] = {} if _only_known_extensions(self) else None
-        memo = memos[self]
-        if memo is None:
-            return compile_source(self, source)
-        code = memo.get(source)
-        if code is None:
-            code = memo[source] = compile_source(self, source)
-        else:
-            self.preprocess(source)  # the extensions' hooks, which compiling would run
-        return code
+    with disk_caches(code_folder) as caches:
 
-    # the class copier instantiates; restored (or removed again) when the run ends
-    setattr(SandboxedEnvironment, "compile", compile_once)  # noqa: B010
-    try:
-        yield
-    finally:
-        if own is None:
-            delattr(SandboxedEnvironment, "compile")
-        else:
-            setattr(SandboxedEnvironment, "compile", own)  # noqa: B010
+        def compile_once(
+            self: Any,
+            source: Any,
+            name: str | None = None,
+            filename: str | None = None,
+            raw: bool = False,
+            defer_init: bool = False,
+        ) -> Any:
+            if type(source) is not str or raw or defer_init:
+                return compile_source(self, source, name, filename, raw, defer_init)
+            if self not in memos:
+                known = _only_known_extensions(self)
+                disk = caches.for_environment(self) if known and caches else None
+                memos[self] = ({}, disk) if known else None
+            state = memos[self]
+            if state is None:
+                return compile_source(self, source, name, filename)
+            memo, disk = state
+            unnamed = name is None and filename is None
+            code = memo.get(source) if unnamed else None
+            if code is None and disk is not None:
+                code = disk.get((source, name, filename))
+            if code is None:
+                code = compile_source(self, source, name, filename)
+                if disk is not None:
+                    disk.put((source, name, filename), code)
+            else:
+                self.preprocess(
+                    source, name, filename
+                )  # the extensions' hooks, which compiling would run
+            if unnamed:
+                memo[source] = code
+            return code
+
+        # the class copier instantiates; restored (or removed again) when the run ends
+        setattr(SandboxedEnvironment, "compile", compile_once)  # noqa: B010
+        try:
+            yield
+        finally:
+            if own is None:
+                delattr(SandboxedEnvironment, "compile")
+            else:
+                setattr(SandboxedEnvironment, "compile", own)  # noqa: B010

@@ -138,6 +138,7 @@ def _render(
     from copier.errors import CopierAnswersInterrupt, CopierError
 
     from litgen.copier_run import run_copy
+    from litgen.template_source import default_cache_dir
 
     if not use_defaults and not sys.stdin.isatty():
         raise UsageError(
@@ -156,6 +157,7 @@ def _render(
             unsafe=False,
             quiet=True,
             cleanup_on_error=False,  # the scratch folder is ours to remove
+            code_folder=default_cache_dir() / "jinja",
         )
 
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,27 +15,36 @@ from copier._main import Worker
 
 from litgen.catalog import find_template, list_templates
 from litgen.copier_run import compiling_strings_once, run_copy
+from litgen.jinja_code_cache import CodeCaches, fingerprint
 
 
 def _files(root: Path) -> list[Path]:
     return sorted(path.relative_to(root) for path in root.rglob("*"))
 
 
-def _assert_same_render(template: str, data: dict[str, Any], tmp_path: Path) -> None:
-    options: dict[str, Any] = {"data": data, "defaults": True, "quiet": True, "unsafe": False}
-    copier.run_copy(template, tmp_path / "copier", **options)
-    run_copy(template, tmp_path / "litgen", **options)
-    files = _files(tmp_path / "copier")
-    assert files == _files(tmp_path / "litgen")
+def _assert_same_files(expected: Path, actual: Path) -> None:
+    files = _files(expected)
+    assert files == _files(actual)
     different = [
         path
         for path in files
-        if (tmp_path / "copier" / path).is_file()
-        and not filecmp.cmp(tmp_path / "copier" / path, tmp_path / "litgen" / path, shallow=False)
+        if (expected / path).is_file()
+        and not filecmp.cmp(expected / path, actual / path, shallow=False)
     ]
     assert not different
-    modes = {path: (tmp_path / "copier" / path).stat().st_mode for path in files}
-    assert modes == {path: (tmp_path / "litgen" / path).stat().st_mode for path in files}
+    modes = {path: (expected / path).stat().st_mode for path in files}
+    assert modes == {path: (actual / path).stat().st_mode for path in files}
+
+
+def _assert_same_render(template: str, data: dict[str, Any], tmp_path: Path) -> None:
+    """litgen's run renders what copier renders: without a code cache, then with a cold and a warm one."""
+    options: dict[str, Any] = {"data": data, "defaults": True, "quiet": True, "unsafe": False}
+    copier.run_copy(template, tmp_path / "copier", **options)
+    run_copy(template, tmp_path / "litgen", **options)
+    _assert_same_files(tmp_path / "copier", tmp_path / "litgen")
+    for run in ("cold", "warm"):
+        run_copy(template, tmp_path / run, code_folder=tmp_path / "code", **options)
+        _assert_same_files(tmp_path / "copier", tmp_path / run)
 
 
 @pytest.mark.parametrize("task", [info.name for info in list_templates()])
@@ -100,3 +110,87 @@ def test_git_is_not_asked_about_the_files_of_a_new_folder(
     existing.mkdir()
     run_copy(str(info.path), existing, **options)
     assert synced, "into a folder that existed, copier syncs the index as usual"
+
+
+def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The sources Jinja parses from now on: what is compiled rather than taken from a cache."""
+    parsed: list[str] = []
+    parse = jinja2.Environment._parse
+
+    def counting(self: jinja2.Environment, source: str, *args: Any) -> Any:
+        parsed.append(source)
+        return parse(self, source, *args)
+
+    monkeypatch.setattr(jinja2.Environment, "_parse", counting)
+    return parsed
+
+
+def test_a_second_run_takes_every_compiled_template_from_the_code_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    info = find_template("regression")
+    options: dict[str, Any] = {"data": dict(info.preset), "defaults": True, "quiet": True}
+    parsed = _count_parses(monkeypatch)
+    run_copy(str(info.path), tmp_path / "first", code_folder=tmp_path / "code", **options)
+    assert len(parsed) > 100, "strings and files are compiled the first time"
+    (stored,) = (tmp_path / "code").iterdir()
+    parsed.clear()
+    run_copy(str(info.path), tmp_path / "second", code_folder=tmp_path / "code", **options)
+    assert parsed == []
+    assert list((tmp_path / "code").iterdir()) == [stored], "nothing new: the file is not rewritten"
+    _assert_same_files(tmp_path / "first", tmp_path / "second")
+
+
+def test_a_damaged_or_unwritable_code_folder_only_costs_the_compiling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    info = find_template("classifier")
+    options: dict[str, Any] = {"data": dict(info.preset), "defaults": True, "quiet": True}
+    code = tmp_path / "code"
+    run_copy(str(info.path), tmp_path / "reference", code_folder=code, **options)
+    (stored,) = code.iterdir()
+    stored.write_bytes(b"not marshal data")
+    parsed = _count_parses(monkeypatch)
+    run_copy(str(info.path), tmp_path / "after-damage", code_folder=code, **options)
+    assert parsed, "a damaged file is read as empty"
+    _assert_same_files(tmp_path / "reference", tmp_path / "after-damage")
+    parsed.clear()
+    run_copy(str(info.path), tmp_path / "repaired", code_folder=code, **options)
+    assert parsed == [], "and written again whole"
+    blocked = tmp_path / "a-file"
+    blocked.write_text("in the way\n")
+    run_copy(str(info.path), tmp_path / "unwritable", code_folder=blocked, **options)
+    _assert_same_files(tmp_path / "reference", tmp_path / "unwritable")
+    assert blocked.read_text() == "in the way\n"
+
+
+def test_the_fingerprint_follows_what_the_compiler_reads() -> None:
+    base = fingerprint(SandboxedEnvironment())
+    assert base is not None and base == fingerprint(SandboxedEnvironment())
+    with_filter = SandboxedEnvironment()
+    with_filter.filters["shout"] = str.upper
+    others = [
+        with_filter,
+        SandboxedEnvironment(block_start_string="[%", block_end_string="%]"),
+        SandboxedEnvironment(trim_blocks=True),
+        SandboxedEnvironment(extensions=["copier._jinja_ext.YieldExtension"]),
+        SandboxedEnvironment(finalize=lambda value: value),
+    ]
+    assert len({base, *(fingerprint(env) for env in others)}) == len(others) + 1
+    assert fingerprint(SandboxedEnvironment(autoescape=lambda name: True)) is None
+
+
+def test_a_temporary_file_left_by_a_killed_run_is_removed_later(tmp_path: Path) -> None:
+    env = SandboxedEnvironment()
+    caches = CodeCaches(tmp_path)
+    cache = caches.for_environment(env)
+    assert cache is not None
+    stale, fresh = tmp_path / ".old.marshal.1.tmp", tmp_path / ".new.marshal.2.tmp"
+    for temporary in (stale, fresh):
+        temporary.write_bytes(b"half")
+    os.utime(stale, (0, 0))
+    cache.put(("{{ x }}", None, None), env.compile("{{ x }}"))
+    caches.save()
+    assert not stale.exists() and fresh.exists(), "a run may still be writing the recent one"
+    reread = CodeCaches(tmp_path).for_environment(env)
+    assert reread is not None and reread.get(("{{ x }}", None, None)) is not None
