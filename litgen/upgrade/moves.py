@@ -233,3 +233,8 @@ TASK_NOTE = (
     'torchmetrics needs `task=` ("binary", "multiclass" with num_classes=, or "multilabel" with '
     "num_labels=) for this metric; pytorch_lightning.metrics inferred it from the data"
 )
+TASK_SUBCLASS_NOTE = (
+    "torchmetrics' `{metric}` now returns a task's own metric (Binary{metric}, Multiclass{metric}, "
+    "Multilabel{metric}), so this subclass's methods and states would not be used: subclass the "
+    "task's class instead"
+)

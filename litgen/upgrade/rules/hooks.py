@@ -59,6 +59,8 @@ _COMMON: dict[str, HookChange] = {
     "on_pretrain_routine_start": HookChange("on_fit_start"),
     "on_pretrain_routine_end": HookChange("on_fit_start"),
     "on_train_epoch_end": HookChange(drop=("outputs",)),
+    # 1.x passed a module `results` and a callback `outputs`: the predictions, now kept by the writer
+    "on_predict_epoch_end": HookChange(drop=("results", "outputs")),
     "on_train_batch_start": HookChange(drop=("dataloader_idx",)),
     "on_train_batch_end": HookChange(drop=("dataloader_idx",)),
 }
@@ -75,7 +77,6 @@ MODULE_HOOKS: dict[str, HookChange] = {
     "on_before_optimizer_step": HookChange(drop=("optimizer_idx",)),
     "configure_gradient_clipping": HookChange(drop=("optimizer_idx",)),
     "lr_scheduler_step": HookChange(drop=("optimizer_idx",)),
-    "on_predict_epoch_end": HookChange(drop=("results", "outputs")),
     "get_progress_bar_dict": HookChange(ignored="log with `self.log(..., prog_bar=True)`"),
     "on_post_move_to_device": HookChange(ignored="tie weights in `__init__` or `setup`"),
     "on_hpc_save": HookChange(ignored="use `on_save_checkpoint` (it runs for every checkpoint)"),
@@ -93,6 +94,8 @@ CALLBACK_HOOKS: dict[str, HookChange] = {
     "on_batch_start": HookChange("on_train_batch_start", add=("batch", "batch_idx")),
     "on_batch_end": HookChange("on_train_batch_end", add=("outputs", "batch", "batch_idx")),
     "on_before_optimizer_step": HookChange(drop=("optimizer_idx", "opt_idx")),
+    # BaseFinetuning calls it once per optimizer, without the index since 2.0
+    "finetune_function": HookChange(drop=("optimizer_idx", "opt_idx")),
     "on_init_start": HookChange(ignored="a callback cannot run before the Trainer exists"),
     "on_init_end": HookChange(ignored="use `setup(trainer, pl_module, stage)`"),
     "on_keyboard_interrupt": HookChange(
@@ -155,9 +158,12 @@ class _Hooks(RuleTransformer):
             return updated_node
         used = names_in(original_node.body)
         if any(p in used for p in dropped):
-            gone = ", ".join(f"`{p}`" for p in dropped if p in used)
+            read = [p for p in dropped if p in used]
+            gone = ", ".join(f"`{p}`" for p in read)
             self.note(
-                f"`{name}` reads {gone}, which 2.x no longer passes: rewrite it without", "manual"
+                f"`{name}` reads {gone}, which 2.x no longer passes: get what it needs another way, "
+                f"then remove the parameter{'s' if len(read) > 1 else ''}",
+                "manual",
             )
             return updated_node
         if change.new is not None and change.new in methods:
@@ -306,6 +312,32 @@ class HooksRule(Rule):
             "    def on_train_epoch_end(self, trainer, pl_module, outputs):\n        print(1)\n",
             HEAD
             + "class C(pl.Callback):\n    def on_train_epoch_end(self, trainer, pl_module):\n        print(1)\n",
+        ),
+        Example(
+            HEAD + "class C(pl.Callback):\n"
+            "    def on_predict_epoch_end(self, trainer, pl_module, outputs):\n        print(1)\n",
+            HEAD
+            + "class C(pl.Callback):\n    def on_predict_epoch_end(self, trainer, pl_module):\n        print(1)\n",
+        ),
+        Example(  # a parameter the body reads is left, with a note, for the user to replace
+            HEAD + "class C(pl.Callback):\n"
+            "    def on_predict_epoch_end(self, trainer, pl_module, outputs):\n        print(outputs)\n",
+            HEAD
+            + "class C(pl.Callback):\n"
+            + note_text(
+                "`on_predict_epoch_end` reads `outputs`, which 2.x no longer passes: get what it "
+                "needs another way, then remove the parameter",
+                "    ",
+            )
+            + "    def on_predict_epoch_end(self, trainer, pl_module, outputs):\n        print(outputs)\n",
+        ),
+        Example(
+            HEAD + "class Unfreeze(pl.callbacks.BaseFinetuning):\n"
+            "    def finetune_function(self, pl_module, epoch, optimizer, opt_idx):\n"
+            "        self.unfreeze_and_add_param_group(pl_module.backbone, optimizer)\n",
+            HEAD + "class Unfreeze(pl.callbacks.BaseFinetuning):\n"
+            "    def finetune_function(self, pl_module, epoch, optimizer):\n"
+            "        self.unfreeze_and_add_param_group(pl_module.backbone, optimizer)\n",
         ),
         Example(
             HEAD

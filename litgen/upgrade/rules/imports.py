@@ -10,7 +10,14 @@ import libcst as cst
 from litgen.convert.names import dotted
 from litgen.review import review_lines
 from litgen.upgrade.added_imports import add_imports
-from litgen.upgrade.moves import MOVED_MODULES, MOVED_NAMES, TASK_METRICS, TASK_NOTE, Move
+from litgen.upgrade.moves import (
+    MOVED_MODULES,
+    MOVED_NAMES,
+    TASK_METRICS,
+    TASK_NOTE,
+    TASK_SUBCLASS_NOTE,
+    Move,
+)
 from litgen.upgrade.name_index import missing_in_2x
 from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer, names_in, namespace
 
@@ -200,16 +207,30 @@ class _Imports(RuleTransformer):
         new = self.renames.get(original_node.value)
         return updated_node.with_changes(value=new) if new is not None else updated_node
 
+    def _task_metric(self, node: cst.BaseExpression) -> str | None:
+        """The metric NODE names if torchmetrics now needs `task=` for it (1.x's or torchmetrics')."""
+        module, _, name = namespace(self.context.imported(node) or "").rpartition(".")
+        if name in TASK_METRICS and any(
+            module == root or module.startswith(root + ".")
+            for root in ("lightning.pytorch.metrics", "torchmetrics")
+        ):
+            return name
+        return None
+
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
-        qualified = namespace(self.context.imported(original_node.func) or "")
-        legacy_metric = (
-            qualified.startswith("lightning.pytorch.metrics.")
-            and qualified.rpartition(".")[2] in TASK_METRICS
-        )
-        if legacy_metric and not any(
+        if self._task_metric(original_node.func) is not None and not any(
             a.keyword is not None and a.keyword.value == "task" for a in original_node.args
         ):
             self.note(TASK_NOTE, "manual")
+        return updated_node
+
+    def leave_ClassDef(
+        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
+    ) -> cst.ClassDef:
+        for base in original_node.bases:
+            metric = self._task_metric(base.value)
+            if metric is not None:
+                self.note(TASK_SUBCLASS_NOTE.format(metric=metric), "manual")
         return updated_node
 
 
@@ -279,6 +300,28 @@ class ImportsRule(Rule):
             "from torchmetrics import Accuracy\n"
             + "\n".join(review_lines(TASK_NOTE))
             + "\nacc = Accuracy()\n",
+        ),
+        Example(  # torchmetrics itself, as 1.x-era code called it
+            "import pytorch_lightning as pl\nfrom torchmetrics import Accuracy\nacc = Accuracy(top_k=1)\n",
+            "import lightning.pytorch as pl\nfrom torchmetrics import Accuracy\n"
+            + "\n".join(review_lines(TASK_NOTE))
+            + "\nacc = Accuracy(top_k=1)\n",
+        ),
+        Example(
+            "import pytorch_lightning as pl\nimport torchmetrics\n"
+            "acc = torchmetrics.Accuracy(task='multiclass', num_classes=3)\n",
+            "import lightning.pytorch as pl\nimport torchmetrics\n"
+            "acc = torchmetrics.Accuracy(task='multiclass', num_classes=3)\n",
+        ),
+        Example(
+            "import pytorch_lightning as pl\nclass Acc(pl.metrics.Accuracy):\n    def update(self, p, t): ...\n",
+            "import lightning.pytorch as pl\nimport torchmetrics\n\n"
+            + "\n".join(review_lines(TASK_SUBCLASS_NOTE.format(metric="Accuracy")))
+            + "\nclass Acc(torchmetrics.Accuracy):\n    def update(self, p, t): ...\n",
+        ),
+        Example(
+            "import lightning.pytorch as pl\nfrom torchmetrics.classification import MulticlassAccuracy\n"
+            "class Acc(MulticlassAccuracy): ...\n"
         ),
         Example(
             "from pytorch_lightning.core.decorators import auto_move_data\n"
