@@ -133,6 +133,8 @@ STRATEGY_GONE = 'strategy {name!r} was removed in 2.0 (use "ddp" or "fsdp")'
 
 
 def _strategy(value: Value) -> Outcome:
+    if value is None:  # 1.x's default (a config dump holds it)
+        return Outcome()
     if not isinstance(value, str):
         return _kept("`distributed_backend=` was removed: pass the strategy as `strategy=`")
     new = STRATEGIES.get(value, value)
@@ -152,6 +154,8 @@ def accelerator_value(value: Value) -> Outcome | None:
 
 
 def _progress_bar(value: Value) -> Outcome:
+    if value is None:  # 1.x's default (a config dump holds it): the default bar
+        return Outcome()
     if value == 0:
         return Outcome((("enable_progress_bar", False),))
     if isinstance(value, int) and not isinstance(value, bool):
@@ -237,6 +241,8 @@ def _resume(value: Value) -> Outcome:
 
 
 def _checkpoint_callback(value: Value) -> Outcome:
+    if value is None:  # the default of the last 1.x releases (a config dump holds it)
+        return Outcome()
     if value is False:
         return Outcome((("enable_checkpointing", False),))
     if value is True:
@@ -345,6 +351,15 @@ def flag_outcome(name: str, value: Value, given: dict[str, Value]) -> Outcome | 
     if name == "accelerator":
         return accelerator_value(value)
     accelerator = given.get("accelerator")
+    if (
+        name == "num_processes"
+        and value == 1
+        and any(
+            given.get(other) not in (None, 0, "0", "", [])
+            for other in ("gpus", "tpu_cores", "ipus")
+        )
+    ):
+        return Outcome()  # 1.x's default: beside GPUs, TPUs or IPUs it chose nothing
     if name in _DEVICE_FLAGS and accelerator is not None and accelerator_value(accelerator) is None:
         # An explicit 2.x accelerator decides the device; the 1.x count only says how many.
         if value is None or value == 0 or (name == "num_processes" and value == 1):

@@ -370,3 +370,23 @@ def test_an_explicit_accelerator_wins_over_1x_device_flags_that_said_none() -> N
 def test_without_an_accelerator_no_gpus_still_means_the_cpu() -> None:
     upgraded = upgrade_yaml("trainer:\n  gpus: null\n  max_epochs: 3\n", "c.yaml").upgraded
     assert yaml.safe_load(upgraded) == {"trainer": {"accelerator": "cpu", "max_epochs": 3}}
+
+
+def test_a_1x_lightning_cli_dump_of_defaults_keeps_only_what_it_chose() -> None:
+    """A 1.x `LightningCLI` config dump lists every flag at its default: those go without a note."""
+    dump = (
+        "trainer:\n"
+        "  checkpoint_callback: null\n"
+        "  num_processes: 1\n"
+        "  devices: null\n"
+        "  gpus: 1\n"
+        "  tpu_cores: null\n"
+        "  progress_bar_refresh_rate: null\n"
+        "  accelerator: null\n"
+        "  strategy: null\n"
+        "  distributed_backend: null\n"
+        "  max_epochs: 3\n"
+    )
+    upgraded = upgrade_yaml(dump, "config.yaml")
+    assert upgraded.upgraded == "trainer:\n  accelerator: cuda\n  devices: 1\n  max_epochs: 3\n"
+    assert not upgraded.notes

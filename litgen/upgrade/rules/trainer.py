@@ -262,6 +262,10 @@ class TrainerRule(Rule):
             + note_text(SPAWN_NOTE)
             + 'trainer = Trainer(accelerator="cuda", devices=2, strategy="ddp_spawn")\n',
         ),
+        Example(  # 1.x's default process count beside GPUs chose nothing
+            HEAD + "trainer = Trainer(num_processes=1, gpus=1)\n",
+            HEAD + 'trainer = Trainer(accelerator="cuda", devices=1)\n',
+        ),
         Example(
             HEAD + "trainer = Trainer(gpus=0, max_epochs=3)\n",
             HEAD + 'trainer = Trainer(accelerator="cpu", max_epochs=3)\n',
