@@ -8,64 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
 
-# A value written literally in the code or the YAML (lists and dicts of such values).
-Plain = None | bool | int | float | str | list[Any] | dict[Any, Any]
-
-
-@dataclass(frozen=True)
-class Unknown:
-    """A value litgen cannot read (an expression); `pure`: a name or attribute, safe to mention twice."""
-
-    code: str
-    pure: bool
-
-
-@dataclass(frozen=True)
-class Code:
-    """A Python expression for a new argument (code only: a YAML config cannot hold one)."""
-
-    text: str
-
-
-Value = Plain | Unknown
-NewValue = Plain | Code
-
-
-@dataclass(frozen=True)
-class Callback:
-    """A callback to add to `callbacks=`: its class (`lightning.pytorch.callbacks.X`) and arguments."""
-
-    qualified: str
-    arguments: tuple[tuple[str, Plain], ...] = ()
-
-    @property
-    def name(self) -> str:
-        return self.qualified.rpartition(".")[2]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    arguments: tuple[tuple[str, NewValue], ...] = ()
-    callback: Callback | None = None
-    to_fit: str | None = None  # the argument moves to `trainer.fit(..., <to_fit>=value)`
-    note: str | None = None
-    manual: bool = False  # 2.x has nothing this can become: the argument stays, a person decides
-
-    @property
-    def describes(self) -> str:
-        parts = [f"{key}={_show(value)}" for key, value in self.arguments]
-        if self.callback is not None:
-            parts.append(f"callbacks += {self.callback.name}(...)")
-        if self.to_fit is not None:
-            parts.append(f"fit({self.to_fit}=...)")
-        return ", ".join(parts) or "removed"
-
-
-def _show(value: NewValue) -> str:
-    return value.text if isinstance(value, Code) else repr(value)
+from litgen.upgrade.flag_values import Callback, Code, NewValue, Outcome, Plain, Unknown, Value
 
 
 def _kept(reason: str) -> Outcome:
@@ -133,8 +78,6 @@ STRATEGY_GONE = 'strategy {name!r} was removed in 2.0 (use "ddp" or "fsdp")'
 
 
 def _strategy(value: Value) -> Outcome:
-    if value is None:  # 1.x's default (a config dump holds it)
-        return Outcome()
     if not isinstance(value, str):
         return _kept("`distributed_backend=` was removed: pass the strategy as `strategy=`")
     new = STRATEGIES.get(value, value)
@@ -154,8 +97,6 @@ def accelerator_value(value: Value) -> Outcome | None:
 
 
 def _progress_bar(value: Value) -> Outcome:
-    if value is None:  # 1.x's default (a config dump holds it): the default bar
-        return Outcome()
     if value == 0:
         return Outcome((("enable_progress_bar", False),))
     if isinstance(value, int) and not isinstance(value, bool):
@@ -237,12 +178,10 @@ def _amp_backend(value: Value) -> Outcome:
 
 
 def _resume(value: Value) -> Outcome:
-    return Outcome() if value is None else Outcome(to_fit="ckpt_path")
+    return Outcome(to_fit="ckpt_path")
 
 
 def _checkpoint_callback(value: Value) -> Outcome:
-    if value is None:  # the default of the last 1.x releases (a config dump holds it)
-        return Outcome()
     if value is False:
         return Outcome((("enable_checkpointing", False),))
     if value is True:
@@ -343,6 +282,17 @@ KEPT_FLAGS = frozenset(
 _DEVICE_FLAGS = ("gpus", "num_processes", "tpu_cores")
 
 
+# Flags whose 1.x default was None, as a config dump lists them: they go without a note.
+_NONE_IS_DEFAULT = frozenset(
+    {
+        "checkpoint_callback",
+        "distributed_backend",
+        "progress_bar_refresh_rate",
+        "resume_from_checkpoint",
+    }
+)
+
+
 def flag_outcome(name: str, value: Value, given: dict[str, Value]) -> Outcome | None:
     """What Trainer argument NAME=VALUE becomes, beside the other arguments GIVEN; None: unchanged.
 
@@ -350,6 +300,8 @@ def flag_outcome(name: str, value: Value, given: dict[str, Value]) -> Outcome | 
     """
     if name == "accelerator":
         return accelerator_value(value)
+    if value is None and name in _NONE_IS_DEFAULT:
+        return Outcome()
     accelerator = given.get("accelerator")
     if (
         name == "num_processes"

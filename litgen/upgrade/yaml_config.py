@@ -16,12 +16,8 @@ import yaml
 from litgen.errors import ConversionError
 from litgen.review import review_lines
 from litgen.upgrade.engine import PlacedNote, Upgraded
-from litgen.upgrade.flags import (
-    FLAGS,
-    Callback,
-    Outcome,
-    flag_outcome,
-)
+from litgen.upgrade.flag_values import Callback, Outcome
+from litgen.upgrade.flags import FLAGS, flag_outcome
 from litgen.upgrade.moves import MOVED_NAMES
 from litgen.upgrade.rule import Change, namespace
 from litgen.upgrade.yaml_plan import flag_value, plan_flags, yaml_value

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import re
 
-from litgen.upgrade.flags import Code, NewValue, Outcome, Unknown, Value, flag_outcome
+from litgen.upgrade.flag_values import Code, NewValue, Outcome, Unknown, Value
+from litgen.upgrade.flags import flag_outcome
 
 
 def plan_flags(

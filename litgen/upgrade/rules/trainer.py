@@ -11,16 +11,8 @@ import libcst.matchers as m
 from litgen.convert.names import code, dotted
 from litgen.cst_walk import find, holds_statements
 from litgen.upgrade.added_imports import add_imports
-from litgen.upgrade.flags import (
-    FLAGS,
-    KEPT_FLAGS,
-    SPAWN_NOTE,
-    TUNING_FLAGS,
-    Callback,
-    Outcome,
-    Value,
-    flag_outcome,
-)
+from litgen.upgrade.flag_values import Callback, Outcome, Value
+from litgen.upgrade.flags import FLAGS, KEPT_FLAGS, SPAWN_NOTE, TUNING_FLAGS, flag_outcome
 from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer, method_name, note_text
 from litgen.upgrade.rules.trainer_args import argument, commas, read_value, with_callbacks
 from litgen.upgrade.rules.trainer_calls import TrainerCalls, TrainerFacts, fit_receivers

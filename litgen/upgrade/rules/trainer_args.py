@@ -8,7 +8,7 @@ import json
 import libcst as cst
 
 from litgen.convert.names import code, dotted
-from litgen.upgrade.flags import Callback, Code, NewValue, Unknown, Value
+from litgen.upgrade.flag_values import Callback, Code, NewValue, Unknown, Value
 
 
 def read_value(node: cst.BaseExpression) -> Value:

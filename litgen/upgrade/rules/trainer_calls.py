@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from litgen.convert.names import code, dotted
-from litgen.upgrade.flags import Unknown, Value
+from litgen.upgrade.flag_values import Unknown, Value
 from litgen.upgrade.rule import RuleContext, RuleTransformer, keyword, method_name
 from litgen.upgrade.rules.trainer_args import commas, python
 
