@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import libcst as cst
+import pytest
 
 from litgen.convert.rules.optim import backward_of, scaler_call, step_of, zero_grad_of
 from tests.convert.helpers import converted, loop_script, make_ctx
@@ -69,3 +70,23 @@ def test_two_backward_passes_use_manual_optimization() -> None:
     assert "optimizer = self.optimizers()" in out
     assert "self.manual_backward(a, retain_graph=True)" in out and "self.manual_backward(b)" in out
     assert "optimizer.step()" in out and "optimizer.zero_grad()" in out
+
+
+@pytest.mark.parametrize(
+    ("call", "loss"),
+    [
+        ("torch.autograd.backward(out)", "out"),
+        ("torch.autograd.backward([out])", "out"),
+        ("torch.autograd.backward(tensors=out)", "out"),
+        ("torch.autograd.backward([out, extra])", "out + extra"),
+    ],
+)
+def test_autograd_backward_names_its_tensor_as_the_loss(call: str, loss: str) -> None:
+    out = converted(
+        loop_script(
+            "        optimizer.zero_grad()\n        out = ((model(x) - y) ** 2).mean()\n"
+            f"        extra = out * 0\n        {call}\n        optimizer.step()\n"
+        )
+    )
+    assert f"return {loss}" in out or f"loss = {loss}" in out
+    assert "torch.autograd" not in out

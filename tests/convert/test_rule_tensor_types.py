@@ -43,6 +43,13 @@ def _rewrite(expression: str) -> str:
             "torch.empty(n, dtype=torch.float32, device=self.device)",
         ),
         ("Variable(z, requires_grad=True)", "z.requires_grad_()"),
+        # a tensor made in a hook meets the batch on the process's device
+        ("torch.randn(4, 2)", "torch.randn(4, 2, device=self.device)"),
+        (
+            "torch.zeros(n, dtype=torch.long)",
+            "torch.zeros(n, dtype=torch.long, device=self.device)",
+        ),
+        ("torch.arange(n,)", "torch.arange(n, device=self.device)"),
     ],
 )
 def test_rewrites(before: str, after: str) -> None:
@@ -50,7 +57,18 @@ def test_rewrites(before: str, after: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "unchanged", ["x.type(torch.float32)", "torch.tensor([1.0])", "Other(n)", "x.to(self.device)"]
+    "unchanged",
+    [
+        "x.type(torch.float32)",
+        "torch.tensor([1.0])",
+        "Other(n)",
+        "x.to(self.device)",
+        "torch.randn(4, device=x.device)",
+        "torch.randn(4, generator=g)",
+        "torch.zeros(*shape)",
+        "torch.randperm(n)",
+        "torch.randn_like(x)",
+    ],
 )
 def test_no_op(unchanged: str) -> None:
     assert _rewrite(unchanged) == unchanged

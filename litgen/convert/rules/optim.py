@@ -29,6 +29,9 @@ class Step:
 def backward_of(ctx: Ctx, node: cst.CSTNode) -> Backward | None:
     if not isinstance(node, cst.Call):
         return None
+    if ctx.imports.is_(node.func, "torch.autograd.backward"):
+        # checked first: `torch.autograd.backward(loss)` is also a method-style call on `torch.autograd`
+        return _autograd_backward(node)
     if call_name(node) == "backward" and isinstance(node.func, cst.Attribute):
         receiver = node.func.value
         if isinstance(receiver, cst.Call) and call_name(receiver) == "scale" and receiver.args:
@@ -37,9 +40,32 @@ def backward_of(ctx: Ctx, node: cst.CSTNode) -> Backward | None:
             ):
                 return Backward(receiver.args[0].value, True, list(node.args))
         return Backward(receiver, False, list(node.args))
-    if ctx.imports.is_(node.func, "torch.autograd.backward") and node.args:
-        return Backward(node.args[0].value, False, list(node.args[1:]))
     return None
+
+
+def _autograd_backward(node: cst.Call) -> Backward | None:
+    """`torch.autograd.backward(tensors, ...)`: the loss is the tensor, or the sum of a list of them."""
+    tensors = next((a for a in node.args if a.keyword and a.keyword.value == "tensors"), None)
+    if tensors is None:
+        tensors = node.args[0] if node.args and node.args[0].keyword is None else None
+    if tensors is None:
+        return None
+    rest = [a for a in node.args if a is not tensors]
+    loss = tensors.value
+    if isinstance(loss, (cst.List, cst.Tuple)):
+        parts = [element.value for element in loss.elements]
+        if not parts or any(isinstance(part, cst.StarredElement) for part in parts):
+            return None
+        # gradients of several tensors add up: they are the gradients of their sum
+        loss = parts[0] if len(parts) == 1 else _sum(parts)
+    return Backward(loss, False, rest)
+
+
+def _sum(parts: list[cst.BaseExpression]) -> cst.BaseExpression:
+    total = parts[0]
+    for part in parts[1:]:
+        total = cst.BinaryOperation(total, cst.Add(), part)
+    return total
 
 
 def step_of(ctx: Ctx, node: cst.CSTNode) -> Step | None:

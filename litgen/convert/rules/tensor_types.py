@@ -1,4 +1,4 @@
-"""CUDA tensor types in hooks (`torch.cuda.FloatTensor`, a `Tensor` alias picked by a cuda flag) -> device-agnostic.
+"""Tensors made in hooks (`torch.cuda.FloatTensor`, a `Tensor` alias, `torch.randn(...)`) -> on `self.device`.
 
 Older scripts choose a tensor class by hand, `Tensor = torch.cuda.FloatTensor if cuda else
 torch.FloatTensor`, and write `x.type(Tensor)`, `Tensor(n, 1).fill_(1.0)` or `Tensor(np_array)`.
@@ -9,7 +9,7 @@ no-op `Variable(...)` wrappers go.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import libcst as cst
 
@@ -29,6 +29,29 @@ _DTYPES = {
     "BoolTensor": "bool",
 }
 _VARIABLE = ("torch.autograd.Variable", "torch.autograd.variable.Variable")
+# Factories that make a tensor on the CPU unless told otherwise. On the CPU `device=self.device`
+# changes nothing (a random one draws the same numbers); on a GPU the tensor meets the batch there.
+# Not `randperm`: its result often indexes a tensor that stays on the CPU.
+_FACTORIES = frozenset(
+    f"torch.{name}"
+    for name in (
+        "randn",
+        "rand",
+        "randint",
+        "zeros",
+        "ones",
+        "full",
+        "empty",
+        "arange",
+        "linspace",
+        "eye",
+    )
+)
+_EQUAL = cst.AssignEqual(
+    whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+)
+# a CPU generator cannot draw on a GPU; `out=` already says where the result goes
+_PLACED = frozenset({"device", "generator", "out"})
 
 
 def _dtype_of_class(imports: ImportTable, node: cst.BaseExpression) -> str | None:
@@ -97,6 +120,15 @@ class DeviceAgnosticTypes(cst.CSTTransformer):
                 return cst.parse_expression(
                     f"{code(func.value)}.to(self.device, {self.torch}.{dtype})"
                 )
+        if self.imports.qualify(func) in _FACTORIES and not any(
+            a.star or (a.keyword is not None and a.keyword.value in _PLACED) for a in args
+        ):
+            return updated_node.with_changes(
+                args=[
+                    *_with_comma(args),
+                    cst.Arg(cst.parse_expression("self.device"), cst.Name("device"), equal=_EQUAL),
+                ]
+            )
         dtype = self._dtype(func)
         if dtype is None or any(a.keyword is not None or a.star for a in args):
             return updated_node
@@ -108,3 +140,17 @@ class DeviceAgnosticTypes(cst.CSTTransformer):
         return cst.parse_expression(
             f"{self.torch}.empty({values}, dtype={self.torch}.{dtype}, device=self.device)"
         )
+
+
+def _with_comma(args: Sequence[cst.Arg]) -> list[cst.Arg]:
+    """ARGS, the last one followed by a comma so that another can follow."""
+    if not args:
+        return []
+    last = args[-1]
+    after = last.comma.whitespace_after if isinstance(last.comma, cst.Comma) else None
+    if not isinstance(after, cst.ParenthesizedWhitespace) and not (
+        isinstance(after, cst.SimpleWhitespace) and after.value
+    ):
+        # none yet, or `f(n,)`: one followed by nothing (a line break keeps its own layout)
+        last = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    return [*args[:-1], last]
