@@ -45,6 +45,12 @@ class CheckFailed(RunFailed):
     """A program did not train under fast_dev_run (exit 1)."""
 
 
+class InternalError(LitgenError):
+    """litgen failed at its own work, a bug to report (exit 3): for example it generated invalid code."""
+
+    exit_code = 3
+
+
 class ConversionError(LitgenError):
     """A script that cannot be converted faithfully (exit 1); names the construct and its line."""
 

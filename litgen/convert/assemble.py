@@ -12,7 +12,7 @@ from litgen.convert.planning import ConversionPlan
 from litgen.convert.report import Conversion
 from litgen.convert.rewrite import Edits, apply, remove_unused, unused
 from litgen.convert.script import Script
-from litgen.errors import ConversionError
+from litgen.errors import InternalError
 
 
 def emit(plan: ConversionPlan) -> Conversion:
@@ -140,7 +140,7 @@ def _check_compiles(converted: str, filename: str) -> None:
             warnings.simplefilter("ignore")
             compile(converted, filename, "exec")
     except SyntaxError as error:
-        raise ConversionError(
+        raise InternalError(
             f"internal error: litgen generated invalid code ({error.msg}, output line {error.lineno}); "
             "please report this script",
             path=filename,

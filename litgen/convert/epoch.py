@@ -16,7 +16,13 @@ from litgen.convert.rules.clipping import record_clip
 from litgen.convert.rules.device import derived_batch_names
 from litgen.convert.rules.limits import batch_limit
 from litgen.convert.rules.metrics import insert_logs, metric_logs
-from litgen.convert.rules.optim import calls_in, discover_optimizers, discover_schedulers, step_of
+from litgen.convert.rules.optim import (
+    calls_in,
+    discover_optimizers,
+    discover_schedulers,
+    refuse_rebuilt_optimizers,
+    step_of,
+)
 from litgen.convert.rules.schedule import direct_steps, is_plateau, kept_note, metric_key, register
 from litgen.convert.step import StepBuilder
 from litgen.convert.structure import Shape
@@ -70,6 +76,7 @@ class EpochPlanner:
                 "the script evaluates before training in each epoch; litgen expects evaluation after it",
                 line=None,
             )
+        refuse_rebuilt_optimizers(self.ctx, [seg.node for seg in _segs(items)])
         self._count_scheduler_steps(step_segs, items)
         self._training(train_item, step_segs)
         if not self.ctx.facts.models:

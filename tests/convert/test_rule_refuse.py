@@ -71,3 +71,36 @@ def test_early_return_in_a_helper() -> None:
     )
     error = _refused(source)
     assert "returns early" in error.reason
+
+
+def test_an_optimizer_built_again_in_the_epoch_loop_is_refused_at_its_line() -> None:
+    source = loop_script(
+        STEP,
+        epoch_tail=(
+            "    if epoch % 2 == 1:\n"
+            "        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)\n"
+        ),
+    )
+    error = _refused(source)
+    assert (
+        error.line
+        == source.splitlines().index(
+            "        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)"
+        )
+        + 1
+    )
+    assert "`optimizer` is built again inside the epoch loop" in error.reason
+
+
+def test_generated_code_that_does_not_compile_is_an_internal_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from litgen.convert import assemble
+    from litgen.errors import InternalError
+
+    monkeypatch.setattr(
+        assemble, "compile", lambda *args: compile("x = = 1", "x", "exec"), raising=False
+    )
+    with pytest.raises(InternalError) as caught:
+        assemble._check_compiles("x = 1\n", "script.py")
+    assert caught.value.exit_code == 3 and "please report this script" in caught.value.reason

@@ -9,7 +9,8 @@ import libcst as cst
 
 from litgen.convert.context import Ctx
 from litgen.convert.facts import Binding
-from litgen.convert.names import call_name, dotted, root_name
+from litgen.convert.names import call_name, dotted, root_name, target_names, usage
+from litgen.cst_walk import find
 
 
 @dataclass
@@ -183,3 +184,24 @@ def discover_schedulers(ctx: Ctx, statements: list[cst.BaseStatement]) -> None:
         if binding is not None and isinstance(binding.value, cst.Call) and binding.value.args:
             if ctx.is_optimizer(dotted(binding.value.args[0].value)):
                 ctx.facts.schedulers[name] = binding
+
+
+def refuse_rebuilt_optimizers(ctx: Ctx, statements: Iterable[cst.CSTNode]) -> None:
+    """Refuse an optimizer built again inside the epoch loop: Lightning builds each one once."""
+    for statement in statements:
+        rebuilt = sorted(set(usage([statement]).assigned) & set(ctx.facts.optimizers))
+        if rebuilt:
+            where = next(
+                (
+                    assign
+                    for assign in find(statement, cst.Assign)
+                    if any(rebuilt[0] in target_names(t.target) for t in assign.targets)
+                ),
+                statement,
+            )
+            ctx.refuse(
+                f"`{rebuilt[0]}` is built again inside the epoch loop (a new optimizer with fresh "
+                "state); Lightning builds optimizers once, in configure_optimizers: change the "
+                "learning rate with a scheduler (for example MultiStepLR or LambdaLR) instead",
+                where,
+            )
