@@ -26,20 +26,36 @@ from litgen.convert.rules.seed import (
     same_seed,
     seed_call,
     seed_everything,
+    seed_everything_keeps_draws,
 )
 from litgen.convert.structure import Shape
 
 
-def setup_statements(ctx: Ctx, shape: Shape) -> list[cst.SimpleStatementLine]:
+def _outside_the_loop(ctx: Ctx, shape: Shape) -> list[cst.BaseStatement]:
     scopes: list[cst.CSTNode] = [ctx.script.module]
     if shape.entry is not None:
         scopes.append(shape.entry.body)
-    found: list[cst.SimpleStatementLine] = []
-    for scope in scopes:
-        for statement in statements_outside(ctx.script, scope, shape.region):
-            if isinstance(statement, cst.SimpleStatementLine):
-                found.append(statement)
-    return found
+    return [
+        statement
+        for scope in scopes
+        for statement in statements_outside(ctx.script, scope, shape.region)
+    ]
+
+
+def setup_statements(ctx: Ctx, shape: Shape) -> list[cst.SimpleStatementLine]:
+    return [s for s in _outside_the_loop(ctx, shape) if isinstance(s, cst.SimpleStatementLine)]
+
+
+def _seed_everything_is_faithful(ctx: Ctx, shape: Shape) -> bool:
+    statements = _outside_the_loop(ctx, shape)
+    for index, statement in enumerate(statements):
+        if (
+            isinstance(statement, cst.SimpleStatementLine)
+            and len(statement.body) == 1
+            and seed_call(ctx.imports, statement.body[0], TORCH_SEEDS) is not None
+        ):
+            return seed_everything_keeps_draws(ctx.imports, statements, index)
+    return True
 
 
 def _distributed(
@@ -132,6 +148,7 @@ def plan_setup(
     ctx: Ctx, shape: Shape, edits: Edits, lightning: str, trainer: str = "trainer"
 ) -> None:
     seed: cst.BaseExpression | None = None
+    faithful = _seed_everything_is_faithful(ctx, shape)
     for statement in setup_statements(ctx, shape):
         if (ctx.facts.distributed or ctx.facts.data_parallel) and _distributed(
             ctx, shape, statement, edits, trainer
@@ -142,6 +159,14 @@ def plan_setup(
         small = statement.body[0]
         line = ctx.line(statement)
         torch_seed = seed_call(ctx.imports, small, TORCH_SEEDS)
+        if torch_seed is not None and not faithful:
+            ctx.mapped(
+                f"torch.manual_seed({code(torch_seed)})",
+                line,
+                "kept: numpy or random is seeded or drawn from before it, and seed_everything "
+                "would reseed them",
+            )
+            continue
         if torch_seed is not None and seed is None:
             seed = torch_seed
             edits.put(
