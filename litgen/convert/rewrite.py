@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -34,18 +34,78 @@ class Edits:
         return Edits(dict(self.replace), set(self.remove))
 
 
-class _Editor(cst.CSTTransformer):
+class _Carry:
+    """The comment lines above statements that go, handed to the next statement that stays.
+
+    They are the user's: a removed line takes only itself (and its same-line comment) with it.
+    """
+
+    def __init__(self) -> None:
+        self.lines: list[cst.EmptyLine] = []
+
+    def removed(self, node: cst.CSTNode) -> None:
+        above = list(leading_lines(node))
+        if any(line.comment is not None for line in above):
+            self.lines += above
+
+    def kept(self, nodes: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement]:
+        if not nodes or not self.lines:
+            return list(nodes)
+        first = nodes[0].with_changes(leading_lines=[*self.lines, *leading_lines(nodes[0])])
+        self.lines = []
+        return [first, *nodes[1:]]
+
+    def closing(self, footer: Sequence[cst.EmptyLine]) -> list[cst.EmptyLine]:
+        """A block's footer: comments whose statements were the block's last ones come first."""
+        lines, self.lines = self.lines, []
+        return [*lines, *footer]
+
+
+class _CarryingTransformer(cst.CSTTransformer):
+    """Removes statements without losing the comments above them (one _Carry per open block)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # one per open block; a module-level statement's own comments are its caller's (`_edited`)
+        self._carries: list[_Carry] = []
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> bool:
+        self._carries.append(_Carry())
+        return True
+
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        footer = self._carries.pop().closing(updated_node.footer)
+        return updated_node.with_changes(footer=footer)
+
+    def removed(self, node: cst.CSTNode) -> cst.RemovalSentinel:
+        if self._carries:
+            self._carries[-1].removed(node)
+        return cst.RemoveFromParent()
+
+    def kept(
+        self, node: cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]
+    ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
+        if isinstance(node, cst.BaseStatement) and self._carries:
+            return self._carries[-1].kept([node])[0]
+        return node
+
+
+class _Editor(_CarryingTransformer):
     def __init__(self, edits: Edits) -> None:
         super().__init__()
         self.edits = edits
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[no-untyped-def]
         if original_node in self.edits.remove:
-            return cst.RemoveFromParent()
+            return self.removed(original_node)
         if original_node in self.edits.replace:
-            return cst.FlattenSentinel(
-                _keep_leading(original_node, self.edits.replace[original_node])
-            )
+            replacement = _keep_leading(original_node, self.edits.replace[original_node])
+            if not replacement:
+                return self.removed(original_node)
+            kept = self._carries[-1].kept(replacement) if self._carries else replacement
+            return cst.FlattenSentinel(kept)
         result = super().on_leave(original_node, updated_node)
         if (
             isinstance(result, (cst.If, cst.With))
@@ -53,11 +113,11 @@ class _Editor(cst.CSTTransformer):
             and not result.body.body
         ):
             if isinstance(result, cst.With) or result.orelse is None:
-                return cst.RemoveFromParent()  # `if args.cuda: model.cuda()` once the move is gone
+                return self.removed(result)  # `if args.cuda: model.cuda()` once the move is gone
         if isinstance(result, (cst.If, cst.For, cst.While, cst.With, cst.FunctionDef, cst.Try)):
             body = result.body
             if isinstance(body, cst.IndentedBlock) and not body.body:
-                return result.with_changes(
+                result = result.with_changes(
                     body=body.with_changes(body=[cst.SimpleStatementLine([cst.Pass()])])
                 )
         if (
@@ -68,7 +128,20 @@ class _Editor(cst.CSTTransformer):
             return result.with_changes(
                 body=result.body.with_changes(body=[cst.SimpleStatementLine([cst.Pass()])])
             )
-        return result
+        return self.kept(result)
+
+
+def _edited(
+    statement: cst.BaseStatement, editor: cst.CSTTransformer, carry: _Carry
+) -> list[cst.BaseStatement]:
+    """A module-level statement through EDITOR: what stays of it, or nothing (its comments carried)."""
+    edited = statement.visit(editor)
+    if isinstance(edited, cst.BaseStatement):
+        return carry.kept([edited])
+    if isinstance(edited, cst.FlattenSentinel):
+        return carry.kept(list(edited.nodes))
+    carry.removed(statement)
+    return []
 
 
 def _keep_leading(
@@ -104,22 +177,22 @@ def apply(
         import_after = import_line  # placed
     elif import_after is None:
         import_after = leading  # after the module docstring, which must stay first
+    carry = _Carry()
     for statement in module.body:
         if statement is insert_before and not placed_class:
             body.append(class_node)
             placed_class = True
         if statement in edits.remove:
-            continue
-        if statement in edits.replace:
-            body.extend(_keep_leading(statement, edits.replace[statement]))
+            carry.removed(statement)
+        elif statement in edits.replace:
+            replacement = _keep_leading(statement, edits.replace[statement])
+            if not replacement:
+                carry.removed(statement)
+            body.extend(carry.kept(replacement))
         elif touched is not None and id(statement) not in touched:
-            body.append(statement)  # nothing inside it changes: keep the very same node
+            body.extend(carry.kept([statement]))  # nothing inside it changes: the very same node
         else:
-            edited = statement.visit(_Editor(edits))
-            if isinstance(edited, cst.BaseStatement):
-                body.append(edited)
-            elif isinstance(edited, cst.FlattenSentinel):
-                body.extend(edited.nodes)
+            body.extend(_edited(statement, _Editor(edits), carry))
         if statement is import_after:
             body.append(import_line)
     if not placed_class:
@@ -137,7 +210,7 @@ def apply(
                 body[index + 1] = following.with_changes(
                     leading_lines=[*padding, *leading_lines(following)]
                 )
-    return module.with_changes(body=body)
+    return module.with_changes(body=body, footer=carry.closing(module.footer))
 
 
 def _is_docstring(statement: cst.CSTNode) -> bool:
@@ -202,7 +275,7 @@ def unused(
     return gone, {name for name in names if name not in reads}
 
 
-class _AssignmentRemover(cst.CSTTransformer):
+class _AssignmentRemover(_CarryingTransformer):
     def __init__(self, names: set[str], functions: set[str]) -> None:
         super().__init__()
         self.names = names
@@ -237,14 +310,12 @@ class _AssignmentRemover(cst.CSTTransformer):
             isinstance(original_node, (cst.FunctionDef, cst.ClassDef))
             and original_node.name.value in self.functions
         ):
-            return cst.RemoveFromParent()
+            return self.removed(original_node)
         if isinstance(original_node, (cst.SimpleStatementLine, cst.If)) and self._assigns_only(
             original_node
         ):
-            parent_is_elif = False
-            if not parent_is_elif:
-                return cst.RemoveFromParent()
-        return super().on_leave(original_node, updated_node)
+            return self.removed(original_node)
+        return self.kept(super().on_leave(original_node, updated_node))
 
 
 def remove_unused(
@@ -262,17 +333,14 @@ def remove_unused(
         return module
     remover = _AssignmentRemover(assignments, functions)
     body: list[cst.BaseStatement] = []
+    carry = _Carry()
     for statement in module.body:
         if (
             isinstance(statement, (cst.FunctionDef, cst.ClassDef))
             and statement.name.value not in functions
             and (entry is None or statement.name.value != entry.name.value)
         ):
-            body.append(statement)
+            body.extend(carry.kept([statement]))
             continue
-        edited = statement.visit(remover)
-        if isinstance(edited, cst.BaseStatement):
-            body.append(edited)
-        elif isinstance(edited, cst.FlattenSentinel):
-            body.extend(edited.nodes)
-    return module.with_changes(body=body)
+        body.extend(_edited(statement, remover, carry))
+    return module.with_changes(body=body, footer=carry.closing(module.footer))

@@ -8,6 +8,11 @@ import pytest
 from litgen.convert.rules.device import is_mode_switch, move_parts, without_moves
 from tests.convert.helpers import clean_snippet, converted, loop_script, make_ctx
 
+STEP = (
+    "        optimizer.zero_grad()\n        loss = ((model(x) - y) ** 2).mean()\n        "
+    "loss.backward()\n        optimizer.step()\n"
+)
+
 
 @pytest.mark.parametrize(
     ("before", "after"),
@@ -57,3 +62,30 @@ def test_self_device_in_the_generated_module() -> None:
     out = converted(script)
     assert "noise = torch.randn(x.size(0), 2, device=self.device)" in out
     assert "model = model.to(device)" not in out and "device = torch.device" not in out
+
+
+def test_comments_above_a_removed_move_stay_for_the_next_statement() -> None:
+    out = converted(
+        loop_script(
+            STEP,
+            setup=(
+                "# model = nn.Linear(2, 2)  (an alternative kept as a comment)\n"
+                "model = model.to('cpu')\n"
+                "print('ready')\n"
+            ),
+        )
+    )
+    assert "model.to(" not in out
+    assert "# model = nn.Linear(2, 2)  (an alternative kept as a comment)\nprint('ready')\n" in out
+
+
+def test_comments_above_a_removed_statement_in_a_function_stay_in_it() -> None:
+    body = "".join(f"    {line}\n" for line in loop_script(STEP).splitlines()[3:])
+    body = body.replace(
+        "    model = nn.Linear(2, 1)\n",
+        "    model = nn.Linear(2, 1)\n    # to the GPU when there is one\n    model.cuda()\n",
+    )
+    source = "\n".join(loop_script(STEP).splitlines()[:3]) + "\n\n\ndef main():\n" + body
+    out = converted(source + "\n\nmain()\n")
+    assert "model.cuda()" not in out
+    assert "    # to the GPU when there is one\n" in out
