@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from litgen.verify.lines import extra_lines, unmatched_lines
+from litgen.verify.lines import extra_lines, first_out_of_order, unmatched_lines
 from litgen.verify.records import Evaluation, ParamSum, ProgramRecord, ProgramRun, Step
 
 # The kinds of difference, in the order a reader should look at them at one step.
@@ -222,6 +222,9 @@ def compare_printed(
     if original.lines_dropped or converted.lines_dropped:
         summary += f" (only each program's first {len(original.lines)} and {len(converted.lines)} lines were kept)"
     if not missing:
+        swapped = first_out_of_order(original.lines, converted.lines, rtol)
+        if swapped is not None:
+            summary += f"; the conversion printed {swapped[0]!r} before {swapped[1]!r}"
         return summary, []
     more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
     return summary, [Difference(PRINTED, f"the conversion never printed {missing[0]!r}{more}")]

@@ -108,6 +108,35 @@ def unmatched_lines(expected: Sequence[str], actual: Sequence[str], rtol: float)
     return left
 
 
+def first_out_of_order(
+    expected: Sequence[str], actual: Sequence[str], rtol: float
+) -> tuple[str, str] | None:
+    """(a line of EXPECTED, one it printed before it) where ACTUAL prints them the other way round.
+
+    Each line of EXPECTED takes the first line of ACTUAL it agrees with that no earlier line took;
+    lines ACTUAL never prints are left out (`unmatched_lines` names those).
+    """
+    taken: set[int] = set()
+    placed: list[tuple[int, str]] = []  # (position in ACTUAL, the line), in EXPECTED's order
+    for line in (line.strip() for line in expected if line.strip()):
+        position = next(
+            (
+                index
+                for index, other in enumerate(actual)
+                if index not in taken and lines_agree(line, other.strip(), rtol)
+            ),
+            None,
+        )
+        if position is None:
+            continue
+        taken.add(position)
+        earlier = next(((p, text) for p, text in placed if p > position), None)
+        if earlier is not None:
+            return line, earlier[1]
+        placed.append((position, line))
+    return None
+
+
 def extra_lines(expected: Sequence[str], actual: Sequence[str], rtol: float) -> list[str]:
     """Lines ACTUAL prints more often than EXPECTED does (a line every process prints, for example)."""
     return unmatched_lines(actual, expected, rtol)

@@ -7,6 +7,7 @@ import pytest
 from litgen.verify.lines import (
     LineShape,
     extra_lines,
+    first_out_of_order,
     lines_agree,
     numbers_agree,
     unmatched_lines,
@@ -78,3 +79,15 @@ def test_unmatched_lines_counts_repeats_and_ignores_blank_lines() -> None:
 def test_extra_lines_finds_what_is_printed_too_often() -> None:
     assert extra_lines(["val 0.5"], ["val 0.5", "val 0.5"], 1e-5) == ["val 0.5"]
     assert extra_lines(["val 0.5"], ["val 0.5"], 1e-5) == []
+
+
+def test_lines_printed_in_another_order_are_named() -> None:
+    original = ["epoch 1: loss 0.5", "test loss 0.4", "epoch 2: loss 0.3", "test loss 0.2"]
+    converted = ["test loss 0.4", "epoch 1: loss 0.5", "epoch 2: loss 0.3", "test loss 0.2"]
+    assert first_out_of_order(original, converted, 1e-5) == ("test loss 0.4", "epoch 1: loss 0.5")
+    assert first_out_of_order(original, original, 1e-5) is None
+    repeated = ["step", "step", "done"]
+    assert first_out_of_order(repeated, ["step", "step", "done", "extra"], 1e-5) is None
+    assert first_out_of_order(["a 1", "b 2"], ["b 2"], 1e-5) is None, (
+        "a missing line is not an order"
+    )
