@@ -114,13 +114,24 @@ def _scaled_grad(node: cst.BaseExpression, param: str) -> cst.BaseExpression | N
     return None
 
 
+def _negated(node: cst.BaseExpression, param: str) -> cst.BaseExpression | None:
+    """`-lr * p.grad`, `p.grad * -lr` or `-(lr * p.grad)` -> lr."""
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        return _scaled_grad(node.expression, param)
+    rate = _scaled_grad(node, param)
+    if isinstance(rate, cst.UnaryOperation) and isinstance(rate.operator, cst.Minus):
+        return rate.expression
+    return None
+
+
 def _is_param(node: cst.BaseExpression, param: str) -> bool:
     """`p` or `p.data`."""
     return m.matches(node, m.Name(param) | m.Attribute(value=m.Name(param), attr=m.Name("data")))
 
 
 def _update_rate(statement: cst.BaseSmallStatement, param: str) -> cst.BaseExpression | None:
-    """The learning rate of `p -= lr * p.grad`, `p.sub_(lr * p.grad)`, `p.add_(p.grad, alpha=-lr)`."""
+    """The learning rate of `p -= lr * p.grad`, `p.sub_(lr * p.grad)`, `p.add_(-lr * p.grad)`,
+    `p.add_(p.grad, alpha=-lr)`."""
     if isinstance(statement, cst.AugAssign) and isinstance(statement.operator, cst.SubtractAssign):
         return _scaled_grad(statement.value, param) if _is_param(statement.target, param) else None
     if not isinstance(statement, cst.Expr) or not isinstance(statement.value, cst.Call):
@@ -131,6 +142,8 @@ def _update_rate(statement: cst.BaseSmallStatement, param: str) -> cst.BaseExpre
     method, args = call.func.attr.value, call.args
     if method == "sub_" and len(args) == 1 and args[0].keyword is None:
         return _scaled_grad(args[0].value, param)
+    if method == "add_" and len(args) == 1 and args[0].keyword is None:
+        return _negated(args[0].value, param)
     if method == "add_" and len(args) == 2 and _grad_of(args[0].value, param):
         alpha = args[1]
         if (

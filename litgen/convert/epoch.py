@@ -20,6 +20,7 @@ from litgen.convert.rules.optim import (
     calls_in,
     discover_optimizers,
     discover_schedulers,
+    refuse_never_steps,
     refuse_rebuilt_optimizers,
     step_of,
 )
@@ -164,7 +165,7 @@ class EpochPlanner:
             if isinstance(item, Seg) and any(step_of(self.ctx, c) for c in calls_in([item.node]))
         ]
         if not steps:
-            self.ctx.refuse("the loop calls backward() but never steps an optimizer", line=None)
+            refuse_never_steps(self.ctx, "loop")
         self.ctx.mapped(
             "full-batch training (no DataLoader)",
             items[steps[-1]].line if isinstance(items[steps[-1]], Seg) else None,

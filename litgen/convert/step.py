@@ -13,9 +13,17 @@ from litgen.convert.context import Ctx
 from litgen.convert.inline import Seg
 from litgen.convert.names import code, dotted, fresh_name, taken_names, usage
 from litgen.convert.rules.accumulate import accumulation_steps, divided_by
-from litgen.convert.rules.optim import Backward, backward_of, calls_in, step_of, zero_grad_of
+from litgen.convert.rules.optim import (
+    Backward,
+    backward_of,
+    calls_in,
+    refuse_never_steps,
+    step_of,
+    zero_grad_of,
+)
 from litgen.convert.rules.schedule import direct_steps, register
 from litgen.convert.script import iter_nodes
+from litgen.cst_walk import find
 
 TOUCHING_ATTRIBUTES = ("grad", "param_groups", "state_dict", "parameters", "named_parameters")
 
@@ -49,21 +57,7 @@ def touches_training_state(ctx: Ctx, statement: cst.CSTNode, extra: Set[str] = f
         ctx.is_model(n) or ctx.is_optimizer(n) or ctx.is_scheduler(n) or n in extra for n in names
     ):
         return True
-    return any(
-        isinstance(node, cst.Attribute) and node.attr.value in TOUCHING_ATTRIBUTES
-        for node in _attributes(statement)
-    )
-
-
-def _attributes(node: cst.CSTNode) -> list[cst.Attribute]:
-    found: list[cst.Attribute] = []
-
-    class _Visitor(cst.CSTVisitor):
-        def visit_Attribute(self, attribute: cst.Attribute) -> None:
-            found.append(attribute)
-
-    node.visit(_Visitor())
-    return found
+    return any(node.attr.value in TOUCHING_ATTRIBUTES for node in find(statement, cst.Attribute))
 
 
 class StepBuilder:
@@ -159,7 +153,7 @@ class StepBuilder:
     def _automatic(self) -> StepParts:
         parts, ctx = self.parts, self.ctx
         if not self.backwards_at or not self.steps_at:
-            ctx.refuse("the batch loop calls backward() but never steps an optimizer", line=None)
+            refuse_never_steps(ctx, "batch loop")
         steps = self.accumulation()
         accumulation_if = self.statements[self.steps_at[0]] if steps is not None else None
         if steps is not None and not self._strip_division(steps):

@@ -32,6 +32,10 @@ def _desugared(update: str) -> str | None:
         "    with torch.no_grad():\n        for p in model.parameters():\n            "
         "p.add_(p.grad, alpha=-lr)\n    model.zero_grad()\n",
         "    for p in model.parameters():\n        p.data -= lr * p.grad.data\n    model.zero_grad()\n",
+        # pytorch/examples' regression: `param.data.add_(-0.1 * param.grad)`
+        "    for p in model.parameters():\n        p.data.add_(-lr * p.grad)\n    model.zero_grad()\n",
+        "    with torch.no_grad():\n        for p in model.parameters():\n            "
+        "p.add_(-(lr * p.grad))\n    model.zero_grad()\n",
     ],
 )
 def test_an_sgd_update_becomes_an_optimizer_created_before_the_loop(update: str) -> None:
@@ -57,6 +61,7 @@ def test_per_parameter_zeroing_becomes_optimizer_zero_grad() -> None:
         "lr * p.grad\n    lr *= 0.9\n",
         # not plain SGD arithmetic
         "    with torch.no_grad():\n        for p in model.parameters():\n            p -= lr * p.grad.sign()\n",
+        "    with torch.no_grad():\n        for p in model.parameters():\n            p.add_(lr * p.grad)\n",
         # an update outside no_grad on the tensor itself would fail in the script too: left alone
         "    for p in model.parameters():\n        p -= lr * p.grad\n",
         # other work in the update loop

@@ -104,3 +104,17 @@ def test_generated_code_that_does_not_compile_is_an_internal_error(
     with pytest.raises(InternalError) as caught:
         assemble._check_compiles("x = 1\n", "script.py")
     assert caught.value.exit_code == 3 and "please report this script" in caught.value.reason
+
+
+def test_a_loop_that_never_steps_an_optimizer_names_the_backward_line_and_the_forms_litgen_reads() -> (
+    None
+):
+    source = loop_script(
+        "        loss = ((model(x) - y) ** 2).mean()\n        loss.backward()\n"
+        "        for p in model.parameters():\n            p.data.mul_(0.9)\n"
+    )
+    error = _refused(source)
+    assert error.line == source.splitlines().index("        loss.backward()") + 1
+    assert (
+        "never steps an optimizer" in error.reason and "p.data.add_(-lr * p.grad)" in error.reason
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NoReturn
 
 import libcst as cst
 
@@ -11,6 +12,17 @@ from litgen.convert.context import Ctx
 from litgen.convert.facts import Binding
 from litgen.convert.names import call_name, dotted, root_name, target_names, usage
 from litgen.cst_walk import find
+
+NEVER_STEPS = (
+    "the {loop} calls backward() but never steps an optimizer: litgen follows `optimizer.step()`, "
+    "or a plain SGD update of every parameter (`p -= lr * p.grad` under `torch.no_grad()`, "
+    "`p.data.add_(-lr * p.grad)`)"
+)
+
+
+def refuse_never_steps(ctx: Ctx, loop: str) -> NoReturn:
+    backward = ctx.script.backward
+    ctx.refuse(NEVER_STEPS.format(loop=loop), backward[0] if backward else None)
 
 
 @dataclass
