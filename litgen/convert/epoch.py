@@ -22,6 +22,7 @@ from litgen.convert.rules.optim import (
     discover_schedulers,
     refuse_never_steps,
     refuse_rebuilt_optimizers,
+    refuse_without_a_model,
     step_of,
 )
 from litgen.convert.rules.schedule import direct_steps, is_plateau, kept_note, metric_key, register
@@ -80,11 +81,7 @@ class EpochPlanner:
         refuse_rebuilt_optimizers(self.ctx, [seg.node for seg in _segs(items)])
         self._count_scheduler_steps(step_segs, items)
         self._training(train_item, step_segs)
-        if not self.ctx.facts.models:
-            self.ctx.refuse(
-                "cannot tell which nn.Module the optimizer trains (pass `model.parameters()` to it)",
-                line=None,
-            )
+        refuse_without_a_model(self.ctx)
         after_segs = self._evaluation(after)
         self._epoch_hooks(_segs(before), after_segs)
         return self.plan

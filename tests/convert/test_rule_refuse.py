@@ -118,3 +118,17 @@ def test_a_loop_that_never_steps_an_optimizer_names_the_backward_line_and_the_fo
     assert (
         "never steps an optimizer" in error.reason and "p.data.add_(-lr * p.grad)" in error.reason
     )
+
+
+def test_an_optimizer_returned_by_a_helper_is_refused_at_the_line_that_receives_it() -> None:
+    source = (
+        "import torch\nfrom torch.utils.data import DataLoader, TensorDataset\n\n\n"
+        "def build():\n    model = torch.nn.Linear(2, 1)\n"
+        "    return model, torch.optim.SGD(model.parameters(), lr=0.1)\n\n\n"
+        "model, optimizer = build()\n"
+        "loader = DataLoader(TensorDataset(torch.randn(8, 2), torch.randn(8, 1)), batch_size=4)\n"
+        "for epoch in range(2):\n    for x, y in loader:\n" + STEP
+    )
+    error = _refused(source)
+    assert error.line == source.splitlines().index("model, optimizer = build()") + 1
+    assert "not one returned by another function" in error.reason

@@ -217,3 +217,15 @@ def refuse_rebuilt_optimizers(ctx: Ctx, statements: Iterable[cst.CSTNode]) -> No
                 "learning rate with a scheduler (for example MultiStepLR or LambdaLR) instead",
                 where,
             )
+
+
+def refuse_without_a_model(ctx: Ctx) -> None:
+    """Refuse a loop whose optimizer trains no model litgen found."""
+    if ctx.facts.models:
+        return
+    built = next(iter(ctx.facts.optimizers.values()), None)
+    ctx.refuse(
+        "cannot tell which nn.Module the optimizer trains: litgen follows an optimizer built from "
+        "`model.parameters()` where the model is built, not one returned by another function",
+        built.statement if built is not None else None,
+    )
