@@ -174,7 +174,8 @@ class _Hooks(RuleTransformer):
             return updated_node
         kept = [p for p in updated_node.params.params if p.name.value not in change.drop]
         added = [cst.Param(cst.Name(p)) for p in change.add if p not in params]
-        new_params = updated_node.params.with_changes(params=_commas([*kept, *added]))
+        trailing = updated_node.params.params[-1].comma if updated_node.params.params else None
+        new_params = updated_node.params.with_changes(params=_commas([*kept, *added], trailing))
         result = updated_node.with_changes(params=new_params)
         # `super().on_batch_end(trainer, pl_module)` inside: 2.x's base has only the new hook
         calls = _SuperCalls(
@@ -212,10 +213,9 @@ def _with_loader_default(hook: cst.FunctionDef, count: int) -> cst.FunctionDef |
     params = list(hook.params.params)
     if len(params) != count or params[-1].default is not None:
         return None
-    last = params[-1].with_changes(
-        default=cst.Integer("0"),
-        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
-    )
+    # PEP 8: `idx=0`, but `idx: int = 0`
+    space = cst.SimpleWhitespace(" " if params[-1].annotation is not None else "")
+    last = params[-1].with_changes(default=cst.Integer("0"), equal=cst.AssignEqual(space, space))
     return hook.with_changes(params=hook.params.with_changes(params=[*params[:-1], last]))
 
 
@@ -259,12 +259,15 @@ class _SuperCalls(cst.CSTTransformer):
         )
 
 
-def _commas(params: list[cst.Param]) -> list[cst.Param]:
+def _commas(
+    params: list[cst.Param], trailing: cst.Comma | cst.MaybeSentinel | None = None
+) -> list[cst.Param]:
+    """Commas between PARAMS; the last one ends as the old last one did (a multi-line trailing comma)."""
     fixed = []
     for index, param in enumerate(params):
         last = index == len(params) - 1
         if last:
-            param = param.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            param = param.with_changes(comma=trailing or cst.MaybeSentinel.DEFAULT)
         elif isinstance(param.comma, cst.MaybeSentinel):
             param = param.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
         fixed.append(param)
@@ -284,6 +287,19 @@ class HooksRule(Rule):
             "        pass\n",
             HEAD + "class Norm(pl.Callback):\n"
             "    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, _idx=0):\n"
+            "        pass\n",
+        ),
+        Example(  # a multi-line signature keeps its layout; an annotated default gets spaces
+            HEAD + "class Norm(pl.Callback):\n"
+            "    def on_train_batch_end(\n        self,\n        trainer,\n        pl_module,\n"
+            "        outputs,\n        batch,\n        batch_idx: int,\n        dataloader_idx: int,\n"
+            "    ):\n        pass\n\n"
+            "    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, idx: int):\n"
+            "        pass\n",
+            HEAD + "class Norm(pl.Callback):\n"
+            "    def on_train_batch_end(\n        self,\n        trainer,\n        pl_module,\n"
+            "        outputs,\n        batch,\n        batch_idx: int,\n    ):\n        pass\n\n"
+            "    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, idx: int = 0):\n"
             "        pass\n",
         ),
         Example(  # a call of the 1.x hook on the base class follows it
