@@ -220,14 +220,23 @@ def _namespaces(calls: Sequence[cst.Call], context: RuleContext) -> set[str]:
 
 
 def _spread(calls: Sequence[cst.Call], context: RuleContext) -> set[str]:
-    """Names spread into a Trainer call (`Trainer(**params)`)."""
+    """Names spread into a Trainer call (`Trainer(**params)`), and the mappings such a name is
+    built from by key (`params = {n: args[n] for n in ...}`): their keys are Trainer arguments too."""
     names = set()
     for call in calls:
         if context.qualify(call.func) == TRAINER:
             names |= {
                 name for a in call.args if a.star == "**" and (name := dotted(a.value)) is not None
             }
-    return names
+    sources = set()
+    for assign in find(context.module, cst.Assign):
+        if any(dotted(target.target) in names for target in assign.targets):
+            sources |= {
+                name
+                for subscript in find(assign.value, cst.Subscript)
+                if (name := dotted(subscript.value)) is not None
+            }
+    return names | sources
 
 
 class TrainerRule(Rule):
@@ -237,6 +246,19 @@ class TrainerRule(Rule):
         Example(  # keywords gathered for a Trainer
             HEAD + "kwargs = dict(gpus=0, max_epochs=2)\ntrainer = Trainer(**kwargs)\n",
             HEAD + 'kwargs = dict(accelerator="cpu", max_epochs=2)\ntrainer = Trainer(**kwargs)\n',
+        ),
+        Example(  # a mapping the spread one is built from, key by key
+            HEAD + "args = {}\nargs['resume_from_checkpoint'] = 'last.ckpt'\n"
+            "kwargs = {name: args[name] for name in ('max_epochs', 'resume_from_checkpoint') if name in args}\n"
+            "trainer = Trainer(**kwargs)\n",
+            HEAD
+            + "args = {}\n"
+            + note_text(
+                "`resume_from_checkpoint` goes to a Trainer through `**`, and 2.x has no such argument"
+            )
+            + "args['resume_from_checkpoint'] = 'last.ckpt'\n"
+            "kwargs = {name: args[name] for name in ('max_epochs', 'resume_from_checkpoint') if name in args}\n"
+            "trainer = Trainer(**kwargs)\n",
         ),
         Example(  # a subclass takes the Trainer's arguments
             HEAD
