@@ -7,7 +7,7 @@ from typing import Literal
 
 import libcst as cst
 
-from litgen.convert.names import call_name, dotted
+from litgen.convert.names import call_name, code, dotted
 from litgen.convert.script import Script
 
 Loop = cst.For | cst.While
@@ -165,6 +165,14 @@ class ShapeFinder:
             if loop_kind(self.script, loop) == "count":
                 epoch, epoch_frame = loop, i
                 break
+            if isinstance(loop, cst.For) and _names_phases(loop.iter):
+                # `for phase in ["train", "val"]:` around one batch loop
+                self.script.refuse(
+                    "one batch loop serves several phases (the loop over "
+                    f"{code(loop.iter)}); litgen converts a training loop and separate "
+                    "evaluation loops: write the phases as loops of their own",
+                    loop,
+                )
             self.script.refuse(
                 "the batch loop is nested inside another data loop (line "
                 f"{self.script.line(loop)}); litgen converts one epoch loop around one batch loop",
@@ -234,3 +242,12 @@ class ShapeFinder:
             and isinstance(statement.body[0], cst.Expr)
             and statement.body[0].value is call
         ) or dotted(call.func) == "main"
+
+
+def _names_phases(iterated: cst.BaseExpression) -> bool:
+    """`["train", "val"]`: what a loop over phases iterates, a literal list of names."""
+    return (
+        isinstance(iterated, (cst.List, cst.Tuple))
+        and bool(iterated.elements)
+        and all(isinstance(element.value, cst.SimpleString) for element in iterated.elements)
+    )

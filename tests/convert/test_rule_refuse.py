@@ -132,3 +132,18 @@ def test_an_optimizer_returned_by_a_helper_is_refused_at_the_line_that_receives_
     error = _refused(source)
     assert error.line == source.splitlines().index("model, optimizer = build()") + 1
     assert "not one returned by another function" in error.reason
+
+
+def test_one_batch_loop_for_several_phases_is_refused_with_what_to_write_instead() -> None:
+    source = (
+        loop_script(STEP)
+        .replace(
+            "    for x, y in loader:\n",
+            "    for phase in ['train', 'val']:\n        for x, y in loader:\n",
+        )
+        .replace("        optimizer", "            optimizer")
+        .replace("        loss", "            loss")
+    )
+    error = _refused(source)
+    assert error.line == source.splitlines().index("    for phase in ['train', 'val']:") + 1
+    assert "one batch loop serves several phases" in error.reason
