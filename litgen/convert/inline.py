@@ -205,9 +205,11 @@ class Flattener(CallBinder):
         if found is None:
             return False
         callee, call, instance = found
-        return self.trains(callee) or self.evaluates(
-            callee, self._probe_env(callee, call, env, instance)
-        )
+        if self.trains(callee):
+            return True
+        if not any(isinstance(s, (cst.For, cst.While)) for s in walk_statements(callee.body)):
+            return False  # no loop, no evaluation pass: a helper like `log(*args)` stays a call
+        return self.evaluates(callee, self._probe_env(callee, call, env, instance))
 
     def _probe_env(
         self, callee: cst.FunctionDef, call: cst.Call, env: Env, instance: Instance | None

@@ -147,3 +147,12 @@ def test_one_batch_loop_for_several_phases_is_refused_with_what_to_write_instead
     error = _refused(source)
     assert error.line == source.splitlines().index("    for phase in ['train', 'val']:") + 1
     assert "one batch loop serves several phases" in error.reason
+
+
+def test_a_helper_with_star_args_and_no_loop_stays_a_call_after_the_batch_loop() -> None:
+    source = "def log(*args):\n    print(*args)\n\n\n" + loop_script(
+        STEP, epoch_tail="    log('epoch', epoch, loss.item())\n"
+    )
+    out = convert_source(source, "script.py").converted
+    assert "def log(*args):\n    print(*args)\n" in out
+    assert "log('epoch', self.current_epoch, self.loss.item())" in out
