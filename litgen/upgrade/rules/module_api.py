@@ -54,6 +54,17 @@ def _reduction(value: cst.BaseExpression) -> cst.BaseExpression | None:
     return None
 
 
+def _same_reduction(reduce_fx: cst.BaseExpression, sync_dist_op: cst.BaseExpression) -> bool:
+    """Whether `reduce_fx=` and a 1.x `sync_dist_op=` name one reduction ("sum", torch.sum, SUM)."""
+    names = []
+    for value in (reduce_fx, _reduction(sync_dist_op)):
+        if isinstance(value, cst.SimpleString):
+            names.append(str(value.evaluated_value).lower())
+        else:
+            names.append((dotted(value) or "").rpartition(".")[2] if value is not None else "")
+    return bool(names[0]) and names[0] == names[1]
+
+
 class _ModuleApi(RuleTransformer):
     rule = "module-api"
 
@@ -96,7 +107,11 @@ class _ModuleApi(RuleTransformer):
                 if isinstance(value, cst.SimpleString) and value.evaluated_value == "mean":
                     self.change("self.log(sync_dist_op='mean') -> the default")
                     continue
-                if keyword(original_node, "reduce_fx") is not None:
+                given = keyword(original_node, "reduce_fx")
+                if given is not None and _same_reduction(given.value, value):
+                    self.change("self.log(sync_dist_op=...) removed: reduce_fx= says the same")
+                    continue
+                if given is not None:
                     self.note(
                         "`sync_dist_op=` was removed and `reduce_fx=` is given too: keep one",
                         "manual",
@@ -188,6 +203,12 @@ class ModuleApiRule(Rule):
         Example(
             HEAD
             + "class M(pl.LightningModule):\n    def f(self):\n        self.log('a', 1, reduce_fx='sum')\n"
+        ),
+        Example(  # both name one reduction: the 1.x one goes
+            HEAD + "import torch\nclass M(pl.LightningModule):\n    def f(self):\n"
+            "        self.log('a', 1, reduce_fx=torch.sum, sync_dist_op='sum')\n",
+            HEAD + "import torch\nclass M(pl.LightningModule):\n    def f(self):\n"
+            "        self.log('a', 1, reduce_fx=torch.sum)\n",
         ),
         Example("class Other:\n    def f(self):\n        self.log('a', 1, sync_dist_op='sum')\n"),
         Example(  # a classmethod an instance called: 2.x lets only the class call it
