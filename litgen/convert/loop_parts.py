@@ -131,10 +131,12 @@ def _switches_to_eval(statement: cst.CSTNode) -> bool:
 
 
 def epoch_count(stop: cst.BaseExpression, start: cst.BaseExpression) -> cst.BaseExpression:
-    """range(start, stop) has stop - start epochs; `range(1, E + 1)` -> E."""
+    """range(start, stop) has stop - start epochs; `range(1, E + 1)`, `range(s, s + E)` -> E."""
     if isinstance(stop, cst.BinaryOperation) and isinstance(stop.operator, cst.Add):
         if code(stop.right).strip() == code(start).strip():
             return stop.left
+        if code(stop.left).strip() == code(start).strip():
+            return stop.right
     if isinstance(stop, cst.Integer) and isinstance(start, cst.Integer):
         return cst.Integer(str(int(stop.value) - int(start.value)))
     return cst.parse_expression(f"{code(stop)} - {_wrap(start)}")

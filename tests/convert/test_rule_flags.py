@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import libcst as cst
+import pytest
 
 from litgen.convert.rules.flags import is_dry_run_test, only_breaks
 from tests.convert.helpers import converted, loop_script
@@ -84,3 +85,17 @@ def test_a_device_option_or_variable_decides_through_the_scripts_device() -> Non
 
 def test_a_gpu_index_option_is_not_a_device_flag() -> None:
     assert "accelerator" not in _with_flags("parser.add_argument('--gpu', type=int, default=0)\n")
+
+
+@pytest.mark.parametrize(
+    ("epochs", "max_epochs"),
+    [
+        ("range(1, num_epochs + 1)", "max_epochs=num_epochs"),
+        ("range(start_epoch, start_epoch + 200)", "max_epochs=200"),
+        ("range(3, 7)", "max_epochs=4"),
+        ("range(start, stop)", "max_epochs=stop - start"),
+    ],
+)
+def test_the_epoch_range_becomes_the_number_of_epochs(epochs: str, max_epochs: str) -> None:
+    source = loop_script(STEP).replace("range(2)", epochs)
+    assert f"L.Trainer({max_epochs})" in converted(source)
