@@ -6,10 +6,9 @@ import libcst as cst
 
 from litgen.convert.clean import CleanOptions, clean
 from litgen.convert.context import Ctx
-from litgen.convert.facts import unwrap_iterable
 from litgen.convert.inline import Env, Flattener, Item, LoopItem, Seg
-from litgen.convert.loop_parts import bind_batch, epoch_count, log_call, split_unit
-from litgen.convert.names import block_statements, code, leading_lines, taken_names, target_names
+from litgen.convert.loop_parts import bind_batch, log_call, plan_epochs, split_unit
+from litgen.convert.names import block_statements, code, leading_lines, taken_names
 from litgen.convert.plan import ModulePlan, Unit
 from litgen.convert.rules.amp import precision_option
 from litgen.convert.rules.clipping import record_clip
@@ -58,7 +57,7 @@ class EpochPlanner:
         else:
             body = [shape.region]
         items = self.flattener.flatten(body, env)
-        self._epochs(epoch_item)
+        plan_epochs(self.ctx, self.plan, self.shape, epoch_item)
         trains = [
             i for i, item in enumerate(items) if isinstance(item, LoopItem) and item.kind == "train"
         ]
@@ -90,8 +89,20 @@ class EpochPlanner:
         """Code around the epoch loop inside the helper runs once: before (on_fit_start) and after (on_fit_end)."""
         outer = self.flattener.flatten([self.shape.region], env)
         index = next(
-            i for i, item in enumerate(outer) if isinstance(item, LoopItem) and item.kind == "epoch"
+            (
+                i
+                for i, item in enumerate(outer)
+                if isinstance(item, LoopItem) and item.kind == "epoch"
+            ),
+            None,
         )
+        if index is None:  # `Runner(model, ...).fit()`: a method of an object made on the spot
+            self.ctx.refuse(
+                "litgen cannot follow this call to the epoch loop (line "
+                f"{self.ctx.line(self.shape.epoch_loop)}): name the object whose method it calls "
+                "first (`runner = Runner(...)`, then `runner.fit()`)",
+                self.shape.region,
+            )
         if any(isinstance(item, LoopItem) for i, item in enumerate(outer) if i != index):
             self.ctx.refuse(
                 "the helper that runs the epochs also runs another loop over the data",
@@ -111,50 +122,6 @@ class EpochPlanner:
         return found
 
     # --- epochs -------------------------------------------------------------------------------
-    def _epochs(self, item: LoopItem | None) -> None:
-        plan = self.plan
-        if item is None:
-            plan.max_epochs = cst.Integer("1")
-            self.ctx.mapped(
-                "one pass over the data (no epoch loop)",
-                self.ctx.line(self.shape.region),
-                "Trainer(max_epochs=1)",
-            )
-            return
-        loop = item.node
-        if isinstance(loop, cst.While):
-            if not (isinstance(loop.test, cst.Name) and loop.test.value == "True"):
-                self.ctx.refuse(
-                    "a `while <condition>:` epoch loop; write it as `for epoch in range(...)`", loop
-                )
-            plan.max_epochs = cst.parse_expression("-1")
-            self.ctx.mapped(
-                "while True epoch loop",
-                self.ctx.line(loop),
-                "Trainer(max_epochs=-1) until the loop's own stop",
-            )
-            return
-        assert item.iterable is not None and item.target is not None  # a `for` loop
-        iterable, _ = unwrap_iterable(self.ctx.script, item.iterable)
-        assert isinstance(iterable, cst.Call)
-        args = [a.value for a in iterable.args]
-        if self.ctx.imports.qualify(iterable.func) == "itertools.count":
-            plan.max_epochs = cst.parse_expression("-1")
-            start = args[0] if args else None
-        elif len(args) == 1:
-            plan.max_epochs, start = args[0], None
-        else:
-            start, stop = args[0], args[1]
-            plan.max_epochs = epoch_count(stop, start)
-        if isinstance(start, cst.Integer) and start.value == "0":
-            start = None
-        plan.epoch_start = start
-        names = target_names(item.target)
-        plan.epoch_var = names[0] if len(names) == 1 and names[0] != "_" else None
-        self.ctx.mapped(
-            "epoch loop", self.ctx.line(loop), f"Trainer(max_epochs={code(plan.max_epochs)})"
-        )
-
     def _full_batch_cut(self, items: list[Item]) -> int:
         steps = [
             i

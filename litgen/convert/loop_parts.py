@@ -1,5 +1,5 @@
 """The loop parts the epoch planner maps: how a batch loop binds `training_step`'s arguments, the
-set-up and summary around an evaluation pass, and the epoch count of `range(start, stop)`."""
+set-up and summary around an evaluation pass, and the epoch count of the epoch loop."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from litgen.convert.context import Ctx
 from litgen.convert.facts import unwrap_iterable
 from litgen.convert.inline import Flattener, LoopItem, Seg
 from litgen.convert.names import code, fresh_name, target_names, usage
+from litgen.convert.plan import ModulePlan
 from litgen.convert.rules.loaders import checked_loader
 from litgen.convert.step import BatchBinding
+from litgen.convert.structure import Shape
 
 
 def bind_batch(
@@ -149,3 +151,46 @@ def _wrap(expression: cst.BaseExpression) -> str:
         if isinstance(expression, (cst.BinaryOperation, cst.IfExp, cst.BooleanOperation))
         else text
     )
+
+
+def plan_epochs(ctx: Ctx, plan: ModulePlan, shape: Shape, item: LoopItem | None) -> None:
+    """Trainer(max_epochs=...) and the epoch variable from the epoch loop (None: one pass)."""
+    if item is None:
+        plan.max_epochs = cst.Integer("1")
+        ctx.mapped(
+            "one pass over the data (no epoch loop)",
+            ctx.line(shape.region),
+            "Trainer(max_epochs=1)",
+        )
+        return
+    loop = item.node
+    if isinstance(loop, cst.While):
+        if not (isinstance(loop.test, cst.Name) and loop.test.value == "True"):
+            ctx.refuse(
+                "a `while <condition>:` epoch loop; write it as `for epoch in range(...)`", loop
+            )
+        plan.max_epochs = cst.parse_expression("-1")
+        ctx.mapped(
+            "while True epoch loop",
+            ctx.line(loop),
+            "Trainer(max_epochs=-1) until the loop's own stop",
+        )
+        return
+    assert item.iterable is not None and item.target is not None  # a `for` loop
+    iterable, _ = unwrap_iterable(ctx.script, item.iterable)
+    assert isinstance(iterable, cst.Call)
+    args = [a.value for a in iterable.args]
+    if ctx.imports.qualify(iterable.func) == "itertools.count":
+        plan.max_epochs = cst.parse_expression("-1")
+        start = args[0] if args else None
+    elif len(args) == 1:
+        plan.max_epochs, start = args[0], None
+    else:
+        start, stop = args[0], args[1]
+        plan.max_epochs = epoch_count(stop, start)
+    if isinstance(start, cst.Integer) and start.value == "0":
+        start = None
+    plan.epoch_start = start
+    names = target_names(item.target)
+    plan.epoch_var = names[0] if len(names) == 1 and names[0] != "_" else None
+    ctx.mapped("epoch loop", ctx.line(loop), f"Trainer(max_epochs={code(plan.max_epochs)})")

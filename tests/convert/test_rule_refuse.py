@@ -156,3 +156,20 @@ def test_a_helper_with_star_args_and_no_loop_stays_a_call_after_the_batch_loop()
     out = convert_source(source, "script.py").converted
     assert "def log(*args):\n    print(*args)\n" in out
     assert "log('epoch', self.current_epoch, self.loss.item())" in out
+
+
+def test_a_method_called_on_an_object_made_on_the_spot_is_refused_with_what_to_write() -> None:
+    source = (
+        "import torch\nfrom torch.utils.data import DataLoader, TensorDataset\n\n\n"
+        "class Runner:\n    def __init__(self, model, loader, optimizer):\n"
+        "        self.model = model\n        self.loader = loader\n        self.optimizer = optimizer\n\n"
+        "    def fit(self, epochs):\n        model, optimizer = self.model, self.optimizer\n"
+        "        for epoch in range(epochs):\n            for x, y in self.loader:\n"
+        + "".join(f"        {line}\n" for line in STEP.splitlines())
+        + "\n\nmodel = torch.nn.Linear(2, 1)\n"
+        "loader = DataLoader(TensorDataset(torch.randn(8, 2), torch.randn(8, 1)), batch_size=4)\n"
+        "Runner(model, loader, torch.optim.SGD(model.parameters(), lr=0.1)).fit(2)\n"
+    )
+    error = _refused(source)
+    assert error.line == len(source.splitlines())
+    assert "name the object whose method it calls first" in error.reason
