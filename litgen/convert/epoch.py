@@ -12,7 +12,7 @@ from litgen.convert.names import block_statements, code, leading_lines, taken_na
 from litgen.convert.plan import ModulePlan, Unit
 from litgen.convert.rules.amp import precision_option
 from litgen.convert.rules.clipping import record_clip
-from litgen.convert.rules.device import derived_batch_names
+from litgen.convert.rules.device import back_to_training, derived_batch_names
 from litgen.convert.rules.limits import batch_limit
 from litgen.convert.rules.metrics import insert_logs, metric_logs
 from litgen.convert.rules.optim import (
@@ -314,6 +314,7 @@ class EpochPlanner:
         start = clean(self.ctx, [s.node for s in before], start_options)
         end = clean(self.ctx, [s.node for s in after], end_options)
         end = self._epoch_schedulers(end, "train")
+        end += back_to_training(self.ctx, end)
         self.plan.add("on_train_epoch_start", start)
         self.plan.add("on_train_epoch_end", end)
         if start:

@@ -89,3 +89,21 @@ def test_comments_above_a_removed_statement_in_a_function_stay_in_it() -> None:
     out = converted(source + "\n\nmain()\n")
     assert "model.cuda()" not in out
     assert "    # to the GPU when there is one\n" in out
+
+
+def test_epoch_end_code_that_leaves_the_model_in_eval_mode_switches_it_back() -> None:
+    """The script's next epoch began with `model.train()`; Lightning does not undo `eval()`."""
+    helper = "def report():\n    model.eval()\n    print(model(torch.ones(1, 2)).item())\n\n\n"
+    body = "        model.train()\n" + STEP
+    out = converted(helper + loop_script(body, epoch_tail="    report()\n"))
+    end = out.split("def on_train_epoch_end(self):\n", 1)[1].split("\n\n", 1)[0]
+    assert end.endswith(
+        "report()\n        # litgen: the script's next epoch starts in training mode; Lightning "
+        "does not switch back\n        self.model.train()"
+    )
+
+
+def test_no_switch_back_where_the_script_never_switched_to_training() -> None:
+    helper = "def report():\n    model.eval()\n\n\n"
+    out = converted(helper + loop_script(STEP, epoch_tail="    report()\n"))
+    assert "self.model.train()" not in out

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 import libcst as cst
 
 from litgen.convert.context import Ctx
-from litgen.convert.names import call_name, root_name
+from litgen.convert.names import call_name, code, root_name
 from litgen.convert.substitute import LineCarrier
+from litgen.cst_walk import find
 
 _DEVICE_LIKE_NAME = re.compile(r"^(device|dev|local_rank|rank|gpu|gpu_id|device_id|cuda_device)$")
 _MOVE_KEYWORDS = {"device", "non_blocking", "copy", "memory_format"}
@@ -88,6 +89,32 @@ def is_mode_switch(ctx: Ctx, node: cst.CSTNode) -> str | None:
         if not (isinstance(value, cst.Name) and value.value == "True"):
             return None
     return method
+
+
+def back_to_training(ctx: Ctx, statements: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement]:
+    """`model.train()` after epoch-end code that leaves a model in eval mode.
+
+    The script switched back at the start of its next epoch, a `model.train()` litgen drops
+    because Lightning sets the mode around its own loops; Lightning does not undo a switch made in
+    `on_train_epoch_end`, so without this the next epochs would train with dropout off.
+    """
+    if not any(is_mode_switch(ctx, call) == "train" for call in ctx.script.nodes_of(cst.Call)):
+        return []  # the script itself never switched back: neither does its conversion
+    helpers = {s.name.value: s for s in ctx.script.module.body if isinstance(s, cst.FunctionDef)}
+    models: list[str] = []
+    pending, seen = list(statements), set()
+    while pending:  # the statements, and the bodies of the script's functions they call
+        for call in find(pending.pop(), cst.Call):
+            if is_mode_switch(ctx, call) == "eval" and isinstance(call.func, cst.Attribute):
+                model = code(call.func.value)
+                if model not in models:
+                    models.append(model)
+            name = call.func.value if isinstance(call.func, cst.Name) else None
+            if name in helpers and name not in seen:
+                seen.add(name)
+                pending.append(helpers[name])
+    comment = "# litgen: the script's next epoch starts in training mode; Lightning does not switch back\n"
+    return [cst.parse_statement(f"{comment}{model}.train()\n") for model in models]
 
 
 class MoveStripper(LineCarrier):
