@@ -11,6 +11,12 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from litgen.upgrade.flag_values import Callback, Code, NewValue, Outcome, Plain, Unknown, Value
+from litgen.upgrade.strategy_plugins import (
+    holds_strategy,
+    plugins_outcome,
+    same_family,
+    strategy_object,
+)
 
 
 def _kept(reason: str) -> Outcome:
@@ -298,6 +304,16 @@ def flag_outcome(name: str, value: Value, given: dict[str, Value]) -> Outcome | 
 
     The one entry for code and YAML, so both read a call's flags the same way.
     """
+    strategy = strategy_object(given.get("plugins"))
+    if name == "plugins":
+        return plugins_outcome(value, strategy)
+    if (
+        name in ("accelerator", "distributed_backend")
+        and strategy is not None
+        and isinstance(value, str)
+        and same_family(strategy, value)
+    ):
+        return Outcome()  # `plugins=DDPPlugin(...)` already says "ddp", with its options
     if name == "accelerator":
         return accelerator_value(value)
     if value is None and name in _NONE_IS_DEFAULT:
@@ -325,6 +341,7 @@ def flag_outcome(name: str, value: Value, given: dict[str, Value]) -> Outcome | 
         and name in ("gpus", "num_processes")
         and _several(value)
         and not any(key in given for key in ("strategy", "distributed_backend"))
+        and not holds_strategy(given.get("plugins"))
         and accelerator_value(accelerator) is None
     ):
         return replace(

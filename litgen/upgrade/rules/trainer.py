@@ -29,9 +29,8 @@ class _Trainer(RuleTransformer):
     ) -> None:
         super().__init__(context)
         self.facts = facts
-        self.spread = _spread(
-            calls, context
-        )  # names passed to a Trainer as `**name`: their keys are Trainer arguments
+        # names passed to a Trainer as `**name`: their keys are Trainer arguments
+        self.spread = _spread(calls, context)
         self.imports: set[tuple[str, str]] = set()
         # The argparse rule wrote Trainer options in (its helpers are called by these names).
         self.argparse = any((dotted(call.func) or "").endswith("arguments_of") for call in calls)
@@ -275,6 +274,12 @@ class TrainerRule(Rule):
             HEAD
             + note_text(SPAWN_NOTE)
             + 'trainer = Trainer(accelerator="cuda", devices=2, strategy="ddp_spawn")\n',
+        ),
+        Example(  # a strategy among the plugins is 2.x's strategy=, and says the "ddp" already
+            HEAD + "from lightning.pytorch.strategies import DDPStrategy\n"
+            "trainer = Trainer(plugins=[DDPStrategy(find_unused_parameters=False)], accelerator='ddp', gpus=2)\n",
+            HEAD + "from lightning.pytorch.strategies import DDPStrategy\n"
+            'trainer = Trainer(strategy=DDPStrategy(find_unused_parameters=False), accelerator="cuda", devices=2)\n',
         ),
         Example(  # 1.x's default process count beside GPUs chose nothing
             HEAD + "trainer = Trainer(num_processes=1, gpus=1)\n",
