@@ -31,6 +31,11 @@ SUMMARIZE_NOTE = "`summarize(self)` returns the summary as 1.x's `self.summarize
 
 
 LOADER_LISTS = ("val_dataloaders", "test_dataloaders", "predict_dataloaders")
+# what 2.x's `trainer._accelerator_connector` still has of 1.x's `accelerator_connector`
+_CONNECTOR_KEPT = frozenset(
+    {"accelerator", "strategy", "precision_plugin", "cluster_environment", "checkpoint_io"}
+    | {"is_distributed", "use_distributed_sampler"}
+)
 
 
 class _Attributes(RuleTransformer):
@@ -85,6 +90,15 @@ class _Attributes(RuleTransformer):
                 "trainer.slurm_job_id -> SLURMEnvironment.job_id()"
             )  # the same int, or None outside SLURM
             return cst.parse_expression("SLURMEnvironment.job_id()")
+        if name not in _CONNECTOR_KEPT and self._is_trainer_part(
+            original_node.value, "accelerator_connector"
+        ):  # 2.x's private connector keeps only these; 1.x's flags (use_ddp, gpus, ...) are gone
+            self.note(
+                f"`trainer.accelerator_connector.{name}` is gone in 2.x: test `trainer.strategy`, "
+                "`trainer.num_devices` or `trainer.accelerator` instead",
+                "manual",
+            )
+            return updated_node
         if name in TRAINER_ATTRIBUTES and self._is_trainer(original_node.value):
             return self._apply(TRAINER_ATTRIBUTES[name], f"trainer.{name}", updated_node)
         if name == "main_progress_bar":  # TQDMProgressBar's training bar, renamed in 2.0
@@ -243,6 +257,21 @@ class AttributesRule(Rule):
     name = "attributes"
     summary = "Trainer and LightningModule attributes 2.x renamed or removed"
     examples: ClassVar[Sequence[Example]] = (
+        Example(  # the private connector kept some of 1.x's attributes, not its flags
+            "class C(pl.Callback):\n    def setup(self, trainer, pl_module, stage):\n"
+            "        self.ddp = trainer.accelerator_connector.use_ddp\n",
+            "class C(pl.Callback):\n    def setup(self, trainer, pl_module, stage):\n"
+            + note_text(
+                "`trainer.accelerator_connector` is private in 2.x (`trainer._accelerator_connector`)",
+                "        ",
+            )
+            + note_text(
+                "`trainer.accelerator_connector.use_ddp` is gone in 2.x: test `trainer.strategy`, "
+                "`trainer.num_devices` or `trainer.accelerator` instead",
+                "        ",
+            )
+            + "        self.ddp = trainer._accelerator_connector.use_ddp\n",
+        ),
         Example(  # 2.x's precision names the mode: a 1.x comparison would be False forever
             "class C(pl.Callback):\n    def on_train_start(self, trainer, pl_module):\n"
             "        half = trainer.precision == 16\n"
