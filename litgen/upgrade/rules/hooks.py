@@ -37,6 +37,8 @@ class HookChange:
     # the hook's full 1.x parameter count, self included: its last one (the dataloader index, which
     # 1.x always passed and 2.x passes only with several loaders) gets the default 0
     loader_default: int | None = None
+    # `add` only fills a signature shorter than this (self included): older 1.x took fewer
+    add_up_to: int | None = None
 
 
 def _eval_batch_hooks(extra: int) -> dict[str, HookChange]:
@@ -94,6 +96,9 @@ CALLBACK_HOOKS: dict[str, HookChange] = {
     "on_batch_start": HookChange("on_train_batch_start", add=("batch", "batch_idx")),
     "on_batch_end": HookChange("on_train_batch_end", add=("outputs", "batch", "batch_idx")),
     "on_before_optimizer_step": HookChange(drop=("optimizer_idx", "opt_idx")),
+    # early 1.x called a callback's checkpoint hooks without the checkpoint; 2.x passes it
+    "on_save_checkpoint": HookChange(add=("checkpoint",), add_up_to=4),
+    "on_load_checkpoint": HookChange(add=("checkpoint",), add_up_to=4),
     # BaseFinetuning calls it once per optimizer, without the index since 2.0
     "finetune_function": HookChange(drop=("optimizer_idx", "opt_idx")),
     "on_init_start": HookChange(ignored="a callback cannot run before the Trainer exists"),
@@ -154,7 +159,10 @@ class _Hooks(RuleTransformer):
         if change.loader_default is not None:
             return self._loader_default(updated_node, change.loader_default)
         dropped = [p for p in params if p in change.drop]
-        if change.new is None and not dropped:
+        missing = [p for p in change.add if p not in params]
+        if change.add_up_to is not None:
+            missing = missing[: max(0, change.add_up_to - len(params))]
+        if change.new is None and not dropped and not missing:
             return updated_node
         used = names_in(original_node.body)
         if any(p in used for p in dropped):
@@ -173,7 +181,7 @@ class _Hooks(RuleTransformer):
             )
             return updated_node
         kept = [p for p in updated_node.params.params if p.name.value not in change.drop]
-        added = [cst.Param(cst.Name(p)) for p in change.add if p not in params]
+        added = [cst.Param(cst.Name(p)) for p in missing]
         trailing = updated_node.params.params[-1].comma if updated_node.params.params else None
         new_params = updated_node.params.with_changes(params=_commas([*kept, *added], trailing))
         result = updated_node.with_changes(params=new_params)
@@ -194,6 +202,8 @@ class _Hooks(RuleTransformer):
             self.change(f"{name} -> {change.new}")
         if dropped:
             self.change(f"{name}: parameters {', '.join(dropped)} removed")
+        if missing and change.new is None:
+            self.change(f"{name}: parameters {', '.join(missing)} added")
         if change.note is not None:
             self.note(change.note)
         return result
@@ -334,6 +344,12 @@ class HooksRule(Rule):
             "    def on_predict_epoch_end(self, trainer, pl_module, outputs):\n        print(1)\n",
             HEAD
             + "class C(pl.Callback):\n    def on_predict_epoch_end(self, trainer, pl_module):\n        print(1)\n",
+        ),
+        Example(  # early 1.x passed a callback no checkpoint; 2.x does
+            HEAD + "class C(pl.Callback):\n"
+            "    def on_save_checkpoint(self, trainer, pl_module):\n        print(1)\n",
+            HEAD + "class C(pl.Callback):\n"
+            "    def on_save_checkpoint(self, trainer, pl_module, checkpoint):\n        print(1)\n",
         ),
         Example(  # a parameter the body reads is left, with a note, for the user to replace
             HEAD + "class C(pl.Callback):\n"
