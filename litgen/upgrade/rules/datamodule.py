@@ -130,10 +130,8 @@ class _DataModuleApi(RuleTransformer):
     def _is_datamodule(self, node: cst.BaseExpression) -> bool:
         if m.matches(node, m.Name("self")):
             return bool(self._classes) and self._classes[-1][0]
-        if m.matches(
-            node, m.Attribute(value=m.Attribute(attr=m.Name("trainer")), attr=m.Name("datamodule"))
-        ):
-            return True  # `self.trainer.datamodule`
+        if m.matches(node, m.Attribute(attr=m.Name("datamodule")) | m.Name("datamodule")):
+            return True  # `self.trainer.datamodule`, `self.datamodule`, a `datamodule` parameter
         return code(node) in self.instances
 
     def leave_SimpleStatementLine(
@@ -261,6 +259,12 @@ class DataModuleRule(Rule):
             "dm = Data()\nmodel = Net(*dm.dims)\nx = torch.zeros(3).size()\n",
         ),
         Example(CLASS + "        super().__init__()\n        self.dims = (1, 28, 28)\n"),
+        Example(  # a module asks the data module it was given
+            HEAD + "class GAN(pl.LightningModule):\n    def setup(self, stage):\n"
+            "        self.img_dim = self.datamodule.size()\n",
+            HEAD + "class GAN(pl.LightningModule):\n    def setup(self, stage):\n"
+            "        self.img_dim = self.datamodule.dims\n",
+        ),
         Example(  # the keywords 1.x's base read come from **kwargs
             HEAD + "class Data(pl.LightningDataModule):\n    def __init__(self, root, **kwargs):\n"
             "        super().__init__(**kwargs)\n"
