@@ -15,7 +15,12 @@ from litgen.upgrade.flag_values import Callback, Outcome, Value
 from litgen.upgrade.flags import FLAGS, KEPT_FLAGS, SPAWN_NOTE, TUNING_FLAGS, flag_outcome
 from litgen.upgrade.rule import Example, Rule, RuleContext, RuleTransformer, method_name, note_text
 from litgen.upgrade.rules.trainer_args import argument, commas, read_value, with_callbacks
-from litgen.upgrade.rules.trainer_calls import TrainerCalls, TrainerFacts, fit_receivers
+from litgen.upgrade.rules.trainer_calls import (
+    TrainerCalls,
+    TrainerFacts,
+    fit_receivers,
+    spread_names,
+)
 
 TRAINER = "lightning.pytorch.Trainer"
 HEAD = "from lightning.pytorch import Trainer\n"  # the examples' import (the imports rule has run before)
@@ -30,7 +35,7 @@ class _Trainer(RuleTransformer):
         super().__init__(context)
         self.facts = facts
         # names passed to a Trainer as `**name`: their keys are Trainer arguments
-        self.spread = _spread(calls, context)
+        self.spread = spread_names(calls, context, TRAINER)
         self.imports: set[tuple[str, str]] = set()
         # The argparse rule wrote Trainer options in (its helpers are called by these names).
         self.argparse = any((dotted(call.func) or "").endswith("arguments_of") for call in calls)
@@ -218,26 +223,6 @@ def _namespaces(calls: Sequence[cst.Call], context: RuleContext) -> set[str]:
     return found
 
 
-def _spread(calls: Sequence[cst.Call], context: RuleContext) -> set[str]:
-    """Names spread into a Trainer call (`Trainer(**params)`), and the mappings such a name is
-    built from by key (`params = {n: args[n] for n in ...}`): their keys are Trainer arguments too."""
-    names = set()
-    for call in calls:
-        if context.qualify(call.func) == TRAINER:
-            names |= {
-                name for a in call.args if a.star == "**" and (name := dotted(a.value)) is not None
-            }
-    sources = set()
-    for assign in find(context.module, cst.Assign):
-        if any(dotted(target.target) in names for target in assign.targets):
-            sources |= {
-                name
-                for subscript in find(assign.value, cst.Subscript)
-                if (name := dotted(subscript.value)) is not None
-            }
-    return names | sources
-
-
 class TrainerRule(Rule):
     name = "trainer"
     summary = "Trainer arguments 2.x removed or renamed; fit/validate/test keywords; trainer.tune() -> Tuner"
@@ -258,6 +243,14 @@ class TrainerRule(Rule):
             + "args['resume_from_checkpoint'] = 'last.ckpt'\n"
             "kwargs = {name: args[name] for name in ('max_epochs', 'resume_from_checkpoint') if name in args}\n"
             "trainer = Trainer(**kwargs)\n",
+        ),
+        Example(  # the same through from_argparse_args (as the argparse rule rewrote it)
+            HEAD + "params = {}\nparams['amp_level'] = 'O2'\n"
+            "trainer = Trainer(**arguments_of(Trainer, args, **params))\n",
+            HEAD
+            + "params = {}\n"
+            + note_text("`amp_level` goes to a Trainer through `**`, and 2.x has no such argument")
+            + "params['amp_level'] = 'O2'\ntrainer = Trainer(**arguments_of(Trainer, args, **params))\n",
         ),
         Example(  # a subclass takes the Trainer's arguments
             HEAD

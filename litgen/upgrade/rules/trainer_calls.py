@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
 
 from litgen.convert.names import code, dotted
+from litgen.cst_walk import find
 from litgen.upgrade.flag_values import Unknown, Value
 from litgen.upgrade.rule import RuleContext, RuleTransformer, keyword, method_name
 from litgen.upgrade.rules.trainer_args import commas, python
@@ -218,3 +219,28 @@ def fit_receivers(calls: Iterable[cst.Call]) -> set[str]:
             if receiver is not None:
                 names.add(receiver)
     return names
+
+
+def spread_names(calls: Sequence[cst.Call], context: RuleContext, trainer: str) -> set[str]:
+    """Names spread into a Trainer call (`Trainer(**params)`), and the mappings such a name is
+    built from by key (`params = {n: args[n] for n in ...}`): their keys are Trainer arguments too."""
+    names = set()
+    for call in calls:
+        # also `arguments_of(Trainer, args, **params)`, the argparse rule's from_argparse_args
+        if context.qualify(call.func) == trainer or (
+            dotted(call.func) == "arguments_of"
+            and bool(call.args)
+            and context.qualify(call.args[0].value) == trainer
+        ):
+            names |= {
+                name for a in call.args if a.star == "**" and (name := dotted(a.value)) is not None
+            }
+    sources = set()
+    for assign in find(context.module, cst.Assign):
+        if any(dotted(target.target) in names for target in assign.targets):
+            sources |= {
+                name
+                for subscript in find(assign.value, cst.Subscript)
+                if (name := dotted(subscript.value)) is not None
+            }
+    return names | sources
