@@ -51,15 +51,32 @@ def callback_call(callback: Callback) -> str:
 
 
 def commas(args: list[cst.Arg], call: cst.Call) -> list[cst.Arg]:
-    """Every argument but the last ends in a comma; the last keeps whatever the call's last one had."""
+    """Every argument but the last ends in a comma; the last keeps whatever the call's last one had.
+
+    A new argument made from the call's last one would copy its ending (nothing, or the comma and
+    line break before the closing parenthesis): between arguments it takes the call's separator.
+    """
     trailing = call.args[-1].comma if call.args else cst.MaybeSentinel.DEFAULT
+    separator: cst.Comma | cst.MaybeSentinel = (
+        call.args[-2].comma
+        if len(call.args) >= 2
+        else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    )
+    if isinstance(separator, cst.MaybeSentinel):
+        separator = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    # before the closing parenthesis when the last argument has no comma
+    closing = call.args[-1].whitespace_after_arg if call.args else None
     fixed = []
     for index, arg in enumerate(args):
         if index < len(args) - 1:
-            if isinstance(arg.comma, cst.MaybeSentinel):
-                arg = arg.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            if isinstance(arg.comma, cst.MaybeSentinel) or arg.comma is trailing:
+                arg = arg.with_changes(comma=separator)
+            if closing is not None and arg.whitespace_after_arg is closing:
+                arg = arg.with_changes(whitespace_after_arg=cst.SimpleWhitespace(""))
         else:
             arg = arg.with_changes(comma=trailing)
+            if closing is not None:
+                arg = arg.with_changes(whitespace_after_arg=closing)
         fixed.append(arg)
     return fixed
 
