@@ -64,6 +64,12 @@ CLI_NOTE = (
 )
 
 
+PARSER_ELSEWHERE_NOTE = (
+    "`arguments_of` passes on only the options 2.x's Trainer takes: a 1.x option such as `--gpus` "
+    "from a parser built elsewhere is ignored; give that parser `add_arguments_of(Trainer, parser)`"
+)
+
+
 LIGHTNING_OWNERS = ("module", "datamodule")  # classes that had argparse helpers in 1.x
 
 
@@ -77,6 +83,7 @@ class _Argparse(RuleTransformer):
             context.module, ("add_argparse_args", "from_argparse_args")
         )
         self.used = False
+        self.source = context.original if context.original is not None else context.module.code
 
     def _owner(self, call: cst.Call) -> str | None:
         """The class whose 1.x helper this call is: the Trainer, or a module/datamodule of this file."""
@@ -130,6 +137,8 @@ class _Argparse(RuleTransformer):
                 func=cst.Name("add_arguments_of"), args=[first, *updated_node.args]
             )
         self.change(f"{owner}.from_argparse_args -> {owner}(**arguments_of({owner}, ...))")
+        if self.context.qualify(receiver) == TRAINER and "add_argparse_args" not in self.source:
+            self.note(PARSER_ELSEWHERE_NOTE)  # the parser is built in another file
         inner = updated_node.with_changes(
             func=cst.Name("arguments_of"), args=[first, *updated_node.args]
         )
@@ -211,6 +220,16 @@ class ArgparseRule(Rule):
             + "\n"
             "parser = add_arguments_of(Trainer, argparse.ArgumentParser())\n"
             "trainer = Trainer(**arguments_of(Trainer, parser.parse_args(), logger=False))\n",
+        ),
+        Example(  # the parser comes from another file: its 1.x options no longer reach the Trainer
+            HEAD + "def build(args):\n    return Trainer.from_argparse_args(args)\n",
+            HEAD
+            + "import inspect\n\n\n"
+            + HELPERS.strip("\n")
+            + "\n\n\n"
+            + "def build(args):\n"
+            + "\n".join("    " + line for line in review_lines(PARSER_ELSEWHERE_NOTE))
+            + "\n    return Trainer(**arguments_of(Trainer, args))\n",
         ),
         Example(
             "import argparse\nparser = argparse.ArgumentParser()\nargs = parser.parse_args()\n"
