@@ -10,7 +10,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from litgen.convert.names import code
-from litgen.cst_walk import find
+from litgen.cst_walk import find, holds_statements
 from litgen.upgrade.added_imports import add_imports
 from litgen.upgrade.attribute_table import (
     MODULE_ATTRIBUTES,
@@ -58,6 +58,7 @@ class _Attributes(RuleTransformer):
             other - given
         )  # `trainer = cfg.trainer` makes `trainer.gpus` a config value
         self.imports: set[tuple[str, str]] = set()
+        self._members: dict[str, set[str]] = {}
 
     def _is_trainer(self, node: cst.BaseExpression) -> bool:
         """`self.trainer`, `pl_module.trainer`, a `trainer` (hook parameter or variable), a name given a Trainer."""
@@ -72,6 +73,23 @@ class _Attributes(RuleTransformer):
         return node.value in self.trainers or (
             node.value == "trainer" and "trainer" not in self.not_trainers
         )
+
+    def _own_members(self, class_name: str) -> set[str]:
+        """What the class defines itself: methods and properties, and `self.name = ...` attributes."""
+        if class_name not in self._members:
+            members: set[str] = set()
+            for klass in find(self.context.module, cst.ClassDef, enter=holds_statements):
+                if klass.name.value == class_name:
+                    members |= {f.name.value for f in find(klass, cst.FunctionDef)}
+                    members |= {
+                        target.target.attr.value
+                        for assign in find(klass, cst.Assign)
+                        for target in assign.targets
+                        if isinstance(target.target, cst.Attribute)
+                        and m.matches(target.target.value, m.Name("self"))
+                    }
+            self._members[class_name] = members
+        return self._members[class_name]
 
     def _is_module_self(self, node: cst.BaseExpression) -> bool:
         return (
@@ -120,7 +138,11 @@ class _Attributes(RuleTransformer):
             )
         if name == "precision" and _OWN_PRECISION.search(self.context.module.code):
             return updated_node  # the class keeps a precision of its own
-        if name in MODULE_ATTRIBUTES and self._is_module_self(original_node.value):
+        if (
+            name in MODULE_ATTRIBUTES
+            and self._is_module_self(original_node.value)
+            and name not in self._own_members(self.class_names[-1])
+        ):
             return self._apply(MODULE_ATTRIBUTES[name], f"self.{name}", updated_node)
         return updated_node
 
@@ -257,6 +279,10 @@ class AttributesRule(Rule):
     name = "attributes"
     summary = "Trainer and LightningModule attributes 2.x renamed or removed"
     examples: ClassVar[Sequence[Example]] = (
+        Example(  # a name the class defines itself is the class's, not Lightning's
+            PL_IMPORT + "class M(pl.LightningModule):\n    @property\n    def use_ddp(self):\n"
+            "        return True\n\n    def f(self):\n        return self.use_ddp\n"
+        ),
         Example(  # the private connector kept some of 1.x's attributes, not its flags
             "class C(pl.Callback):\n    def setup(self, trainer, pl_module, stage):\n"
             "        self.ddp = trainer.accelerator_connector.use_ddp\n",
