@@ -188,7 +188,8 @@ def upgrade(
     """Rewrite Lightning 1.x code (and YAML Trainer configs) so it runs on Lightning 2.x, in place.
 
     Inside git the work tree must be clean (review with `git diff`, undo with git); other files keep
-    a NAME.orig backup. What cannot be rewritten faithfully is marked `# litgen:` and listed (exit 1).
+    a NAME.orig backup. What cannot be rewritten faithfully is marked `# litgen:` and listed as
+    "needs you" (exit 1); a rewrite whose meaning shifts slightly gets a "review" note (exit 0).
     """
     if diff and run_check:
         raise UsageError(
