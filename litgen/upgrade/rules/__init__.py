@@ -15,6 +15,7 @@ from litgen.upgrade.rules.module_api import ModuleApiRule
 from litgen.upgrade.rules.optimizers import OptimizersRule
 from litgen.upgrade.rules.step_end import StepEndRule
 from litgen.upgrade.rules.trainer import TrainerRule
+from litgen.upgrade.rules.unresolved import UnresolvedRule
 
 RULES: tuple[Rule, ...] = (
     ImportsRule(),
@@ -29,4 +30,5 @@ RULES: tuple[Rule, ...] = (
     AttributesRule(),
     CallbacksRule(),
     CliRule(),
+    UnresolvedRule(),
 )
