@@ -7,7 +7,13 @@ import libcst as cst
 from litgen.convert.clean import CleanOptions, clean
 from litgen.convert.context import Ctx
 from litgen.convert.inline import Env, Flattener, Item, LoopItem, Seg
-from litgen.convert.loop_parts import bind_batch, log_call, plan_epochs, split_unit
+from litgen.convert.loop_parts import (
+    bind_batch,
+    index_after_loop,
+    log_call,
+    plan_epochs,
+    split_unit,
+)
 from litgen.convert.names import block_statements, code, leading_lines, taken_names
 from litgen.convert.plan import ModulePlan, Unit
 from litgen.convert.rules.amp import precision_option
@@ -228,15 +234,20 @@ class EpochPlanner:
         binding, loader = bind_batch(self.ctx, item, taken_names(statements, self.ctx.symbols))
         binding.batch_names = derived_batch_names(binding.batch_names, statements)
         statements = batch_limit(self.ctx, statements, binding.index_names, stage)
+        summary = [s.node for s in epilogue]
+        counted = index_after_loop(
+            binding.index_names, summary, taken_names([*statements, *summary], self.ctx.symbols)
+        )
+        opening = [s.node for s in prelude]
+        if counted is not None:  # the summary divides by the loop's last index: count the batches
+            count, summary = counted
+            opening.append(cst.parse_statement(f"{count} = 0\n"))
+            statements = [*statements, cst.parse_statement(f"{count} += 1\n")]
         options = CleanOptions("eval", binding.batch_names)
         step = clean(self.ctx, statements, options)
-        start = clean(
-            self.ctx,
-            [s.node for s in prelude],
-            CleanOptions("epoch", drop_switches=frozenset({"eval"})),
-        )
+        start = clean(self.ctx, opening, CleanOptions("epoch", drop_switches=frozenset({"eval"})))
         end_options = CleanOptions("epoch", stop_on_break=True, continue_returns_none=False)
-        end = clean(self.ctx, [s.node for s in epilogue], end_options)
+        end = clean(self.ctx, summary, end_options)
         end = self._epoch_schedulers(end, stage)
         end = insert_logs(
             end,

@@ -100,14 +100,25 @@ def split_unit(
                 break
             epilogue.append(seg)
         return prelude, epilogue
-    loop_reads = set(usage([item.node]).free)
+    # what runs before the loop belongs to the pass when the loop or its summary reads it: Lightning
+    # runs on_train_epoch_end after the validation epoch, too late for the summary
+    summary_reads = {
+        n for seg in _summary(rest, usage([item.node]).assigned) for n in usage([seg.node]).read
+    }
+    reads = set(usage([item.node]).free) | summary_reads
     prelude = []
     for seg in reversed(before):
         assigned = usage([seg.node]).assigned
-        if not (assigned & loop_reads) and not _switches_to_eval(seg.node):
+        if not (assigned & reads) and not _switches_to_eval(seg.node):
             break
         prelude.insert(0, seg)
     produced = usage([item.node]).assigned | {n for s in prelude for n in usage([s.node]).assigned}
+    return prelude, _summary(rest, produced)
+
+
+def _summary(rest: list[Seg], produced: set[str]) -> list[Seg]:
+    """The statements after an evaluation loop that read what it (or its set-up) produced."""
+    produced = set(produced)
     epilogue = []
     for seg in rest:
         names = usage([seg.node])
@@ -115,19 +126,21 @@ def split_unit(
             break
         epilogue.append(seg)
         produced |= names.assigned
-    return prelude, epilogue
+    return epilogue
 
 
 def _switches_to_eval(statement: cst.CSTNode) -> bool:
-    """`model.eval()` as a statement: it opens an evaluation pass."""
+    """`model.eval()` or `model.train(False)` as a statement: it opens an evaluation pass."""
     if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
         small = statement.body[0]
         if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
             func = small.value.func
-            return (
-                isinstance(func, cst.Attribute)
-                and func.attr.value == "eval"
-                and not small.value.args
+            args = small.value.args
+            return isinstance(func, cst.Attribute) and (
+                (func.attr.value == "eval" and not args)
+                or (
+                    func.attr.value == "train" and len(args) == 1 and code(args[0].value) == "False"
+                )
             )
     return False
 
@@ -194,3 +207,41 @@ def plan_epochs(ctx: Ctx, plan: ModulePlan, shape: Shape, item: LoopItem | None)
     names = target_names(item.target)
     plan.epoch_var = names[0] if len(names) == 1 and names[0] != "_" else None
     ctx.mapped("epoch loop", ctx.line(loop), f"Trainer(max_epochs={code(plan.max_epochs)})")
+
+
+class _IndexAfterLoop(cst.CSTTransformer):
+    """`i + 1` -> the batch count, any other `i` -> the count minus one (the loop's last index)."""
+
+    def __init__(self, index: str, count: str) -> None:
+        self.index, self.count = index, count
+
+    def leave_BinaryOperation(
+        self, original_node: cst.BinaryOperation, updated_node: cst.BinaryOperation
+    ) -> cst.BaseExpression:
+        if (
+            isinstance(original_node.operator, cst.Add)
+            and isinstance(original_node.left, cst.Name)
+            and original_node.left.value == self.index
+            and code(original_node.right).strip() == "1"
+        ):
+            return cst.Name(self.count)
+        return updated_node
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        if original_node.value != self.index:
+            return updated_node
+        return cst.parse_expression(f"({self.count} - 1)")
+
+
+def index_after_loop(
+    index_names: set[str], epilogue: list[cst.BaseStatement], taken: set[str]
+) -> tuple[str, list[cst.BaseStatement]] | None:
+    """The script reads the loop's index after the loop (`total / (i + 1)`): a batch counter the step
+    counts up instead, and the summary reading it; None when the summary does not read the index."""
+    read = set(usage(epilogue).read) & index_names
+    if len(read) != 1:
+        return None
+    count = fresh_name("batches", taken)
+    rewriter = _IndexAfterLoop(read.pop(), count)
+    rewritten = [statement.visit(rewriter) for statement in epilogue]
+    return count, [s for s in rewritten if isinstance(s, cst.BaseStatement)]

@@ -76,19 +76,11 @@ def _clean(args: list[cst.Arg]) -> list[cst.Arg]:
 
 def is_mode_switch(ctx: Ctx, node: cst.CSTNode) -> str | None:
     """`model.train()` / `model.eval()` / `model.train(False)` on a model: returns "train" or "eval"."""
-    if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
+    if not isinstance(node, cst.Call):
         return None
-    method = node.func.attr.value
-    root = root_name(node.func.value)
-    if method not in ("train", "eval") or root is None or not ctx.is_model(root):
-        return None
-    if method == "train" and node.args:
-        value = node.args[0].value
-        if isinstance(value, cst.Name) and value.value == "False":
-            return "eval"
-        if not (isinstance(value, cst.Name) and value.value == "True"):
-            return None
-    return method
+    switch = _switch(node)
+    root = root_name(node.func.value) if isinstance(node.func, cst.Attribute) else None
+    return switch if root is not None and ctx.is_model(root) else None
 
 
 def back_to_training(ctx: Ctx, statements: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement]:
@@ -96,25 +88,46 @@ def back_to_training(ctx: Ctx, statements: Sequence[cst.BaseStatement]) -> list[
 
     The script switched back at the start of its next epoch, a `model.train()` litgen drops
     because Lightning sets the mode around its own loops; Lightning does not undo a switch made in
-    `on_train_epoch_end`, so without this the next epochs would train with dropout off.
+    `on_train_epoch_end`, so without this the next epochs would train with dropout off. A helper
+    the code calls is followed, its parameters standing for the arguments it gets.
     """
-    if not any(is_mode_switch(ctx, call) == "train" for call in ctx.script.nodes_of(cst.Call)):
+    if not any(_switch(call) == "train" for call in ctx.script.nodes_of(cst.Call)):
         return []  # the script itself never switched back: neither does its conversion
     helpers = {s.name.value: s for s in ctx.script.module.body if isinstance(s, cst.FunctionDef)}
     models: list[str] = []
-    pending, seen = list(statements), set()
-    while pending:  # the statements, and the bodies of the script's functions they call
-        for call in find(pending.pop(), cst.Call):
-            if is_mode_switch(ctx, call) == "eval" and isinstance(call.func, cst.Attribute):
-                model = code(call.func.value)
-                if model not in models:
+    pending: list[tuple[cst.CSTNode, dict[str, str]]] = [(s, {}) for s in statements]
+    seen: set[str] = set()
+    while pending:
+        node, bound = pending.pop()
+        for call in find(node, cst.Call):
+            if _switch(call) == "eval" and isinstance(call.func, cst.Attribute):
+                model = bound.get(code(call.func.value), code(call.func.value))
+                if ctx.is_model(model.split(".")[0]) and model not in models:
                     models.append(model)
             name = call.func.value if isinstance(call.func, cst.Name) else None
             if name in helpers and name not in seen:
                 seen.add(name)
-                pending.append(helpers[name])
+                params = [p.name.value for p in helpers[name].params.params]
+                passed = {
+                    params[index] if arg.keyword is None else arg.keyword.value: code(arg.value)
+                    for index, arg in enumerate(call.args)
+                    if not arg.star and (arg.keyword is not None or index < len(params))
+                }
+                pending.append((helpers[name], {k: bound.get(v, v) for k, v in passed.items()}))
     comment = "# litgen: the script's next epoch starts in training mode; Lightning does not switch back\n"
     return [cst.parse_statement(f"{comment}{model}.train()\n") for model in models]
+
+
+def _switch(call: cst.Call) -> str | None:
+    """`x.train()` / `x.eval()` / `x.train(False)` on anything: "train" or "eval"."""
+    if not isinstance(call.func, cst.Attribute) or call.func.attr.value not in ("train", "eval"):
+        return None
+    if call.func.attr.value == "eval":
+        return None if call.args else "eval"
+    if not call.args:
+        return "train"
+    flag = code(call.args[0].value).strip()
+    return {"True": "train", "False": "eval"}.get(flag) if len(call.args) == 1 else None
 
 
 class MoveStripper(LineCarrier):
