@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from litgen.convert.desugar import desugar
+from litgen.convert.desugar_instances import name_instances
 from litgen.convert.facts import Facts, collect_facts
 from litgen.convert.names import ImportTable
 from litgen.convert.rules.refuse import check_refusals
@@ -50,14 +51,24 @@ def analyze(source: str, filename: str) -> Analysis | AlreadyLightning:
     found = tree.backward_calls() if tree is not None else []
     if tree is None or not found:
         raise ConversionError(NOT_TRAINING, path=filename)
+    original_line: dict[int, int] | None = None  # rewritten source's line -> the user's
+    named = name_instances(source, module)
+    if named is not None:
+        # not renumbered: the two statements would share the user's line, and analysis tells
+        # statements apart by line; the split is the script's entry call, lines above it are exact
+        source, module, _ = named
+        original_line = {}
     desugared = desugar(source, module, imports)
     if desugared is not None:
-        tree = Tree.walk(desugared.module)
+        source, module = desugared.source, desugared.module
+        earlier = original_line or {}
+        original_line = {new: earlier.get(old, old) for new, old in desugared.original_line.items()}
+    if original_line is not None:
+        tree = Tree.walk(module)
         found = tree.backward_calls()
-        script = Script.build(desugared.source, filename, desugared.module, imports, tree)
-        script.lines.renumber(desugared.original_line)
-    else:
-        script = Script.build(source, filename, module, imports, tree)
+    script = Script.build(source, filename, module, imports, tree)
+    if original_line is not None:
+        script.lines.renumber(original_line)
     script._backward = found
     check_refusals(script)
     shape = ShapeFinder(script).find()

@@ -74,10 +74,10 @@ def desugar(source: str, module: cst.Module, imports: ImportTable) -> Desugared 
     line = positions[update.block].start.line
     note = f"hand-written update of `{code(update.model)}`'s parameters"
     target = f"{torch}.optim.SGD(..., lr={code(update.lr)}) built in configure_optimizers"
-    return Desugared(new_source, rewritten, ((line, note, target),), _line_map(source, new_source))
+    return Desugared(new_source, rewritten, ((line, note, target),), line_map(source, new_source))
 
 
-def _line_map(old: str, new: str) -> dict[int, int]:
+def line_map(old: str, new: str) -> dict[int, int]:
     """Each line of the rewritten source -> the original line it comes from (or the one it replaces)."""
     old_lines, new_lines = old.splitlines(), new.splitlines()
     mapping: dict[int, int] = {}

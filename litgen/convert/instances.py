@@ -112,7 +112,7 @@ def _unroll(ctx: Ctx, instance: Instance, call: cst.Call, taken: set[str]) -> No
                 params[param.name.value] = param.default
     mutated = mutated_attributes(instance.klass, self_name)
     body = block_statements(init.body) if init is not None else []
-    for statement in body:
+    for statement in [part for s in body for part in _one_per_attribute(s, self_name)]:
         if is_docstring(statement) or _is_super_init(statement):
             continue
         attributes = {(self_name, a): v for a, v in instance.attrs.items()}
@@ -142,6 +142,29 @@ def _unroll(ctx: Ctx, instance: Instance, call: cst.Call, taken: set[str]) -> No
         instance.attrs[attr] = cst.Name(name)
     for attr in sorted(mutated - set(instance.attrs)):
         instance.attrs[attr] = cst.Name(fresh_name(attr, taken, "_"))
+
+
+def _one_per_attribute(statement: cst.BaseStatement, self_name: str) -> list[cst.BaseStatement]:
+    """`self.a, self.b = a, b` -> `self.a = a` and `self.b = b`; any other statement as it is."""
+    small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) else None
+    if not (
+        isinstance(small, cst.Assign)
+        and len(small.targets) == 1
+        and isinstance(small.targets[0].target, cst.Tuple)
+        and isinstance(small.value, cst.Tuple)
+        and len(small.targets[0].target.elements) == len(small.value.elements)
+    ):
+        return [statement]
+    pairs = zip(small.targets[0].target.elements, small.value.elements, strict=True)
+    split: list[cst.BaseStatement] = []
+    for target, value in pairs:
+        if not isinstance(target.value, cst.Attribute):
+            return [statement]
+        assign = cst.Assign([cst.AssignTarget(target.value)], value.value)
+        split.append(cst.SimpleStatementLine([assign]))
+    if any(_attribute_assignment(s, self_name) is None for s in split):
+        return [statement]
+    return split
 
 
 def _is_super_init(statement: cst.BaseStatement) -> bool:

@@ -86,7 +86,7 @@ class ShapeFinder:
         in_class = self.script.enclosing_class(function) is not None
         sites = []
         for call in self.calls.get(name, []):
-            if in_class and isinstance(call.func, cst.Attribute):
+            if in_class and isinstance(call.func, cst.Attribute) and _may_call(call, function):
                 sites.append(call)
             elif not in_class and isinstance(call.func, cst.Name):
                 sites.append(call)
@@ -251,3 +251,15 @@ def _names_phases(iterated: cst.BaseExpression) -> bool:
         and bool(iterated.elements)
         and all(isinstance(element.value, cst.SimpleString) for element in iterated.elements)
     )
+
+
+def _may_call(call: cst.Call, method: cst.FunctionDef) -> bool:
+    """Whether `x.name(...)` can be a call of the class's METHOD: not `self.model.train()` (a member
+    object's own method), not with fewer arguments than the method requires (`model.train()`)."""
+    assert isinstance(call.func, cst.Attribute)
+    receiver = call.func.value
+    if isinstance(receiver, cst.Attribute) and dotted(receiver) is not None:
+        if (dotted(receiver) or "").startswith("self."):
+            return False
+    required = [p for p in method.params.params[1:] if p.default is None]
+    return any(a.star for a in call.args) or len(call.args) >= len(required)

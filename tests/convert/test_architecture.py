@@ -30,6 +30,7 @@ LAYERS: dict[str, list[str]] = {
         "facts",
         "context",
         "desugar",
+        "desugar_instances",
         "tensors",
         "rules",
         *(

@@ -158,18 +158,25 @@ def test_a_helper_with_star_args_and_no_loop_stays_a_call_after_the_batch_loop()
     assert "log('epoch', self.current_epoch, self.loss.item())" in out
 
 
-def test_a_method_called_on_an_object_made_on_the_spot_is_refused_with_what_to_write() -> None:
+def test_a_method_called_on_an_object_made_on_the_spot_converts_as_if_the_object_were_named() -> (
+    None
+):
+    step = STEP.replace("optimizer.", "self.optimizer.").replace("model(x)", "self.model(x)")
     source = (
         "import torch\nfrom torch.utils.data import DataLoader, TensorDataset\n\n\n"
         "class Runner:\n    def __init__(self, model, loader, optimizer):\n"
-        "        self.model = model\n        self.loader = loader\n        self.optimizer = optimizer\n\n"
-        "    def fit(self, epochs):\n        model, optimizer = self.model, self.optimizer\n"
-        "        for epoch in range(epochs):\n            for x, y in self.loader:\n"
-        + "".join(f"        {line}\n" for line in STEP.splitlines())
+        "        self.model, self.loader, self.optimizer = model, loader, optimizer\n\n"
+        "    def train(self, epochs):\n        for epoch in range(epochs):\n"
+        "            self.model.train()\n            for x, y in self.loader:\n"
+        + "".join(f"        {line}\n" for line in step.splitlines())
         + "\n\nmodel = torch.nn.Linear(2, 1)\n"
         "loader = DataLoader(TensorDataset(torch.randn(8, 2), torch.randn(8, 1)), batch_size=4)\n"
-        "Runner(model, loader, torch.optim.SGD(model.parameters(), lr=0.1)).fit(2)\n"
+        "Runner(model, loader, torch.optim.SGD(model.parameters(), lr=0.1)).train(2)\n"
     )
-    error = _refused(source)
-    assert error.line == len(source.splitlines())
-    assert "name the object whose method it calls first" in error.reason
+    named = source.replace(
+        "Runner(model, loader, torch.optim.SGD(model.parameters(), lr=0.1)).train(2)\n",
+        "runner = Runner(model, loader, torch.optim.SGD(model.parameters(), lr=0.1))\nrunner.train(2)\n",
+    )
+    converted = convert_source(source, "s.py").converted
+    assert converted == convert_source(named, "s.py").converted
+    assert "class Runner" not in converted and "L.Trainer(max_epochs=2)" in converted
