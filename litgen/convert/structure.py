@@ -186,7 +186,7 @@ class ShapeFinder:
                     f"{self.script.line(rest[0][0])}); litgen converts one training run per script",
                     rest[0][0],
                 )
-            entry_index = self._outside_methods(frames, epoch_frame)
+            entry_index = self._to_the_optimizer(frames, self._outside_methods(frames, epoch_frame))
             if entry_index == epoch_frame:
                 return Shape(frames[epoch_frame].function, epoch, epoch, batch)
             call = frames[entry_index].call_into_inner
@@ -219,6 +219,31 @@ class ShapeFinder:
             function = frames[index].function
             if function is None or self.script.enclosing_class(function) is None:
                 break
+            index += 1
+        return index
+
+    def _to_the_optimizer(self, frames: list[Frame], index: int) -> int:
+        """Up through the callers while the optimizer the loop steps is a parameter of the function
+        (`train(model, loader, optimizer)` called from `main()`): train where it is created."""
+        stepped = {
+            name
+            for call in self.calls.get("step", [])
+            if isinstance(call.func, cst.Attribute) and (name := dotted(call.func.value))
+        }
+        while index + 1 < len(frames):
+            function, call = frames[index].function, frames[index + 1].call_into_inner
+            if function is None or call is None:
+                break
+            params = [p.name.value for p in function.params.params]
+            passed = {
+                params[i] if arg.keyword is None else arg.keyword.value: dotted(arg.value)
+                for i, arg in enumerate(call.args)
+                if not arg.star and (arg.keyword is not None or i < len(params))
+            }
+            received = [passed.get(name) for name in stepped if name in params]
+            if not any(received):
+                break
+            stepped = {name for name in received if name is not None}
             index += 1
         return index
 

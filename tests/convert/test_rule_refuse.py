@@ -180,3 +180,19 @@ def test_a_method_called_on_an_object_made_on_the_spot_converts_as_if_the_object
     converted = convert_source(source, "s.py").converted
     assert converted == convert_source(named, "s.py").converted
     assert "class Runner" not in converted and "L.Trainer(max_epochs=2)" in converted
+
+
+def test_a_training_helper_given_the_optimizer_by_main_trains_where_main_builds_it() -> None:
+    source = (
+        "import torch\nfrom torch.utils.data import DataLoader, TensorDataset\n\n\n"
+        "def train(model, loader, optimizer, epochs):\n    for epoch in range(epochs):\n"
+        "        for x, y in loader:\n"
+        + "".join(f"    {line}\n" for line in STEP.splitlines())
+        + "\n\ndef main():\n    model = torch.nn.Linear(2, 1)\n"
+        "    loader = DataLoader(TensorDataset(torch.randn(8, 2), torch.randn(8, 1)), batch_size=4)\n"
+        "    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        "    train(model, loader, optimizer, 2)\n\n\nmain()\n"
+    )
+    out = convert_source(source, "s.py").converted
+    assert "torch.optim.SGD(self.model.parameters(), lr=0.1)" in out
+    assert "    trainer = L.Trainer(max_epochs=2)\n    trainer.fit(lit_model, loader)\n" in out
