@@ -7,7 +7,7 @@ from typing import Literal
 
 import libcst as cst
 
-from litgen.convert.names import call_name, code, dotted
+from litgen.convert.names import call_name, code, dotted, usage
 from litgen.convert.script import Script
 
 Loop = cst.For | cst.While
@@ -225,7 +225,17 @@ class ShapeFinder:
     def _to_the_optimizer(self, frames: list[Frame], index: int) -> int:
         """Up through the callers while the optimizer the loop steps is a parameter of the function
         (`train(model, loader, optimizer)` called from `main()`): train where it is created."""
+        # optimizers: what the script zeroes, or a GradScaler steps (`scaler.step(optimizer)`)
         stepped = {
+            name
+            for call in self.calls.get("zero_grad", [])
+            if isinstance(call.func, cst.Attribute) and (name := dotted(call.func.value))
+        } | {
+            name
+            for call in self.calls.get("step", [])
+            if call.args and (name := dotted(call.args[0].value))
+        }
+        steppers = {
             name
             for call in self.calls.get("step", [])
             if isinstance(call.func, cst.Attribute) and (name := dotted(call.func.value))
@@ -241,7 +251,9 @@ class ShapeFinder:
                 if not arg.star and (arg.keyword is not None or i < len(params))
             }
             received = [passed.get(name) for name in stepped if name in params]
-            if not any(received):
+            # a GradScaler or scheduler the function makes itself would be lost up there
+            makes_steppers = bool(usage([function.body]).assigned & steppers)
+            if not any(received) or makes_steppers:
                 break
             stepped = {name for name in received if name is not None}
             index += 1

@@ -226,6 +226,7 @@ def refuse_without_a_model(ctx: Ctx) -> None:
     built = next(iter(ctx.facts.optimizers.values()), None)
     ctx.refuse(
         "cannot tell which nn.Module the optimizer trains: litgen follows an optimizer built from "
-        "`model.parameters()` where the model is built, not one returned by another function",
+        "`model.parameters()` in the function that trains, or passed to it by its caller, not one "
+        "returned by another function",
         built.statement if built is not None else None,
     )
