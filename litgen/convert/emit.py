@@ -13,7 +13,11 @@ from litgen.convert.plan import HOOK_ORDER, ModulePlan, Names
 from litgen.convert.rebuild import Rebuilt
 from litgen.convert.render import Layout, Renderer
 from litgen.convert.rules.device import moved_before_training
-from litgen.convert.rules.tensor_types import DeviceAgnosticTypes, tensor_aliases
+from litgen.convert.rules.tensor_types import (
+    DeviceAgnosticTypes,
+    only_self_assignments,
+    tensor_aliases,
+)
 from litgen.convert.scale import HELPER, helper_method, make_process_correct
 
 MAX_LINE = 100
@@ -129,7 +133,13 @@ class Emitter:
                 continue
             params = rendered[name][0] if name in rendered else self.plan.signature(name)
             body = (
-                [_visited(s, typed) for s in scaled.bodies[name]] if typed else scaled.bodies[name]
+                [
+                    v
+                    for s in scaled.bodies[name]
+                    if not only_self_assignments(v := _visited(s, typed))
+                ]
+                if typed
+                else scaled.bodies[name]
             )
             notes = [*self.ctx.review_notes.get(name, []), *scaled.notes.get(name, ())]
             if notes and body:

@@ -77,3 +77,14 @@ def test_no_op(unchanged: str) -> None:
 def test_an_alias_bound_to_different_dtypes_is_not_an_alias() -> None:
     ctx = make_ctx("T = torch.cuda.FloatTensor if cuda else torch.LongTensor\n")
     assert "T" not in tensor_aliases(ctx.imports, ctx.facts)
+
+
+def test_variable_wrappers_of_the_batch_leave_no_self_assignment_behind() -> None:
+    from tests.convert.helpers import converted, loop_script
+
+    step = (
+        "        x, y = Variable(x), Variable(y)\n        optimizer.zero_grad()\n"
+        "        loss = ((model(x) - y) ** 2).mean()\n        loss.backward()\n        optimizer.step()\n"
+    )
+    out = converted("from torch.autograd import Variable\n" + loop_script(step))
+    assert "x, y = x, y" not in out and "Variable(" not in out.split("class ", 1)[1]

@@ -15,6 +15,7 @@ import libcst as cst
 
 from litgen.convert.facts import Facts
 from litgen.convert.names import ImportTable, code
+from litgen.convert.rules.device import is_self_assignment
 
 _DTYPES = {
     "FloatTensor": "float32",
@@ -99,6 +100,14 @@ class DeviceAgnosticTypes(cst.CSTTransformer):
             root = root.value
         return isinstance(root, cst.Name) and root.value in self.numpy
 
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        kept = [s for s in updated_node.body if not only_self_assignments(s)]
+        if len(kept) == len(updated_node.body):
+            return updated_node
+        return updated_node.with_changes(body=kept or [cst.SimpleStatementLine([cst.Pass()])])
+
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         func, args = updated_node.func, updated_node.args
         if self.imports.qualify(func) in _VARIABLE and args and args[0].keyword is None:
@@ -154,3 +163,10 @@ def _with_comma(args: Sequence[cst.Arg]) -> list[cst.Arg]:
         # none yet, or `f(n,)`: one followed by nothing (a line break keeps its own layout)
         last = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
     return [*args[:-1], last]
+
+
+def only_self_assignments(statement: cst.BaseStatement) -> bool:
+    """`data, target = data, target`: what `= Variable(data), Variable(target)` becomes here."""
+    return isinstance(statement, cst.SimpleStatementLine) and all(
+        is_self_assignment(small) for small in statement.body
+    )
