@@ -245,6 +245,8 @@ class ShapeFinder:
             if function is None or call is None:
                 break
             params = [p.name.value for p in function.params.params]
+            if self.script.enclosing_class(function) is not None:
+                params = params[1:]  # `self` is the object the method is called on
             passed = {
                 params[i] if arg.keyword is None else arg.keyword.value: dotted(arg.value)
                 for i, arg in enumerate(call.args)
