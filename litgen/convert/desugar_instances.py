@@ -58,7 +58,11 @@ def name_instances(
     """The script with `Klass(...).method(...)` statements split, its module and new line -> old line;
     None when it has none (KLASS: a class the script defines)."""
     classes = {s.name.value for s in module.body if isinstance(s, cst.ClassDef)}
-    if not classes or not any(f"{name}(" in source for name in classes):
+    # the common case, decided without walking the tree: no `Klass(...).method(` on any line
+    spot = (
+        re.compile(rf"\b(?:{'|'.join(map(re.escape, classes))})\(.*\)\.\w+\(") if classes else None
+    )
+    if spot is None or not spot.search(source):
         return None
     taken = {node.value for node in find(module, cst.Name)}
     splitter = _Splitter(classes, taken)

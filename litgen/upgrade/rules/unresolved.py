@@ -13,6 +13,7 @@ from typing import ClassVar
 import libcst as cst
 
 from litgen.convert.names import code
+from litgen.cst_walk import find, holds_statements
 from litgen.upgrade.classes import lightning_classes
 from litgen.upgrade.rule import PL_IMPORT, Example, Rule, RuleContext, RuleTransformer, note_text
 
@@ -97,3 +98,12 @@ class UnresolvedRule(Rule):
 
     def transformer(self, context: RuleContext) -> cst.CSTTransformer:
         return _Unresolved(context)
+
+    def apply(self, module: cst.Module, context: RuleContext) -> cst.Module:
+        known = lightning_classes(module, context)
+        if not any(
+            node.name.value not in known and node.bases and _marker(node) is not None
+            for node in find(module, cst.ClassDef, enter=holds_statements)
+        ):
+            return module  # the common case, without a pass over the whole tree
+        return module.visit(_Unresolved(context))
