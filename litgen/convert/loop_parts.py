@@ -10,6 +10,7 @@ from litgen.convert.facts import unwrap_iterable
 from litgen.convert.inline import Flattener, LoopItem, Seg
 from litgen.convert.names import code, fresh_name, target_names, usage
 from litgen.convert.plan import ModulePlan
+from litgen.convert.rules.device import mode_switch_of
 from litgen.convert.rules.loaders import checked_loader
 from litgen.convert.step import BatchBinding
 from litgen.convert.structure import Shape
@@ -134,14 +135,7 @@ def _switches_to_eval(statement: cst.CSTNode) -> bool:
     if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
         small = statement.body[0]
         if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
-            func = small.value.func
-            args = small.value.args
-            return isinstance(func, cst.Attribute) and (
-                (func.attr.value == "eval" and not args)
-                or (
-                    func.attr.value == "train" and len(args) == 1 and code(args[0].value) == "False"
-                )
-            )
+            return mode_switch_of(small.value) == "eval"
     return False
 
 

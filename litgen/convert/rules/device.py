@@ -78,7 +78,7 @@ def is_mode_switch(ctx: Ctx, node: cst.CSTNode) -> str | None:
     """`model.train()` / `model.eval()` / `model.train(False)` on a model: returns "train" or "eval"."""
     if not isinstance(node, cst.Call):
         return None
-    switch = _switch(node)
+    switch = mode_switch_of(node)
     root = root_name(node.func.value) if isinstance(node.func, cst.Attribute) else None
     return switch if root is not None and ctx.is_model(root) else None
 
@@ -91,7 +91,7 @@ def back_to_training(ctx: Ctx, statements: Sequence[cst.BaseStatement]) -> list[
     `on_train_epoch_end`, so without this the next epochs would train with dropout off. A helper
     the code calls is followed, its parameters standing for the arguments it gets.
     """
-    if not any(_switch(call) == "train" for call in ctx.script.nodes_of(cst.Call)):
+    if not any(mode_switch_of(call) == "train" for call in ctx.script.nodes_of(cst.Call)):
         return []  # the script itself never switched back: neither does its conversion
     helpers = {s.name.value: s for s in ctx.script.module.body if isinstance(s, cst.FunctionDef)}
     models: list[str] = []
@@ -100,7 +100,7 @@ def back_to_training(ctx: Ctx, statements: Sequence[cst.BaseStatement]) -> list[
     while pending:
         node, bound = pending.pop()
         for call in find(node, cst.Call):
-            if _switch(call) == "eval" and isinstance(call.func, cst.Attribute):
+            if mode_switch_of(call) == "eval" and isinstance(call.func, cst.Attribute):
                 model = bound.get(code(call.func.value), code(call.func.value))
                 if ctx.is_model(model.split(".")[0]) and model not in models:
                     models.append(model)
@@ -118,7 +118,7 @@ def back_to_training(ctx: Ctx, statements: Sequence[cst.BaseStatement]) -> list[
     return [cst.parse_statement(f"{comment}{model}.train()\n") for model in models]
 
 
-def _switch(call: cst.Call) -> str | None:
+def mode_switch_of(call: cst.Call) -> str | None:
     """`x.train()` / `x.eval()` / `x.train(False)` on anything: "train" or "eval"."""
     if not isinstance(call.func, cst.Attribute) or call.func.attr.value not in ("train", "eval"):
         return None
